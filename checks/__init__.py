@@ -1,0 +1,1 @@
+"""keyframe's built-in checks: one package or module per family, registered in keyframe.registry."""

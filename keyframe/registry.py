@@ -1,0 +1,165 @@
+"""Check and fix registries.
+
+A **check** is one class per family (``artifact``, ``edge_halo``, …) that owns a fixed set of
+finding codes and *measures* them: :meth:`Check.measure` returns one
+:class:`~keyframe.report.Measurement` per code it owns, never a level or a verdict. A check
+that cannot run (a model is missing, the input has no alpha to look at) raises
+:class:`CheckSkipped` with a reason that tells the user how to fix it.
+
+A **fix** is one class per pixel operation: a pure ``rgb -> rgb`` step with typed params
+(a frozen dataclass), declaring whether it changes geometry. It never judges pixels.
+
+Built-in checks are listed in :data:`BUILTIN_CHECKS`; plug-ins register through the
+``keyframe.checks`` entry-point group. The CLI builds its choices from these registries.
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+import importlib
+import typing
+from importlib import metadata
+from typing import Any, ClassVar
+
+import numpy as np
+
+from keyframe.image import LoadedImage
+from keyframe.report import Measurement
+
+ENTRY_POINT_GROUP = "keyframe.checks"
+BUILTIN_CHECKS = ("checks.artifact:ArtifactCheck",)
+BUILTIN_FIXES = (
+    "keyframe.fixes.sharpen:Sharpen",
+    "keyframe.fixes.denoise:Denoise",
+    "keyframe.fixes.deblock:Deblock",
+    "keyframe.fixes.deband:Deband",
+    "keyframe.fixes.crop_border:CropBorder",
+    "keyframe.fixes.upscale:Upscale",
+    "keyframe.fixes.degrid:Degrid",
+)
+
+
+class CheckSkipped(Exception):
+    """Raised by a check that cannot run on this image or machine; the message says why."""
+
+
+class Check(abc.ABC):
+    """One family of measurements. Subclasses set ``name`` and ``codes``."""
+
+    name: ClassVar[str]
+    codes: ClassVar[tuple[str, ...]]
+    #: model names (keyframe.models table) this check needs; empty for model-free checks
+    models: ClassVar[tuple[str, ...]] = ()
+
+    @abc.abstractmethod
+    def measure(self, image: LoadedImage) -> list[Measurement]:
+        """Measure every code in ``codes`` on ``image``; severity in [0, 1] each."""
+
+
+class Fix(abc.ABC):
+    """A pure image -> image step. Subclasses set ``name``, ``Params`` and ``changes_geometry``.
+
+    ``Params`` is a frozen dataclass; each field may carry ``metadata={"min": .., "max": ..,
+    "choices": (..)}`` which :meth:`validate` enforces, so a recipe is checked whole before
+    any step runs.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type]
+    changes_geometry: ClassVar[bool] = False
+    #: the finding codes this fix is meant to mend (documentation and routing sanity)
+    mends: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def validate(cls, params: dict[str, Any] | None) -> Any:
+        """Turn a plain dict into ``Params``; raise ``ValueError`` with one clear line."""
+        params = dict(params or {})
+        fields = {f.name: f for f in dataclasses.fields(cls.Params)}
+        unknown = sorted(set(params) - set(fields))
+        if unknown:
+            raise ValueError(f"{cls.name}: unknown parameter(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(fields) or 'none'}")
+        hints = typing.get_type_hints(cls.Params)
+        values = {}
+        for name, value in params.items():
+            f = fields[name]
+            values[name] = _coerce(cls.name, name, value, hints[name], f.metadata)
+        return cls.Params(**values)
+
+    @classmethod
+    def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
+        """Params suited to what was measured (default: the fix's defaults)."""
+        return {}
+
+    @abc.abstractmethod
+    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
+        """Return a new HxWx3 uint8 array; never modify ``rgb``."""
+
+
+def _coerce(fix: str, name: str, value: Any, hint: Any, meta: Any) -> Any:
+    base = typing.get_origin(hint) or hint
+    try:
+        if base is float:
+            if isinstance(value, bool):
+                raise TypeError
+            value = float(value)
+        elif base is int:
+            if isinstance(value, bool) or float(value) != int(value):
+                raise TypeError
+            value = int(value)
+        elif base is bool:
+            if not isinstance(value, bool):
+                raise TypeError
+        elif base is str:
+            if not isinstance(value, str):
+                raise TypeError
+    except (TypeError, ValueError):
+        raise ValueError(f"{fix}: parameter {name}={value!r} is not a "
+                         f"{getattr(base, '__name__', base)}") from None
+    lo, hi, choices = meta.get("min"), meta.get("max"), meta.get("choices")
+    if lo is not None and value < lo or hi is not None and value > hi:
+        raise ValueError(f"{fix}: parameter {name}={value!r} is outside [{lo}, {hi}]")
+    if choices is not None and value not in choices:
+        raise ValueError(f"{fix}: parameter {name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _load(spec: str) -> type:
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+_checks: dict[str, type[Check]] | None = None
+_fixes: dict[str, type[Fix]] | None = None
+
+
+def check_classes() -> dict[str, type[Check]]:
+    """All registered check families by name: built-ins, then entry-point plug-ins."""
+    global _checks
+    if _checks is None:
+        found: dict[str, type[Check]] = {}
+        for spec in BUILTIN_CHECKS:
+            cls = _load(spec)
+            found[cls.name] = cls
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            cls = ep.load()
+            found.setdefault(cls.name, cls)
+        _checks = found
+    return _checks
+
+
+def fix_classes() -> dict[str, type[Fix]]:
+    """All registered fixes by name."""
+    global _fixes
+    if _fixes is None:
+        found: dict[str, type[Fix]] = {}
+        for spec in BUILTIN_FIXES:
+            cls = _load(spec)
+            found[cls.name] = cls
+        _fixes = found
+    return _fixes
+
+
+def all_codes() -> dict[str, str]:
+    """Every finding code a registered check owns, mapped to its family."""
+    return {code: name for name, cls in check_classes().items() for code in cls.codes}

@@ -1,0 +1,77 @@
+"""Derived pixel views shared by the checks, computed once per image.
+
+Several checks look at the same luma plane or the same canonical-size copy; computing them
+once and keeping them in ``LoadedImage.cache`` is what keeps the whole suite fast. Views are
+read-only arrays: a check must never write into them.
+"""
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+import cv2
+import numpy as np
+
+from keyframe.image import LoadedImage
+
+T = TypeVar("T")
+
+#: long side (px) of the canonical copy used by checks whose measure depends on content,
+#: not on the pixel grid (clipping, banding, borders): one size for 512–4096 px inputs.
+CANONICAL_LONG_SIDE = 1024
+
+
+def cached(image: LoadedImage, key: str, compute: Callable[[], T]) -> T:
+    """Return ``image.cache[key]``, computing and storing it on first use."""
+    if key not in image.cache:
+        value = compute()
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+        image.cache[key] = value
+    return image.cache[key]
+
+
+def gray_u8(image: LoadedImage) -> np.ndarray:
+    """Luma (ITU-R BT.601 weights, as OpenCV) of the sRGB-encoded pixels, uint8, full size."""
+    return cached(image, "gray_u8", lambda: cv2.cvtColor(image.rgb, cv2.COLOR_RGB2GRAY))
+
+
+def gray(image: LoadedImage) -> np.ndarray:
+    """Luma as float32 in [0, 1], full size."""
+    return cached(image, "gray_f32",
+                  lambda: gray_u8(image).astype(np.float32) * np.float32(1 / 255))
+
+
+def scale_to(image: LoadedImage, long_side: int = CANONICAL_LONG_SIDE) -> float:
+    """Factor that brings the image's long side to ``long_side`` (never above 1: no upscaling)."""
+    return min(1.0, long_side / max(image.width, image.height))
+
+
+def rgb_at(image: LoadedImage, long_side: int = CANONICAL_LONG_SIDE) -> np.ndarray:
+    """The RGB pixels with the long side at most ``long_side`` (area-averaged), uint8."""
+    def compute() -> np.ndarray:
+        f = scale_to(image, long_side)
+        if f >= 1.0:
+            return image.rgb
+        size = (max(1, round(image.width * f)), max(1, round(image.height * f)))
+        return cv2.resize(image.rgb, size, interpolation=cv2.INTER_AREA)
+    return cached(image, f"rgb@{long_side}", compute)
+
+
+def gray_at(image: LoadedImage, long_side: int = CANONICAL_LONG_SIDE) -> np.ndarray:
+    """Luma uint8 with the long side at most ``long_side`` (area-averaged)."""
+    def compute() -> np.ndarray:
+        if scale_to(image, long_side) >= 1.0:
+            return gray_u8(image)
+        return cv2.cvtColor(rgb_at(image, long_side), cv2.COLOR_RGB2GRAY)
+    return cached(image, f"gray@{long_side}", compute)
+
+
+def to_source(region: tuple[int, int, int, int], factor: float,
+              image: LoadedImage) -> tuple[int, int, int, int]:
+    """Map an (x, y, w, h) box measured on a copy scaled by ``factor`` back to source pixels."""
+    x, y, w, h = region
+    inv = 1.0 / factor
+    x0, y0 = int(np.floor(x * inv)), int(np.floor(y * inv))
+    x1 = min(image.width, int(np.ceil((x + w) * inv)))
+    y1 = min(image.height, int(np.ceil((y + h) * inv)))
+    return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))

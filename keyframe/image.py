@@ -1,20 +1,70 @@
 """The only place bytes become pixels and pixels become bytes.
 
-(Being written: see docs/architecture.md for the API this module provides.)
+:func:`load` / :func:`load_bytes` turn a file (PNG, JPEG, WebP, TIFF, BMP, GIF, anything
+Pillow opens) into a :class:`LoadedImage`: sRGB, 8-bit, H x W x 3 pixels plus an optional
+alpha plane. Every conversion on the way (EXIF orientation, ICC profile to sRGB, 16-bit or
+float to 8-bit, palette / CMYK / grayscale to RGB, first frame of an animation, a fully
+opaque alpha dropped) is recorded as one line in ``notes``, so a report can say what was done.
+Inputs that cannot become pixels raise :class:`ImageError` with a stable ``kind`` and a
+one-line message naming the file. Generator metadata (PNG text chunks, EXIF text, XMP) is
+collected here and parsed by :func:`keyframe.provenance.parse` (pure, no I/O).
+
+:func:`encode_png` is the way back: deterministic PNG bytes (no metadata, fixed settings).
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import os
+import re
+import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from keyframe import provenance as _provenance
+
+DEFAULT_MAX_PIXELS = 50_000_000
+"""Default cap on width x height, checked from the header before any pixel is decoded."""
+
+PNG_COMPRESS_LEVEL = 6
+"""zlib level used by :func:`encode_png`; fixed so that the same array gives the same bytes."""
+
+ERROR_KINDS = ("not_found", "unreadable", "zero_byte", "not_an_image", "truncated", "corrupt",
+               "too_large", "unsupported")
+"""Every ``ImageError.kind`` this module raises."""
+
+_MAX_META_CHARS = 1_000_000          # per raw metadata value handed to provenance.parse
+_META_KEYS = ("parameters", "prompt", "workflow", "Comment", "comment", "Description",
+              "Software", "Title", "Author", "Source", "Artist", "Generation time")
+_ORIENTATION = {2: "mirrored horizontally", 3: "rotated 180°", 4: "mirrored vertically",
+                5: "transposed", 6: "rotated 90° clockwise", 7: "transversed",
+                8: "rotated 90° counter-clockwise"}
+_MODE_NAMES = {"1": "1-bit", "L": "grayscale", "LA": "grayscale + alpha", "P": "palette",
+               "PA": "palette + alpha", "LAB": "Lab",
+               "I": "32-bit integer", "F": "32-bit float", "La": "grayscale + alpha",
+               "RGBa": "premultiplied RGBA", "RGBX": "RGBX"}
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"),
+          (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"))
 
 
 class ImageError(Exception):
-    """An input that cannot become pixels. ``kind`` is a stable short id, str() one line."""
+    """An input that cannot become pixels. ``kind`` is a stable short id, str() one line.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`ERROR_KINDS`; reports and the CLI key on it, so it never changes.
+    message : str
+        What is wrong and, where useful, what to do. Newlines are folded into spaces so the
+        message always fits one line of a log or a JSON Lines report.
+    """
 
     def __init__(self, kind: str, message: str):
-        super().__init__(message)
+        super().__init__(" ".join(str(message).split()))
         self.kind = kind
 
 
@@ -43,3 +93,350 @@ class LoadedImage:
     @property
     def has_alpha(self) -> bool:
         return self.alpha is not None
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of ``data``: the identity of a source or output file in reports and manifests."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def load(path: str | os.PathLike[str], *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+         ) -> LoadedImage:
+    """Read an image file once and decode it.
+
+    The file is opened read-only and read into memory in one go, so the hash, the size and
+    the pixels all describe the same bytes even if the file changes meanwhile.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+    max_pixels : int or None, keyword-only
+        Refuse images whose width x height (read from the header, before decoding) exceeds
+        this; ``None`` removes keyframe's cap (Pillow's own decompression-bomb guard remains).
+
+    Returns
+    -------
+    LoadedImage
+
+    Raises
+    ------
+    ImageError
+        ``not_found``, ``unreadable`` (directory, permissions, I/O error) or any kind raised
+        by :func:`load_bytes`.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise ImageError("not_found", f"{name}: file not found: check the path") from None
+    except IsADirectoryError:
+        raise ImageError("unreadable", f"{name}: is a directory, not an image file") from None
+    except OSError as exc:      # permissions, I/O errors, special files
+        raise ImageError("unreadable", f"{name}: cannot read the file: "
+                         f"{exc.strerror or exc}") from None
+    return load_bytes(data, name=name, max_pixels=max_pixels)
+
+
+def load_bytes(data: bytes, *, name: str = "<memory>",
+               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Decode encoded image bytes into sRGB 8-bit RGB (+ alpha), recording every conversion.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole encoded file.
+    name : str, keyword-only
+        Used as ``LoadedImage.path`` and in error messages.
+    max_pixels : int or None, keyword-only
+        Cap on width x height, checked from the header before decoding (see :func:`load`).
+
+    Returns
+    -------
+    LoadedImage
+        ``rgb`` and ``alpha`` are C-contiguous, uint8 and read-only.
+
+    Raises
+    ------
+    ImageError
+        ``zero_byte``, ``not_an_image``, ``truncated``, ``corrupt``, ``too_large`` or
+        ``unsupported``; the message is one line and starts with ``name``.
+    """
+    data = bytes(data)
+    if not data:
+        raise ImageError("zero_byte", f"{name}: file is empty (0 bytes): "
+                         "re-export or re-download it")
+    notes: list[str] = []
+    im = _open(data, name, max_pixels)
+    fmt = im.format or ""
+    n_frames = int(getattr(im, "n_frames", 1) or 1)
+    if n_frames > 1:
+        kind = "animated" if fmt in ("GIF", "PNG", "WEBP") else "multi-frame"
+        notes.append(f"{kind} {fmt} with {n_frames} frames: first frame used")
+    sixteen = im.mode in ("RGB", "RGBA") and any(";16" in str(t) for t in im.tile)
+    _decode(im, data, name)
+    raw = _raw_metadata(im, notes)
+    icc = im.info.get("icc_profile")
+    im = _orient(im, notes)
+    if sixteen:
+        notes.append("16-bit per channel reduced to 8-bit")
+    rgb, alpha = _to_rgb(im, icc, name, notes)
+    return LoadedImage(rgb=rgb, alpha=alpha, path=name, sha256=sha256_bytes(data),
+                       file_size=len(data), format=fmt, notes=notes,
+                       provenance=_provenance.parse(raw))
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """Encode an H x W x 3 uint8 array as PNG bytes, deterministically.
+
+    No metadata (no text, time or gamma chunks) and a fixed compression level, so the same
+    array always gives the same bytes: packages and recipes compare outputs by hash.
+
+    Raises
+    ------
+    ValueError
+        When ``rgb`` is not an H x W x 3 uint8 array.
+    """
+    arr = np.asarray(rgb)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 or 0 in arr.shape:
+        raise ValueError(f"encode_png needs a non-empty H x W x 3 uint8 array, "
+                         f"got shape {arr.shape} dtype {arr.dtype}")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(arr), "RGB").save(
+        buf, "PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- decoding steps
+
+def _open(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
+    """Identify the format and read the header only; enforce the pixel cap before decoding."""
+    try:
+        # Pillow's bomb *warning* is superseded by our own cap below; its hard error
+        # (above 2 x Image.MAX_IMAGE_PIXELS) is converted to "too_large".
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        m = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
+        raise ImageError("too_large", f"{name}: image has {size}, above Pillow's "
+                         f"decompression-bomb limit of {2 * (Image.MAX_IMAGE_PIXELS or 0):,} "
+                         "pixels: refused before decoding") from None
+    except UnidentifiedImageError:
+        fmt = next((f for magic, f in _MAGIC if data.startswith(magic)), None)
+        if fmt is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            fmt = "WEBP"
+        if fmt:
+            raise ImageError("corrupt", f"{name}: looks like a {fmt} file ({len(data):,} bytes) "
+                             "but its header cannot be read: the file is damaged") from None
+        raise ImageError("not_an_image", f"{name}: not an image file (format not recognised "
+                         f"from its {len(data):,} bytes)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        raise _decode_error(exc, data, name) from None
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise ImageError("corrupt", f"{name}: header gives an empty size {w}x{h}")
+    if max_pixels is not None and w * h > max_pixels:
+        raise ImageError("too_large", f"{name}: image is {w}x{h} = {w * h:,} pixels, above the "
+                         f"cap of {max_pixels:,} pixels: raise it with --max-pixels "
+                         "if the file is trusted")
+    return im
+
+
+def _decode(im: Image.Image, data: bytes, name: str) -> None:
+    """Decode the pixels (first frame); map Pillow's failures to one-line ImageErrors."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageError("too_large", f"{name}: {exc}") from None
+    except MemoryError:
+        raise ImageError("too_large", f"{name}: out of memory while decoding {im.size[0]}x"
+                         f"{im.size[1]} pixels: lower --max-pixels or free memory") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        raise _decode_error(exc, data, name) from None
+
+
+def _decode_error(exc: BaseException, data: bytes, name: str) -> ImageError:
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    riff_short = (data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+                  and int.from_bytes(data[4:8], "little") + 8 > len(data))
+    if "truncat" in msg.lower() or isinstance(exc, EOFError) or riff_short:
+        return ImageError("truncated", f"{name}: file is truncated ({len(data):,} bytes; "
+                          f"decoder said: {msg}): re-export or re-download it")
+    return ImageError("corrupt", f"{name}: cannot decode the pixels ({msg}): the file is "
+                      "damaged or uses a variant the decoder does not support")
+
+
+def _raw_metadata(im: Image.Image, notes: list[str]) -> dict[str, str]:
+    """Collect generator text (PNG chunks, EXIF text, XMP) as plain strings for provenance."""
+    raw: dict[str, str] = {}
+    info = dict(im.info)
+    try:
+        info.update(getattr(im, "text", None) or {})      # PNG: includes chunks after IDAT
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        notes.append(f"PNG text chunks could not be read ({_short(exc)}): ignored")
+    for key in _META_KEYS:
+        val = info.get(key)
+        if isinstance(val, bytes):
+            val = val.decode("utf-8", errors="replace")
+        if isinstance(val, str) and val.strip():
+            raw["Comment" if key == "comment" else key] = val[:_MAX_META_CHARS]
+    xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
+    if isinstance(xmp, bytes):
+        xmp = xmp.decode("utf-8", errors="replace")
+    if isinstance(xmp, str) and xmp.strip():
+        raw["XMP"] = xmp[:_MAX_META_CHARS]
+    try:
+        exif = im.getexif()
+        for tag, key in ((0x010E, "ImageDescription"), (0x0131, "Software"), (0x013B, "Artist")):
+            val = exif.get(tag)
+            if isinstance(val, bytes):
+                val = val.decode("utf-8", errors="replace")
+            if isinstance(val, str) and val.strip("\x00 \n"):
+                raw.setdefault(key, val.strip("\x00")[:_MAX_META_CHARS])
+        comment = exif.get_ifd(0x8769).get(0x9286)
+        text = _user_comment(comment) if comment is not None else ""
+        if text.strip():
+            raw["UserComment"] = text[:_MAX_META_CHARS]
+    except Exception as exc:  # noqa: BLE001 - broken EXIF must not stop the load
+        notes.append(f"EXIF metadata could not be read ({type(exc).__name__}): ignored")
+    return raw
+
+
+def _user_comment(value: Any) -> str:
+    """Decode EXIF UserComment: an 8-byte charset header (ASCII, UNICODE, JIS, undefined)."""
+    if isinstance(value, str):
+        return value.strip("\x00")
+    if not isinstance(value, (bytes, bytearray)):
+        return ""
+    head, body = bytes(value[:8]), bytes(value[8:])
+    if head.startswith(b"UNICODE"):
+        if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            return body.decode("utf-16", errors="replace").strip("\x00")
+        candidates = [body.decode(enc, errors="replace") for enc in ("utf-16-be", "utf-16-le")]
+        return max(candidates, key=lambda s: sum(c.isascii() and c.isprintable() for c in s)
+                   ).strip("\x00")
+    if head.startswith(b"JIS"):
+        return body.decode("shift_jis", errors="replace").strip("\x00")
+    if not head.startswith(b"ASCII") and head != b"\x00" * 8:
+        body = bytes(value)                     # no header: take the bytes as they are
+    return body.decode("utf-8", errors="replace").strip("\x00")
+
+
+def _orient(im: Image.Image, notes: list[str]) -> Image.Image:
+    """Apply the EXIF orientation so that regions are in display coordinates."""
+    try:
+        orientation = int(im.getexif().get(0x0112, 1))
+    except Exception as exc:  # noqa: BLE001 - unreadable EXIF: keep stored orientation
+        notes.append(f"EXIF orientation could not be read ({type(exc).__name__}): ignored")
+        return im
+    if orientation not in _ORIENTATION:
+        return im
+    out = ImageOps.exif_transpose(im)
+    notes.append(f"EXIF orientation {orientation} applied ({_ORIENTATION[orientation]})")
+    return out if out is not None else im
+
+
+def _to_rgb(im: Image.Image, icc: bytes | None, name: str, notes: list[str]
+            ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mode → 8-bit RGB (+ alpha plane), ICC → sRGB. Returns read-only contiguous arrays."""
+    mode = im.mode
+    alpha: np.ndarray | None = None
+    extra = ""
+    if "transparency" in im.info and mode in ("P", "PA", "L", "RGB"):
+        im = im.convert("LA" if mode == "L" else "RGBA")
+        if mode == "RGB":
+            notes.append("transparent colour key converted to alpha")
+        extra = " with transparency"
+    elif mode in ("P", "PA", "RGBa", "La", "RGBX"):
+        im = im.convert({"P": "RGB", "La": "LA"}.get(mode, "RGBA" if mode != "RGBX" else "RGB"))
+    if im.mode in ("RGBA", "LA"):
+        alpha = np.array(im.getchannel("A"), dtype=np.uint8)
+        im = im.convert("RGB" if im.mode == "RGBA" else "L")
+    if mode.startswith("I") or mode == "F":
+        im = Image.fromarray(_deep_to_u8(np.array(im), mode, notes), "L")
+    elif mode == "1":
+        im = im.convert("L")
+    if icc:
+        im = _apply_icc(im, icc, notes)
+    elif im.mode == "LAB":
+        im = ImageCms.profileToProfile(im, ImageCms.createProfile("LAB"), _srgb_profile(),
+                                       outputMode="RGB") or im
+    if im.mode != "RGB":
+        try:
+            im = im.convert("RGB")
+        except (ValueError, OSError) as exc:
+            raise ImageError("unsupported", f"{name}: pixel mode {mode!r} cannot be converted "
+                             f"to RGB ({_short(exc)})") from None
+    if mode not in ("RGB", "RGBA", "RGBa", "RGBX"):
+        notes.append(f"converted from {_mode_desc(mode)}{extra} to RGB")
+    if alpha is not None and int(alpha.min()) == 255:
+        notes.append("alpha channel fully opaque: dropped")
+        alpha = None
+    rgb = np.ascontiguousarray(np.array(im, dtype=np.uint8))
+    rgb.setflags(write=False)
+    if alpha is not None:
+        alpha = np.ascontiguousarray(alpha)
+        alpha.setflags(write=False)
+    return rgb, alpha
+
+
+def _mode_desc(mode: str) -> str:
+    if mode.startswith("I;16"):
+        return f"16-bit grayscale ({mode})"
+    name = _MODE_NAMES.get(mode, mode)
+    return name if name == mode else f"{name} ({mode})"
+
+
+def _deep_to_u8(arr: np.ndarray, mode: str, notes: list[str]) -> np.ndarray:
+    """16-bit / 32-bit integer / float gray → 8-bit by scaling (never by clipping the range)."""
+    if mode == "F":
+        a = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+        if a.size and a.min() >= 0.0 and a.max() <= 1.0:
+            notes.append("32-bit float reduced to 8-bit (scaled from [0, 1])")
+            return np.rint(a * 255.0).astype(np.uint8)
+        notes.append("32-bit float reduced to 8-bit (values clipped to [0, 255])")
+        return np.rint(np.clip(a, 0.0, 255.0)).astype(np.uint8)
+    a = arr.astype(np.int64)
+    if mode == "I" and a.size and (a.min() < 0 or a.max() > 65535):
+        notes.append("32-bit integer values outside [0, 65535] clipped before scaling to 8-bit")
+        a = np.clip(a, 0, 65535)
+    notes.append(f"{'16-bit' if mode.startswith('I;16') else '32-bit integer'} grayscale "
+                 "scaled to 8-bit (0..65535 → 0..255)")
+    return ((a * 255 + 32767) // 65535).astype(np.uint8)
+
+
+@lru_cache(maxsize=1)
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _apply_icc(im: Image.Image, icc: bytes, notes: list[str]) -> Image.Image:
+    """Convert pixels from the embedded ICC profile to sRGB; a broken profile is ignored."""
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        desc = " ".join((ImageCms.getProfileDescription(src) or "").split()) or "unnamed"
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        notes.append(f"embedded ICC profile could not be read ({_short(exc)}): ignored, "
+                     "pixels taken as sRGB")
+        return im
+    if "srgb" in desc.lower() and im.mode == "RGB":
+        return im
+    try:
+        out = ImageCms.profileToProfile(im, src, _srgb_profile(),
+                                        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                                        outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        notes.append(f"embedded ICC profile '{desc}' could not be applied to {im.mode} pixels "
+                     f"({_short(exc)}): ignored, pixels taken as sRGB")
+        return im
+    notes.append(f"converted from ICC profile '{desc}' to sRGB")
+    return out if out is not None else im
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:120] or type(exc).__name__

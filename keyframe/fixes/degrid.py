@@ -1,0 +1,119 @@
+"""Degrid: notch out a periodic grid pattern at its measured period (mends ``grid_artifact``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from keyframe.fixes._common import check_rgb, to_float, to_uint8
+from keyframe.fixes.deblock import taper_boundaries
+from keyframe.registry import Fix
+from keyframe.report import Measurement
+
+#: longest period removed in the spectrum; longer ones (tiling seams) are tapered in space
+FINE_MAX = 16
+#: half-width in px of the ramp that replaces a seam step
+SEAM_TAPER = 8
+#: notch half-width (Gaussian sigma) in frequency bins, per 512 px of padded size
+NOTCH_SIGMA_PER_512 = 1.0
+
+
+class Degrid(Fix):
+    """Remove a pattern that repeats every ``period_x`` / ``period_y`` pixels.
+
+    A pattern periodic in x with period ``px`` and in y with ``py`` has all its energy on the
+    lattice of frequencies ``(k / px, l / py)`` (cycles per pixel), ``(0, 0)`` excepted; a
+    period of 0 means the pattern is constant along that axis (only ``l = 0`` or ``k = 0``).
+    Each colour plane is extended to a multiple of the periods by repeating its last period
+    (so the grid keeps its phase and falls exactly on FFT bins), transformed, multiplied by
+    ``1 - strength * notches`` (a Gaussian dip of about one bin per 512 px, at most 1/8 of
+    the harmonic spacing, at every lattice point), transformed back and cropped. Natural
+    images carry little energy at those exact frequencies, so a clean image changes by a
+    fraction of a grey level; a period-2
+    checkerboard, for instance, sits entirely on the Nyquist corner and is removed.
+
+    Periods above ``FINE_MAX`` (16 px) are tiling seams, not textures: notching their dense
+    harmonics would take real content with them, so along such an axis the step at every
+    seam (lines ``k * period``, anchored at pixel 0) is instead spread into a ramp of
+    ``SEAM_TAPER`` px each side where the step is small and the sides are calm, as
+    :mod:`keyframe.fixes.deblock` does for 8-px blocks.
+
+    Why: VAE decoders and upsamplers leave faint 2-, 4- or 8-px grids; in a video they stay
+    fixed on the screen while the content moves behind them.
+    """
+
+    name = "degrid"
+    mends = ("grid_artifact",)
+    changes_geometry = False
+
+    @dataclass(frozen=True)
+    class Params:
+        period_x: int = field(default=0, metadata={"min": 0, "max": 512})
+        period_y: int = field(default=0, metadata={"min": 0, "max": 512})
+        strength: float = field(default=1.0, metadata={"min": 0.0, "max": 1.0})
+
+    @classmethod
+    def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
+        """The measured periods (period 1 means none); full strength from severity 0.5."""
+        m = measurement.measurements
+        periods = {}
+        for key in ("period_x", "period_y"):
+            p = int(round(float(m.get(key, 0) or 0)))
+            periods[key] = p if 2 <= p <= 512 else 0
+        s = float(measurement.severity)
+        return {**periods, "strength": round(min(1.0, 0.5 + s), 3)}
+
+    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
+        check_rgb(rgb, self.name)
+        px = params.period_x if params.period_x >= 2 else 0
+        py = params.period_y if params.period_y >= 2 else 0
+        if (px == 0 and py == 0) or params.strength <= 0:
+            return rgb.copy()
+        h, w = rgb.shape[:2]
+        f = to_float(rgb)
+        if px > FINE_MAX:
+            taper_boundaries(f, px, params.strength, SEAM_TAPER)
+        if py > FINE_MAX:
+            taper_boundaries(f.transpose(1, 0, 2), py, params.strength, SEAM_TAPER)
+        fx = px if px <= FINE_MAX else 0
+        fy = py if py <= FINE_MAX else 0
+        if fx or fy:
+            f = _pad_periodic(_pad_periodic(f, fx, axis=1), fy, axis=0)
+            gain = 1.0 - params.strength * _notches(f.shape[0], f.shape[1], fx, fy)
+            spec = np.fft.rfft2(f, axes=(0, 1))
+            f = np.fft.irfft2(spec * gain[..., None], s=f.shape[:2], axes=(0, 1))
+        return to_uint8(f[:h, :w])
+
+
+def _pad_periodic(f: np.ndarray, period: int, axis: int) -> np.ndarray:
+    """Extend ``f`` along ``axis`` to a multiple of ``period`` by repeating its last period."""
+    n = f.shape[axis]
+    if period < 2 or n % period == 0 or n < period:
+        return f
+    extra = period - n % period
+    idx = np.arange(n, n + extra) - period
+    return np.concatenate([f, np.take(f, idx, axis=axis)], axis=axis)
+
+
+def _notches(h: int, w: int, px: int, py: int) -> np.ndarray:
+    """Gaussian dips (peak 1) at every lattice point but DC, on the rfft2 grid.
+
+    The lattice is a product of harmonics in x and in y, so the sum of dips is the outer
+    product of two 1-D combs (minus the DC term). Each dip is about one bin per 512 px wide,
+    and at most 1/8 of the harmonic spacing, so long periods (tiling seams) get narrow teeth.
+    """
+    def comb(n: int, freqs: np.ndarray, period: int) -> tuple[np.ndarray, np.ndarray]:
+        if period == 0:
+            centres, spacing = np.zeros(1), float(n)
+        else:
+            centres, spacing = np.arange(-(period // 2), (period - 1) // 2 + 1) / period, n / period
+        sigma = min(NOTCH_SIGMA_PER_512 * max(1.0, n / 512), spacing / 8) / n
+        d = (freqs[:, None] - centres[None, :] + 0.5) % 1.0 - 0.5     # wrap-around distance
+        return np.exp(-0.5 * (d / sigma) ** 2), np.exp(-0.5 * (freqs / sigma) ** 2)
+
+    all_y, dc_y = comb(h, np.fft.fftfreq(h), py)
+    all_x, dc_x = comb(w, np.fft.rfftfreq(w), px)
+    dip = np.outer(all_y.sum(axis=1), all_x.sum(axis=1)) - np.outer(dc_y, dc_x)
+    dip[0, 0] = 0.0
+    return np.clip(dip, 0.0, 1.0)

@@ -1,0 +1,310 @@
+"""Property tests for the built-in fixes (keyframe/fixes): contracts shared by every fix, then
+one property per fix that a broken implementation would fail."""
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+from skimage.metrics import peak_signal_noise_ratio as psnr
+
+from keyframe.registry import BUILTIN_FIXES, Fix, fix_classes
+from keyframe.report import Measurement
+
+#: params that make each fix actually do something (defaults may be a no-op, e.g. degrid)
+ACTIVE = {
+    "sharpen": {"amount": 2.0, "radius": 1.5},
+    "denoise": {"strength": 10.0},
+    "deblock": {"strength": 1.0},
+    "deband": {"radius": 8, "threshold": 3.0},
+    "crop_border": {"top": 3, "bottom": 2, "left": 5, "right": 1},
+    "upscale": {"factor": 1.5},
+    "degrid": {"period_x": 2, "period_y": 8},
+}
+NAMES = sorted(ACTIVE)
+
+
+def run(name: str, rgb: np.ndarray, **params) -> np.ndarray:
+    cls = fix_classes()[name]
+    return cls().apply(rgb, cls.validate(params))
+
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a).copy()
+    a.setflags(write=False)
+    return a
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float64) @ [0.299, 0.587, 0.114]
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return data.astronaut()
+
+
+@pytest.fixture(scope="module")
+def textured() -> np.ndarray:
+    rng = np.random.default_rng(1)
+    img = data.astronaut()[100:196, 150:278].astype(np.int16)
+    return readonly(np.clip(img + rng.integers(-6, 7, img.shape), 0, 255).astype(np.uint8))
+
+
+# ---------------------------------------------------------------- registry and contracts
+
+def test_every_builtin_fix_is_registered_and_described():
+    classes = fix_classes()
+    assert sorted(classes) == NAMES
+    assert len(BUILTIN_FIXES) == len(NAMES)
+    for name, cls in classes.items():
+        assert issubclass(cls, Fix) and cls.name == name
+        assert cls.mends, name
+        assert "Why" in (cls.__doc__ or ""), f"{name}: docstring should say why"
+        assert dataclasses.is_dataclass(cls.Params)
+        assert cls.Params.__dataclass_params__.frozen
+        cls.validate({})                       # defaults are valid
+        cls.validate(ACTIVE[name])
+    assert classes["crop_border"].changes_geometry and classes["upscale"].changes_geometry
+    assert not any(classes[n].changes_geometry for n in NAMES
+                   if n not in ("crop_border", "upscale"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_constant_image_stays_constant(name):
+    colour = np.array([77, 130, 200], np.uint8)
+    rgb = readonly(np.broadcast_to(colour, (48, 40, 3)))
+    out = run(name, rgb, **ACTIVE[name])
+    assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+    if name == "crop_border":
+        assert out.shape == (48 - 5, 40 - 6, 3)
+    elif name == "upscale":
+        assert out.shape == (72, 60, 3)
+    else:
+        assert out.shape == rgb.shape
+    assert np.abs(out.astype(int) - colour).max() <= 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_input_untouched_output_new_and_deterministic(name, textured):
+    before = textured.copy()
+    writable = textured.copy()
+    a = run(name, textured, **ACTIVE[name])          # read-only input must be fine
+    b = run(name, writable, **ACTIVE[name])
+    assert np.array_equal(textured, before) and np.array_equal(writable, before)
+    assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3
+    assert not np.shares_memory(a, textured) and not np.shares_memory(b, writable)
+    assert a.tobytes() == b.tobytes()
+    assert a.flags.writeable
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rejects_non_rgb(name):
+    cls = fix_classes()[name]
+    with pytest.raises(ValueError, match=name):
+        cls().apply(np.zeros((20, 20), np.uint8), cls.validate(ACTIVE[name]))
+    with pytest.raises(ValueError, match=name):
+        cls().apply(np.zeros((20, 20, 3), np.float32), cls.validate(ACTIVE[name]))
+
+
+@pytest.mark.parametrize("name, measurements", [
+    ("sharpen", {"edge_width": 4.0}), ("denoise", {"sigma": 12.0}), ("deblock", {}),
+    ("deband", {}), ("crop_border", {"top": 10, "bottom": 0, "left": 3.4, "right": 0}),
+    ("upscale", {}), ("degrid", {"period_x": 8, "period_y": 0}),
+])
+@pytest.mark.parametrize("severity", [0.0, 0.6, 1.0])
+def test_plan_params_are_valid(name, measurements, severity):
+    cls = fix_classes()[name]
+    params = cls.plan_params(Measurement(code=cls.mends[0], severity=severity, message="",
+                                         measurements=measurements))
+    cls.validate(params)
+
+
+def test_validate_errors():
+    sharpen = fix_classes()["sharpen"]
+    with pytest.raises(ValueError, match="bogus"):
+        sharpen.validate({"bogus": 1})
+    with pytest.raises(ValueError, match="amount"):
+        sharpen.validate({"amount": 7.0})
+    with pytest.raises(ValueError, match="amount"):
+        sharpen.validate({"amount": "lots"})
+    with pytest.raises(ValueError, match="amount"):
+        sharpen.validate({"amount": True})
+    with pytest.raises(ValueError, match="method"):
+        fix_classes()["denoise"].validate({"method": "median"})
+    with pytest.raises(ValueError, match="top"):
+        fix_classes()["crop_border"].validate({"top": 2.5})
+    with pytest.raises(ValueError, match="top"):
+        fix_classes()["crop_border"].validate({"top": -1})
+    assert fix_classes()["crop_border"].validate({"top": 4.0}).top == 4
+
+
+# ---------------------------------------------------------------- per-fix properties
+
+def test_sharpen_raises_sharpness(photo):
+    soft = cv2.GaussianBlur(photo, (0, 0), 1.5)
+
+    def sharpness(img):
+        y = luma(img)
+        return np.hypot(cv2.Sobel(y, cv2.CV_64F, 1, 0), cv2.Sobel(y, cv2.CV_64F, 0, 1)).mean()
+
+    params = fix_classes()["sharpen"].plan_params(
+        Measurement(code="blur", severity=0.6, message="", measurements={"edge_width": 4.0}))
+    out = run("sharpen", soft, **params)
+    assert sharpness(out) > 1.12 * sharpness(soft)
+    assert psnr(photo, out) > psnr(photo, soft)
+
+
+def test_sharpen_halo_guard_bounds_overshoot():
+    x = np.arange(64)
+    step = np.where(x < 32, 60.0, 190.0)
+    row = cv2.GaussianBlur(step[None, :], (0, 0), 2.0)[0]
+    grey = np.clip(np.rint(np.tile(row, (16, 1))), 0, 255).astype(np.uint8)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    overshoot = 2.0
+    out = run("sharpen", rgb, amount=3.0, radius=2.0, threshold=0.0, overshoot=overshoot)
+    k = np.ones((3, 3), np.uint8)
+    lo = cv2.erode(grey, k).astype(int) - overshoot - 1      # 1: rounding
+    hi = cv2.dilate(grey, k).astype(int) + overshoot + 1
+    for c in range(3):
+        assert (out[..., c] >= lo).all() and (out[..., c] <= hi).all()
+    assert out.min() >= 60 - overshoot - 1 and out.max() <= 190 + overshoot + 1
+    # the edge did get steeper, and without the guard it would ring
+    assert np.abs(np.diff(out[8, :, 0].astype(int))).max() > np.abs(np.diff(row)).max() + 3
+    loose = run("sharpen", rgb, amount=3.0, radius=2.0, threshold=0.0, overshoot=50.0)
+    assert loose.min() < 60 - 10 and loose.max() > 190 + 10
+
+
+@pytest.mark.parametrize("method", ["nlmeans", "bilateral"])
+def test_denoise_stronger_removes_more(method):
+    rng = np.random.default_rng(3)
+    noisy = np.clip(np.rint(128 + rng.normal(0, 10, (96, 96, 3))), 0, 255).astype(np.uint8)
+    residual = [run("denoise", noisy, strength=s, method=method).astype(float).std()
+                for s in (6.0, 12.0, 20.0)]
+    assert noisy.astype(float).std() > residual[0] > residual[1] > residual[2]
+    assert residual[2] < 0.5 * noisy.astype(float).std()
+
+
+@pytest.mark.parametrize("method", ["nlmeans", "bilateral"])
+def test_denoise_improves_psnr_on_noisy_photo(photo, method):
+    rng = np.random.default_rng(4)
+    noisy = np.clip(np.rint(photo + rng.normal(0, 12, photo.shape)), 0, 255).astype(np.uint8)
+    params = fix_classes()["denoise"].plan_params(
+        Measurement(code="noise", severity=0.5, message="", measurements={"sigma": 12.0}))
+    out = run("denoise", noisy, **params, method=method)
+    assert psnr(photo, out) > psnr(photo, noisy) + 3.0
+
+
+def blockiness(img: np.ndarray, b: int = 8) -> float:
+    """Mean |luma step| across block boundaries over the mean elsewhere (1 = no grid)."""
+    y = luma(img)
+    dx, dy = np.abs(np.diff(y, axis=1)), np.abs(np.diff(y, axis=0))
+    bx = np.zeros(dx.shape[1], bool)
+    bx[b - 1::b] = True
+    by = np.zeros(dy.shape[0], bool)
+    by[b - 1::b] = True
+    return (dx[:, bx].mean() + dy[by].mean()) / (dx[:, ~bx].mean() + dy[~by].mean())
+
+
+@pytest.mark.parametrize("image", ["astronaut", "chelsea"])
+def test_deblock_reduces_blockiness_of_q10_jpeg(image):
+    clean = getattr(data, image)()
+    buf = io.BytesIO()
+    Image.fromarray(clean).save(buf, "JPEG", quality=10)
+    jpeg = np.asarray(Image.open(buf).convert("RGB"))
+    before = blockiness(jpeg)
+    out = run("deblock", jpeg)
+    assert before > 1.8
+    assert blockiness(out) < 1.0 + 0.75 * (before - 1.0)
+    assert run("deblock", jpeg, strength=1.0).shape == jpeg.shape
+    assert blockiness(run("deblock", jpeg, strength=1.0)) < blockiness(out)
+    assert psnr(clean, out) >= psnr(clean, jpeg)
+
+
+def test_deband_smooths_steps_and_keeps_texture():
+    width = 512
+    ramp = np.tile(np.linspace(0, 255, width), (128, 1))
+    bands = (np.floor(ramp / 256 * 16) * 17).astype(np.uint8)
+    texture = np.repeat(data.gravel()[:128, :width, None], 3, axis=2)
+    rgb = np.concatenate([np.repeat(bands[..., None], 3, axis=2), texture], axis=0)
+    out = run("deband", rgb)
+    row_in, row_out = rgb[64, :, 0].astype(int), out[64, :, 0].astype(int)
+    assert np.abs(np.diff(row_in)).max() == 17 and len(np.unique(row_in)) == 16
+    assert np.abs(np.diff(row_out)).max() <= 8
+    assert len(np.unique(row_out)) > 100
+    assert np.abs(out[64].astype(float) - ramp[64][:, None]).mean() \
+        < np.abs(rgb[64].astype(float) - ramp[64][:, None]).mean()
+    # texture well away from the flat area is left (almost) alone
+    assert np.abs(out[128 + 40:].astype(int) - texture[40:]).max() <= 2
+
+
+def test_degrid_removes_checkerboard_and_spares_clean_image():
+    clean = data.chelsea()                                # odd width: 451
+    h, w = clean.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    checker = (((xx + yy) % 2) * 2 - 1) * 8
+    gridded = np.clip(clean.astype(int) + checker[..., None], 0, 255).astype(np.uint8)
+    fixed = run("degrid", gridded, period_x=2, period_y=2)
+    assert psnr(clean, fixed) > psnr(clean, gridded) + 15
+    untouched = run("degrid", clean, period_x=2, period_y=2)
+    assert np.abs(untouched.astype(int) - clean).max() <= 2
+    assert np.abs(untouched.astype(int) - clean).mean() < 0.1
+    half = run("degrid", gridded, period_x=2, period_y=2, strength=0.5)
+    assert psnr(clean, gridded) < psnr(clean, half) < psnr(clean, fixed)
+    assert np.array_equal(run("degrid", gridded), gridded)       # periods 0: no-op
+
+
+def test_degrid_removes_8px_grid():
+    clean = data.chelsea()
+    h, w = clean.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    grid = np.where((xx % 8 == 0) | (yy % 8 == 0), 6.0, -6.0 * 15 / 49)   # zero mean
+    gridded = np.clip(np.rint(clean + grid[..., None]), 0, 255).astype(np.uint8)
+    fixed = run("degrid", gridded, period_x=8, period_y=8)
+    assert psnr(clean, fixed) > psnr(clean, gridded) + 10
+
+
+def test_degrid_tapers_tiling_seams_and_spares_clean_image():
+    clean = cv2.resize(data.chelsea(), (640, 426), interpolation=cv2.INTER_CUBIC)
+    h, w = clean.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    offsets = np.where((xx // 64 + yy // 64) % 2 == 1, 5.0, -5.0)     # 64-px tiles
+    tiled = np.clip(np.rint(clean + offsets[..., None]), 0, 255).astype(np.uint8)
+
+    def seam_ratio(img):
+        y = luma(img)
+        dx, dy = np.abs(np.diff(y, axis=1)), np.abs(np.diff(y, axis=0))
+        return (dx[:, 63::64].mean() + dy[63::64].mean()) / (dx.mean() + dy.mean())
+
+    fixed = run("degrid", tiled, period_x=64, period_y=64)
+    assert seam_ratio(tiled) > 2.0
+    assert seam_ratio(fixed) < 1.0 + 0.3 * (seam_ratio(tiled) - 1.0)
+    assert psnr(clean, run("degrid", clean, period_x=64, period_y=64)) > 45
+
+
+def test_crop_border_exact(textured):
+    out = run("crop_border", textured, top=3, bottom=2, left=5, right=1)
+    assert np.array_equal(out, textured[3:-2, 5:-1])
+    assert out.flags.c_contiguous
+    with pytest.raises(ValueError, match="under 16 px"):
+        run("crop_border", textured, top=50, bottom=40)
+    params = fix_classes()["crop_border"].plan_params(Measurement(
+        code="border", severity=0.7, message="",
+        measurements={"top": 12, "bottom": 0, "left": 7.6, "right": 3}))
+    assert params == {"top": 12, "bottom": 0, "left": 8, "right": 3}
+
+
+def test_upscale_shapes(photo):
+    small = data.chelsea()                                # 300 x 451
+    assert run("upscale", small, factor=2.0).shape == (600, 902, 3)
+    assert run("upscale", small, long_side=1000).shape == (665, 1000, 3)
+    assert run("upscale", small, long_side=1000, method="cubic").shape == (665, 1000, 3)
+    same = run("upscale", small, long_side=400)           # never shrinks
+    assert np.array_equal(same, small)
+    up = run("upscale", photo[::4, ::4], factor=4.0)
+    assert up.shape == photo.shape
+    assert psnr(photo, up) > 20

@@ -1,0 +1,77 @@
+"""Measure an image with every registered check, then route: image -> Report.
+
+Check instances are created once per process and reused (a check that holds an ONNX session
+keeps it). A check that cannot run lands in ``skipped`` with its reason; a check that fails
+unexpectedly lands there too, with the exception in one line, so one broken check never
+stops a batch — and a required check that did not run makes the verdict ``review``.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+from keyframe import __version__
+from keyframe.image import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, load
+from keyframe.profiles import Profile
+from keyframe.registry import Check, CheckSkipped, check_classes
+from keyframe.report import Measurement, Report, Skipped
+from keyframe.router import route
+
+
+@lru_cache(maxsize=1)
+def default_checks() -> tuple[Check, ...]:
+    """One instance of every registered check, created once per process."""
+    return tuple(cls() for cls in check_classes().values())
+
+
+def measure(image: LoadedImage, *,
+            checks: Sequence[Check] | None = None) -> tuple[dict[str, Measurement], list[Skipped]]:
+    """Run ``checks`` (default: all registered) and collect measurements and skips."""
+    measurements: dict[str, Measurement] = {}
+    skipped: list[Skipped] = []
+    for check in default_checks() if checks is None else checks:
+        try:
+            found = check.measure(image)
+        except CheckSkipped as exc:
+            skipped.append(Skipped(check=check.name, reason=str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one broken check must not stop a batch
+            reason = f"check failed: {type(exc).__name__}: {exc}".splitlines()[0]
+            skipped.append(Skipped(check=check.name, reason=reason))
+            continue
+        for m in found:
+            m.check = m.check or check.name
+            measurements[m.code] = m
+    return measurements, skipped
+
+
+def assess(image: LoadedImage, *, profile: Profile, target: str | None = None,
+           checks: Sequence[Check] | None = None) -> Report:
+    """Measure ``image`` and decide under ``profile``: the full ``keyframe.report/1`` record."""
+    measurements, skipped = measure(image, checks=checks)
+    report = Report(path=image.path, sha256=image.sha256, width=image.width,
+                    height=image.height, has_alpha=image.has_alpha, measurements=measurements,
+                    skipped=skipped, provenance=dict(image.provenance), notes=list(image.notes),
+                    keyframe_version=__version__)
+    return report.apply(route(report, profile), profile=profile.name, target=target)
+
+
+def error_report(path: str | os.PathLike, error: ImageError, *, profile: Profile,
+                 target: str | None = None) -> Report:
+    """The record of an input that could not be read: verdict ``error``, one-line message."""
+    return Report(path=str(path), profile=profile.name, target=target, verdict="error",
+                  reason=f"error: {error}", error={"type": error.kind, "message": str(error)},
+                  keyframe_version=__version__)
+
+
+def assess_path(path: str | os.PathLike, *, profile: Profile, target: str | None = None,
+                max_pixels: int = DEFAULT_MAX_PIXELS,
+                checks: Sequence[Check] | None = None) -> tuple[Report, LoadedImage | None]:
+    """Load and assess one file; an unreadable file gives an error report, never a raise."""
+    try:
+        image = load(Path(path), max_pixels=max_pixels)
+    except ImageError as exc:
+        return error_report(path, exc, profile=profile, target=target), None
+    return assess(image, profile=profile, target=target, checks=checks), image

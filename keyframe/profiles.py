@@ -1,0 +1,166 @@
+"""Profiles: where severities become levels, which fix mends each code, when nothing can.
+
+A profile is a TOML file (built-ins in ``keyframe/profiles/``; any path works too)::
+
+    name = "strict"
+    extends = "default"            # optional: start from another profile
+    required_checks = ["artifact"] # a skipped required check makes the verdict "review"
+    [levels]                       # thresholds for every code ...
+    minor = 0.15
+    major = 0.35
+    critical = 0.7
+    [codes.blur]                   # ... and per code: fix, trash level, own thresholds
+    fix = "sharpen"
+    trash_at = "critical"
+    major = 0.4
+
+Loading validates the whole file (ordered thresholds in [0, 1], known fixes, known levels)
+and fails with one clear line. Thresholds are calibrated in one place: here.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keyframe.report import LEVELS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+BUILTIN_DIR = Path(__file__).with_name("profiles")
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class CodeRule:
+    """What the profile says about one finding code."""
+
+    minor: float
+    major: float
+    critical: float
+    fix: str | None = None
+    trash_at: str | None = None
+
+    def level(self, severity: float) -> str | None:
+        """The highest level whose threshold ``severity`` reaches, or None."""
+        for name in reversed(LEVELS):
+            if severity >= getattr(self, name):
+                return name
+        return None
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    levels: dict[str, float]
+    codes: dict[str, CodeRule]
+    required_checks: tuple[str, ...] = ()
+    source: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def rule(self, code: str) -> CodeRule:
+        """The rule for ``code``; codes the profile does not name use the default levels."""
+        return self.codes.get(code) or CodeRule(**self.levels)
+
+
+def builtin_names() -> list[str]:
+    """Names of the profiles shipped with keyframe."""
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
+
+
+def _read(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = BUILTIN_DIR / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise ProfileError(f"unknown profile {name_or_path!r}; built-in profiles: "
+                               f"{', '.join(builtin_names())}, or give a .toml path")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), str(path)
+    except OSError as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profile {path} is not valid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve(name_or_path: str | Path, seen: tuple[str, ...] = ()) -> tuple[dict, str]:
+    raw, source = _read(name_or_path)
+    parent = raw.get("extends")
+    if parent is None:
+        return raw, source
+    if parent in seen:
+        raise ProfileError(f"profile {source}: 'extends' loops through {parent!r}")
+    base, _ = _resolve(parent, seen + (str(name_or_path),))
+    base.pop("name", None)
+    base.pop("description", None)
+    return _merge(base, {k: v for k, v in raw.items() if k != "extends"}), source
+
+
+def load_profile(name_or_path: str | Path = "default", *,
+                 known_fixes: tuple[str, ...] | None = None) -> Profile:
+    """Load and validate a profile by built-in name or TOML path.
+
+    ``known_fixes`` defaults to the fix registry; a profile naming an unregistered fix is
+    rejected, so that a verdict of "fix" always means a fix that exists.
+    """
+    raw, source = _resolve(name_or_path)
+    where = f"profile {source}"
+    if known_fixes is None:
+        from keyframe.registry import fix_classes
+        known_fixes = tuple(fix_classes())
+    levels = _levels(raw.get("levels") or {}, {"minor": 0.25, "major": 0.5, "critical": 0.8},
+                     where)
+    codes: dict[str, CodeRule] = {}
+    for code, spec in (raw.get("codes") or {}).items():
+        if not isinstance(spec, dict):
+            raise ProfileError(f"{where}: [codes.{code}] must be a table")
+        unknown = set(spec) - {"fix", "trash_at", *LEVELS}
+        if unknown:
+            raise ProfileError(f"{where}: [codes.{code}] has unknown key(s) "
+                               f"{', '.join(sorted(unknown))}")
+        fix = spec.get("fix")
+        if fix is not None and fix not in known_fixes:
+            raise ProfileError(f"{where}: [codes.{code}] fix {fix!r} is not a registered fix "
+                               f"({', '.join(sorted(known_fixes))})")
+        trash_at = spec.get("trash_at")
+        if trash_at is not None and trash_at not in LEVELS:
+            raise ProfileError(f"{where}: [codes.{code}] trash_at must be one of "
+                               f"{', '.join(LEVELS)}")
+        own = _levels({k: spec[k] for k in LEVELS if k in spec}, levels, f"{where} [codes.{code}]")
+        codes[code] = CodeRule(**own, fix=fix, trash_at=trash_at)
+    required = raw.get("required_checks", [])
+    if not isinstance(required, list) or not all(isinstance(c, str) for c in required):
+        raise ProfileError(f"{where}: required_checks must be a list of check names")
+    name = raw.get("name") or Path(source).stem
+    return Profile(name=str(name), description=str(raw.get("description", "")), levels=levels,
+                   codes=codes, required_checks=tuple(required), source=source, raw=raw)
+
+
+def _levels(spec: dict[str, Any], defaults: dict[str, float], where: str) -> dict[str, float]:
+    out = {}
+    for name in LEVELS:
+        value = spec.get(name, defaults[name])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ProfileError(f"{where}: {name} threshold must be a number in [0, 1]")
+        out[name] = float(value)
+    if not out["minor"] <= out["major"] <= out["critical"]:
+        raise ProfileError(f"{where}: thresholds must satisfy minor <= major <= critical")
+    return out

@@ -1,0 +1,126 @@
+"""The click CLI: every command's --help, exit codes, JSON output, a batch that survives bad files."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from skimage import data
+
+from keyframe.cli import main
+
+COMMANDS = sorted(main.commands)
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    """A clean photo, a heavily defocused one, and two files that are not images."""
+    import cv2
+
+    d = tmp_path / "in"
+    d.mkdir()
+    Image.fromarray(data.astronaut()).save(d / "clean.png")
+    Image.fromarray(cv2.GaussianBlur(data.coffee(), (0, 0), 6)).save(d / "soft.png")
+    (d / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    (d / "notes.txt").write_text("not an image")  # not picked up by a folder walk
+    return d
+
+
+def test_every_command_has_help(runner):
+    assert {"check", "triage", "route", "certify", "verify"} <= set(COMMANDS)
+    for name in [None, *COMMANDS]:
+        args = ([name] if name else []) + ["--help"]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (name, result.output)
+        assert "Usage:" in result.output
+
+
+def test_version(runner):
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0 and "keyframe" in result.output
+
+
+def test_check_clean_image_exits_zero(runner, folder):
+    result = runner.invoke(main, ["check", str(folder / "clean.png")])
+    assert result.exit_code == 0, result.output
+    assert "certified" in result.output
+
+
+def test_check_json_lines_one_per_image_and_bad_input_exit_2(runner, folder):
+    result = runner.invoke(main, ["check", str(folder), "--json"])
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [l["path"].rsplit("/", 1)[-1] for l in lines] == ["broken.png", "clean.png", "soft.png"]
+    by = {l["path"].rsplit("/", 1)[-1]: l for l in lines}
+    assert by["broken.png"]["verdict"] == "error"
+    assert by["broken.png"]["error"]["message"].count("\n") == 0
+    assert by["soft.png"]["verdict"] in ("fix", "trash")
+    assert result.exit_code == 2
+
+
+def test_check_unknown_profile_is_a_usage_error(runner, folder):
+    result = runner.invoke(main, ["check", str(folder / "clean.png"), "--profile", "nope"])
+    assert result.exit_code == 2 and "unknown profile" in result.output
+
+
+def test_triage_writes_report_and_route_redecides(runner, folder, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["triage", str(folder), "-o", str(out)])
+    assert result.exit_code == 2, result.output  # broken.png is an input error
+    lines = (out / "report.jsonl").read_text().splitlines()
+    assert len(lines) == 3
+    assert "1 certified" in result.output and "1 error" in result.output
+    routed = runner.invoke(main, ["route", str(out / "report.jsonl"), "--profile", "lenient",
+                                  "-o", str(tmp_path / "lenient.jsonl")])
+    assert routed.exit_code == 2
+    relines = [json.loads(x) for x in (tmp_path / "lenient.jsonl").read_text().splitlines()]
+    assert {r["profile"] for r in relines} == {"lenient"}
+    before = [json.loads(x)["scores"] for x in lines]
+    assert [r["scores"] for r in relines] == before  # nothing re-measured
+
+
+def test_route_rejects_garbage(runner, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"hello": 1}\n')
+    result = runner.invoke(main, ["route", str(bad)])
+    assert result.exit_code == 2 and "bad.jsonl:1" in result.output
+
+
+def test_certify_then_verify_then_tamper(runner, folder, tmp_path):
+    out = tmp_path / "pk"
+    result = runner.invoke(main, ["certify", str(folder / "clean.png"), str(folder / "soft.png"),
+                                  "-o", str(out)])
+    assert result.exit_code == 1, result.output  # soft.png is not certified
+    assert (out / "clean" / "keyframe.png").is_file()
+    assert not (out / "soft").exists()
+    ok = runner.invoke(main, ["verify", str(out / "clean")])
+    assert ok.exit_code == 0, ok.output
+    png = out / "clean" / "keyframe.png"
+    raw = bytearray(png.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    png.write_bytes(bytes(raw))
+    bad = runner.invoke(main, ["verify", str(out / "clean"), "--json"])
+    assert bad.exit_code == 1
+    assert json.loads(bad.output)["ok"] is False
+
+
+def test_certify_force_packages_uncertified(runner, folder, tmp_path):
+    out = tmp_path / "pk"
+    result = runner.invoke(main, ["certify", str(folder / "soft.png"), "-o", str(out), "--force"])
+    manifest = json.loads((out / "soft" / "manifest.json").read_text())
+    assert manifest["forced"] is True
+    assert result.exit_code == 1
+
+
+def test_originals_never_modified(runner, folder, tmp_path):
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    runner.invoke(main, ["triage", str(folder), "-o", str(tmp_path / "o")])
+    runner.invoke(main, ["certify", str(folder), "-o", str(tmp_path / "p"), "--force"])
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    assert before == after

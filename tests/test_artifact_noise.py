@@ -1,0 +1,99 @@
+"""noise (checks/artifact/noise.py): behaviour on synthetic and real images."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from keyframe.image import LoadedImage
+from tests.test_artifact_sharpness import (CLEAN, _live_ladders, _load, add_noise, read_rgb,
+                                           scene)
+
+noise = _load("noise")
+
+
+def meas(rgb):
+    return noise.measure_noise(LoadedImage(rgb=np.ascontiguousarray(rgb, dtype=np.uint8)))
+
+
+@pytest.mark.parametrize("name", sorted(CLEAN) + ["rocket"])
+def test_clean_photos_low(name):
+    rgb = CLEAN.get(name)
+    rgb = getattr(skimage.data, name)() if rgb is None else rgb
+    m = meas(rgb)
+    assert m.severity < 0.25, m
+    assert m.measurements["sigma"] >= 0
+
+
+def test_clean_synthetic_low():
+    assert meas(scene(768)).severity < 0.25
+
+
+def test_sigma_estimate_tracks_added_noise():
+    # the same (grey) noise in all channels: luma std is 10 grey levels
+    grey = add_noise(np.full((512, 512, 1), 120, np.uint8), 10)
+    m = meas(np.repeat(grey, 3, axis=2))
+    assert 8.5 < m.measurements["sigma"] < 11.5, m.measurements
+
+
+def test_noise_ladder_increasing():
+    rgb = CLEAN["astronaut"]
+    sev = [meas(rgb).severity] + [meas(add_noise(rgb, s)).severity for s in (2, 5, 10, 20, 40)]
+    assert all(a <= b for a, b in zip(sev, sev[1:])), sev
+    assert sev[2] < sev[3] < sev[4], sev
+    assert sev[0] < 0.25 and sev[4] >= 0.5 and sev[5] >= 0.8, sev
+
+
+def test_blur_does_not_read_as_noise():
+    for s in (1, 3, 8):
+        assert meas(cv2.GaussianBlur(CLEAN["coffee"], (0, 0), s)).severity < 0.25
+
+
+def test_canonical_scale_decides_severity():
+    # the same per-pixel noise is less visible on a bigger image (downsized for video)
+    small = add_noise(np.full((1024, 1024, 3), 120, np.uint8), 10)
+    big = add_noise(np.full((2048, 2048, 3), 120, np.uint8), 10)
+    ms, mb = meas(small), meas(big)
+    assert abs(ms.measurements["sigma"] - mb.measurements["sigma"]) < 1.5
+    assert mb.severity < ms.severity
+
+
+@pytest.mark.parametrize("degrade", [None, 6.0])
+def test_same_content_similar_across_sizes(degrade):
+    sevs = []
+    for n in (512, 1024, 2048, 4096):
+        rgb = scene(n)
+        if degrade:  # noise at the canonical (video) scale: per-pixel std grows with size
+            rgb = add_noise(rgb, degrade * max(1.0, n / 1024))
+        sevs.append(meas(rgb).severity)
+    assert max(sevs) - min(sevs) <= 0.15, sevs
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 5), (16, 16), (300, 200)])
+def test_constant_image_is_zero(shape):
+    m = meas(np.full((*shape, 3), 200, np.uint8))
+    assert m.severity == 0.0
+
+
+def test_live_wnoise_monotone_in_psnr(shared_data):
+    ladders = _live_ladders(shared_data, "wnoise")
+    assert ladders
+    for name, paths in ladders.items():
+        sev = [meas(read_rgb(p)).severity for p in paths]
+        assert all(a <= b + 1e-6 for a, b in zip(sev, sev[1:])), (name, sev)
+        assert sev[-1] >= 0.8, (name, sev)
+
+
+def test_comfyui_clean_generations(shared_data):
+    root = shared_data / "comfyui_examples"
+    files = [p for d in ("flux", "sdxl", "sd3", "sdturbo", "stable_cascade", "hypernetworks")
+             for p in sorted((root / d).glob("*.png"))]
+    assert files
+    for p in files:
+        assert meas(read_rgb(p)).severity < 0.25, p.name
+
+
+def test_blur_dataset_not_noisy(shared_data):
+    for p in sorted((shared_data / "blur_dataset_kwentar" / "samples").iterdir()):
+        assert meas(read_rgb(p)).severity < 0.25, p.name

@@ -1,0 +1,210 @@
+"""banding, clipped_highlights/shadows and border: clean low, monotone ladders, sizes."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data as sd
+
+from checks.artifact import tonal
+from keyframe.image import LoadedImage
+
+PHOTOS = ("astronaut", "coffee", "chelsea")
+
+
+def img(rgb: np.ndarray) -> LoadedImage:
+    rgb = np.ascontiguousarray(rgb[..., :3]).astype(np.uint8)
+    rgb.setflags(write=False)
+    return LoadedImage(rgb=rgb)
+
+
+def photo(name: str) -> np.ndarray:
+    return getattr(sd, name)()
+
+
+def nondecreasing(xs, tol=0.02) -> bool:
+    return all(b >= a - tol for a, b in zip(xs, xs[1:]))
+
+
+def gradient(levels: int, w: int = 1024, h: int = 768) -> np.ndarray:
+    x = np.linspace(0, 1, w)[None, :].repeat(h, 0)
+    q = np.round(x * (levels - 1)) / (levels - 1) * 255
+    return np.repeat(q[..., None], 3, 2).astype(np.uint8)
+
+
+def radial(levels: int, w: int = 1024, h: int = 768) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = np.hypot(yy - h / 2, xx - w / 2) / (0.62 * w)
+    q = np.round(r * (levels - 1)) / (levels - 1) * 200 + 30
+    return np.stack([q * 0.6, q * 0.8, q], -1).astype(np.uint8)
+
+
+def exposed(rgb: np.ndarray, stops: float) -> np.ndarray:
+    lin = (rgb / 255.0) ** 2.2 * 2 ** stops
+    return (np.clip(lin, 0, 1) ** (1 / 2.2) * 255).round().astype(np.uint8)
+
+
+def band(rgb) -> float:
+    return tonal.measure_banding(img(rgb)).severity
+
+
+def border(rgb):
+    return tonal.measure_border(img(rgb))
+
+
+# ----------------------------------------------------------------------------- banding
+
+@pytest.mark.parametrize("make", [gradient, radial])
+def test_banding_gradient_ladder(make):
+    sevs = [band(make(n)) for n in (256, 64, 32, 16, 8)]
+    assert nondecreasing(sevs), sevs
+    assert sevs[0] < 0.25 and sevs[3] >= 0.5 and sevs[4] > sevs[1], sevs
+
+
+def test_noisy_gradient_low():
+    rng = np.random.default_rng(1)
+    g = gradient(256).astype(np.float32) + rng.normal(0, 1.5, (768, 1024, 1))
+    assert band(np.clip(g, 0, 255)) < 0.25
+
+
+def test_dark_8bit_gradient_minor_at_most():
+    x = np.round(np.linspace(10, 20, 1000))[None, :].repeat(600, 0)
+    assert band(np.repeat(x[..., None], 3, 2).astype(np.uint8)) < 0.5
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_banding_posterised_photo(name):
+    rgb = photo(name)
+    assert band(rgb) < 0.25
+    sevs = [band((np.floor(rgb / (256 / n)) * (256 / n)).astype(np.uint8)) for n in (64, 32, 16, 8)]
+    assert nondecreasing(sevs), sevs
+    assert sevs[2] >= 0.5, sevs
+
+
+def test_banding_region_is_the_banded_area():
+    rgb = np.repeat(np.repeat(photo("coffee"), 2, 0), 2, 1)[:768, :1024].copy()
+    rgb[:, 512:] = radial(12)[:, 512:]
+    m = tonal.measure_banding(img(rgb))
+    assert m.severity >= 0.5 and m.region is not None
+    assert m.region[0] >= 400
+
+
+def test_banding_size_comparability():
+    sevs = [band(gradient(16, s, s * 3 // 4)) for s in (512, 1024, 2048, 4096)]
+    assert max(sevs) - min(sevs) <= 0.15, sevs
+
+
+# ----------------------------------------------------------------------------- clipping
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_clipping_clean_and_exposure_ladder(name):
+    rgb = photo(name)
+    hi, lo = tonal.measure_clipping(img(rgb))
+    assert hi.severity < 0.25 and lo.severity < 0.25
+    sevs = [tonal.measure_clipping(img(exposed(rgb, s)))[0].severity for s in (0, 1, 2, 3)]
+    assert nondecreasing(sevs), sevs
+    assert sevs[2] >= 0.5, sevs
+    hi2 = tonal.measure_clipping(img(exposed(rgb, 2)))[0]
+    assert hi2.region is not None and hi2.measurements["fraction"] > 0.02
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_crushed_shadows_ladder(name):
+    rgb = photo(name)
+    sevs = [tonal.measure_clipping(img(exposed(rgb, -s)))[1].severity for s in (0, 1, 2, 3, 4)]
+    assert nondecreasing(sevs), sevs
+
+
+def test_clipping_specks_ignored_and_size_comparable():
+    rgb = cv2.resize(photo("coffee"), (1024, 683))
+    specks = rgb.copy()
+    specks[::97, ::89] = 255                                     # isolated speculars
+    assert tonal.measure_clipping(img(specks))[0].severity < 0.1
+    sevs = []
+    for side in (512, 1024, 2048, 4096):
+        base = cv2.resize(photo("coffee"), (side, side * 2 // 3), interpolation=cv2.INTER_CUBIC)
+        sevs.append(tonal.measure_clipping(img(exposed(base, 2)))[0].severity)
+    assert max(sevs) - min(sevs) <= 0.15, sevs
+
+
+def test_small_bar_does_not_make_clipping_major():
+    rgb = photo("coffee").copy()
+    rgb[:20] = 0
+    rgb[-20:] = 255
+    hi, lo = tonal.measure_clipping(img(rgb))
+    assert hi.severity < 0.25 and lo.severity < 0.25
+
+
+# ----------------------------------------------------------------------------- border
+
+@pytest.mark.parametrize("name", PHOTOS)
+@pytest.mark.parametrize("colour", [0, 255])
+def test_border_bar_ladder(name, colour):
+    rgb = photo(name)
+    h = rgb.shape[0]
+    assert border(rgb).severity == 0
+    sevs = []
+    for frac in (0.02, 0.05, 0.10, 0.20):
+        out = rgb.copy()
+        n = round(h * frac)
+        out[:n] = colour
+        m = border(out)
+        assert m.measurements["top"] == n and m.measurements["bottom"] == 0
+        assert m.region == (0, 0, rgb.shape[1], n)
+        sevs.append(m.severity)
+    assert nondecreasing(sevs, tol=0) and sevs[0] >= 0.25 and sevs[1] >= 0.5, sevs
+
+
+def test_letterbox_and_pillarbox():
+    rgb = photo("astronaut").copy()
+    lb = rgb.copy()
+    lb[:40], lb[-40:] = 0, 0
+    m = border(lb)
+    assert (m.measurements["top"], m.measurements["bottom"]) == (40, 40) and m.severity >= 0.5
+    pb = rgb.copy()
+    pb[:, :60], pb[:, -60:] = 16, 16
+    m = border(pb)
+    assert (m.measurements["left"], m.measurements["right"]) == (60, 60) and m.severity >= 0.5
+
+
+def test_one_pixel_line_minor_at_most():
+    rgb = photo("coffee").copy()
+    rgb[0] = 0
+    assert border(rgb).severity < 0.5
+
+
+def test_flat_sky_and_white_wall_are_not_borders():
+    rng = np.random.default_rng(2)
+    h, w = 600, 900
+    sky = np.zeros((h, w, 3), np.float32)
+    t = np.linspace(0, 1, h)[:, None]
+    sky[...] = (np.array([90, 140, 220]) * (1 - t) + np.array([200, 210, 230]) * t)[:, None, :]
+    sky[300:] = photo("coffee")[:300, :900] if photo("coffee").shape[1] >= 900 else 100
+    assert border(np.clip(sky, 0, 255).astype(np.uint8)).severity < 0.25
+    wall = np.clip(235 + rng.normal(0, 3, (h, w, 3)), 0, 255).astype(np.uint8)
+    assert border(wall).severity < 0.25
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (16, 16, 3), (333, 517, 3), (5, 700, 3)])
+def test_degenerate_inputs(shape):
+    rng = np.random.default_rng(0)
+    for rgb in (np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8),
+                rng.integers(0, 256, shape, dtype=np.uint8)):
+        ms = [tonal.measure_banding(img(rgb)), *tonal.measure_clipping(img(rgb)),
+              tonal.measure_border(img(rgb))]
+        for m in ms:
+            assert 0.0 <= m.severity <= 1.0
+        assert ms[0].severity == 0.0 and ms[3].severity == 0.0   # no banding, no border
+
+
+def test_constant_image_is_not_a_border():
+    assert border(np.full((700, 500, 3), 128, np.uint8)).severity == 0.0
+
+
+def test_border_size_comparability():
+    sevs = []
+    for side in (512, 1024, 2048, 4096):
+        base = cv2.resize(photo("chelsea"), (side, side * 2 // 3), interpolation=cv2.INTER_CUBIC)
+        base[:round(base.shape[0] * 0.05)] = 0
+        sevs.append(border(base).severity)
+    assert max(sevs) - min(sevs) <= 0.15, sevs

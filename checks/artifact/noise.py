@@ -6,7 +6,9 @@ Immerkær's fast estimator: the luma is convolved with the Laplacian-difference 
 ``[[1,-2,1],[-2,4,-2],[1,-2,1]]``, which cancels any locally planar (and most locally
 quadratic) signal and leaves noise; for white Gaussian noise of std sigma the response has
 mean absolute value ``6 * sigma * sqrt(2 / pi)``. To keep detail from passing as noise the
-response is averaged in 16x16 blocks and the estimate is a low percentile (20th) of the
+response is averaged in 16x16 blocks (per block, the smaller of this kernel's estimate and
+that of the same kernel with taps two pixels apart, which white noise answers identically but
+a period-2 checkerboard does not answer at all) and the estimate is a low percentile (20th) of the
 block estimates: the flattest fifth of the image, where any response is noise. Blocks that
 sit at the clip points (mean under 6 or over 249 grey levels) are skipped, since clipping
 hides noise there.
@@ -38,6 +40,11 @@ from keyframe.report import Measurement
 from keyframe.severity import log_ramp
 
 _KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+#: the same taps two pixels apart: identical statistics on white noise (its taps are still
+#: independent pixels), but blind to any period-2 pattern (a decoder checkerboard, 1-px
+#: stripes), which the 3x3 kernel answers at full gain. That pattern is grid_artifact's.
+_KERNEL_WIDE = np.zeros((5, 5), np.float32)
+_KERNEL_WIDE[::2, ::2] = _KERNEL
 _GAIN = math.sqrt(math.pi / 2) / 6.0
 _BLOCK = 16
 _PERCENTILE = 20
@@ -61,11 +68,14 @@ def _block_sigmas(plane: np.ndarray) -> np.ndarray:
     """
     p = plane.astype(np.float32)
     resp = np.abs(cv2.filter2D(p, cv2.CV_32F, _KERNEL, borderType=cv2.BORDER_REFLECT))
-    resp, p = resp[1:-1, 1:-1], p[1:-1, 1:-1]
+    wide = np.abs(cv2.filter2D(p, cv2.CV_32F, _KERNEL_WIDE, borderType=cv2.BORDER_REFLECT))
+    resp, wide, p = resp[1:-1, 1:-1], wide[1:-1, 1:-1], p[1:-1, 1:-1]
     b = min(_BLOCK, resp.shape[0], resp.shape[1])
     hb, wb = resp.shape[0] // b, resp.shape[1] // b
     # block means by area resampling (exact for whole blocks, and fast)
     r = cv2.resize(resp[:hb * b, :wb * b], (wb, hb), interpolation=cv2.INTER_AREA)
+    rw = cv2.resize(wide[:hb * b, :wb * b], (wb, hb), interpolation=cv2.INTER_AREA)
+    r = np.minimum(r, rw)  # a block's noise is what both kernels see
     m = cv2.resize(p[:hb * b, :wb * b], (wb, hb), interpolation=cv2.INTER_AREA)
     r, m = r.reshape(hb * wb, -1), m.reshape(hb * wb, -1)
     return np.where((m > 6) & (m < 249), r * _GAIN, np.nan)

@@ -110,6 +110,7 @@ def test_checkerboard_is_not_noise(amplitude):
     noisy = np.clip(rgb + np.random.default_rng(0).normal(0, amplitude, rgb.shape), 0, 255)
     assert meas(checker).severity < 0.25
     clean = meas(rgb.astype(np.uint8)).measurements["sigma"]
-    assert meas(checker).measurements["sigma"] < clean + 0.3
+    # the wide kernel reads a little more texture than the 3x3 one: within a grey level
+    assert meas(checker).measurements["sigma"] < clean + 1.0
     if amplitude >= 4:
         assert meas(noisy.astype(np.uint8)).severity >= 0.25

@@ -129,35 +129,31 @@ def _load(spec: str) -> type:
     return getattr(importlib.import_module(module), attr)
 
 
-_checks: dict[str, type[Check]] | None = None
-_fixes: dict[str, type[Fix]] | None = None
+_registries: dict[str, dict[str, type]] = {}
+
+
+def _collect(kind: str, specs: tuple[str, ...], group: str | None) -> dict[str, type]:
+    """Classes by their ``name``: built-in specs first, then entry-point plug-ins; cached."""
+    if kind not in _registries:
+        found: dict[str, type] = {}
+        for spec in specs:
+            cls = _load(spec)
+            found[cls.name] = cls
+        for ep in metadata.entry_points(group=group) if group else ():
+            cls = ep.load()
+            found.setdefault(cls.name, cls)
+        _registries[kind] = found
+    return _registries[kind]
 
 
 def check_classes() -> dict[str, type[Check]]:
     """All registered check families by name: built-ins, then entry-point plug-ins."""
-    global _checks
-    if _checks is None:
-        found: dict[str, type[Check]] = {}
-        for spec in BUILTIN_CHECKS:
-            cls = _load(spec)
-            found[cls.name] = cls
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            cls = ep.load()
-            found.setdefault(cls.name, cls)
-        _checks = found
-    return _checks
+    return _collect("checks", BUILTIN_CHECKS, ENTRY_POINT_GROUP)
 
 
 def fix_classes() -> dict[str, type[Fix]]:
     """All registered fixes by name."""
-    global _fixes
-    if _fixes is None:
-        found: dict[str, type[Fix]] = {}
-        for spec in BUILTIN_FIXES:
-            cls = _load(spec)
-            found[cls.name] = cls
-        _fixes = found
-    return _fixes
+    return _collect("fixes", BUILTIN_FIXES, None)
 
 
 def all_codes() -> dict[str, str]:

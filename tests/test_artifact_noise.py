@@ -7,10 +7,10 @@ import pytest
 import skimage.data
 
 from keyframe.image import LoadedImage
-from tests.test_artifact_sharpness import (CLEAN, _live_ladders, _load, add_noise, read_rgb,
-                                           scene)
+from checks.artifact import noise
+from helpers import add_noise, live_ladders, read_rgb, scene
 
-noise = _load("noise")
+CLEAN = {n: getattr(skimage.data, n)() for n in ("astronaut", "coffee", "chelsea")}
 
 
 def meas(rgb):
@@ -77,7 +77,7 @@ def test_constant_image_is_zero(shape):
 
 
 def test_live_wnoise_monotone_in_psnr(shared_data):
-    ladders = _live_ladders(shared_data, "wnoise")
+    ladders = live_ladders(shared_data, "wnoise")
     assert ladders
     for name, paths in ladders.items():
         sev = [meas(read_rgb(p)).severity for p in paths]

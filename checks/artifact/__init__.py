@@ -10,7 +10,7 @@ views they share (luma, canonical copy) are computed once.
 """
 from __future__ import annotations
 
-from checks.artifact import compression, noise, sharpness, tonal
+from checks.artifact import blur, compression, noise, sharpness, tonal
 from keyframe.image import LoadedImage
 from keyframe.registry import Check
 from keyframe.report import Measurement
@@ -23,7 +23,7 @@ class ArtifactCheck(Check):
 
     def measure(self, image: LoadedImage) -> list[Measurement]:
         found = [
-            sharpness.measure_blur(image),
+            blur.measure_blur(image),
             noise.measure_noise(image),
             compression.measure_jpeg_blocking(image),
             tonal.measure_banding(image),

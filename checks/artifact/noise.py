@@ -66,17 +66,21 @@ def _block_sigmas(plane: np.ndarray) -> np.ndarray:
 
     ``plane`` is uint8, H x W or H x W x C. Blocks whose mean sits at a clip point are NaN.
     """
-    p = plane.astype(np.float32)
-    resp = np.abs(cv2.filter2D(p, cv2.CV_32F, _KERNEL, borderType=cv2.BORDER_REFLECT))
-    wide = np.abs(cv2.filter2D(p, cv2.CV_32F, _KERNEL_WIDE, borderType=cv2.BORDER_REFLECT))
-    resp, wide, p = resp[1:-1, 1:-1], wide[1:-1, 1:-1], p[1:-1, 1:-1]
-    b = min(_BLOCK, resp.shape[0], resp.shape[1])
-    hb, wb = resp.shape[0] // b, resp.shape[1] // b
-    # block means by area resampling (exact for whole blocks, and fast)
-    r = cv2.resize(resp[:hb * b, :wb * b], (wb, hb), interpolation=cv2.INTER_AREA)
-    rw = cv2.resize(wide[:hb * b, :wb * b], (wb, hb), interpolation=cv2.INTER_AREA)
-    r = np.minimum(r, rw)  # a block's noise is what both kernels see
-    m = cv2.resize(p[:hb * b, :wb * b], (wb, hb), interpolation=cv2.INTER_AREA)
+    b = min(_BLOCK, plane.shape[0] - 2, plane.shape[1] - 2)
+    hb, wb = (plane.shape[0] - 2) // b, (plane.shape[1] - 2) // b
+    # whole blocks plus the one-pixel ring the 3x3 kernel needs (the wide kernel reflects)
+    p = plane[:hb * b + 2, :wb * b + 2].astype(np.float32)
+    inner = (slice(1, -1), slice(1, -1))
+
+    def block_mean_abs(kernel: np.ndarray) -> np.ndarray:
+        resp = cv2.filter2D(p, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
+        np.abs(resp, out=resp)
+        # block means by area resampling (exact for whole blocks, and fast)
+        return cv2.resize(resp[inner], (wb, hb), interpolation=cv2.INTER_AREA)
+
+    # a block's noise is what both kernels see
+    r = np.minimum(block_mean_abs(_KERNEL), block_mean_abs(_KERNEL_WIDE))
+    m = cv2.resize(p[inner], (wb, hb), interpolation=cv2.INTER_AREA)
     r, m = r.reshape(hb * wb, -1), m.reshape(hb * wb, -1)
     return np.where((m > 6) & (m < 249), r * _GAIN, np.nan)
 
@@ -92,6 +96,11 @@ def _sigma(plane: np.ndarray) -> np.ndarray:
         ok = col[np.isfinite(col)]
         out.append(float(np.percentile(ok, _PERCENTILE)) if ok.size >= 4 else 0.0)
     return np.array(out)
+
+
+def native_sigma(image: LoadedImage) -> float:
+    """Noise std (grey levels) of the luma at source scale; computed once per image."""
+    return views.cached(image, "noise.native_sigma", lambda: _native_sigma(image))
 
 
 def _native_sigma(image: LoadedImage) -> float:
@@ -121,7 +130,7 @@ def measure_noise(image: LoadedImage) -> Measurement:
     luma_c = float(_sigma(views.gray_at(image))[0])
     chans = [float(v) for v in _sigma(views.rgb_at(image))]
     effective = max(luma_c, 0.75 * max(chans))
-    native = _native_sigma(image)
+    native = native_sigma(image)
     sev = log_ramp(effective, NOISE_ZERO_AT, NOISE_ONE_AT) if effective > 0 else 0.0
     kind = "colour " if 0.75 * max(chans) > 1.2 * luma_c else ""
     if sev >= 0.25:

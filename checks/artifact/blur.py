@@ -1,0 +1,236 @@
+"""Blur: ``blur`` (defocus, motion blur, soft or upscaled renders) as an edge blur radius in px.
+
+What is measured
+----------------
+The Gaussian blur radius of the image's edges, at native resolution, by re-blurring (Zhuo &
+Sim, "Defocus map estimation from a single image", Pattern Recognition 2011). An edge of
+contrast C blurred by sigma_e, seen through a Gaussian of sigma_s, has a peak gradient of
+``C / (sqrt(2 pi) * sqrt(sigma_e² + sigma_s²))``. Taking the gradient at two known scales
+(``SIGMA_A`` = 0.5 px, which also tames pixel noise, and ``SIGMA_B`` = 2 px) at the same edge
+point, their ratio R gives ``sigma_e² = (SIGMA_B² − R² SIGMA_A²) / (R² − 1)`` — independent of
+the edge's contrast, so a faint sharp edge and a strong sharp edge read alike.
+
+Edge points are the local maxima of the fine gradient along its direction (non-maximum
+suppression) whose estimated contrast ``C`` is at least ``MIN_CONTRAST`` grey levels. They are
+binned by gradient direction (0°, 45°, 90°, 135°). In each bin the estimate is a low
+percentile (``PERCENTILE``) of sigma_e: the sharpest edges decide, so a portrait with a
+bokeh background is judged by its subject. The image's blur radius is the **second largest**
+of the bin values: motion blur widens every edge direction but the one parallel to the motion
+(three bins of four), while a single soft direction is often content (a hazy horizon, the
+soft horizontal folds of a field) rather than blur.
+
+Pixel noise adds gradient energy of its own, more at the fine scale, which would make a noisy
+soft image read sharp: its expected share (the noise sigma of ``checks.artifact.noise``, times
+the gains of both gradients on unit white noise) is subtracted from both before the ratio.
+
+At which scale, and why
+-----------------------
+Native pixels: this is the softness of the pixels handed to the video model, so an image
+upscaled from a smaller render is soft at any size (a ×4 upscale reads ~1.1–1.4 px where the
+sharp original read 0–0.4), and sharp material reads the same at 512 or at 4096 px.
+Above ``PIXEL_BUDGET`` pixels the measure reads a mosaic of the most textured native tiles
+(ranked on the 1024-px canonical copy) instead of every pixel, which keeps the cost flat and
+favours the in-focus part, as the statistic wants. ``sigma_canonical`` reports the radius
+the same edges would have at the 1024-px canonical scale.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from checks.artifact.noise import native_sigma
+from keyframe import views
+from keyframe.image import LoadedImage
+from keyframe.report import Measurement
+from keyframe.severity import log_ramp
+
+SIGMA_A = 0.5
+#: with pixel noise of std n grey levels the fine scale becomes 0.5 + NOISE_WIDEN * n px (at
+#: most SIGMA_A_MAX): edge points are picked where the fine gradient peaks, and at 0.5 px
+#: noise both inflates and picks those peaks, a bias the mean-noise subtraction cannot undo
+NOISE_WIDEN = 0.06
+SIGMA_A_MAX = 1.2
+SIGMA_B = 2.0
+#: an edge must have at least this contrast (grey levels, estimated) to be judged
+MIN_CONTRAST = 20.0
+#: percentile of per-edge blur radius within a direction bin (the sharpest edges decide)
+PERCENTILE = 10
+#: a direction bin needs this many edge points to count
+MIN_POINTS = 50
+#: largest radius reported (px): beyond ~4 x SIGMA_B the two scales no longer tell apart
+MAX_SIGMA = 8.0
+#: above this many pixels, measure a mosaic of textured native tiles
+PIXEL_BUDGET = 400_000
+TILE = 64
+MARGIN = 10
+DIRECTIONS = ("horizontal", "diagonal", "vertical", "antidiagonal")  # gradient direction
+
+#: Blur radius (px, native; 10th percentile per direction, second-worst direction).
+#: Calibrated with scripts/calibrate_sharpness.py on: clean photos (skimage astronaut,
+#: coffee, chelsea, rocket; LIVE references; blur_dataset *_S camera shots) 0.0–0.4; clean
+#: ComfyUI generations 0.0–0.64, the soft-by-nature SD1.5 hypernetwork render 0.90; bicubic
+#: upscales of the clean photos ×2 0.27–0.69, ×3 0.71–1.03, ×4 1.09–1.40; Gaussian sigma
+#: 1 / 2 px 0.46–0.90 / 1.27–1.63; blur_dataset defocus *_F 1.35 and 1.56, motion *_M 1.25
+#: and 1.70; astronaut with its left 70 % defocused (sigma 6) 0.95.
+#: Log ramp: 0 at 0.55 px, 1 at 2.0 px — so 0.25 at 0.76, 0.5 at 1.05 (a ×4 upscale, real
+#: defocus: major), 0.8 at 1.55 (heavy defocus or motion: trash).
+BLUR_ZERO_AT = 0.55
+BLUR_ONE_AT = 2.0
+
+
+def _analysis_plane(image: LoadedImage) -> tuple[np.ndarray, np.ndarray | None]:
+    """Luma (float32) to analyse and, for a mosaic, the mask of tile cores (margins excluded)."""
+    gray = views.gray_u8(image)
+    h, w = gray.shape
+    if h * w <= PIXEL_BUDGET or min(h, w) < TILE + 2 * MARGIN:
+        return gray.astype(np.float32), None
+    # rank native tiles by gradient energy measured on the canonical copy
+    small = views.gray_at(image).astype(np.float32)
+    ny, nx = (h - 2 * MARGIN) // TILE, (w - 2 * MARGIN) // TILE
+    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1)
+    energy = cv2.resize(np.abs(gx) + np.abs(gy), (nx, ny), interpolation=cv2.INTER_AREA)
+    keep = np.argsort(energy.ravel())[::-1][: max(1, PIXEL_BUDGET // (TILE + 2 * MARGIN) ** 2)]
+    side = TILE + 2 * MARGIN
+    cols = int(math.ceil(math.sqrt(keep.size)))
+    rows = int(math.ceil(keep.size / cols))
+    mosaic = np.zeros((rows * side, cols * side), np.float32)
+    core = np.zeros_like(mosaic, dtype=bool)
+    for i, t in enumerate(keep):
+        ty, tx = divmod(int(t), nx)
+        y, x = MARGIN + ty * TILE, MARGIN + tx * TILE
+        r, c = divmod(i, cols)
+        mosaic[r * side:(r + 1) * side, c * side:(c + 1) * side] = \
+            gray[y - MARGIN:y + TILE + MARGIN, x - MARGIN:x + TILE + MARGIN]
+        core[r * side + MARGIN:r * side + MARGIN + TILE,
+             c * side + MARGIN:c * side + MARGIN + TILE] = True
+    return mosaic, core
+
+
+@lru_cache(maxsize=64)
+def _noise_gain(sigma: float) -> float:
+    """Mean squared gradient magnitude, after a Gaussian of ``sigma``, of unit white noise."""
+    noise = np.random.default_rng(0).normal(0, 1, (256, 256)).astype(np.float32)
+    sm = cv2.GaussianBlur(noise, (0, 0), sigma)
+    gx = cv2.Sobel(sm, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)[8:-8, 8:-8]
+    gy = cv2.Sobel(sm, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)[8:-8, 8:-8]
+    return float(np.mean(gx * gx + gy * gy))
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Edge points judged by the blur measure, shared with ``oversharpened``.
+
+    ``plane`` is the luma analysed (float32 grey levels: the image, or a mosaic of native
+    tiles with ``MARGIN`` px of context each). Per point: position ``y``, ``x`` in ``plane``;
+    ``uy``, ``ux`` the unit step along the gradient toward the bright side; direction
+    ``bin`` (index into ``DIRECTIONS``); blur ``radius`` (px) and ``contrast`` (grey levels).
+    """
+
+    plane: np.ndarray
+    y: np.ndarray
+    x: np.ndarray
+    uy: np.ndarray
+    ux: np.ndarray
+    bin: np.ndarray
+    radius: np.ndarray
+    contrast: np.ndarray
+
+
+_STEPS = ((0, 1), (1, 1), (1, 0), (1, -1))  # (dy, dx) of each direction bin
+
+
+def edges(image: LoadedImage) -> Edges:
+    """Edge points and their blur radius; computed once per image (see module docstring)."""
+    return views.cached(image, "blur.edges", lambda: _edges(image))
+
+
+def _edges(image: LoadedImage) -> Edges:
+    plane, core = _analysis_plane(image)
+    empty = np.zeros(0, np.float32)
+    if min(plane.shape) < 8:
+        return Edges(plane, *(empty.astype(np.int32),) * 5, empty, empty)
+    noise_sigma = native_sigma(image)
+    sa = round(min(SIGMA_A_MAX, SIGMA_A + NOISE_WIDEN * noise_sigma), 2)
+    fine = cv2.GaussianBlur(plane, (0, 0), sa)
+    coarse = cv2.GaussianBlur(plane, (0, 0), SIGMA_B)
+    gx = cv2.Sobel(fine, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
+    gy = cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+    m1 = cv2.magnitude(gx, gy)
+    m2 = cv2.magnitude(cv2.Sobel(coarse, cv2.CV_32F, 1, 0, ksize=1, scale=0.5),
+                       cv2.Sobel(coarse, cv2.CV_32F, 0, 1, ksize=1, scale=0.5))
+    ax, ay = np.abs(gx), np.abs(gy)
+    horiz = ax > 2.4142 * ay
+    vert = ay > 2.4142 * ax
+    diag = ~(horiz | vert)
+    same = (gx * gy) > 0
+    masks = (horiz, diag & same, vert, diag & ~same)
+    pad = np.pad(m1, 1)
+    hgt, wid = m1.shape
+
+    def shifted(dy: int, dx: int) -> np.ndarray:
+        return pad[1 + dy:1 + dy + hgt, 1 + dx:1 + dx + wid]
+
+    # a cheap lower bound of the contrast (C >= m2 * sqrt(2 pi) * SIGMA_B) gates weak edges
+    candidates = m2 >= MIN_CONTRAST * 0.5 / (math.sqrt(2 * math.pi) * SIGMA_B)
+    if core is not None:
+        candidates &= core
+    parts = []
+    for k, (mask, (dy, dx)) in enumerate(zip(masks, _STEPS)):
+        ys, xs = np.nonzero(mask & candidates & (m1 > shifted(dy, dx))
+                            & (m1 >= shifted(-dy, -dx)))
+        sign = np.sign(gx[ys, xs] * dx + gy[ys, xs] * dy).astype(np.int32)
+        parts.append((ys, xs, sign * dy, sign * dx, np.full(ys.size, k, np.int32)))
+    ys, xs, uy, ux, b = (np.concatenate(c) for c in zip(*parts))
+    # pixel noise adds gradient energy of its own (more at the fine scale): remove it, or a
+    # noisy soft image reads sharp
+    gain_a, gain_b = _noise_gain(sa), _noise_gain(SIGMA_B)
+    var = noise_sigma ** 2
+    g1 = np.sqrt(np.maximum(m1[ys, xs] ** 2 - gain_a * var, 0.0))
+    g2 = np.sqrt(np.maximum(m2[ys, xs] ** 2 - gain_b * var, 1e-12))
+    r2 = np.maximum((g1 / g2) ** 2, 1.0 + 1e-4)
+    s2 = np.clip((SIGMA_B ** 2 - r2 * sa ** 2) / (r2 - 1.0), 0.0, MAX_SIGMA ** 2)
+    contrast = g2 * math.sqrt(2 * math.pi) * np.sqrt(s2 + SIGMA_B ** 2)
+    keep = contrast >= MIN_CONTRAST
+    return Edges(plane, ys[keep], xs[keep], uy[keep], ux[keep], b[keep],
+                 np.sqrt(s2[keep]).astype(np.float32), contrast[keep].astype(np.float32))
+
+
+def measure_blur(image: LoadedImage) -> Measurement:
+    """Edge blur radius in native px (see module docstring); severity by a log ramp.
+
+    ``measurements``: ``sigma`` (the radius), ``edge_width`` (10–90 % width of such an edge,
+    2.56 sigma, at least 1 px; the sharpen fix reads it), ``sigma_canonical`` (the radius at
+    the 1024-px canonical scale), per-direction radii and the worst ``direction``.
+    """
+    e = edges(image)
+    radii = [e.radius[e.bin == k] for k in range(len(DIRECTIONS))]
+    per_dir = {name: float(np.percentile(r, PERCENTILE)) if r.size >= MIN_POINTS else None
+               for name, r in zip(DIRECTIONS, radii)}
+    valid = sorted((v, k) for k, v in per_dir.items() if v is not None)
+    n_points = int(sum(r.size for r in radii))
+    if not valid:
+        return Measurement("blur", 0.0, "no edges strong enough to judge sharpness",
+                           measurements={"sigma": 0.0, "edge_width": 0.0, "edges": n_points})
+    sigma = valid[-2][0] if len(valid) >= 2 else valid[-1][0]
+    worst = valid[-1][1]
+    sev = log_ramp(max(sigma, 1e-3), BLUR_ZERO_AT, BLUR_ONE_AT)
+    scale = views.scale_to(image)
+    spread = valid[-1][0] - valid[0][0]
+    motion = len(valid) >= 3 and spread > 1.0 and valid[0][0] < 0.5 * valid[-1][0]
+    if sev < 0.25:
+        msg = f"image is sharp: edges blurred by {sigma:.2f} px"
+    elif motion:
+        msg = (f"motion blur: {worst} detail smeared, edges blurred by {sigma:.1f} px "
+               f"(sharp is under {BLUR_ZERO_AT} px)")
+    else:
+        msg = f"image is soft: edges blurred by {sigma:.1f} px (sharp is under {BLUR_ZERO_AT} px)"
+    ms = {"sigma": sigma, "edge_width": max(1.0, 2.56 * sigma),
+          "sigma_canonical": sigma * scale, "edges": n_points,
+          "direction_spread": spread}
+    ms.update({f"sigma_{k}": v for k, v in per_dir.items() if v is not None})
+    return Measurement("blur", sev, msg, measurements=ms)

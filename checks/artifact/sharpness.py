@@ -1,0 +1,106 @@
+"""Sharpness: ``oversharpened`` (ringing halos beside edges, the unsharp-mask look).
+
+What is measured
+----------------
+At the edge points the blur measure already found (``checks.artifact.blur.edges``: local
+maxima of the gradient, contrast >= 20 grey levels, each with the unit step toward its bright
+side), the luma profile across the edge is read at integer steps -8..+8 along the gradient.
+Beyond the transition the profile should settle on two levels: the dark side's (median of
+steps -8..-6) and the bright side's (+6..+8). An unsharp mask or a sharpening detailer leaves
+a band *brighter than the bright level* next to the edge (+1..+5) and a band *darker than the
+dark level* on the other side (-5..-1). The halo of one edge is the mean of those two
+excursions, as a fraction of the edge's contrast (plateau to plateau).
+
+Edges whose contrast (plateau to plateau) is at least ``MIN_CONTRAST`` count. The image's
+value is the **median** halo over them: content makes some edges overshoot by nature (a thin
+bright line beside an edge, texture), sharpening makes most of them overshoot. Selecting only
+edges with flat plateaus was tried and rejected: a halo's own tail makes a plateau slope, so
+that filter throws away exactly the edges that show the defect (astronaut with unsharp
+amount 4 read 0.07 with it, 0.23 without).
+
+At which scale, and why
+-----------------------
+Native pixels, at the same points and on the same plane (full image or native tile mosaic)
+as the blur measure: sharpening halos are 1–3 px wide at the pixel grid they were made on,
+and downscaling first would average them away. A halo as a fraction of contrast is the same
+at any size.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from checks.artifact.blur import edges
+from checks.artifact.noise import native_sigma
+from keyframe.image import LoadedImage
+from keyframe.report import Measurement
+from keyframe.severity import ramp
+
+#: edges must span at least this many grey levels plateau to plateau
+MIN_CONTRAST = 40.0
+#: at most this many edge points are profiled (evenly subsampled): bounds the cost
+MAX_POINTS = 12000
+#: expected max of 5 standard normal samples: the noise share of an excursion, per unit std
+NOISE_BIAS = 1.16
+#: edges with a measurable profile needed before the measure says anything
+MIN_EDGES = 30
+
+#: Halo (median fraction of contrast, after the noise share). Calibrated with
+#: scripts/calibrate_sharpness.py on: clean photos (skimage astronaut 0.045, coffee 0.039,
+#: chelsea 0.037, rocket 0.149 — a press photo with mild sharpening; LIVE references
+#: 0.008–0.052), clean ComfyUI generations 0.004–0.127 (Flux dev 0.127), blur_dataset *_S
+#: camera shots 0.088 and 0.186 (the Nikon's in-camera sharpening); unsharp mask sigma 1.5 px
+#: with amount 0.5 / 1 / 2 / 4: astronaut 0.075 / 0.100 / 0.141 / 0.186, coffee 0.071 /
+#: 0.115 / 0.194 / 0.300, chelsea 0.050 / 0.070 / 0.107 / 0.207, rocket 0.25 / 0.33 / 0.45 /
+#: 0.52; white noise sigma 2–40 on the photos and the LIVE white-noise ladders 0.02–0.14.
+#: Linear ramp: 0 at 0.10, 1 at 0.28 — a camera's own sharpening stays under major (0.48),
+#: so an unsharp mask of amount 4 on the soft-edged astronaut reads the same 0.48.
+HALO_ZERO_AT = 0.10
+HALO_ONE_AT = 0.28
+
+
+def _profiles(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Luma profiles (points x 17 samples, steps -8..+8) across the sharp, strong edges."""
+    e = edges(image)
+    keep = np.nonzero(e.contrast >= MIN_CONTRAST * 0.75)[0]
+    if keep.size > MAX_POINTS:
+        keep = keep[np.linspace(0, keep.size - 1, MAX_POINTS).astype(np.int64)]
+    h, w = e.plane.shape
+    steps = np.arange(-8, 9)
+    ys = np.clip(e.y[keep, None] + steps[None, :] * e.uy[keep, None], 0, h - 1)
+    xs = np.clip(e.x[keep, None] + steps[None, :] * e.ux[keep, None], 0, w - 1)
+    return e.plane[ys, xs], e.y[keep], e.x[keep], keep
+
+
+def halos(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per judged edge: halo (fraction of contrast), and its position (y, x) in the plane."""
+    prof, ys, xs, _ = _profiles(image)
+    if prof.shape[0] == 0:
+        return np.zeros(0), ys, xs
+    lo, hi = np.median(prof[:, 0:3], axis=1), np.median(prof[:, 14:17], axis=1)
+    contrast = hi - lo
+    ok = contrast >= MIN_CONTRAST
+    # pixel noise of std n lifts the maximum of five samples by ~1.16 n on average (and
+    # lowers the minimum alike): take that expected share off each excursion
+    bias = NOISE_BIAS * native_sigma(image)
+    over = np.maximum(prof[:, 9:14].max(axis=1) - hi - bias, 0.0)
+    under = np.maximum(lo - prof[:, 3:8].min(axis=1) - bias, 0.0)
+    halo = (over + under) / (2.0 * np.maximum(contrast, 1.0))
+    return halo[ok], ys[ok], xs[ok]
+
+
+def measure_oversharpened(image: LoadedImage) -> Measurement:
+    """Ringing halos beside edges as a fraction of edge contrast; see the module docstring."""
+    halo, _, _ = halos(image)
+    if halo.size < MIN_EDGES:
+        return Measurement("oversharpened", 0.0,
+                           "too few clean edges to judge sharpening halos",
+                           measurements={"halo": 0.0, "edges": int(halo.size)})
+    value = float(np.median(halo))
+    sev = ramp(value, HALO_ZERO_AT, HALO_ONE_AT)
+    if sev >= 0.25:
+        msg = (f"edges carry sharpening halos: overshoot {value:.0%} of edge contrast "
+               f"beside strong edges")
+    else:
+        msg = f"no sharpening halos to speak of (overshoot {value:.0%} of edge contrast)"
+    return Measurement("oversharpened", sev, msg,
+                       measurements={"halo": value, "edges": int(halo.size)})

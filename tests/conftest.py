@@ -24,3 +24,12 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return SAMPLES
+
+
+@pytest.fixture()
+def shared_models(monkeypatch) -> Path:
+    """../shared/models as the model cache (KEYFRAME_MODELS) for one test; skips when absent."""
+    if not MODELS.is_dir():
+        pytest.skip(f"shared models not found at {MODELS} (set KEYFRAME_SHARED)")
+    monkeypatch.setenv("KEYFRAME_MODELS", str(MODELS))
+    return MODELS

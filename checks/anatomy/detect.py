@@ -1,0 +1,242 @@
+"""Run the anatomy models and decode their outputs into source-pixel geometry.
+
+Each function takes an RGB uint8 image and returns plain arrays in **source pixels**; none
+of them judges anything. Decoding follows ../shared/models/NOTES.md (YuNet from OpenCV's
+FaceDetectorYN, YOLOX from its demo, MediaPipe SSD anchors and ROI rules from the
+MediaPipe v0.8.10 graphs) and was checked on real photos: YuNet and the face mesh land on the
+astronaut's face, YOLOX and the pose landmarks on the mmpose COCO people, palm + hand
+landmarks on the FreiHAND hands (tests/test_anatomy.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from keyframe import models
+
+
+@dataclass
+class Face:
+    box: np.ndarray            # x, y, w, h (source px)
+    score: float               # YuNet score
+    kps: np.ndarray            # 5x2: right eye, left eye, nose, right mouth, left mouth
+    mesh: np.ndarray | None = None      # 468x3 (x, y in source px; z in source px)
+    presence: float = 0.0
+
+
+@dataclass
+class Person:
+    box: np.ndarray            # x, y, w, h (source px)
+    score: float               # YOLOX person score
+    points: np.ndarray | None = None    # 33x2 source px
+    visibility: np.ndarray | None = None  # 33
+    world: np.ndarray | None = None     # 33x3 metres
+    flag: float = 0.0
+
+
+@dataclass
+class Hand:
+    box: np.ndarray            # x, y, w, h of the hand ROI (source px)
+    score: float               # palm detector score
+    points: np.ndarray | None = None    # 21x2 source px
+    world: np.ndarray | None = None     # 21x3 metres
+    presence: float = 0.0
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of box a (x,y,w,h) against boxes b (n x 4)."""
+    x1 = np.maximum(a[0], b[:, 0])
+    y1 = np.maximum(a[1], b[:, 1])
+    x2 = np.minimum(a[0] + a[2], b[:, 0] + b[:, 2])
+    y2 = np.minimum(a[1] + a[3], b[:, 1] + b[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    return inter / (a[2] * a[3] + b[:, 2] * b[:, 3] - inter + 1e-9)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
+    """Greedy non-maximum suppression; indices of the kept boxes, best first."""
+    order = list(np.argsort(-scores))
+    keep = []
+    while order:
+        i = order.pop(0)
+        keep.append(i)
+        if order:
+            rest = np.array(order)
+            order = list(rest[_iou(boxes[i], boxes[rest]) <= iou])
+    return keep
+
+
+def faces(rgb: np.ndarray, *, long_side: int = 640, min_score: float = 0.7) -> list[Face]:
+    """YuNet-s faces at ``long_side`` px (the model sees faces of ~10-300 px)."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, long_side / max(h, w))
+    small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    sh, sw = small.shape[:2]
+    ph, pw = -(-sh // 32) * 32, -(-sw // 32) * 32
+    blob = np.zeros((1, 3, ph, pw), np.float32)
+    blob[0, :, :sh, :sw] = small[:, :, ::-1].transpose(2, 0, 1)
+    sess = models.session("yunet-s")
+    out = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"input": blob})))
+    boxes, scores, kps = [], [], []
+    for s in (8, 16, 32):
+        cols = pw // s
+        score = np.sqrt(np.clip(out[f"cls_{s}"][0, :, 0], 0, 1) * np.clip(out[f"obj_{s}"][0, :, 0], 0, 1))
+        idx = np.nonzero(score >= min_score)[0]
+        if not len(idx):
+            continue
+        r, c = idx // cols, idx % cols
+        bb = out[f"bbox_{s}"][0, idx]
+        cx, cy = (c + bb[:, 0]) * s, (r + bb[:, 1]) * s
+        bw, bh = np.exp(bb[:, 2]) * s, np.exp(bb[:, 3]) * s
+        boxes.append(np.stack([cx - bw / 2, cy - bh / 2, bw, bh], 1))
+        kp = out[f"kps_{s}"][0, idx].reshape(-1, 5, 2)
+        kps.append((kp + np.stack([c, r], 1)[:, None, :]) * s)
+        scores.append(score[idx])
+    if not boxes:
+        return []
+    boxes, scores, kps = (np.concatenate(boxes) / scale, np.concatenate(scores),
+                          np.concatenate(kps) / scale)
+    return [Face(boxes[i], float(scores[i]), kps[i]) for i in nms(boxes, scores, 0.3)]
+
+
+def _warp(rgb: np.ndarray, center, size: float, angle: float, out: int):
+    """Crop a square of side ``size`` centred at ``center`` rotated by ``angle`` (radians),
+    resized to ``out`` px; returns the crop and the 2x3 affine mapping crop px -> source px."""
+    c, s = np.cos(angle), np.sin(angle)
+    k = size / out
+    # crop (u, v) -> source: center + R @ ((u - out/2) * k, (v - out/2) * k)
+    inv = np.array([[c * k, -s * k, 0.0], [s * k, c * k, 0.0]])
+    inv[:, 2] = np.asarray(center) - inv[:, :2] @ np.array([out / 2, out / 2])
+    fwd = cv2.invertAffineTransform(inv)
+    crop = cv2.warpAffine(rgb, fwd, (out, out), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)
+    return crop, inv
+
+
+def _to_source(pts: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    return pts[:, :2] @ inv[:, :2].T + inv[:, 2]
+
+
+def face_mesh(rgb: np.ndarray, face: Face) -> None:
+    """Fill ``face.mesh`` and ``face.presence`` from the 468-point face landmark model on a
+    crop 1.5x the YuNet box, rotated so the eye line is horizontal."""
+    re, le = face.kps[0], face.kps[1]
+    angle = float(np.arctan2(le[1] - re[1], le[0] - re[0]))
+    center = face.box[:2] + face.box[2:] / 2
+    size = float(max(face.box[2], face.box[3]) * 1.5)
+    crop, inv = _warp(rgb, center, size, angle, 192)
+    sess = models.session("face-landmark")
+    pts, flag = sess.run(None, {"input_1": crop[None].astype(np.float32) / 255.0})
+    pts = pts.reshape(468, 3)
+    mesh = np.empty((468, 3), np.float32)
+    mesh[:, :2] = _to_source(pts, inv)
+    mesh[:, 2] = pts[:, 2] * size / 192
+    face.mesh = mesh
+    face.presence = float(_sigmoid(flag.reshape(-1)[0]))
+
+
+def persons(rgb: np.ndarray, *, min_score: float = 0.4) -> list[Person]:
+    """YOLOX-nano person boxes (COCO class 0), score = objectness x class."""
+    h, w = rgb.shape[:2]
+    r = min(416 / h, 416 / w)
+    small = cv2.resize(rgb, (max(1, round(w * r)), max(1, round(h * r))), interpolation=cv2.INTER_AREA)
+    pad = np.full((416, 416, 3), 114, np.uint8)
+    pad[:small.shape[0], :small.shape[1]] = small[:, :, ::-1]
+    blob = pad.transpose(2, 0, 1)[None].astype(np.float32)
+    out = models.session("yolox-nano").run(None, {"images": blob})[0][0]
+    grids, strides = [], []
+    for s in (8, 16, 32):
+        n = 416 // s
+        yy, xx = np.mgrid[0:n, 0:n]
+        grids.append(np.stack([xx.ravel(), yy.ravel()], 1))
+        strides.append(np.full((n * n, 1), s))
+    grid, stride = np.concatenate(grids), np.concatenate(strides)
+    score = out[:, 4] * out[:, 5]
+    keep = score >= min_score
+    if not keep.any():
+        return []
+    xy = (out[keep, :2] + grid[keep]) * stride[keep]
+    wh = np.exp(out[keep, 2:4]) * stride[keep]
+    boxes = np.concatenate([xy - wh / 2, wh], 1) / r
+    score = score[keep]
+    return [Person(boxes[i], float(score[i])) for i in nms(boxes, score, 0.45)]
+
+
+def pose(rgb: np.ndarray, person: Person) -> None:
+    """Fill the 33 body landmarks of ``person`` (pose_landmark_lite on a square crop 1.25x
+    its box, upright); visibility = sigmoid of the model's visibility logit."""
+    box = person.box
+    center = box[:2] + box[2:] / 2
+    size = float(max(box[2], box[3]) * 1.25)
+    crop, inv = _warp(rgb, center, size, 0.0, 256)
+    interp = models.interpreter("pose-landmark-lite")
+    interp.set_tensor(interp.get_input_details()[0]["index"], crop[None].astype(np.float32) / 255.0)
+    interp.invoke()
+    outs = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+    lm = outs["Identity"].reshape(39, 5)[:33]
+    person.points = _to_source(lm, inv)
+    person.visibility = _sigmoid(lm[:, 3])
+    person.world = outs["Identity_4"].reshape(39, 3)[:33]
+    person.flag = float(outs["Identity_1"].reshape(-1)[0])
+
+
+def _palm_anchors() -> np.ndarray:
+    out = []
+    for stride, n in ((8, 2), (16, 6)):
+        fm = 192 // stride
+        yy, xx = np.mgrid[0:fm, 0:fm]
+        centers = np.stack([(xx.ravel() + 0.5) / fm, (yy.ravel() + 0.5) / fm], 1)
+        out.append(np.repeat(centers, n, axis=0))
+    return np.concatenate(out)
+
+
+_PALM_ANCHORS = _palm_anchors()
+
+
+def hands(rgb: np.ndarray, *, min_score: float = 0.5, max_hands: int = 4) -> list[Hand]:
+    """Palm detections turned into MediaPipe hand ROIs (rotated by wrist -> middle-finger
+    base, scaled 2.6x, shifted 0.5 towards the fingers) and the 21 hand landmarks in each."""
+    h, w = rgb.shape[:2]
+    side = max(h, w)
+    sq = np.zeros((side, side, 3), np.uint8)
+    ox, oy = (side - w) // 2, (side - h) // 2
+    sq[oy:oy + h, ox:ox + w] = rgb
+    inp = cv2.resize(sq, (192, 192), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    reg, cls = models.session("palm-detection-lite").run(None, {"input_1": inp[None]})
+    score = _sigmoid(cls[0, :, 0])
+    idx = np.nonzero(score >= min_score)[0]
+    if not len(idx):
+        return []
+    raw = reg[0, idx] / 192.0
+    a = _PALM_ANCHORS[idx]
+    cxy = raw[:, :2] + a
+    wh = raw[:, 2:4]
+    kps = raw[:, 4:].reshape(-1, 7, 2) + a[:, None, :]
+    boxes = np.concatenate([cxy - wh / 2, wh], 1)
+    found = []
+    for i in nms(boxes, score[idx], 0.3)[:max_hands]:
+        wrist, middle = kps[i, 0] * side, kps[i, 2] * side
+        angle = float(np.arctan2(middle[1] - wrist[1], middle[0] - wrist[0]) + np.pi / 2)
+        bsize = float(max(wh[i]) * side)
+        c = cxy[i] * side
+        # shift 0.5 box heights towards the fingers (up in the rotated frame)
+        c = c + 0.5 * bsize * np.array([np.sin(angle), -np.cos(angle)])
+        size = bsize * 2.6
+        src_c = c - np.array([ox, oy])
+        crop, inv = _warp(rgb, src_c, size, angle, 224)
+        pts, presence, _hand, world = models.session("hand-landmark-lite").run(
+            None, {"input_1": crop[None].astype(np.float32) / 255.0})
+        hand = Hand(np.array([src_c[0] - size / 2, src_c[1] - size / 2, size, size]),
+                    float(score[idx][i]))
+        hand.points = _to_source(pts.reshape(21, 3), inv)
+        hand.world = world.reshape(21, 3)
+        hand.presence = float(presence.reshape(-1)[0])
+        found.append(hand)
+    return found

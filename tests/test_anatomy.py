@@ -1,0 +1,125 @@
+"""Anatomy check on real photos with the real models, and the face_soft fix."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from checks.anatomy import AnatomyCheck, detect
+from keyframe.assess import assess, measure
+from keyframe.fixes.face_detail import FaceDetail, feather_mask
+from keyframe.profiles import load_profile
+from keyframe.registry import fix_classes
+from tests.helpers import img, photo, read_rgb
+
+FACE = (178, 63, 90, 113)        # the astronaut's face, drawn by hand from the picture
+
+
+def _inside(point, box, margin=0):
+    x, y, w, h = box
+    return x - margin <= point[0] <= x + w + margin and y - margin <= point[1] <= y + h + margin
+
+
+def test_decoders_land_on_the_astronaut(shared_models):
+    rgb = photo("astronaut")
+    faces = detect.faces(rgb)
+    assert len(faces) == 1
+    f = faces[0]
+    assert all(_inside(p, FACE, 5) for p in f.kps)
+    detect.face_mesh(rgb, f)
+    assert f.presence > 0.9
+    assert np.linalg.norm(f.mesh[1, :2] - f.kps[2]) < 10          # nose tip agrees
+    people = detect.persons(rgb)
+    assert len(people) == 1 and people[0].box[3] > 0.8 * rgb.shape[0]
+    detect.pose(rgb, people[0])
+    assert _inside(people[0].points[0], FACE)                       # pose nose on the face
+    assert people[0].points[11][0] > people[0].points[12][0]        # her left shoulder on the right
+
+
+def test_hand_decoder_on_real_hands(shared_models, shared_data):
+    root = shared_data / "mmpose_testdata/tests/data/onehand10k"
+    for name in ("9.jpg", "1402.jpg"):
+        rgb = read_rgb(root / name)
+        hands = detect.hands(rgb)
+        assert hands and hands[0].presence > 0.9
+        pts = hands[0].points
+        assert (pts[:, 0] > -5).all() and (pts[:, 0] < rgb.shape[1] + 5).all()
+        assert np.linalg.norm(pts[12] - pts[0]) > 0.2 * min(rgb.shape[:2])   # a hand-sized hand
+
+
+def test_check_reports_regions_and_clean_scores(shared_models):
+    found = {m.code: m for m in AnatomyCheck().measure(img(photo("astronaut")))}
+    assert set(found) == set(AnatomyCheck.codes)
+    assert all(0 <= m.severity <= 1 for m in found.values())
+    assert found["face_distorted"].severity < 0.25
+    assert found["face_soft"].severity < 0.25
+    x, y, w, h = found["face_too_small"].region
+    assert _inside((x + w / 2, y + h / 2), FACE)
+    assert found["face_too_small"].measurements["face1_w"] == w
+    assert found["subject_cut_off"].measurements["persons"] == 1
+
+
+def test_face_soft_and_too_small_grow_with_the_defect(shared_models):
+    rgb = photo("astronaut")
+    soft = rgb.copy()
+    x, y, w, h = FACE
+    soft[y:y + h, x:x + w] = cv2.GaussianBlur(rgb[y:y + h, x:x + w], (0, 0), 3)
+    check = AnatomyCheck()
+    s0 = {m.code: m.severity for m in check.measure(img(rgb))}["face_soft"]
+    s1 = {m.code: m.severity for m in check.measure(img(soft))}["face_soft"]
+    assert s1 > s0 + 0.3
+    canvas = np.full((2048, 2048, 3), 90, np.uint8)
+    canvas[1500:1500 + 256, 900:900 + 256] = cv2.resize(rgb, (256, 256), interpolation=cv2.INTER_AREA)
+    small = {m.code: m.severity for m in check.measure(img(canvas))}["face_too_small"]
+    assert small > 0.5 > {m.code: m.severity for m in check.measure(img(rgb))}["face_too_small"]
+
+
+def test_real_people_are_not_trashed(shared_models, shared_data):
+    prof = load_profile("default")
+    root = shared_data / "mmpose_testdata/tests/data"
+    # real photographs of people (rhd is rendered, freihand green-screen composites)
+    photos = [p for d in ("coco", "crowdpose", "mpii", "h36m", "ochuman", "posetrack18_mpii")
+              for p in sorted((root / d).rglob("*.jpg"))]
+    assert len(photos) >= 8
+    for p in photos:
+        report = assess(img(read_rgb(p)), profile=prof)
+        assert report.verdict != "trash", (p.name, report.reason)
+        assert "anatomy" not in [s.check for s in report.skipped]
+
+
+def test_missing_model_skips_with_pull_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEYFRAME_MODELS", str(tmp_path))
+    _, skipped = measure(img(photo("astronaut")), checks=(AnatomyCheck(),))
+    assert len(skipped) == 1 and skipped[0].check == "anatomy"
+    assert "keyframe models pull yunet-s" in skipped[0].reason
+    assert "anatomy" not in load_profile("default").required_checks
+
+
+def _gradient(x: np.ndarray) -> np.ndarray:
+    g = x.astype(np.float32).mean(2)
+    return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+
+
+def test_face_fix_changes_only_the_feathered_region_and_leaves_no_seam():
+    rgb = photo("astronaut")
+    fix = fix_classes()["face_detail"]()
+    params = FaceDetail.validate({"x": FACE[0], "y": FACE[1], "w": FACE[2], "h": FACE[3],
+                                  "amount": 2.0})
+    out = fix.apply(rgb, params)
+    mask = feather_mask(rgb.shape[:2], FACE, params.feather * min(FACE[2:]))
+    changed = np.any(out != rgb, axis=2)
+    assert changed.any() and not (changed & (mask == 0)).any()       # nothing outside moved
+    face = (slice(FACE[1], FACE[1] + FACE[3]), slice(FACE[0], FACE[0] + FACE[2]))
+    assert _gradient(out)[face].mean() > 1.1 * _gradient(rgb)[face].mean()   # sharper face
+    # seam: the added gradient energy along the mask's outer border is no larger than
+    # the typical change elsewhere in the band (a hard paste would put a step there)
+    added = np.abs(_gradient(out) - _gradient(rgb))
+    border = (mask > 0) & (mask < 0.1)
+    band = (mask >= 0.1) & (mask < 0.9)
+    assert added[border].mean() < added[band].mean()
+    assert not np.shares_memory(out, rgb)
+
+
+def test_face_fix_plan_params_use_the_region(shared_models):
+    m = {x.code: x for x in AnatomyCheck().measure(img(photo("astronaut")))}["face_soft"]
+    params = FaceDetail.validate(FaceDetail.plan_params(m))
+    assert (params.x, params.y, params.w, params.h) == m.region

@@ -1,0 +1,100 @@
+"""Find and read text: a cheap text-likeness gate, then PP-OCR detection and recognition.
+
+The PP-OCRv4 detector and recogniser are the ONNX models that ``rapidocr-onnxruntime`` 1.x
+ships inside its wheel; the engine is created once per process with one thread per session.
+Detection runs on a copy whose long side is ``DET_LONG_SIDE`` (512 px: text under ~5 px tall
+there is too small to matter in a video's first frame); recognition reads crops of the
+canonical 1024-px copy, at most ``MAX_READ`` regions, the most prominent first.
+
+The gate: text is made of dense, high-contrast strokes, so at least one 32x32 block of the
+512-px luma must have a share of strong gradients (``GATE_EDGE_SHARE``); smooth or softly
+textured images skip OCR altogether.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from keyframe import views
+from keyframe.image import LoadedImage
+from keyframe.registry import CheckSkipped
+
+DET_LONG_SIDE = 512
+READ_LONG_SIDE = 1024
+MAX_READ = 6
+#: a gradient stronger than this (Sobel magnitude of 0-255 luma) counts as a stroke edge
+GATE_GRADIENT = 80.0
+#: share of strong-gradient pixels a 32x32 block needs for text to be possible in it
+GATE_EDGE_SHARE = 0.08
+INSTALL_HINT = "pip install 'rapidocr-onnxruntime>=1.3,<2'"
+
+
+@dataclass(frozen=True)
+class TextRegion:
+    """One detected line of text: bounding box (x, y, w, h) in source px, quad in source px,
+    the recognised string and the recogniser's confidence (0 when it was not read)."""
+
+    box: tuple[int, int, int, int]
+    quad: np.ndarray
+    text: str
+    confidence: float
+    read: bool
+
+
+@lru_cache(maxsize=1)
+def engine():
+    """The RapidOCR engine (det + rec sessions), created once per process, one thread each."""
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError:
+        raise CheckSkipped(f"rapidocr-onnxruntime is not installed: {INSTALL_HINT}") from None
+    eng = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, use_cls=False,
+                   text_score=0.0, det_limit_type="min", det_limit_side_len=32)
+    return eng
+
+
+def text_possible(image: LoadedImage) -> float:
+    """Highest share of strong-gradient pixels over 32x32 blocks of the 512-px luma."""
+    g = views.gray_at(image, DET_LONG_SIDE).astype(np.float32)
+    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+    strong = (mag > GATE_GRADIENT).astype(np.float32)
+    share = cv2.blur(strong, (32, 32))
+    return float(share.max()) if share.size else 0.0
+
+
+def find_text(image: LoadedImage) -> list[TextRegion]:
+    """Detect text lines and read the most prominent ``MAX_READ`` of them."""
+    if text_possible(image) < GATE_EDGE_SHARE:
+        return []
+    eng = engine()
+    det_rgb, f_det = views.rgb_at(image, DET_LONG_SIDE), views.scale_to(image, DET_LONG_SIDE)
+    if f_det >= 1.0:   # small inputs are enlarged so that detection sees the same scale
+        f_det = DET_LONG_SIDE / max(image.width, image.height)
+        det_rgb = cv2.resize(image.rgb, (round(image.width * f_det), round(image.height * f_det)),
+                             interpolation=cv2.INTER_CUBIC)
+    boxes, _ = eng.text_det(np.ascontiguousarray(det_rgb[:, :, ::-1]))
+    if boxes is None or len(boxes) == 0:
+        return []
+    quads = [np.asarray(b, np.float32) / f_det for b in boxes]   # source px
+    order = sorted(range(len(quads)), key=lambda i: -cv2.contourArea(quads[i]))
+    read_ids = set(order[:MAX_READ])
+    f_read = views.scale_to(image, READ_LONG_SIDE)
+    read_rgb = views.rgb_at(image, READ_LONG_SIDE)
+    crops_bgr = np.ascontiguousarray(read_rgb[:, :, ::-1])
+    chosen = [i for i in order if i in read_ids]
+    crops = eng.get_crop_img_list(crops_bgr, [np.ascontiguousarray(quads[i] * f_read)
+                                              for i in chosen])
+    rec, _ = eng.text_rec(crops)
+    results = {i: (str(r[0]), float(r[1])) for i, r in zip(chosen, rec)}
+    out = []
+    for i, q in enumerate(quads):
+        x, y, w, h = cv2.boundingRect(q)
+        x, y = max(0, x), max(0, y)
+        w, h = min(w, image.width - x), min(h, image.height - y)
+        text, conf = results.get(i, ("", 0.0))
+        out.append(TextRegion(box=(x, y, max(1, w), max(1, h)), quad=q, text=text,
+                              confidence=conf, read=i in results))
+    return out

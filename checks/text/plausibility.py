@@ -1,0 +1,84 @@
+"""Does a recognised string read as words? A word list plus a character trigram model.
+
+Data (``checks/text/data/``, built by ``scripts/build_text_lexicon.py``): the public-domain
+``web2`` word list (Webster's Second International, 1934, as shipped in the MIT-licensed
+PyPI package ``english-words`` 2.0.2), words of 3-12 letters, and a 27x27x27 table of
+``log P(c | a, b)`` over a-z plus a word boundary, counted on the same list.
+
+Why: a generator's pseudo-text is made of letter shapes in an order no language uses
+("FIIRE", "Loitrtttlatm"); OCR reads such glyphs confidently, so confidence alone cannot tell
+them from real words. A dictionary hit is strong evidence that text reads; for names and
+words the list lacks, the mean trigram log-probability says how English-like the spelling is.
+"""
+from __future__ import annotations
+
+import gzip
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from keyframe.severity import ramp
+
+DATA = Path(__file__).with_name("data")
+#: short words the list (3+ letters) leaves out
+SHORT_WORDS = frozenset(
+    "a i o an as at be by do go he if in is it me my no of oh ok on or so to up us we "
+    "tv dj uk usa ad am ax pm vs".split())
+#: mean trigram log-probability (natural log) of web2 words sits near -2.3 (median) and
+#: random letter strings near -4.4 (calibrate_text.py, "trigram" table): the two anchors
+TRIGRAM_OK, TRIGRAM_NOISE = -2.6, -4.0
+#: a word the list lacks reads at most this well, however English-like its spelling
+UNKNOWN_CAP = 0.6
+
+_TOKEN = re.compile(r"[A-Za-z]+|[0-9]+")
+
+
+@lru_cache(maxsize=1)
+def words() -> frozenset[str]:
+    """The word list, loaded once per process."""
+    with gzip.open(DATA / "words.txt.gz", "rt", encoding="ascii") as fh:
+        return frozenset(fh.read().split())
+
+
+@lru_cache(maxsize=1)
+def trigram_table() -> np.ndarray:
+    """``log P(c | a, b)``, indices 0-25 for a-z and 26 for a word boundary."""
+    return np.load(DATA / "trigram.npy")
+
+
+def trigram_logp(word: str) -> float:
+    """Mean log-probability per letter transition of a lower-case a-z ``word``."""
+    table = trigram_table()
+    idx = [26, 26] + [ord(c) - 97 for c in word] + [26]
+    lp = [float(table[a, b, c]) for a, b, c in zip(idx, idx[1:], idx[2:])]
+    return sum(lp) / len(lp)
+
+
+def word_score(token: str) -> float:
+    """How well one token reads, in [0, 1]: 1 for a listed word or a number, else the
+    trigram score capped at ``UNKNOWN_CAP``."""
+    if token.isdigit():
+        return 1.0
+    w = token.lower()
+    if w in SHORT_WORDS or (len(w) >= 3 and w in words()):
+        return 1.0
+    if len(w) >= 4 and w.endswith("s") and w[:-1] in words():
+        return 1.0
+    if len(w) <= 2:
+        return 0.3
+    return UNKNOWN_CAP * ramp(trigram_logp(w), TRIGRAM_NOISE, TRIGRAM_OK)
+
+
+def plausibility(text: str) -> float:
+    """Share of the string's letters that belong to words that read, in [0, 1].
+
+    Tokens are runs of letters or of digits; each is weighted by its length. A string with
+    no letter or digit (punctuation, CJK the English list cannot judge, empty) scores 0.
+    """
+    tokens = _TOKEN.findall(text)
+    total = sum(len(t) for t in tokens)
+    if total == 0:
+        return 0.0
+    return sum(len(t) * word_score(t) for t in tokens) / total

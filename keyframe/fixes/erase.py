@@ -1,0 +1,208 @@
+"""Erase: fill what a region or mask covers from its surroundings (mends ``stray_text``,
+``watermark``; the object eraser of recipes).
+
+Methods: ``telea`` / ``ns`` (OpenCV fast marching / Navier-Stokes inpainting), ``biharmonic``
+(scikit-image, on a crop around the hole), ``patch`` (a smooth Telea fill of the low
+frequencies plus the high-frequency texture of the best-matching neighbouring block of the
+same size, so a large hole gets grain instead of a smear), ``onnx:<model>`` (an inpainting
+model from :mod:`keyframe.models`: inputs image ``1x3xHxW`` and mask ``1x1xHxW`` float32 in
+[0, 1], mask 1 = hole; output image ``1x3xHxW`` in [0, 1]); ``auto`` picks Telea for holes
+thinner than 12 px and ``patch`` otherwise. The hole is dilated by ``dilate`` px, the fill is
+colour-matched (per-channel mean and std of the filled area set to those of a ring around
+it) and feathered into the original over ``feather`` px, so no seam shows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from keyframe.fixes._common import check_rgb, to_uint8
+from keyframe.registry import Fix
+from keyframe.report import Measurement
+
+METHODS = ("auto", "telea", "ns", "biharmonic", "patch")
+#: a hole whose largest inscribed half-width is under this (px) is "thin": Telea fills it
+THIN_HOLE = 6
+RING = 12
+
+
+def parse_regions(text: str) -> list[tuple[int, int, int, int]]:
+    """``"x,y,w,h;x,y,w,h"`` -> boxes; raise ``ValueError`` with one line when malformed."""
+    boxes = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        vals = part.split(",")
+        if len(vals) != 4 or not all(v.strip().lstrip("-").isdigit() for v in vals):
+            raise ValueError(f"erase: region {part!r} is not x,y,w,h (integers)")
+        x, y, w, h = (int(v) for v in vals)
+        if w <= 0 or h <= 0 or x < 0 or y < 0:
+            raise ValueError(f"erase: region {part!r} needs x, y >= 0 and w, h > 0")
+        boxes.append((x, y, w, h))
+    return boxes
+
+
+def hole_mask(shape: tuple[int, int], regions: list[tuple[int, int, int, int]],
+              mask: np.ndarray | None = None) -> np.ndarray:
+    """Boolean hole of ``shape`` from boxes (clipped to the image) and an optional mask."""
+    m = np.zeros(shape, bool) if mask is None else np.asarray(mask, bool).copy()
+    if m.shape != tuple(shape):
+        raise ValueError(f"erase: mask is {m.shape[1]}x{m.shape[0]}, image is "
+                         f"{shape[1]}x{shape[0]}")
+    for x, y, w, h in regions:
+        m[y:y + h, x:x + w] = True
+    return m
+
+
+def _patch_fill(f: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Low frequencies by Telea on a blurred copy, high frequencies from the neighbouring
+    block (same size as the hole's box, fully outside the hole) whose ring texture energy is
+    closest to the hole's ring."""
+    h8 = hole.astype(np.uint8)
+    base = cv2.GaussianBlur(f, (0, 0), 3)
+    low = cv2.inpaint(to_uint8(base), h8, 5, cv2.INPAINT_TELEA).astype(np.float32)
+    high = f - base
+    ys, xs = np.nonzero(hole)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    bh, bw = y1 - y0, x1 - x0
+    H, W = hole.shape
+    ring = cv2.dilate(h8, np.ones((2 * RING + 1,) * 2, np.uint8)).astype(bool) & ~hole
+    target = float(np.abs(high[ring]).mean()) if ring.any() else 0.0
+    best, best_err = None, np.inf
+    for dy, dx in ((0, -1), (0, 1), (-1, 0), (1, 0), (-1, -1), (-1, 1), (1, -1), (1, 1)):
+        for k in (1.0, 1.5, 2.0):
+            sy, sx = int(y0 + dy * k * bh), int(x0 + dx * k * bw)
+            if sy < 0 or sx < 0 or sy + bh > H or sx + bw > W or hole[sy:sy + bh, sx:sx + bw].any():
+                continue
+            err = abs(float(np.abs(high[sy:sy + bh, sx:sx + bw]).mean()) - target)
+            if err < best_err:
+                best, best_err = (sy, sx), err
+    out = low.copy()
+    if best is not None:
+        sy, sx = best
+        tex = np.zeros_like(high)
+        tex[y0:y1, x0:x1] = high[sy:sy + bh, sx:sx + bw]
+        out[hole] += tex[hole]
+    return out
+
+
+def _colour_match(fill: np.ndarray, f: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Set the per-channel mean and std of the filled area to those of a ring around it."""
+    ring = cv2.dilate(hole.astype(np.uint8), np.ones((2 * RING + 1,) * 2, np.uint8)
+                      ).astype(bool) & ~hole
+    if not ring.any():
+        return fill
+    out = fill.copy()
+    for c in range(3):
+        src, ref = fill[..., c][hole], f[..., c][ring]
+        s_std, r_std = float(src.std()), float(ref.std())
+        gain = min(2.0, r_std / s_std) if s_std > 1e-3 else 1.0
+        out[..., c][hole] = (src - src.mean()) * gain + ref.mean()
+    return out
+
+
+def _onnx_fill(rgb: np.ndarray, hole: np.ndarray, model: str) -> np.ndarray:
+    from keyframe import models  # the model registry: a missing model is a clear error
+    sess = models.session(model)
+    x = (rgb.astype(np.float32) / 255).transpose(2, 0, 1)[None]
+    m = hole.astype(np.float32)[None, None]
+    names = [i.name for i in sess.get_inputs()]
+    y = sess.run(None, {names[0]: x, names[1]: m})[0]
+    if y.shape != x.shape:
+        raise ValueError(f"erase: model {model!r} returned shape {y.shape}, expected {x.shape}")
+    return np.clip(y[0].transpose(1, 2, 0), 0, 1) * 255
+
+
+def fill(rgb: np.ndarray, hole: np.ndarray, *, method: str = "auto") -> np.ndarray:
+    """Raw fill of ``hole`` (float32 HxWx3, grey levels); pixels outside are the input's."""
+    f = rgb.astype(np.float32)
+    h8 = hole.astype(np.uint8)
+    if method == "auto":
+        thick = cv2.distanceTransform(h8, cv2.DIST_L2, 3).max()
+        method = "telea" if thick < THIN_HOLE else "patch"
+    if method in ("telea", "ns"):
+        flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+        out = cv2.inpaint(rgb, h8, 5, flag).astype(np.float32)
+    elif method == "biharmonic":
+        from skimage.restoration import inpaint_biharmonic
+        ys, xs = np.nonzero(hole)
+        pad = 16
+        y0, y1 = max(0, ys.min() - pad), min(hole.shape[0], ys.max() + pad + 1)
+        x0, x1 = max(0, xs.min() - pad), min(hole.shape[1], xs.max() + pad + 1)
+        out = f.copy()
+        out[y0:y1, x0:x1] = inpaint_biharmonic(f[y0:y1, x0:x1] / 255, hole[y0:y1, x0:x1],
+                                               channel_axis=-1) * 255
+    elif method == "patch":
+        out = _patch_fill(f, hole)
+    else:
+        out = _onnx_fill(rgb, hole, method.split(":", 1)[1])
+    return out
+
+
+class Erase(Fix):
+    """Fill the given region(s) and/or mask file from the surroundings (neither given: the
+    image is returned unchanged).
+
+    Why: pseudo-text, signatures and watermarks in the background are the commonest small
+    flaw of a generated still; erasing them is cheaper than regenerating the frame.
+    """
+
+    name = "erase"
+    mends = ("stray_text", "watermark")
+    changes_geometry = False
+
+    @dataclass(frozen=True)
+    class Params:
+        region: str = ""          # "x,y,w,h" (source px), several joined by ";"
+        mask: str = ""            # path of a mask image (non-zero = erase), same size
+        dilate: int = field(default=4, metadata={"min": 0, "max": 64})
+        feather: int = field(default=3, metadata={"min": 0, "max": 64})
+        method: str = "auto"      # auto, telea, ns, biharmonic, patch, onnx:<model-name>
+
+    @classmethod
+    def validate(cls, params: dict[str, Any] | None) -> Any:
+        p = super().validate(params)
+        parse_regions(p.region)
+        if p.method not in METHODS and not (p.method.startswith("onnx:") and len(p.method) > 5):
+            raise ValueError(f"erase: method {p.method!r} is not one of "
+                             f"{', '.join(METHODS)} or onnx:<model-name>")
+        return p
+
+    @classmethod
+    def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
+        """The measured text boxes (``boxes`` evidence, else the region)."""
+        boxes = str(measurement.measurements.get("boxes") or "")
+        if not boxes and measurement.region:
+            boxes = ",".join(str(v) for v in measurement.region)
+        return {"region": boxes, "dilate": 4, "feather": 3, "method": "auto"}
+
+    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
+        check_rgb(rgb, self.name)
+        mask = None
+        if params.mask:
+            from keyframe.image import load_mask
+            mask = load_mask(params.mask)
+        return erase(rgb, hole_mask(rgb.shape[:2], parse_regions(params.region), mask),
+                     dilate=params.dilate, feather=params.feather, method=params.method)
+
+
+def erase(rgb: np.ndarray, hole: np.ndarray, *, dilate: int = 4, feather: int = 3,
+          method: str = "auto") -> np.ndarray:
+    """Fill ``hole`` (bool HxW) of ``rgb``: dilate, fill, colour-match, feather; new array."""
+    check_rgb(rgb, "erase")
+    if not hole.any():
+        return rgb.copy()
+    h8 = hole.astype(np.uint8)
+    if dilate:
+        h8 = cv2.dilate(h8, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1,) * 2))
+    hole = h8.astype(bool)
+    f = rgb.astype(np.float32)
+    big = hole
+    if feather:   # fill a wider hole, then blend its outer band into the original
+        big = cv2.dilate(h8, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * feather + 1,) * 2)
+                         ).astype(bool)
+    filled = _colour_match(fill(rgb, big, method=method), f, big)
+    dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
+    alpha = np.clip(1.0 - dist / (feather + 1), 0.0, 1.0) if feather else hole.astype(np.float32)
+    return to_uint8(f + (filled - f) * alpha[..., None])

@@ -1,0 +1,123 @@
+"""Text family: garbled text scores above legible text, watermarks in corners, OCR gate."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rapidocr_onnxruntime", reason="rapidocr-onnxruntime is not installed")
+
+from checks.text import TextCheck, ocr  # noqa: E402
+from checks.text.plausibility import plausibility  # noqa: E402
+from keyframe.image import load  # noqa: E402
+from keyframe.profiles import load_profile  # noqa: E402
+from keyframe.registry import CheckSkipped, fix_classes  # noqa: E402
+from keyframe.report import Report  # noqa: E402
+from keyframe.router import route  # noqa: E402
+
+from helpers import clean_generations, img, photo  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+CHECK = TextCheck()
+
+
+def draw(rgb, text, xy, size, fill=(250, 250, 250)):
+    im = Image.fromarray(rgb)
+    ImageDraw.Draw(im).text(xy, text, font=ImageFont.load_default(size), fill=fill,
+                            stroke_width=max(1, size // 12), stroke_fill=(10, 10, 10))
+    return np.asarray(im)
+
+
+def scores(rgb):
+    return {m.code: m for m in CHECK.measure(img(rgb))}
+
+
+def test_plausibility_orders_words_above_pseudo_words():
+    assert plausibility("Opening hours daily") == 1.0
+    assert plausibility("FIRE") == 1.0
+    assert plausibility("FIIRE") < 0.3 and plausibility("XQZRT VLKMNA") < 0.1
+    assert plausibility("") == 0.0
+
+
+def test_legible_word_is_not_a_defect_but_pseudo_text_is():
+    base = photo("coffee")
+    legible = scores(draw(base, "GARDEN", (150, 200), 64))
+    garbled = scores(draw(base, "XQZRTV", (150, 200), 64))
+    assert legible["garbled_text"].severity < 0.25
+    assert garbled["garbled_text"].severity >= 0.5
+    x, y, w, h = garbled["garbled_text"].region
+    assert 100 < x < 250 and 150 < y < 280 and w > 100
+    assert garbled["garbled_text"].mask is not None and garbled["garbled_text"].mask.any()
+
+
+def test_garbled_severity_grows_with_size():
+    base = photo("astronaut")
+    s = [scores(draw(base, "ZQXJVK", (100, 220), size))["garbled_text"].severity
+         for size in (40, 80)]
+    assert s[0] < s[1]
+
+
+def test_small_corner_pseudo_text_routes_to_erase_and_erase_removes_it():
+    base = photo("chelsea")
+    rgb = draw(base, "QZXVKJ", (8, 270), 22)
+    m = scores(rgb)
+    assert m["stray_text"].severity >= 0.5
+    assert m["stray_text"].severity > m["garbled_text"].severity
+    report = Report(path="x", measurements=m)
+    decision = route(report, load_profile("default"))
+    step = next(s for s in decision.plan if s.fix == "erase")
+    erase = fix_classes()["erase"]
+    out = erase().apply(rgb, erase.validate(step.params))
+    assert scores(out)["stray_text"].severity < 0.25
+
+
+def test_corner_watermark_is_found_and_clean_photo_is_not():
+    base = photo("rocket")
+    marked = scores(draw(base, "SHUTTERSTOCK", (400, 400), 20, fill=(235, 235, 235)))
+    assert marked["watermark"].severity >= 0.5
+    assert marked["watermark"].region[0] > 350
+    assert scores(base)["watermark"].severity < 0.25
+
+
+def test_smooth_image_skips_ocr(monkeypatch):
+    def boom():
+        raise AssertionError("OCR must not run on an image with no text-like structure")
+    monkeypatch.setattr(ocr, "engine", boom)
+    yy, xx = np.mgrid[0:600, 0:800]
+    smooth = np.dstack([xx * 0.3, yy * 0.3, 100 + 0 * xx]).astype(np.uint8)
+    assert all(m.severity == 0 for m in CHECK.measure(img(smooth)))
+
+
+def test_missing_rapidocr_skips_with_install_hint(monkeypatch):
+    import builtins
+    real = builtins.__import__
+
+    def fake(name, *a, **k):
+        if name.startswith("rapidocr_onnxruntime"):
+            raise ImportError(name)
+        return real(name, *a, **k)
+    ocr.engine.cache_clear()
+    monkeypatch.setattr(builtins, "__import__", fake)
+    try:
+        with pytest.raises(CheckSkipped, match="pip install"):
+            ocr.engine()
+    finally:
+        monkeypatch.setattr(builtins, "__import__", real)
+        ocr.engine.cache_clear()
+
+
+def test_fire_grid_tiles_score_above_clean_generations(shared_data):
+    root = shared_data / "compvis_sd_assets"
+    if not (root / "tile_labels.csv").exists():
+        pytest.skip("compvis_sd_assets not in shared data")
+    grid = load(root / "fire.png").rgb
+    tiles = []
+    for row in csv.DictReader((root / "tile_labels.csv").open()):
+        x0, y0, x1, y1 = (int(row[k]) for k in ("x0", "y0", "x1", "y1"))
+        tiles.append(scores(grid[y0:y1, x0:x1])["garbled_text"].severity)
+    clean = [max(m.severity for m in scores(load(p).rgb).values())
+             for p in clean_generations(shared_data)]
+    assert clean and max(clean) < 0.25            # legible/clean generations not flagged
+    assert sum(t >= 0.5 for t in tiles) >= 3      # most garbled tiles are major or worse
+    assert np.mean(tiles) > np.mean(clean) + 0.3

@@ -1,0 +1,196 @@
+"""Fix commands: gate (the closed loop), fix and apply (recipe replay), recipe show/check."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from keyframe.batch import exit_code, iter_images, summarise
+from keyframe.cli._base import (main, max_pixels_option, profile_option,
+                                profile_or_usage_error, summary_line, verdict_line)
+
+
+def _recipe_or_usage_error(path: Path):
+    from keyframe.recipe import RecipeError, load
+
+    try:
+        return load(path)
+    except RecipeError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _write_png(path: Path, rgb) -> str:
+    """Encode ``rgb`` and write it atomically to ``path``; returns the sha256."""
+    from keyframe.image import encode_png, sha256_bytes
+    from keyframe.package import write_atomic
+
+    png = encode_png(rgb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, png)
+    return sha256_bytes(png)
+
+
+def _error_line(path: Path, exc: Exception) -> str:
+    """One line naming the file once (loader errors already start with it)."""
+    text = str(exc)
+    return text if text.startswith(str(path)) else f"{path}: {text}"
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the packages of the images that end certified.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per image: verdict, reason, recipe, every attempt.")
+@click.option("--rounds", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Most plan rounds per image.")
+@profile_option
+@max_pixels_option
+def gate(paths, out, as_json, rounds, profile, max_pixels):
+    """Check, fix and re-check each image; package what ends certified.
+
+    A step that raises another score or does not lower its own is rolled back and
+    reported. Images that cannot be certified end as review or trash with the reason.
+    """
+    from keyframe.assess import assess_path
+    from keyframe.gate import gate as run_gate
+    from keyframe.package import PackageError, write_package
+
+    prof = profile_or_usage_error(profile)
+    finals = []
+    for path in iter_images(paths, exclude=[out]):
+        report, image = assess_path(path, profile=prof, max_pixels=max_pixels)
+        if image is None:
+            finals.append(report)
+            click.echo(json.dumps({"path": str(path), "verdict": "error", "reason": report.reason})
+                       if as_json else verdict_line(report))
+            continue
+        result = run_gate(image, profile=prof, max_rounds=rounds, report=report)
+        record = result.to_dict()
+        record["package"] = None
+        final = result.after.apply(_decision(result), profile=prof.name, target=None)
+        if result.verdict == "certified":
+            try:
+                pkg = write_package(out, image=result.image, report=result.before, profile=prof,
+                                    source=image if result.recipe.steps else None,
+                                    recipe=[s.to_dict() for s in result.recipe.steps],
+                                    models=result.recipe.models, notes=result.notes())
+                record["package"] = str(pkg)
+            except PackageError as exc:
+                final.verdict, final.reason = "review", f"review: {exc}"
+                record["verdict"], record["reason"] = final.verdict, final.reason
+        finals.append(final)
+        if as_json:
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            click.echo(verdict_line(final))
+            for a in result.attempts:
+                mark = "kept" if a.kept else "rolled back"
+                click.echo(f"    {mark:<11} {a.step.fix}: {a.reason}")
+    if not as_json:
+        click.echo(summary_line(summarise(finals)), err=True)
+    sys.exit(exit_code(summarise(finals)))
+
+
+def _decision(result):
+    from keyframe.report import Decision
+
+    a = result.after
+    return Decision(result.verdict, a.quality, list(a.findings), [], result.reason)
+
+
+@main.command("fix")
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("--recipe", "recipe_path", required=True, type=click.Path(path_type=Path),
+              help="Recipe file (.toml or .json) to replay on IMAGE.")
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output PNG file.")
+@max_pixels_option
+def fix_command(image, recipe_path, out, max_pixels):
+    """Replay a recipe on one image and write the result as a PNG (atomically)."""
+    from keyframe.image import ImageError, load
+    from keyframe.recipe import RecipeError, replay
+
+    recipe = _recipe_or_usage_error(recipe_path)
+    try:
+        src = load(image, max_pixels=max_pixels)
+        rgb = replay(recipe, src.rgb)
+    except (ImageError, RecipeError) as exc:
+        click.echo(f"error: {_error_line(image, exc)}", err=True)
+        sys.exit(2)
+    sha = _write_png(out, rgb)
+    click.echo(f"{out}  {rgb.shape[1]}x{rgb.shape[0]}  sha256 {sha}")
+
+
+@main.command("apply")
+@click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
+@click.argument("folder", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output folder: one PNG per input (same relative path) and apply.jsonl.")
+@max_pixels_option
+def apply_command(recipe_path, folder, out, max_pixels):
+    """Replay RECIPE over every image under FOLDER (a campaign).
+
+    One bad file gets an error record in OUT/apply.jsonl and the batch goes on.
+    Exit 0 when every image was written, 2 when some failed.
+    """
+    from keyframe.image import ImageError, load
+    from keyframe.package import write_atomic
+    from keyframe.recipe import RecipeError, replay
+
+    recipe = _recipe_or_usage_error(recipe_path)
+    records, failed = [], 0
+    root = folder if folder.is_dir() else folder.parent
+    for path in iter_images([folder], exclude=[out]):
+        rel = path.relative_to(root).with_suffix(".png")
+        record = {"path": str(path), "output": None, "sha256": None, "error": None}
+        try:
+            rgb = replay(recipe, load(path, max_pixels=max_pixels).rgb)
+            record["sha256"] = _write_png(out / rel, rgb)
+            record["output"] = str(out / rel)
+            click.echo(f"ok     {path} -> {out / rel}")
+        except (ImageError, RecipeError) as exc:
+            failed += 1
+            record["error"] = _error_line(path, exc)
+            click.echo(f"error  {record['error']}", err=True)
+        records.append(record)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "apply.jsonl",
+                 "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode())
+    click.echo(f"{len(records) - failed} written, {failed} failed; log: {out / 'apply.jsonl'}",
+               err=True)
+    sys.exit(2 if failed else 0)
+
+
+@main.group()
+def recipe():
+    """Recipes: show the one a package recorded, check a recipe file."""
+
+
+@recipe.command("show")
+@click.argument("package_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["toml", "json"]), default="toml",
+              show_default=True, help="Output format (both replay with `keyframe fix`).")
+def recipe_show(package_dir, fmt):
+    """Print the recipe recorded in PACKAGE_DIR/manifest.json, ready to save and replay."""
+    from keyframe.package import MANIFEST_FILE
+    from keyframe.recipe import RecipeError, from_manifest
+
+    try:
+        manifest = json.loads((package_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        rec = from_manifest(manifest)
+    except (OSError, ValueError) as exc:
+        msg = exc if isinstance(exc, RecipeError) else f"cannot read {MANIFEST_FILE}: {exc}"
+        raise click.UsageError(f"{package_dir}: {msg}") from None
+    click.echo(rec.to_toml() if fmt == "toml" else rec.to_json(), nl=False)
+
+
+@recipe.command("check")
+@click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
+def recipe_check(recipe_path):
+    """Validate a recipe file whole (fixes, params, regions, model hashes); exit 2 if bad."""
+    rec = _recipe_or_usage_error(recipe_path)
+    click.echo(f"ok: {len(rec.steps)} step(s): "
+               + (", ".join(s.fix for s in rec.steps) or "none"))

@@ -1,0 +1,181 @@
+"""The closed loop: assess -> route -> apply the plan step by step -> re-assess, bounded.
+
+:func:`gate` takes one image through the router's plan. Every step is applied to the current
+pixels and the result is measured again with every check; the step is **kept** only when
+
+* it lowered the severity of at least one code it was planned for (the codes whose finding
+  routes to that fix), and
+* it raised no other code's severity by more than ``epsilon``.
+
+Otherwise it is **rolled back** (the pixels before it are kept) and the attempt is recorded
+with the reason. Rounds repeat while the verdict is ``fix`` and the last round kept a step,
+up to ``max_rounds``; a kept step that changes the geometry ends its round, so the regions of
+the remaining steps are measured again on the new frame; a step identical to one already
+rolled back is not tried again.
+
+The end state is the router's verdict on the final pixels, except that a plan the loop could
+not complete (still ``fix``) becomes ``review``: ``certified`` pixels can be packaged
+(:func:`keyframe.package.write_package` with ``source=`` and ``recipe=``), the rest carry
+the reason in one sentence. The gate never writes files; it never makes a score worse by
+more than ``epsilon``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from keyframe.assess import assess
+from keyframe.image import LoadedImage, from_array
+from keyframe.profiles import Profile
+from keyframe.recipe import Recipe, RecipeStep, from_steps, make_step, params_dict, run_step
+from keyframe.registry import Check
+from keyframe.report import Report, level_rank
+
+#: largest rise of any other code's severity a kept step may cause
+EPSILON = 0.02
+#: smallest fall of a planned code's severity that counts as lowering it (a step that only
+#: nudges its code is dead weight in a recipe)
+MIN_GAIN = 0.01
+MAX_ROUNDS = 3
+
+
+@dataclass
+class Attempt:
+    """One step the loop tried: kept or rolled back, and the score changes it caused."""
+
+    round: int
+    step: RecipeStep
+    kept: bool
+    reason: str
+    changes: dict[str, tuple[float, float]] = field(default_factory=dict)   # code: (old, new)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"round": self.round, **self.step.to_dict(), "kept": self.kept,
+                "reason": self.reason,
+                "changes": {c: [round(a, 4), round(b, 4)] for c, (a, b) in self.changes.items()}}
+
+
+@dataclass
+class GateResult:
+    """Where one image ended: verdict, reason, final pixels and report, and the recipe."""
+
+    source: LoadedImage
+    before: Report
+    after: Report
+    image: LoadedImage
+    recipe: Recipe
+    attempts: list[Attempt]
+    verdict: str
+    reason: str
+
+    @property
+    def rolled_back(self) -> list[Attempt]:
+        return [a for a in self.attempts if not a.kept]
+
+    def notes(self) -> list[str]:
+        """One line per rolled-back step, for a package manifest."""
+        return [f"gate rolled back {a.step.fix} {params_dict(a.step.params)} in round "
+                f"{a.round}: {a.reason}" for a in self.rolled_back]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.source.path, "verdict": self.verdict, "reason": self.reason,
+                "quality_before": self.before.quality, "quality_after": self.after.quality,
+                "recipe": self.recipe.to_dict(), "attempts": [a.to_dict() for a in self.attempts],
+                "scores_before": self.before.scores, "scores_after": self.after.scores}
+
+
+def judge(step: str, before: Report, after: Report, *, epsilon: float = EPSILON
+          ) -> tuple[bool, str, dict[str, tuple[float, float]]]:
+    """Keep or roll back: did ``step`` lower a code it was planned for without raising another?
+
+    Returns ``(keep, reason, changes)``; ``changes`` maps every code whose severity moved by
+    more than 0.001 to ``(old, new)``.
+    """
+    old, new = before.scores, after.scores
+    changes = {c: (old[c], new[c]) for c in old if c in new and abs(new[c] - old[c]) > 1e-3}
+    targets = [f.code for f in before.findings
+               if f.fix == step and level_rank(f.level) >= level_rank("major")]
+    raised = sorted(((new[c] - old[c], c) for c in old
+                     if c in new and c not in targets and new[c] - old[c] > epsilon), reverse=True)
+    if raised:
+        rise, code = raised[0]
+        return False, (f"raised {code} from {old[code]:.2f} to {new[code]:.2f} "
+                       f"(more than {epsilon:g})"), changes
+    lowered = [c for c in targets if c in new and new[c] < old[c] - MIN_GAIN]
+    if targets and not lowered:
+        c = targets[0]
+        return False, (f"did not lower {c} ({old[c]:.2f} -> {new.get(c, old[c]):.2f})"), changes
+    done = ", ".join(f"{c} {old[c]:.2f} -> {new[c]:.2f}" for c in lowered) or "no planned code"
+    return True, f"lowered {done}", changes
+
+
+def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
+         max_rounds: int = MAX_ROUNDS, epsilon: float = EPSILON,
+         checks: Sequence[Check] | None = None, report: Report | None = None) -> GateResult:
+    """Take ``image`` through check -> route -> fix -> re-check until it settles.
+
+    Parameters
+    ----------
+    image : LoadedImage
+        The source; never modified.
+    profile : Profile
+        Thresholds, fixes per code and trash rules (the router's).
+    max_rounds : int, keyword-only
+        Bound on plan rounds (each round applies the current plan once, step by step).
+    epsilon : float, keyword-only
+        Largest rise of another code's severity a kept step may cause.
+    checks : sequence of Check, optional
+        Checks to measure with (default: every registered check).
+    report : Report, optional
+        The source's report when already measured (saves one assessment).
+
+    Returns
+    -------
+    GateResult
+        ``verdict`` is ``certified``, ``review``, ``trash`` or ``error``; ``recipe`` holds
+        the kept steps in order, replayable with :func:`keyframe.recipe.replay`.
+    """
+    before = report if report is not None else assess(image, profile=profile, target=target,
+                                                      checks=checks)
+    current, now = image, before
+    kept: list[RecipeStep] = []
+    attempts: list[Attempt] = []
+    tried: set[tuple[str, str]] = set()
+    for rnd in range(1, max_rounds + 1):
+        if now.verdict != "fix":
+            break
+        progress = False
+        for planned in now.plan:
+            step = make_step(planned.fix, planned.params)
+            key = (step.fix, repr(step.params))
+            if key in tried:
+                continue
+            tried.add(key)
+            try:
+                rgb = run_step(step, current.rgb)
+            except (ValueError, RuntimeError) as exc:
+                attempts.append(Attempt(rnd, step, False, f"failed: {exc}"))
+                continue
+            candidate = from_array(rgb, name=image.path, notes=image.notes,
+                                   provenance=image.provenance)
+            new = assess(candidate, profile=profile, target=target, checks=checks)
+            keep, why, changes = judge(step.fix, now, new, epsilon=epsilon)
+            attempts.append(Attempt(rnd, step, keep, why, changes))
+            if keep:
+                shape = current.rgb.shape
+                current, now, progress = candidate, new, True
+                kept.append(step)
+                if current.rgb.shape != shape:
+                    break  # geometry changed: the rest of the plan is re-made next round
+        if not progress:
+            break
+    verdict, reason = now.verdict, now.reason
+    if verdict == "fix":
+        failed = [a for a in attempts if not a.kept]
+        why = (f"; {failed[-1].step.fix} was rolled back: {failed[-1].reason}" if failed
+               else f" after {max_rounds} round(s)")
+        verdict = "review"
+        reason = (f"review: the automatic fixes did not mend everything "
+                  f"({now.reason.removeprefix('fix: ')}){why}")
+    return GateResult(source=image, before=before, after=now, image=current,
+                      recipe=from_steps(kept), attempts=attempts, verdict=verdict, reason=reason)

@@ -1,0 +1,187 @@
+"""Framing family: does the image fit the video target it is certified for?
+
+Codes: ``aspect_mismatch``, ``too_small``, ``file_too_large``, ``has_alpha``,
+``subject_near_edge``. The target (``keyframe/targets/*.toml``; ``generic`` when the
+assessment names none) supplies the limits; the check only measures distances to them, so
+``keyframe route`` re-decides with the profile's thresholds. Every measurement carries the
+target's export size (``target_width``, ``target_height``, ``multiple_of``) and the subject
+box (``subject_x/y/w/h``, ``subject_from_regions``) that the ``reframe`` fix plans from.
+
+Anchors (severity 0 → 1), on the shared scale (0.5 = visible harm to the first frame):
+
+* ``aspect_mismatch`` — |log| distance of width/height to the nearest accepted aspect:
+  0 at 0.01 (1 %, rounding), 1 at 0.3 (16:9 vs 4:3 is 0.288); outside the target's input
+  range it is 1 (the service refuses or crops blindly).
+* ``too_small`` — log2 of (needed short side / short side): 0 at the target's minimum,
+  1 when the image has half of it (a 2x upscale invents every other pixel).
+* ``file_too_large`` — log2 of (JPEG bytes at quality 90 at the export size / the cap),
+  0 at the cap, 1 at twice it; 0 when the source file already fits. Quality 90 is where JPEG
+  stops being visible; needing less means the export loses detail to fit.
+* ``has_alpha`` — share of transparency, mean(1 - alpha), 0 at 0, 1 at 2 %: a video model
+  sees whatever colour the transparent pixels hold.
+* ``subject_near_edge`` — with face/person regions from the anatomy check in the same
+  assessment: the smallest gap between a face and any frame edge, or between a body and the
+  top edge (bodies are routinely cut at the sides and bottom of a portrait), as a fraction of
+  the frame, 0 at 5 %
+  (what a 10 % push-in crops from each side), 1 when touching. Without regions, the
+  spectral-residual saliency (:func:`keyframe.fixes.reframe.saliency`): the share of its mass
+  in the outer 5 % band over the band's share of the frame, 0 at 2.0 (above every clean photo
+  and generation measured by ``scripts/calibrate_framing.py``: median 0.84, max 1.89), 1 at
+  4.0. The fallback separates poorly (the same images cropped so that the salient box sits
+  2 % from an edge: median 1.17), so it only flags extreme edge concentration.
+"""
+from __future__ import annotations
+
+import io
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from keyframe.fixes.reframe import salient_box, saliency, union
+from keyframe.image import LoadedImage
+from keyframe.registry import Check
+from keyframe.report import Measurement
+from keyframe.severity import ramp
+from keyframe.targets import Target, load_target
+
+#: outer band (fraction of each side) where a subject is lost to a 10 % push-in
+EDGE_BAND = 0.05
+SALIENCY_EDGE_ZERO, SALIENCY_EDGE_ONE = 2.0, 4.0
+#: anatomy codes whose region is a face (all four edges count) or a body (bottom edge not)
+FACE_CODES = ("face_distorted", "face_soft", "face_too_small")
+BODY_CODES = ("pose_missing_limb", "pose_implausible", "subject_cut_off")
+
+
+@lru_cache(maxsize=32)
+def _target(name: str) -> Target:
+    return load_target(name)
+
+
+def _subject(image: LoadedImage, prior: dict[str, Measurement]) -> tuple[list, list, bool]:
+    faces = [m.region for c, m in prior.items() if c in FACE_CODES and m.region]
+    bodies = [m.region for c, m in prior.items() if c in BODY_CODES and m.region]
+    return faces, bodies, bool(faces or bodies)
+
+
+def edge_gap(box: tuple[int, int, int, int], width: int, height: int, *,
+             bottom: bool = True) -> float:
+    """Smallest distance from ``box`` to a frame edge, as a fraction of that dimension."""
+    x, y, w, h = box
+    gaps = [x / width, (width - x - w) / width, y / height]
+    if bottom:
+        gaps.append((height - y - h) / height)
+    return max(0.0, min(gaps))
+
+
+def saliency_edge_ratio(rgb: np.ndarray) -> float:
+    """Saliency mass in the outer :data:`EDGE_BAND` over that band's share of the frame."""
+    sal = saliency(rgb, full_size=False).astype(np.float64)
+    h, w = sal.shape
+    by, bx = max(1, round(h * EDGE_BAND)), max(1, round(w * EDGE_BAND))
+    inner = sal[by:h - by, bx:w - bx].sum()
+    band_share = 1 - (h - 2 * by) * (w - 2 * bx) / (h * w)
+    return float((sal.sum() - inner) / (sal.sum() + 1e-12) / band_share)
+
+
+def _jpeg90_bytes(rgb: np.ndarray, size: tuple[int, int]) -> int:
+    im = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+    if im.size != size:
+        im = im.resize(size, Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=90)
+    return len(buf.getvalue())
+
+
+class FramingCheck(Check):
+    """Measure the image against its video target's limits (see the module docstring)."""
+
+    name = "framing"
+    codes = ("aspect_mismatch", "too_small", "file_too_large", "has_alpha",
+             "subject_near_edge")
+    #: assess passes ``target=`` and the measurements made before this check (``prior=``)
+    wants_context = True
+
+    def measure(self, image: LoadedImage, *, target: str | None = None,
+                prior: dict[str, Measurement] | None = None) -> list[Measurement]:
+        t = _target(target or "generic")
+        w, h = image.width, image.height
+        out_w, out_h = t.output_size(w, h)
+        faces, bodies, from_regions = _subject(image, prior or {})
+        box = union(faces + bodies) or salient_box(image.rgb)
+        common: dict[str, Any] = {
+            "target_width": out_w, "target_height": out_h, "multiple_of": t.multiple_of,
+            "subject_x": box[0], "subject_y": box[1], "subject_w": box[2], "subject_h": box[3],
+            "subject_from_regions": int(from_regions)}
+        return [self._aspect(t, w, h, common), self._small(t, w, h, out_w, out_h, common),
+                self._bytes(image, t, out_w, out_h, common), self._alpha(image, common),
+                self._edge(image, faces, bodies, common)]
+
+    @staticmethod
+    def _aspect(t: Target, w: int, h: int, common: dict) -> Measurement:
+        d, nearest = t.aspect_distance(w, h)
+        rd = t.range_distance(w, h)
+        sev = max(ramp(d, 0.01, 0.3), 1.0 if rd > 0.01 else 0.0)
+        where = "outside the accepted range" if rd > 0.01 else f"nearest accepted {nearest:.3f}"
+        return Measurement("aspect_mismatch", sev,
+                           f"aspect {w / h:.3f} for {t.label} ({where})",
+                           measurements={**common, "aspect": w / h, "nearest_aspect": nearest,
+                                         "log_distance": d, "range_distance": rd})
+
+    @staticmethod
+    def _small(t: Target, w: int, h: int, out_w: int, out_h: int, common: dict) -> Measurement:
+        short = min(w, h)
+        fixed = bool(t.size or t.sizes or t.area)
+        need = max(t.min_short_side, min(out_w, out_h)) if fixed else t.min_short_side
+        ratio = need / short
+        sev = ramp(math.log2(max(ratio, 1e-9)), 0.0, 1.0)
+        return Measurement("too_small", sev,
+                           f"short side {short} px, {t.label} needs {need} px",
+                           measurements={**common, "short_side": short, "needed": need,
+                                         "upscale": ratio})
+
+    @staticmethod
+    def _bytes(image: LoadedImage, t: Target, out_w: int, out_h: int,
+               common: dict) -> Measurement:
+        cap = t.max_bytes
+        if not cap or 0 < image.file_size <= cap:
+            return Measurement("file_too_large", 0.0,
+                               f"file fits {t.label}'s cap" if cap else "no size cap",
+                               measurements={**common, "bytes": image.file_size, "cap": cap})
+        est = _jpeg90_bytes(image.rgb, (out_w, out_h))
+        sev = ramp(math.log2(est / cap), 0.0, 1.0)
+        return Measurement("file_too_large", sev,
+                           f"a quality-90 JPEG at {out_w}x{out_h} is {est:,} bytes, the cap "
+                           f"is {cap:,}", measurements={**common, "bytes": image.file_size,
+                                                        "jpeg90_bytes": est, "cap": cap})
+
+    @staticmethod
+    def _alpha(image: LoadedImage, common: dict) -> Measurement:
+        if image.alpha is None:
+            return Measurement("has_alpha", 0.0, "no transparency",
+                               measurements={**common, "transparency": 0.0})
+        share = float(1.0 - image.alpha.mean() / 255.0)
+        return Measurement("has_alpha", ramp(share, 0.0, 0.02),
+                           f"{100 * share:.1f} % transparency: a video model sees the hidden "
+                           f"colours", measurements={**common, "transparency": share})
+
+    @staticmethod
+    def _edge(image: LoadedImage, faces: list, bodies: list, common: dict) -> Measurement:
+        w, h = image.width, image.height
+        wanted = {"margin_wanted": EDGE_BAND}
+        if faces or bodies:
+            # a face counts at every edge; a body only at the top (head room): shoulders and
+            # arms run off the sides and bottom of any portrait (skimage astronaut: 2 %)
+            gap = min([edge_gap(b, w, h) for b in faces]
+                      + [max(0.0, b[1] / h) for b in bodies])
+            return Measurement("subject_near_edge", ramp(gap, EDGE_BAND, 0.0),
+                               f"subject {100 * gap:.1f} % from the frame edge",
+                               measurements={**common, **wanted, "edge_gap": gap})
+        ratio = saliency_edge_ratio(image.rgb)
+        return Measurement("subject_near_edge", ramp(ratio, SALIENCY_EDGE_ZERO,
+                                                     SALIENCY_EDGE_ONE),
+                           f"{ratio:.2f}x the even share of saliency lies in the outer "
+                           f"{100 * EDGE_BAND:.0f} % band",
+                           measurements={**common, **wanted, "edge_ratio": ratio})

@@ -1,0 +1,128 @@
+"""Video commands: extract, preview, drift, targets (logic in keyframe.video / targets)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from keyframe.cli._base import main
+
+
+def _read_keyframe(package: Path):
+    """Pixels and manifest target of a package folder; one-line usage error otherwise."""
+    from keyframe.image import ImageError, load
+    from keyframe.package import KEYFRAME_FILE, MANIFEST_FILE
+
+    try:
+        image = load(package / KEYFRAME_FILE, max_pixels=None)
+    except ImageError as exc:
+        raise click.UsageError(f"{package}: not a keyframe package: {exc}") from None
+    try:
+        manifest = json.loads((package / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    return image.rgb, (manifest.get("target") if isinstance(manifest, dict) else None)
+
+
+@main.command()
+@click.argument("clip", type=click.Path(path_type=Path))
+@click.option("--frame", default="first", show_default=True, metavar="first|last|N|t=SECONDS",
+              help="Which frame: the true last decoded frame for 'last'.")
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="PNG file to write.")
+def extract(clip, frame, out):
+    """Write one exact frame of CLIP as a PNG (then gate it like any image)."""
+    from keyframe.image import encode_png
+    from keyframe.package import write_atomic
+    from keyframe.video import VideoError, extract as extract_frame
+
+    try:
+        rgb = extract_frame(clip, frame)
+    except VideoError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    write_atomic(out, encode_png(rgb))
+    click.echo(f"{clip} frame {frame} ({rgb.shape[1]}x{rgb.shape[0]}) → {out}")
+
+
+@main.command()
+@click.argument("package", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="MP4 file to write.")
+@click.option("--target", default=None, metavar="NAME",
+              help="Render at this target's size (default: the package's target, else the "
+                   "keyframe's own size).")
+@click.option("--seconds", type=click.FloatRange(0.1, 30), default=2.0, show_default=True)
+@click.option("--fps", type=click.FloatRange(1, 120), default=24.0, show_default=True)
+def preview(package, out, target, seconds, fps):
+    """Encode a short H.264 yuv420p push-in of a package's keyframe at the target size."""
+    from keyframe.package import write_atomic
+    from keyframe.targets import TargetError, load_target
+    from keyframe.video import VideoError, encode_preview
+
+    rgb, manifest_target = _read_keyframe(package)
+    name = target or manifest_target
+    h, w = rgb.shape[:2]
+    if name:
+        try:
+            w, h = load_target(name).output_size(w, h)
+        except TargetError as exc:
+            raise click.UsageError(str(exc)) from None
+    try:
+        data = encode_preview(rgb, width=w, height=h, seconds=seconds, fps=fps)
+    except VideoError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    write_atomic(out, data)
+    click.echo(f"{package} → {out} ({w // 2 * 2}x{h // 2 * 2}, {seconds:g} s, H.264 yuv420p)")
+
+
+@main.command()
+@click.argument("clip", type=click.Path(path_type=Path))
+@click.option("--keyframe", "package", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The package the clip was generated from.")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+def drift(clip, package, as_json):
+    """Check a generated CLIP against its keyframe: first-frame fidelity and flicker.
+
+    Exit 0 when the clip kept the keyframe, 1 when it drifted or flickers, 2 on errors.
+    """
+    from keyframe.video import VideoError, drift as measure_drift
+
+    rgb, _ = _read_keyframe(package)
+    try:
+        result = measure_drift(clip, rgb)
+    except VideoError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps({"clip": str(clip), "package": str(package),
+                               **result.to_dict()}))
+    else:
+        click.echo(f"{result.verdict}: {result.reason}")
+    sys.exit(0 if result.verdict == "kept" else 1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per target.")
+def targets(as_json):
+    """List the video targets and their first-frame limits."""
+    from keyframe.targets import builtin_target_names, load_target
+
+    for name in builtin_target_names():
+        t = load_target(name)
+        if as_json:
+            click.echo(json.dumps(t.limits()))
+            continue
+        size = (f"{t.size[0]}x{t.size[1]}" if t.size else
+                ", ".join(f"{w}x{h}" for w, h in t.sizes) if t.sizes else
+                f"area {t.area:,} px" if t.area else "source size")
+        aspects = ", ".join(t.aspect_labels) or f"{t.aspect_range[0]:g}-{t.aspect_range[1]:g}"
+        cap = f"{t.max_bytes / 1e6:g} MB" if t.max_bytes else "no cap"
+        click.echo(f"{name:<12} {'/'.join(t.formats):<15} {cap:>7}  short side >= "
+                   f"{t.min_short_side} px, sides <= {t.max_side} px, multiple of "
+                   f"{t.multiple_of}; aspects {aspects}; {size}"
+                   f"{'' if t.verified else ' (unverified)'}")

@@ -1,0 +1,173 @@
+"""Per-target export bytes: the keyframe at the target's geometry, in a format and size it takes.
+
+:func:`make_export` reframes the pixels to :meth:`Target.output_size` (subject-aware crop or
+canvas extension, then Lanczos; :class:`keyframe.fixes.reframe.Reframe`) and encodes them:
+PNG when the target takes PNG and it fits the size cap, else JPEG at the highest quality
+that fits (bisection over 40–95), else — for targets without a fixed size — a smaller size
+(never under the target's minimum side). :func:`limit_problems` re-reads export bytes and
+lists every limit they break; the tests and ``keyframe verify`` use it. Nothing here writes
+files: :mod:`keyframe.package` does.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from keyframe.fixes.reframe import Reframe
+from keyframe.image import ImageError, encode_jpeg, encode_png, load_bytes, sha256_bytes
+from keyframe.targets import Target
+
+JPEG_MAX_QUALITY = 95
+#: below this JPEG quality the export is shrunk instead (blocking would show in the video)
+JPEG_MIN_QUALITY = 40
+#: largest |log| distance between an export's aspect and the target's accepted one
+ASPECT_TOLERANCE = 0.01
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+
+
+class ExportError(ValueError):
+    """An image that cannot be exported within a target's limits; one-line message."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """The bytes of one target's export and what they are."""
+
+    target: str
+    format: str
+    data: bytes
+    width: int
+    height: int
+    quality: int | None
+
+    @property
+    def ext(self) -> str:
+        return EXTENSIONS[self.format]
+
+    @property
+    def filename(self) -> str:
+        return f"{self.target}.{self.ext}"
+
+    @property
+    def sha256(self) -> str:
+        return sha256_bytes(self.data)
+
+    def record(self) -> dict:
+        """The manifest entry: file, sha256, bytes, size, format, JPEG quality."""
+        return {"file": f"exports/{self.filename}", "sha256": self.sha256,
+                "bytes": len(self.data), "width": self.width, "height": self.height,
+                "format": self.format, "quality": self.quality}
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    return encode_jpeg(rgb, quality=quality)
+
+
+def _fit_jpeg(rgb: np.ndarray, cap: int) -> tuple[bytes, int] | None:
+    """Highest quality in [JPEG_MIN_QUALITY, JPEG_MAX_QUALITY] whose JPEG fits ``cap``."""
+    top = _jpeg(rgb, JPEG_MAX_QUALITY)
+    if not cap or len(top) <= cap:
+        return top, JPEG_MAX_QUALITY
+    lo, hi, best = JPEG_MIN_QUALITY, JPEG_MAX_QUALITY - 1, None
+    while lo <= hi:                         # JPEG size grows with quality: bisect
+        q = (lo + hi) // 2
+        data = _jpeg(rgb, q)
+        if len(data) <= cap:
+            best, lo = (data, q), q + 1
+        else:
+            hi = q - 1
+    return best
+
+
+def _encode(rgb: np.ndarray, target: Target) -> tuple[str, bytes, int | None] | None:
+    cap = target.max_bytes
+    if "png" in target.formats:
+        png = encode_png(rgb)
+        if not cap or len(png) <= cap:
+            return "png", png, None
+    if "jpeg" in target.formats:
+        fit = _fit_jpeg(rgb, cap)
+        if fit is not None:
+            return "jpeg", fit[0], fit[1]
+    return None
+
+
+def make_export(rgb: np.ndarray, target: Target, *,
+                protect: Sequence[Sequence[int]] = ()) -> Export:
+    """Export ``rgb`` for ``target``: every limit of the target met, or :class:`ExportError`.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        H x W x 3 uint8 pixels (the keyframe).
+    target : Target
+        Whose limits to meet.
+    protect : sequence of (x, y, w, h), keyword-only
+        Boxes the reframing may not cut (faces, persons); default: the saliency box.
+    """
+    h, w = rgb.shape[:2]
+    size = target.output_size(w, h)
+    fixed = bool(target.size or target.sizes or target.area)
+    reframe = Reframe()
+    m = target.multiple_of
+    for _ in range(12):
+        params = Reframe.validate({"width": size[0], "height": size[1],
+                                   "protect": [list(b) for b in protect]})
+        pixels = reframe.apply(rgb, params)
+        encoded = _encode(pixels, target)
+        if encoded is not None:
+            fmt, data, quality = encoded
+            return Export(target=target.name, format=fmt, data=data, width=size[0],
+                          height=size[1], quality=quality)
+        if fixed:
+            break
+        # even the lowest JPEG quality is over the cap: shrink by the bytes' square root
+        last = len(_jpeg(pixels, JPEG_MIN_QUALITY))
+        f = math.sqrt(target.max_bytes / last) * 0.95
+        short = min(size) * f
+        if short < target.min_short_side:
+            f = target.min_short_side / min(size)
+        new = (max(m, int(size[0] * f) // m * m), max(m, int(size[1] * f) // m * m))
+        if new == size:
+            break
+        size = new
+    raise ExportError(f"cannot export for {target.name}: no {'/'.join(target.formats)} "
+                      f"encoding of {size[0]}x{size[1]} fits {target.max_bytes:,} bytes")
+
+
+def limit_problems(data: bytes, target: Target) -> list[str]:
+    """Every limit of ``target`` that export ``data`` breaks, one line each (empty: fine)."""
+    try:
+        image = load_bytes(data, name=f"export for {target.name}", max_pixels=None)
+    except ImageError as exc:
+        return [str(exc)]
+    problems = []
+    fmt = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}.get(image.format, image.format)
+    w, h = image.width, image.height
+    if fmt not in target.formats:
+        problems.append(f"format {fmt} is not one of {', '.join(target.formats)}")
+    if target.max_bytes and len(data) > target.max_bytes:
+        problems.append(f"{len(data):,} bytes is over the cap of {target.max_bytes:,}")
+    if min(w, h) < target.min_short_side:
+        problems.append(f"short side {min(w, h)} px is under {target.min_short_side} px")
+    if max(w, h) > target.max_side:
+        problems.append(f"long side {max(w, h)} px is over {target.max_side} px")
+    if target.range_distance(w, h) > ASPECT_TOLERANCE:
+        lo, hi = target.aspect_range
+        problems.append(f"aspect {w / h:.4f} is outside [{lo}, {hi}]")
+    d, nearest = target.aspect_distance(w, h)
+    if d > ASPECT_TOLERANCE:
+        problems.append(f"aspect {w / h:.4f} is not an accepted aspect (nearest {nearest:.4f})")
+    if w % target.multiple_of or h % target.multiple_of:
+        problems.append(f"{w}x{h} is not in multiples of {target.multiple_of}")
+    if target.sizes and (w, h) not in target.sizes:
+        problems.append(f"{w}x{h} is not one of the accepted sizes")
+    if target.size and (w, h) not in (target.size, target.size[::-1]) \
+            and abs(math.log(w * h / (target.size[0] * target.size[1]))) > 0.1:
+        problems.append(f"{w}x{h} is not near {target.size[0]}x{target.size[1]} in area")
+    if image.has_alpha:
+        problems.append("has an alpha channel")
+    return problems

@@ -1,0 +1,62 @@
+"""Framing check: distances to the target's limits, monotone, with anatomy regions used."""
+from __future__ import annotations
+
+import numpy as np
+
+from checks.framing import FramingCheck
+from helpers import img, scene
+from keyframe.assess import assess
+from keyframe.image import LoadedImage
+from keyframe.profiles import load_profile
+from keyframe.report import Measurement
+
+
+def sev(image, target=None, prior=None):
+    return {m.code: m.severity for m in FramingCheck().measure(image, target=target,
+                                                                prior=prior)}
+
+
+def test_aspect_mismatch_monotone_and_range():
+    base = scene(800)
+    s = [sev(img(base[:h]), "veo")["aspect_mismatch"] for h in (450, 500, 600, 800)]
+    assert s[0] == 0.0 and s == sorted(s) and s[-1] > 0.5
+    assert sev(img(base[:200]), "kling")["aspect_mismatch"] == 1.0   # 4:1 outside 1:2.5..2.5:1
+
+
+def test_too_small_monotone():
+    s = [sev(img(scene(n)), "generic")["too_small"] for n in (400, 300, 220, 150)]
+    assert s[0] == s[1] == 0.0 and s[1] < s[2] < s[3] == 1.0
+
+
+def test_has_alpha_and_file_too_large(tmp_path):
+    rgb = scene(400)
+    alpha = np.full((400, 400), 255, np.uint8)
+    alpha[:40] = 0
+    assert sev(LoadedImage(rgb=rgb, alpha=alpha))["has_alpha"] == 1.0
+    assert sev(img(rgb))["has_alpha"] == 0.0
+    small_cap = tmp_path / "capped.toml"
+    small_cap.write_text('name = "capped"\nextends = "default"\n[target]\n'
+                         'max_bytes = 200_000\nmin_short_side = 100\n')
+    noisy = np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8)
+    assert sev(img(noisy), str(small_cap))["file_too_large"] > 0.5
+    assert sev(img(noisy), "hailuo")["file_too_large"] == 0.0         # 20 MB cap
+    assert sev(img(scene(600)), str(small_cap))["file_too_large"] < 0.5
+
+
+def test_subject_near_edge_from_anatomy_regions():
+    rgb = img(scene(400))
+    near = {"face_soft": Measurement("face_soft", 0.1, "", region=(2, 100, 60, 60))}
+    far = {"face_soft": Measurement("face_soft", 0.1, "", region=(170, 170, 60, 60))}
+    assert sev(rgb, prior=near)["subject_near_edge"] > 0.8
+    assert sev(rgb, prior=far)["subject_near_edge"] == 0.0
+    body = {"subject_cut_off": Measurement("subject_cut_off", 0.1, "", region=(150, 100, 100, 300))}
+    assert sev(rgb, prior=body)["subject_near_edge"] == 0.0           # bottom edge not counted
+
+
+def test_assess_routes_framing_with_target_to_reframe():
+    rep = assess(img(scene(512)), profile=load_profile("default"), target="svd")
+    codes = {f.code: f for f in rep.findings}
+    assert codes["aspect_mismatch"].fix == "reframe"
+    step = next(s for s in rep.plan if s.fix == "reframe")
+    assert (step.params["width"], step.params["height"]) == (1024, 576)
+    assert "framing" in {m.check for m in rep.measurements.values()}

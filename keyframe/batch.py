@@ -1,22 +1,37 @@
-"""Many images: find them, assess them in a process pool, summarise.
+"""Many images: find them, assess them in a process pool, summarise; resumable triage.
 
 Every input gives exactly one report, in input order; an unreadable file gives an error
 report and the batch goes on. Workers load the profile once and keep their check instances
 (and any model sessions) for the life of the pool.
+
+:func:`triage` is the resumable form behind ``keyframe triage``: each finished image is
+appended to the output folder's :class:`~keyframe.store.ResultStore` as soon as it exists,
+work runs on any executor of :mod:`keyframe.executors`, and ``report.jsonl`` is streamed
+from the store in input order at the end, so no list of reports is ever held in memory.
+:func:`sort_into` links or copies the originals into one folder per verdict.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import cv2
 
 from keyframe.assess import assess_path
-from keyframe.image import DEFAULT_MAX_PIXELS
+from keyframe.image import DEFAULT_MAX_PIXELS, encode_jpeg
+from keyframe.package import write_atomic
 from keyframe.profiles import Profile, load_profile
+from keyframe.registry import Check, check_classes
 from keyframe.report import VERDICTS, Report
+from keyframe.store import ResultStore, atomic_text_writer, file_sha256, run_id
 
 #: file endings a folder walk picks up; files named explicitly are always tried
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
@@ -45,6 +60,20 @@ class BatchOptions:
     profile: str = "default"
     target: str | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    #: check names to run (None: every registered check); part of the store's run id
+    checks: tuple[str, ...] | None = None
+
+
+def select_checks(names: Iterable[str] | None) -> tuple[Check, ...] | None:
+    """Instances of the named checks, or None for all; ValueError names the unknown ones."""
+    if names is None:
+        return None
+    classes = check_classes()
+    unknown = sorted(set(names) - set(classes))
+    if unknown:
+        raise ValueError(f"unknown check {', '.join(map(repr, unknown))}; "
+                         f"registered: {', '.join(sorted(classes))}")
+    return tuple(classes[n]() for n in names)
 
 
 _worker_profile: Profile | None = None
@@ -91,3 +120,216 @@ def exit_code(counts: dict[str, int]) -> int:
     if sum(counts.values()) - counts.get("certified", 0):
         return 1
     return 0
+
+
+# ------------------------------------------------------------------ resumable triage
+
+#: long side (px) of the thumbnails ``report.html`` shows (OUT/thumbs/<sha256>.jpg)
+THUMB_LONG_SIDE = 320
+THUMB_QUALITY = 82
+SORT_MODES = ("link", "copy")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker sends back for one input: the report as JSON and a JPEG thumbnail."""
+
+    index: int
+    sha256: str | None
+    report_json: str
+    thumb: bytes | None = None
+
+
+@lru_cache(maxsize=4)
+def _profile_for(options: BatchOptions) -> Profile:
+    return load_profile(options.profile)
+
+
+@lru_cache(maxsize=4)
+def _checks_for(options: BatchOptions) -> tuple[Check, ...] | None:
+    return select_checks(options.checks)
+
+
+def assess_task(item: tuple[int, str], *, options: BatchOptions, thumb_side: int) -> Outcome:
+    """Assess one ``(index, path)`` in a worker (local pool or Dask): report JSON and, when
+    ``thumb_side`` > 0 and the file decoded, a thumbnail at that long side. Top-level and
+    picklable; the profile is loaded once per worker process."""
+    index, path = item
+    report, image = assess_path(path, profile=_profile_for(options), target=options.target,
+                                max_pixels=options.max_pixels, checks=_checks_for(options))
+    thumb = None
+    if image is not None and thumb_side > 0:
+        f = min(1.0, thumb_side / max(image.width, image.height))
+        size = (max(1, round(image.width * f)), max(1, round(image.height * f)))
+        small = image.rgb if f >= 1.0 else cv2.resize(image.rgb, size,
+                                                       interpolation=cv2.INTER_AREA)
+        thumb = encode_jpeg(small, quality=THUMB_QUALITY)
+    return Outcome(index=index, sha256=report.sha256, report_json=report.to_json(),
+                   thumb=thumb)
+
+
+@dataclass
+class TriageSummary:
+    """What :func:`triage` did: verdict counts, images assessed now vs. found in the store."""
+
+    counts: dict[str, int]
+    assessed: int = 0
+    reused: int = 0
+    torn: int = 0
+    report: Path = field(default_factory=Path)
+
+
+def triage(paths: Sequence[Path], out: str | os.PathLike, *, options: BatchOptions,
+           executor: Any, thumbs: bool = True,
+           progress: Callable[[str], None] | None = None) -> TriageSummary:
+    """Assess ``paths`` resumably into ``out``: journal, thumbnails, ``report.jsonl``.
+
+    Each input is hashed (or its hash reused when its size and mtime are unchanged); inputs
+    whose ``<sha256>:<run id>`` key is already in ``out/.keyframe/results.jsonl`` are not
+    assessed again, and identical files are assessed once. Finished images are journaled
+    (fsynced) as they arrive, in any order. ``out/report.jsonl`` is then written atomically
+    in input order, one ``keyframe.report/1`` line per path.
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        The inputs, in report order.
+    out : path-like
+        Output folder (created).
+    options : BatchOptions, keyword-only
+    executor : LocalExecutor or DaskExecutor, keyword-only
+        An entered executor (:mod:`keyframe.executors`).
+    thumbs : bool, keyword-only
+        Write ``out/thumbs/<sha256>.jpg`` for ``report.html``.
+    progress : callable, keyword-only
+        Called with each path once it is done (reused or assessed).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    thumb_dir = out / "thumbs"
+    if thumbs:
+        thumb_dir.mkdir(exist_ok=True)
+    profile = _profile_for(options)
+    rid = run_id(profile.raw, target=options.target, max_pixels=options.max_pixels,
+                 checks=options.checks)
+    tick = progress or (lambda _path: None)
+    keys: list[str | None] = [None] * len(paths)
+    transient: dict[int, str] = {}                # unreadable inputs: never journaled
+    stats: dict[int, tuple[int, int, str]] = {}   # in flight: size, mtime, dispatcher's hash
+    summary = TriageSummary(counts={}, report=out / "report.jsonl")
+
+    with ResultStore(out / ".keyframe") as store:
+        summary.torn = store.torn
+
+        def items() -> Iterator[tuple[int, str]]:
+            flight: set[str] = set()
+            for i, p in enumerate(paths):
+                sp = str(p)
+                try:
+                    st = os.stat(p)
+                except OSError:
+                    yield i, sp                   # its own error report, quickly
+                    continue
+                sha = store.known_sha(sp, st.st_size, st.st_mtime_ns) or file_sha256(p)
+                if sha is None:
+                    yield i, sp
+                    continue
+                keys[i] = key = f"{sha}:{rid}"
+                if key in store or key in flight:
+                    summary.reused += key in store
+                    tick(sp)
+                    continue
+                flight.add(key)
+                stats[i] = (st.st_size, st.st_mtime_ns, sha)
+                yield i, sp
+
+        work = partial(assess_task, options=options, thumb_side=THUMB_LONG_SIDE if thumbs else 0)
+        for o in executor.imap_unordered(work, items()):
+            summary.assessed += 1
+            size, mtime, sha = stats.pop(o.index, (-1, -1, None))
+            if sha is None:
+                transient[o.index] = o.report_json
+            else:
+                if o.sha256 and o.sha256 != sha:  # the file changed after it was hashed
+                    keys[o.index] = f"{o.sha256}:{rid}"
+                    size, mtime, sha = -1, -1, o.sha256
+                if o.thumb is not None:
+                    thumb = thumb_dir / f"{sha}.jpg"
+                    if not thumb.exists():
+                        write_atomic(thumb, o.thumb)
+                store.add(keys[o.index], sha256=sha, path=str(paths[o.index]), size=size,
+                          mtime_ns=mtime, report_json=o.report_json)
+            tick(str(paths[o.index]))
+
+        counts: Counter = Counter()
+        with atomic_text_writer(summary.report) as fh:
+            for i, p in enumerate(paths):
+                key = keys[i]
+                d = json.loads(transient[i]) if key is None else store.get(key)
+                d["path"] = str(p)
+                counts[d["verdict"]] += 1
+                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+    summary.counts = {v: counts.get(v, 0) for v in VERDICTS}
+    return summary
+
+
+def read_reports(path: str | os.PathLike) -> Iterator[dict]:
+    """Stream the ``keyframe.report/1`` dicts of a JSON Lines file, one at a time."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def sort_name(path: str | os.PathLike, root: str | os.PathLike) -> str:
+    """Entry name of ``path`` in a verdict folder: its path under ``root`` with separators
+    as ``__`` (unique within one triage), or its file name when it is not under ``root``."""
+    p, r = Path(path).resolve(), Path(root).resolve()
+    try:
+        return "__".join(p.relative_to(r).parts)
+    except ValueError:
+        return p.name
+
+
+def sort_into(reports: Iterable[dict], out: str | os.PathLike, *, root: str | os.PathLike,
+              mode: str = "link") -> dict[str, int]:
+    """Put a symlink (``mode="link"``) or a copy (``"copy"``) of each original into
+    ``out/<verdict>/``; originals are never moved or changed.
+
+    An entry of the same name in another verdict folder (a previous run decided otherwise)
+    is removed, so each input appears in exactly one folder. Links are relative, so the
+    output and input folders can move together. Each entry is created under a temp name and
+    renamed into place. Returns the number of entries per verdict.
+    """
+    if mode not in SORT_MODES:
+        raise ValueError(f"sort mode must be one of {SORT_MODES}, got {mode!r}")
+    out = Path(out)
+    counts: Counter = Counter()
+    for d in reports:
+        src = Path(d["path"])
+        verdict = d["verdict"]
+        name = sort_name(src, root)
+        folder = out / verdict
+        folder.mkdir(parents=True, exist_ok=True)
+        for other in VERDICTS:
+            stale = out / other / name
+            if other != verdict and (stale.is_symlink() or stale.is_file()):
+                stale.unlink()
+        dest = folder / name
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        if mode == "link":
+            os.symlink(os.path.relpath(src.resolve(), folder.resolve()), tmp)
+        elif src.is_file():
+            if dest.is_file() and not dest.is_symlink() and \
+                    dest.stat().st_size == src.stat().st_size and \
+                    dest.stat().st_mtime_ns == src.stat().st_mtime_ns:
+                counts[verdict] += 1
+                continue
+            shutil.copy2(src, tmp)
+        else:
+            continue                              # a copy of a missing file: nothing to copy
+        os.replace(tmp, dest)
+        counts[verdict] += 1
+    return {v: counts.get(v, 0) for v in VERDICTS}

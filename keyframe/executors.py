@@ -1,0 +1,165 @@
+"""Where a batch's work runs: this process, a local process pool, or a Dask cluster.
+
+Every executor has one method, :meth:`imap_unordered`: call a picklable top-level function on
+each item and yield results as they finish (not in input order), with at most ``window``
+items in flight, so a batch of any size holds a bounded number of results in memory and the
+caller can record each one as soon as it exists.
+
+* :class:`LocalExecutor` — ``jobs == 1`` runs in this process; ``jobs > 1`` uses a
+  :class:`concurrent.futures.ProcessPoolExecutor` (one process per core given).
+* :class:`DaskExecutor` — Dask ``distributed``: a scheduler address (``tcp://host:8786``),
+  or a :class:`distributed.LocalCluster` of ``jobs`` worker processes, one thread each (the
+  checks use numpy/OpenCV, which hold the GIL often enough that threads do not scale).
+  Workers need keyframe installed and the input paths readable under the same names.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterable, Iterator
+
+EXECUTORS = ("local", "dask")
+
+
+class ExecutorError(RuntimeError):
+    """An executor could not start (Dask missing, scheduler unreachable)."""
+
+
+class LocalExecutor:
+    """This process (``jobs=1``) or a pool of ``jobs`` processes."""
+
+    def __init__(self, *, jobs: int = 1):
+        self.jobs = max(1, int(jobs))
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "LocalExecutor":
+        if self.jobs > 1:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    @property
+    def workers(self) -> int:
+        return self.jobs
+
+    def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
+                       window: int | None = None) -> Iterator[Any]:
+        if self._pool is None:
+            for item in items:
+                yield fn(item)
+            return
+        window = window or 4 * self.jobs
+        pending: set[Future] = set()
+        it = iter(items)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < window:
+                try:
+                    pending.add(self._pool.submit(fn, next(it)))
+                except StopIteration:
+                    exhausted = True
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+
+
+class DaskExecutor:
+    """Dask distributed: an existing scheduler or a LocalCluster of ``jobs`` processes.
+
+    Parameters
+    ----------
+    scheduler : str or None, keyword-only
+        Address of a running ``dask scheduler`` (``tcp://host:8786``); None starts a
+        :class:`distributed.LocalCluster` for the life of the ``with`` block.
+    jobs : int, keyword-only
+        Worker processes of the LocalCluster (ignored with a scheduler: its workers count).
+    timeout : float, keyword-only
+        Seconds to wait for the scheduler before giving up.
+    """
+
+    def __init__(self, *, scheduler: str | None = None, jobs: int = 1, timeout: float = 20.0):
+        self.scheduler = scheduler
+        self.timeout = float(timeout)
+        self.jobs = max(1, int(jobs))
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> "DaskExecutor":
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ExecutorError("the dask executor needs Dask distributed: "
+                                "pip install 'keyframe[dask]'") from None
+        try:
+            if self.scheduler:
+                self._client = Client(self.scheduler, timeout=f"{self.timeout}s")
+            else:
+                self._cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
+                                             processes=True, dashboard_address=None,
+                                             silence_logs=logging.ERROR)
+                self._client = Client(self._cluster)
+        except (OSError, TimeoutError) as exc:
+            self.__exit__(None, None, None)
+            where = self.scheduler or "a LocalCluster"
+            raise ExecutorError(f"cannot reach Dask at {where}: {exc}".splitlines()[0]) \
+                from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    @property
+    def workers(self) -> int:
+        if self._client is None:
+            return self.jobs
+        return max(1, sum(w.get("nthreads", 1) for w in
+                          self._client.scheduler_info()["workers"].values()))
+
+    def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
+                       window: int | None = None) -> Iterator[Any]:
+        from distributed import as_completed
+
+        if self._client is None:
+            raise ExecutorError("DaskExecutor used outside its `with` block")
+        window = window or 4 * self.workers
+        it = iter(items)
+        flight = as_completed()
+        for item in it:
+            flight.add(self._client.submit(fn, item, pure=False))
+            if flight.count() >= window:
+                break
+        for fut in flight:
+            result = fut.result()
+            fut.release()
+            nxt = next(it, _END)
+            if nxt is not _END:
+                flight.add(self._client.submit(fn, nxt, pure=False))
+            yield result
+
+
+_END = object()
+
+
+def make_executor(name: str, *, jobs: int = 1, scheduler: str | None = None
+                  ) -> LocalExecutor | DaskExecutor:
+    """The executor called ``name`` (one of :data:`EXECUTORS`); use it as a context manager."""
+    if name == "local":
+        if scheduler:
+            raise ExecutorError("--scheduler needs --executor dask")
+        return LocalExecutor(jobs=jobs)
+    if name == "dask":
+        return DaskExecutor(scheduler=scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"),
+                            jobs=jobs)
+    raise ExecutorError(f"unknown executor {name!r}; one of {', '.join(EXECUTORS)}")

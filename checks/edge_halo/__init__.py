@@ -1,0 +1,46 @@
+"""Edge-halo family: halos, colour fringes and cut-out edges of composites and cut-outs.
+
+Codes: ``edge_halo`` (a rim of the old background's colour along the subject's boundary),
+``alpha_fringe`` (that colour left in the semi-transparent band of an alpha plane, including
+the dark fringe of premultiplied colour read as straight), ``hard_edge`` (a binary, un-
+feathered edge on a hair-like contour: the cut-out look).
+
+With an alpha plane (:mod:`checks.edge_halo.rgba`) the edge is read from the matte and the
+straight colour; an opaque picture (:mod:`checks.edge_halo.flat`) is read for the rims and
+steps a flattened composite leaves. Each module's docstring says what is measured, at which
+scale and on which data the anchors were calibrated. Fixes: ``defringe`` (alpha),
+``dehalo`` (opaque), ``refine_alpha``; ``hard_edge`` routes to review by default.
+"""
+from __future__ import annotations
+
+from checks.edge_halo.flat import measure_flat
+from checks.edge_halo.rgba import measure_rgba
+from keyframe.image import LoadedImage
+from keyframe.registry import Check
+from keyframe.report import Measurement
+
+
+class EdgeHaloCheck(Check):
+    """Measure ``edge_halo``, ``hard_edge`` and ``alpha_fringe``.
+
+    Parameters
+    ----------
+    with_mask : bool, keyword-only
+        Attach a boolean source-size mask of the affected band to each measurement
+        (``Measurement.mask``; kept in memory, never serialised).
+    """
+
+    name = "edge_halo"
+    codes = ("edge_halo", "hard_edge", "alpha_fringe")
+
+    def __init__(self, *, with_mask: bool = False):
+        self.with_mask = with_mask
+
+    def measure(self, image: LoadedImage) -> list[Measurement]:
+        if image.alpha is not None:
+            found = measure_rgba(image, with_mask=self.with_mask)
+        else:
+            found = measure_flat(image, with_mask=self.with_mask)
+        for m in found:
+            m.check = self.name
+        return found

@@ -1,0 +1,60 @@
+"""Time the edge-halo suite on a 2048-px RGBA cut-out (and an opaque 2048-px picture), one
+core: median of 7 runs, derived views recomputed each run.
+
+    python scripts/bench_edge_halo.py [--data ../shared/data]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+cv2.setNumThreads(1)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from checks.edge_halo import EdgeHaloCheck  # noqa: E402
+from keyframe.image import LoadedImage  # noqa: E402
+
+
+def cutout(data: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The lemur (photo colour, its alpha) scaled to a 2048-px long side."""
+    lem = data / "pymatting" / "data" / "lemur"
+    rgb = cv2.imread(str(lem / "lemur.png"), cv2.IMREAD_COLOR)[:, :, ::-1]
+    a = cv2.imread(str(lem / "lemur_alpha.png"), cv2.IMREAD_GRAYSCALE)
+    s = 2048 / max(a.shape)
+    size = (round(a.shape[1] * s), round(a.shape[0] * s))
+    return (np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)),
+            cv2.resize(a, size, interpolation=cv2.INTER_CUBIC))
+
+
+def timed(image_fn, runs: int = 7) -> float:
+    check = EdgeHaloCheck()
+    out = []
+    for _ in range(runs):
+        im = image_fn()
+        t = time.perf_counter()
+        check.measure(im)
+        out.append(time.perf_counter() - t)
+    return statistics.median(out) * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = ap.parse_args()
+    rgb, a = cutout(args.data)
+    print(f"RGBA cut-out {rgb.shape[1]}x{rgb.shape[0]}: "
+          f"{timed(lambda: LoadedImage(rgb=rgb, alpha=a)):.0f} ms")
+    print(f"opaque {rgb.shape[1]}x{rgb.shape[0]}: {timed(lambda: LoadedImage(rgb=rgb)):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

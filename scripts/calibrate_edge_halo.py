@@ -1,0 +1,90 @@
+"""Print the edge-halo measurements the anchors in checks/edge_halo were set from.
+
+Cut-outs (RGBA) and flattened composites built from ../shared/data matting sets (see
+tests/edge_halo_data.py): clean, photo colour (halo), premultiplied, dilated alpha, binary
+alpha; plus clean photos and generations and unsharp-masked photos for the opaque measures.
+Also prints ROC-AUC per code (haloed vs clean) and SAD/MSE of refine_alpha.
+
+    python scripts/calibrate_edge_halo.py [--data ../shared/data]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from checks.edge_halo import EdgeHaloCheck  # noqa: E402
+from edge_halo_data import composite, matting_sets, rgba_image, variants  # noqa: E402
+from helpers import clean_generations, img, photo, read_rgb, usm  # noqa: E402
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    """Probability that a positive scores above a negative (ties count half)."""
+    p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = ap.parse_args()
+    check = EdgeHaloCheck()
+    rows: dict[tuple[str, str], dict[str, float]] = {}
+    print("RGBA cut-outs: alpha_fringe energy / edge_halo rim / hard_edge (transition, complexity)")
+    for s in matting_sets(args.data):
+        for kind, (colour, alpha) in variants(args.data, s).items():
+            ms = {m.code: m for m in check.measure(rgba_image(colour, alpha))}
+            rows[("rgba", kind, s.name)] = {c: m.severity for c, m in ms.items()}
+            print(f"  {s.name:16s} {kind:14s} fringe {ms['alpha_fringe'].measurements['energy']:6.2f}"
+                  f" ({ms['alpha_fringe'].severity:.2f})  halo {ms['edge_halo'].measurements['rim_contrast']:6.2f}"
+                  f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['transition_px']:.2f}"
+                  f"/{ms['hard_edge'].measurements['complexity']:.2f} ({ms['hard_edge'].severity:.2f})"
+                  f" premult {ms['alpha_fringe'].measurements['premultiplied']:.2f}")
+    print("Flattened composites: edge_halo rim excess / hard_edge step share")
+    for s in matting_sets(args.data):
+        for kind, (colour, alpha) in variants(args.data, s).items():
+            if kind == "premultiplied":
+                continue
+            ms = {m.code: m for m in check.measure(img(composite(colour, alpha, s.background)))}
+            rows[("flat", kind, s.name)] = {c: m.severity for c, m in ms.items()}
+            print(f"  {s.name:16s} {kind:14s} halo {ms['edge_halo'].measurements['rim_excess']:6.2f}"
+                  f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['step_share']:.3f}"
+                  f" ({ms['hard_edge'].severity:.2f})")
+    print("Clean photos / generations / unsharp-masked (oversharpened) photos")
+    others = [(n, photo(n)) for n in ("astronaut", "coffee", "chelsea", "rocket")]
+    others += [(p.name, read_rgb(p)) for p in clean_generations(args.data)]
+    for name, rgb in list(others):
+        for label, x in (("clean", rgb), ("usm", usm(rgb, 1.5, 1.5))):
+            ms = {m.code: m for m in check.measure(img(x))}
+            rows[("photo", label, name)] = {c: m.severity for c, m in ms.items()}
+            print(f"  {name[:30]:30s} {label:5s} halo {ms['edge_halo'].measurements['rim_excess']:6.2f}"
+                  f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['step_share']:.3f}"
+                  f" ({ms['hard_edge'].severity:.2f})")
+
+    def sev(domain, kinds, code):
+        return [v[code] for (d, k, _), v in rows.items() if d == domain and k in kinds]
+    print("ROC-AUC (positive vs negative)")
+    for code, dom, pos, neg in (
+            ("alpha_fringe", "rgba", ("photo", "premultiplied"), ("clean",)),
+            ("edge_halo", "rgba", ("dilated",), ("clean",)),
+            ("hard_edge", "rgba", ("binary",), ("clean", "photo")),
+            ("edge_halo", "flat", ("photo", "dilated"), ("clean",)),
+            ("hard_edge", "flat", ("binary",), ("clean",))):
+        p, n = sev(dom, pos, code), sev(dom, neg, code)
+        print(f"  {code:13s} {dom:5s} {'+'.join(pos):22s} vs {'+'.join(neg):12s} "
+              f"AUC {auc(p, n):.3f}  (n={len(p)}/{len(n)})")
+    p = sev("flat", ("photo", "dilated"), "edge_halo")
+    n = sev("photo", ("clean", "usm"), "edge_halo")
+    print(f"  edge_halo flat haloed composites vs clean+USM photos AUC {auc(p, n):.3f}, "
+          f"max on photos {max(n):.2f}")
+    n = sev("photo", ("clean", "usm"), "hard_edge")
+    print(f"  hard_edge max on photos/generations {max(n):.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Edge-halo check: alpha fringe, edge halo and hard edge on cut-outs and composites."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from checks.edge_halo import EdgeHaloCheck
+from edge_halo_data import composite, matting_sets, rgba_image, variants
+from helpers import clean_generations, img, photo, read_rgb, usm
+from keyframe.assess import assess
+from keyframe.profiles import load_profile
+from keyframe.registry import check_classes
+
+CHECK = EdgeHaloCheck()
+
+
+def sev(image, code: str) -> float:
+    return {m.code: m for m in CHECK.measure(image)}[code].severity
+
+
+def disc_cutout(n=256, fringe=0.0, soft=2.0, hair=False):
+    """A red disc on transparency; ``fringe`` mixes green into the soft band (0..1)."""
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    r = np.hypot(yy - n / 2, xx - n / 2)
+    radius = n * 0.3 + (6 * np.sin(np.arctan2(yy - n / 2, xx - n / 2) * 40) if hair else 0)
+    a = np.clip((radius - r) / soft + 0.5, 0, 1) if soft > 0 else (r < radius).astype(np.float32)
+    fg = np.array([200, 40, 40], np.float32)
+    green = np.array([30, 220, 30], np.float32)
+    mix = fringe * (1 - a)[..., None]
+    rgb = fg * (1 - mix) + green * mix
+    return rgba_image(np.clip(rgb, 0, 255).astype(np.uint8), a)
+
+
+def test_registered_and_codes():
+    assert check_classes()["edge_halo"] is EdgeHaloCheck
+    ms = CHECK.measure(disc_cutout())
+    assert {m.code for m in ms} == {"edge_halo", "hard_edge", "alpha_fringe"}
+    assert all(0.0 <= m.severity <= 1.0 and m.check == "edge_halo" for m in ms)
+
+
+def test_alpha_fringe_monotone_in_contamination():
+    values = [sev(disc_cutout(fringe=f, soft=4.0), "alpha_fringe") for f in (0.0, 0.3, 0.6, 1.0)]
+    assert values[0] < 0.05
+    assert all(b >= a for a, b in zip(values, values[1:])) and values[-1] > 0.5
+
+
+def test_alpha_fringe_region_on_the_rim():
+    m = {m.code: m for m in CHECK.measure(disc_cutout(fringe=1.0, soft=4.0))}["alpha_fringe"]
+    x, y, w, h = m.region
+    assert w > 0 and h > 0 and x + w <= 256 and y + h <= 256
+
+
+def test_hard_edge_binary_hairy_contour_only():
+    assert sev(disc_cutout(soft=0, hair=True), "hard_edge") > 0.5
+    # soft=8 radial px is ~2.5 px along the normal on the steep spikes
+    assert sev(disc_cutout(soft=8.0, hair=True), "hard_edge") < 0.1
+    assert sev(disc_cutout(soft=0, hair=False), "hard_edge") < 0.25   # a binary disc is fine
+
+
+def test_with_mask_source_size():
+    ms = EdgeHaloCheck(with_mask=True).measure(disc_cutout(fringe=1.0, soft=4.0))
+    m = {m.code: m for m in ms}["alpha_fringe"]
+    assert m.mask is not None and m.mask.shape == (256, 256) and m.mask.any()
+
+
+def test_opaque_input_does_not_fire_on_clean_or_ringing_photos():
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        for rgb in (photo(name), usm(photo(name), 1.5, 1.5)):
+            ms = {m.code: m for m in CHECK.measure(img(rgb))}
+            assert ms["edge_halo"].severity < 0.25, name
+            assert ms["hard_edge"].severity < 0.25, name
+            assert ms["alpha_fringe"].severity == 0.0
+
+
+def test_no_fire_on_clean_generations(shared_data):
+    for p in clean_generations(shared_data):
+        ms = {m.code: m for m in CHECK.measure(img(read_rgb(p)))}
+        assert max(ms["edge_halo"].severity, ms["hard_edge"].severity) < 0.25, p.name
+
+
+def _auc(pos, neg):
+    p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return ((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size)
+
+
+@pytest.fixture(scope="module")
+def cutout_scores(shared_data):
+    pytest.importorskip("pymatting")
+    out = {}
+    for s in matting_sets(shared_data):
+        for kind, (colour, alpha) in variants(shared_data, s).items():
+            out[(s.name, kind)] = {m.code: m.severity
+                                   for m in CHECK.measure(rgba_image(colour, alpha))}
+    return out
+
+
+def test_alpha_fringe_separates_contaminated_cutouts(cutout_scores):
+    pos = [v["alpha_fringe"] for (_, k), v in cutout_scores.items() if k in ("photo", "premultiplied")]
+    neg = [v["alpha_fringe"] for (_, k), v in cutout_scores.items() if k == "clean"]
+    assert _auc(pos, neg) >= 0.93
+    assert max(neg) < 0.5          # clean cut-outs never reach major
+
+
+def test_hard_edge_separates_binary_mattes(cutout_scores):
+    pos = [v["hard_edge"] for (_, k), v in cutout_scores.items() if k == "binary"]
+    neg = [v["hard_edge"] for (_, k), v in cutout_scores.items() if k in ("clean", "photo")]
+    assert _auc(pos, neg) >= 0.9 and max(neg) == 0.0
+
+
+def test_lemur_color_bleeding_sides(shared_data):
+    """The ready halo from pymatting: left half bleeds, right half is clean; as cut-outs with
+    the lemur alpha the left must read worse."""
+    from edge_halo_data import _gray, _rgb
+    lem = shared_data / "pymatting" / "data" / "lemur"
+    both = _rgb(lem / "lemur_color_bleeding.png")
+    a = _gray(lem / "lemur_alpha.png").astype(np.float32) / 255
+    w = both.shape[1] // 2
+    left = sev(rgba_image(both[:, :w], a), "alpha_fringe")
+    right = sev(rgba_image(both[:, w:], a), "alpha_fringe")
+    assert left > right
+
+
+def test_clean_composites_certify(shared_data):
+    pytest.importorskip("pymatting")
+    profile = load_profile("default")
+    for s in matting_sets(shared_data)[:6]:
+        f, a = variants(shared_data, s)["clean"]
+        report = assess(img(composite(f, a, s.background)), profile=profile)
+        edge = {c: report.measurements[c].severity for c in CHECK.codes}
+        assert max(edge.values()) < 0.5, (s.name, edge)
+        blocking = {f.code for f in report.findings if f.level in ("major", "critical")
+                    and f.check in ("edge_halo", "artifact")}
+        plate = {f.code for f in assess(img(s.background), profile=profile).findings
+                 if f.level in ("major", "critical") and f.check in ("edge_halo", "artifact")}
+        assert not blocking - plate, (s.name, blocking, plate)   # nothing the cut-out brings

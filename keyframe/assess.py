@@ -26,14 +26,23 @@ def default_checks() -> tuple[Check, ...]:
     return tuple(cls() for cls in check_classes().values())
 
 
-def measure(image: LoadedImage, *,
-            checks: Sequence[Check] | None = None) -> tuple[dict[str, Measurement], list[Skipped]]:
-    """Run ``checks`` (default: all registered) and collect measurements and skips."""
+def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
+            target: str | None = None) -> tuple[dict[str, Measurement], list[Skipped]]:
+    """Run ``checks`` (default: all registered) and collect measurements and skips.
+
+    A check with ``wants_context = True`` (framing) runs after the others and is called as
+    ``measure(image, target=target, prior=<measurements so far>)``: it measures against the
+    video target and may read the regions other checks found (faces, persons).
+    """
     measurements: dict[str, Measurement] = {}
     skipped: list[Skipped] = []
-    for check in default_checks() if checks is None else checks:
+    todo = default_checks() if checks is None else checks
+    for check in sorted(todo, key=lambda c: bool(getattr(c, "wants_context", False))):
         try:
-            found = check.measure(image)
+            if getattr(check, "wants_context", False):
+                found = check.measure(image, target=target, prior=dict(measurements))
+            else:
+                found = check.measure(image)
         except CheckSkipped as exc:
             skipped.append(Skipped(check=check.name, reason=str(exc)))
             continue
@@ -50,7 +59,7 @@ def measure(image: LoadedImage, *,
 def assess(image: LoadedImage, *, profile: Profile, target: str | None = None,
            checks: Sequence[Check] | None = None) -> Report:
     """Measure ``image`` and decide under ``profile``: the full ``keyframe.report/1`` record."""
-    measurements, skipped = measure(image, checks=checks)
+    measurements, skipped = measure(image, checks=checks, target=target)
     report = Report(path=image.path, sha256=image.sha256, width=image.width,
                     height=image.height, has_alpha=image.has_alpha, measurements=measurements,
                     skipped=skipped, provenance=dict(image.provenance), notes=list(image.notes),

@@ -208,6 +208,28 @@ def encode_png(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def encode_jpeg(rgb: np.ndarray, *, quality: int = 85) -> bytes:
+    """Encode an H x W x 3 uint8 array as baseline JPEG bytes (no metadata).
+
+    Used for previews (the thumbnails of ``report.html``) and for target exports, never for
+    ``keyframe.png``.
+
+    Raises
+    ------
+    ValueError
+        When ``rgb`` is not an H x W x 3 uint8 array or ``quality`` is outside 1..95.
+    """
+    arr = np.asarray(rgb)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 or 0 in arr.shape:
+        raise ValueError(f"encode_jpeg needs a non-empty H x W x 3 uint8 array, "
+                         f"got shape {arr.shape} dtype {arr.dtype}")
+    if not 1 <= int(quality) <= 95:
+        raise ValueError(f"JPEG quality must be in 1..95, got {quality}")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(arr), "RGB").save(buf, "JPEG", quality=int(quality))
+    return buf.getvalue()
+
+
 # --------------------------------------------------------------------------- decoding steps
 
 def _open(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
@@ -440,3 +462,33 @@ def _apply_icc(im: Image.Image, icc: bytes, notes: list[str]) -> Image.Image:
 
 def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:120] or type(exc).__name__
+
+
+def from_array(rgb: np.ndarray, *, name: str = "<memory>", notes: list[str] | None = None,
+               provenance: dict[str, Any] | None = None) -> LoadedImage:
+    """Wrap pixels made in memory (a fix's output) as a :class:`LoadedImage`.
+
+    The array is copied and made read-only. ``sha256`` is that of :func:`encode_png` of the
+    pixels, i.e. the hash the file would have if these pixels were packaged, so reports of
+    fixed images keep a real identity; ``format`` is ``"PNG"`` for the same reason.
+
+    Raises
+    ------
+    ValueError
+        When ``rgb`` is not a non-empty H x W x 3 uint8 array.
+    """
+    png = encode_png(rgb)
+    arr = np.array(rgb, dtype=np.uint8, order="C", copy=True)
+    arr.setflags(write=False)
+    return LoadedImage(rgb=arr, path=name, sha256=sha256_bytes(png), file_size=len(png),
+                       format="PNG", notes=list(notes or []),
+                       provenance=dict(provenance or {}))
+
+
+def load_mask(path: str | os.PathLike[str], *,
+              max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A mask file as a boolean H x W array: True where the luma (or, for a file with
+    alpha, the alpha) is non-zero. Raises :class:`ImageError` like :func:`load`."""
+    im = load(path, max_pixels=max_pixels)
+    plane = im.alpha if im.alpha is not None else im.rgb.max(axis=2)
+    return np.asarray(plane) > 0

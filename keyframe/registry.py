@@ -27,8 +27,18 @@ from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 
 ENTRY_POINT_GROUP = "keyframe.checks"
-BUILTIN_CHECKS = ("checks.artifact:ArtifactCheck",)
+BUILTIN_CHECKS = (
+    "checks.artifact:ArtifactCheck",
+    "checks.edge_halo:EdgeHaloCheck",
+    "checks.anatomy:AnatomyCheck",
+    "checks.text:TextCheck",
+    "checks.framing:FramingCheck",   # wants context: runs after the others (assess.measure)
+)
 BUILTIN_FIXES = (
+    "keyframe.fixes.reframe:Reframe",
+    "keyframe.fixes.erase:Erase",
+    "keyframe.fixes.face_detail:FaceDetail",
+    "keyframe.fixes.external:External",
     "keyframe.fixes.sharpen:Sharpen",
     "keyframe.fixes.denoise:Denoise",
     "keyframe.fixes.deblock:Deblock",
@@ -36,6 +46,10 @@ BUILTIN_FIXES = (
     "keyframe.fixes.crop_border:CropBorder",
     "keyframe.fixes.upscale:Upscale",
     "keyframe.fixes.degrid:Degrid",
+    "keyframe.fixes.defringe:Defringe",
+    "keyframe.fixes.refine_alpha:RefineAlpha",
+    "keyframe.fixes.dehalo:Dehalo",
+    "keyframe.fixes.flatten:Flatten",
 )
 
 
@@ -94,6 +108,18 @@ class Fix(abc.ABC):
     @abc.abstractmethod
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         """Return a new HxWx3 uint8 array; never modify ``rgb``."""
+
+    #: True for fixes that read or change the alpha plane (call :meth:`apply_rgba`)
+    uses_alpha: ClassVar[bool] = False
+
+    def apply_rgba(self, rgb: np.ndarray, alpha: np.ndarray | None, params: Any
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+        """RGB (straight colour) and alpha (HxW uint8 or None) -> new ``(rgb, alpha)``.
+
+        The default runs :meth:`apply` and passes ``alpha`` through; alpha-aware fixes
+        (``uses_alpha = True``) override it. ``alpha`` None in the result means opaque.
+        """
+        return self.apply(rgb, params), alpha
 
 
 def _coerce(fix: str, name: str, value: Any, hint: Any, meta: Any) -> Any:

@@ -30,6 +30,12 @@ VERDICTS = ("certified", "fix", "review", "trash", "error")
 Region = tuple[int, int, int, int]
 
 
+def first_line(text: object) -> str:
+    """The first line of ``text`` (messages in reports and manifests are one line each)."""
+    lines = str(text).splitlines()
+    return lines[0] if lines else ""
+
+
 def level_rank(level: str | None) -> int:
     """Order of a finding level: 0 for none, 1 minor, 2 major, 3 critical."""
     return 0 if level is None else LEVELS.index(level) + 1

@@ -24,8 +24,20 @@ ACTIVE = {
     "crop_border": {"top": 3, "bottom": 2, "left": 5, "right": 1},
     "upscale": {"factor": 1.5},
     "degrid": {"period_x": 2, "period_y": 8},
+    "erase": {"region": "10,10,20,20", "method": "telea"},
+    "face_detail": {"x": 20, "y": 10, "w": 40, "h": 40, "amount": 2.0},
+    "reframe": {"width": 64, "height": 36},
+    "external": {"command": ["cp", "{input}", "{output}"]},
+    "defringe": {"method": "unpremultiply"},
+    "refine_alpha": {"radius": 4},
+    "dehalo": {"width": 2},
+    "flatten": {"background": "#808080"},
 }
 NAMES = sorted(ACTIVE)
+#: fixes whose output size differs from their input's
+GEOMETRY = {"crop_border", "upscale", "reframe"}
+#: fixes with no default action (they need the user's command) and no code of their own
+USER_STEPS = {"external"}
 
 
 def run(name: str, rgb: np.ndarray, **params) -> np.ndarray:
@@ -63,15 +75,17 @@ def test_every_builtin_fix_is_registered_and_described():
     assert len(BUILTIN_FIXES) == len(NAMES)
     for name, cls in classes.items():
         assert issubclass(cls, Fix) and cls.name == name
-        assert cls.mends, name
         assert "Why" in (cls.__doc__ or ""), f"{name}: docstring should say why"
         assert dataclasses.is_dataclass(cls.Params)
         assert cls.Params.__dataclass_params__.frozen
-        cls.validate({})                       # defaults are valid
         cls.validate(ACTIVE[name])
-    assert classes["crop_border"].changes_geometry and classes["upscale"].changes_geometry
-    assert not any(classes[n].changes_geometry for n in NAMES
-                   if n not in ("crop_border", "upscale"))
+        if name in USER_STEPS:
+            with pytest.raises(ValueError):
+                cls().apply(np.zeros((8, 8, 3), np.uint8), cls.validate({}))
+            continue
+        assert cls.mends, name
+        cls.validate({})                       # defaults are valid
+    assert all(classes[n].changes_geometry == (n in GEOMETRY) for n in NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -84,6 +98,8 @@ def test_constant_image_stays_constant(name):
         assert out.shape == (48 - 5, 40 - 6, 3)
     elif name == "upscale":
         assert out.shape == (72, 60, 3)
+    elif name == "reframe":
+        assert out.shape == (36, 64, 3)
     else:
         assert out.shape == rgb.shape
     assert np.abs(out.astype(int) - colour).max() <= 1

@@ -17,8 +17,9 @@ from PIL import Image
 import keyframe.package as package
 from keyframe.assess import assess
 from keyframe.image import LoadedImage, encode_png, load, sha256_bytes
-from keyframe.package import (PackageError, manifest_hash, manifest_text, verify,
-                              write_atomic, write_package)
+from keyframe.manifest import manifest_hash, manifest_text
+from keyframe.package import PackageError, write_atomic, write_package
+from keyframe.verify import verify
 from keyframe.profiles import load_profile
 from keyframe.registry import Check
 from keyframe.report import Measurement

@@ -40,33 +40,68 @@ def check(paths, as_json, profile, max_pixels, jobs):
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Output folder (report.jsonl goes here).")
+              help="Output folder: report.jsonl, report.html, thumbs/, the resumable store "
+                   "(.keyframe/) and, with --sort-into, one folder per verdict.")
 @profile_option
 @max_pixels_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes.")
-def triage(folder, out, profile, max_pixels, jobs):
-    """Assess every image under FOLDER and write OUT/report.jsonl plus a summary."""
-    from keyframe.package import write_atomic
+              help="Worker processes (local pool, or the LocalCluster of --executor dask).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="Where the work runs: a local process pool or Dask "
+                                      "distributed.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Dask scheduler address (with --executor dask); default: a LocalCluster "
+                   "of --jobs processes.")
+@click.option("--sort-into", "sort_mode", type=click.Choice(["link", "copy"]), is_flag=False,
+              flag_value="link", default=None,
+              help="Also put each original into OUT/certified, fix, review, trash, error: "
+                   "relative symlinks (bare --sort-into) or copies. Originals never move.")
+@click.option("--html/--no-html", default=True, show_default=True,
+              help="Write OUT/report.html (offline contact sheet) and OUT/thumbs/.")
+@click.option("--checks", "check_names", metavar="NAME,...",
+              help="Run only these checks (e.g. artifact,framing: the model-free suite); "
+                   "default: every registered check.")
+def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mode, html,
+           check_names):
+    """Assess every image under FOLDER into OUT: report.jsonl, report.html, a summary.
+
+    Resumable: finished images are journaled as they finish, keyed by the file's sha256,
+    the profile and the keyframe version, so a rerun (after a crash or kill -9, or with new
+    files added) assesses only what is not done yet.
+    """
+    from keyframe.batch import read_reports, select_checks, sort_into, triage as run_triage
+    from keyframe.executors import ExecutorError, make_executor
 
     prof = profile_or_usage_error(profile)
-    options = BatchOptions(profile=prof.source, max_pixels=max_pixels)
+    names = None if check_names is None else tuple(
+        n.strip() for n in check_names.split(",") if n.strip())
+    try:
+        select_checks(names)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    options = BatchOptions(profile=prof.source, max_pixels=max_pixels, checks=names)
     paths = list(iter_images([folder], exclude=[out]))
-    reports = []
-    with click.progressbar(assess_many(paths, options=options, jobs=jobs), length=len(paths),
-                           label="triage", file=sys.stderr,
-                           item_show_func=lambda r: r.path if r else None) as bar:
-        for report in bar:
-            reports.append(report)
-    out.mkdir(parents=True, exist_ok=True)
-    lines = "".join(r.to_json() + "\n" for r in reports)
-    write_atomic(out / "report.jsonl", lines.encode("utf-8"))
-    counts = summarise(reports)
-    for report in reports:
-        if report.verdict != "certified":
-            click.echo(verdict_line(report))
-    click.echo(f"{summary_line(counts)}; report: {out / 'report.jsonl'}")
-    sys.exit(exit_code(counts))
+    try:
+        runner = make_executor(executor, jobs=jobs, scheduler=scheduler)
+        with runner, click.progressbar(length=len(paths), label="triage",
+                                       file=sys.stderr) as bar:
+            summary = run_triage(paths, out, options=options, executor=runner, thumbs=html,
+                                 progress=lambda _p: bar.update(1))
+    except ExecutorError as exc:
+        raise click.UsageError(str(exc)) from None
+    for d in read_reports(summary.report):
+        if d["verdict"] != "certified":
+            click.echo(verdict_line(Report.from_dict(d)))
+    extra = [f"report: {summary.report}"]
+    if html:
+        from keyframe.html_report import write_html
+        extra.append(f"contact sheet: {write_html(read_reports(summary.report), out)}")
+    if sort_mode:
+        sort_into(read_reports(summary.report), out, root=folder, mode=sort_mode)
+        extra.append(f"sorted into {out}/<verdict>/ ({sort_mode}s)")
+    click.echo(f"{summary_line(summary.counts)} ({summary.assessed} assessed, "
+               f"{summary.reused} reused from earlier runs); " + "; ".join(extra))
+    sys.exit(exit_code(summary.counts))
 
 
 @main.command()
@@ -109,17 +144,31 @@ def route(report_file, profile, out):
               help="Folder to write packages into: OUT/<name>/keyframe.png + manifest.json.")
 @click.option("--force", is_flag=True,
               help="Package images that are not certified too (the manifest records it).")
+@click.option("--target", "target_names", multiple=True, metavar="NAME|FILE",
+              help="Certify for this video target and write OUT/<name>/exports/<target>.<ext> "
+                   "within its limits (repeatable; the first target's profile decides unless "
+                   "--profile is given; see `keyframe targets`).")
 @profile_option
 @max_pixels_option
-def certify(paths, out, force, profile, max_pixels):
+def certify(paths, out, force, target_names, profile, max_pixels):
     """Write a certified keyframe package for each certified image."""
     from keyframe.assess import assess_path
     from keyframe.package import PackageError, write_package
+    from keyframe.targets import TargetError, load_target
 
-    prof = profile_or_usage_error(profile)
+    try:
+        targets = [load_target(t) for t in target_names]
+    except TargetError as exc:
+        raise click.UsageError(str(exc)) from None
+    explicit = click.get_current_context().get_parameter_source("profile")
+    if targets and explicit != click.core.ParameterSource.COMMANDLINE:
+        prof = targets[0].profile
+    else:
+        prof = profile_or_usage_error(profile)
+    target = targets[0].name if targets else None
     reports = []
     for path in iter_images(paths, exclude=[out]):
-        report, image = assess_path(path, profile=prof, max_pixels=max_pixels)
+        report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels)
         reports.append(report)
         if image is None:
             click.echo(verdict_line(report))
@@ -128,7 +177,8 @@ def certify(paths, out, force, profile, max_pixels):
             click.echo(verdict_line(report) + " — not packaged (use --force)")
             continue
         try:
-            where = write_package(out, image=image, report=report, profile=prof, forced=force)
+            where = write_package(out, image=image, report=report, profile=prof, forced=force,
+                                  targets=targets)
         except PackageError as exc:
             click.echo(f"{path}: {exc}", err=True)
             sys.exit(2)
@@ -145,7 +195,7 @@ def certify(paths, out, force, profile, max_pixels):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per package.")
 def verify(packages, no_recheck, as_json):
     """Re-hash and re-check certified packages; exit 1 on any mismatch."""
-    from keyframe.package import verify as verify_package
+    from keyframe.verify import verify as verify_package
 
     bad = 0
     for pkg in packages:

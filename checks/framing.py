@@ -98,6 +98,7 @@ def _jpeg90_bytes(rgb: np.ndarray, size: tuple[int, int]) -> int:
 class FramingCheck(Check):
     """Measure the image against its video target's limits (see the module docstring)."""
 
+    reads_alpha = True
     name = "framing"
     codes = ("aspect_mismatch", "too_small", "file_too_large", "has_alpha",
              "subject_near_edge")

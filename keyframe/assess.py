@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
-from keyframe import __version__
+from keyframe import __version__, views
 from keyframe.image import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, load
 from keyframe.profiles import Profile
 from keyframe.registry import Check, CheckSkipped, check_classes
@@ -30,7 +30,8 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
             target: str | None = None) -> tuple[dict[str, Measurement], list[Skipped]]:
     """Run ``checks`` (default: all registered) and collect measurements and skips.
 
-    A check with ``wants_context = True`` (framing) runs after the others and is called as
+    Checks that do not read alpha see an RGBA input flattened onto mid-grey
+    (:func:`keyframe.views.flattened`). A check with ``wants_context = True`` (framing) runs after the others and is called as
     ``measure(image, target=target, prior=<measurements so far>)``: it measures against the
     video target and may read the regions other checks found (faces, persons).
     """
@@ -38,11 +39,12 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
     skipped: list[Skipped] = []
     todo = default_checks() if checks is None else checks
     for check in sorted(todo, key=lambda c: bool(getattr(c, "wants_context", False))):
+        seen = image if check.reads_alpha else views.flattened(image)
         try:
             if getattr(check, "wants_context", False):
-                found = check.measure(image, target=target, prior=dict(measurements))
+                found = check.measure(seen, target=target, prior=dict(measurements))
             else:
-                found = check.measure(image)
+                found = check.measure(seen)
         except CheckSkipped as exc:
             skipped.append(Skipped(check=check.name, reason=str(exc)))
             continue

@@ -21,15 +21,18 @@ more than ``epsilon``.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from keyframe.assess import assess
 from keyframe.image import LoadedImage, from_array
 from keyframe.profiles import Profile
-from keyframe.recipe import Recipe, RecipeStep, from_steps, make_step, params_dict, run_step
+from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
+                             run_step_rgba)
 from keyframe.registry import Check
 from keyframe.report import Report, level_rank
+from keyframe.router import reroute
 
 #: largest rise of any other code's severity a kept step may cause
 EPSILON = 0.02
@@ -109,9 +112,40 @@ def judge(step: str, before: Report, after: Report, *, epsilon: float = EPSILON
     return True, f"lowered {done}", changes
 
 
+def with_background(profile: Profile) -> Profile:
+    """``profile`` in which ``has_alpha`` routes to ``flatten``: the user gave a background.
+
+    Without one, a cut-out's transparency needs a person's choice (review); with one, the
+    router plans ``flatten`` — last, after ``defringe`` has cleaned the edge it would bake in.
+    """
+    rule = profile.rule("has_alpha")
+    codes = {**profile.codes, "has_alpha": dataclasses.replace(rule, fix="flatten",
+                                                               trash_at=None)}
+    return dataclasses.replace(profile, codes=codes)
+
+
+def flatten_onto(image: LoadedImage, report: Report, *, profile: Profile, background: str
+                 ) -> tuple[LoadedImage, RecipeStep] | str:
+    """The flattened cut-out ``keyframe certify --background`` packages, or why not.
+
+    Certify applies no fix but this one: ``image`` (RGBA) is flattened onto ``background``
+    only when, under :func:`with_background`, ``flatten`` is the whole plan. Anything else
+    (a fringe to defringe, a blur) is the gate's job: the returned string says so.
+    """
+    routed = reroute(report, with_background(profile))
+    if routed.verdict != "fix" or [p.fix for p in routed.plan] != ["flatten"]:
+        return (f"{routed.reason}; only flatten runs in certify: use "
+                "`keyframe gate --background` to mend the rest")
+    step = make_step("flatten", {"background": background})
+    rgb, _ = run_step_rgba(step, image.rgb, image.alpha)
+    return from_array(rgb, name=image.path, notes=image.notes,
+                      provenance=image.provenance), step
+
+
 def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
          max_rounds: int = MAX_ROUNDS, epsilon: float = EPSILON,
-         checks: Sequence[Check] | None = None, report: Report | None = None) -> GateResult:
+         checks: Sequence[Check] | None = None, report: Report | None = None,
+         background: str | None = None) -> GateResult:
     """Take ``image`` through check -> route -> fix -> re-check until it settles.
 
     Parameters
@@ -128,6 +162,9 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
         Checks to measure with (default: every registered check).
     report : Report, optional
         The source's report when already measured (saves one assessment).
+    background : str, optional
+        ``"#rrggbb"`` or an image path: an RGBA cut-out is flattened onto it as the last step
+        (:func:`with_background`); without it, transparency goes to review.
 
     Returns
     -------
@@ -135,8 +172,10 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
         ``verdict`` is ``certified``, ``review``, ``trash`` or ``error``; ``recipe`` holds
         the kept steps in order, replayable with :func:`keyframe.recipe.replay`.
     """
-    before = report if report is not None else assess(image, profile=profile, target=target,
-                                                      checks=checks)
+    if background is not None:
+        profile = with_background(profile)
+    before = (reroute(report, profile) if report is not None
+              else assess(image, profile=profile, target=target, checks=checks))
     current, now = image, before
     kept: list[RecipeStep] = []
     attempts: list[Attempt] = []
@@ -146,17 +185,19 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
             break
         progress = False
         for planned in now.plan:
-            step = make_step(planned.fix, planned.params)
+            params = ({"background": background} if planned.fix == "flatten" and background
+                      else planned.params)
+            step = make_step(planned.fix, params)
             key = (step.fix, repr(step.params))
             if key in tried:
                 continue
             tried.add(key)
             try:
-                rgb = run_step(step, current.rgb)
+                rgb, alpha = run_step_rgba(step, current.rgb, current.alpha)
             except (ValueError, RuntimeError) as exc:
                 attempts.append(Attempt(rnd, step, False, f"failed: {exc}"))
                 continue
-            candidate = from_array(rgb, name=image.path, notes=image.notes,
+            candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,
                                    provenance=image.provenance)
             new = assess(candidate, profile=profile, target=target, checks=checks)
             keep, why, changes = judge(step.fix, now, new, epsilon=epsilon)

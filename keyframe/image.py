@@ -464,11 +464,13 @@ def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:120] or type(exc).__name__
 
 
-def from_array(rgb: np.ndarray, *, name: str = "<memory>", notes: list[str] | None = None,
+def from_array(rgb: np.ndarray, *, alpha: np.ndarray | None = None, name: str = "<memory>",
+               notes: list[str] | None = None,
                provenance: dict[str, Any] | None = None) -> LoadedImage:
     """Wrap pixels made in memory (a fix's output) as a :class:`LoadedImage`.
 
-    The array is copied and made read-only. ``sha256`` is that of :func:`encode_png` of the
+    The arrays are copied and made read-only; ``alpha`` (H x W uint8, same size as ``rgb``)
+    is kept as the alpha plane unless it is fully opaque. ``sha256`` is that of :func:`encode_png` of the
     pixels, i.e. the hash the file would have if these pixels were packaged, so reports of
     fixed images keep a real identity; ``format`` is ``"PNG"`` for the same reason.
 
@@ -480,8 +482,14 @@ def from_array(rgb: np.ndarray, *, name: str = "<memory>", notes: list[str] | No
     png = encode_png(rgb)
     arr = np.array(rgb, dtype=np.uint8, order="C", copy=True)
     arr.setflags(write=False)
-    return LoadedImage(rgb=arr, path=name, sha256=sha256_bytes(png), file_size=len(png),
-                       format="PNG", notes=list(notes or []),
+    plane = None
+    if alpha is not None and not np.all(alpha == 255):
+        plane = np.array(alpha, dtype=np.uint8, order="C", copy=True)
+        if plane.shape != arr.shape[:2]:
+            raise ValueError(f"alpha plane {plane.shape} does not match pixels {arr.shape[:2]}")
+        plane.setflags(write=False)
+    return LoadedImage(rgb=arr, alpha=plane, path=name, sha256=sha256_bytes(png),
+                       file_size=len(png), format="PNG", notes=list(notes or []),
                        provenance=dict(provenance or {}))
 
 

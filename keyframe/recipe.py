@@ -246,6 +246,28 @@ def run_step(step: RecipeStep, rgb: np.ndarray) -> np.ndarray:
                            feather=step.feather)
 
 
+def run_step_rgba(step: RecipeStep, rgb: np.ndarray, alpha: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`run_step` carrying an alpha plane along (an RGBA cut-out).
+
+    A fix that works on alpha (``uses_alpha``: defringe, refine_alpha, flatten) gets both
+    planes and runs on the whole frame. Any other step runs on the colour; when it changes
+    the geometry (crop, reframe, upscale) it is applied to the alpha plane too, as a grey
+    image, so the two planes stay aligned.
+    """
+    if alpha is None:
+        return run_step(step, rgb), None
+    fix = fix_classes()[step.fix]()
+    if fix.uses_alpha:
+        if step.region is not None:
+            raise ValueError(f"{step.fix} works on the whole frame: it takes no region")
+        return fix.apply_rgba(rgb, alpha, step.params)
+    out = run_step(step, rgb)
+    if out.shape[:2] != rgb.shape[:2]:
+        alpha = np.ascontiguousarray(run_step(step, np.repeat(alpha[..., None], 3, axis=2))[..., 0])
+    return out, alpha
+
+
 def replay(recipe: Recipe, rgb: np.ndarray) -> np.ndarray:
     """Run every step in order on ``rgb`` (never modified).
 

@@ -64,6 +64,10 @@ class Check(abc.ABC):
     codes: ClassVar[tuple[str, ...]]
     #: model names (keyframe.models table) this check needs; empty for model-free checks
     models: ClassVar[tuple[str, ...]] = ()
+    #: False: an RGBA input is seen flattened onto mid-grey (transparent pixels hold no
+    #: picture, so their hidden colours must not read as black clipping or noise);
+    #: True: the check gets the alpha plane and judges it (edge halo, framing)
+    reads_alpha: ClassVar[bool] = False
 
     @abc.abstractmethod
     def measure(self, image: LoadedImage) -> list[Measurement]:

@@ -27,7 +27,8 @@ from keyframe.report import Decision, Finding, Report, Step, level_rank
 #: edge repairs), then geometry (the gate re-plans after a step that changes it, so later
 #: regions are measured anew), then artefact removal, then detail restoration
 FIX_ORDER = ("erase", "defringe", "refine_alpha", "dehalo", "crop_border", "reframe",
-             "degrid", "deblock", "denoise", "deband", "upscale", "sharpen", "face_detail")
+             "degrid", "deblock", "denoise", "deband", "upscale", "sharpen", "face_detail",
+             "flatten")
 
 
 def _quality(scores: dict[str, float]) -> float:

@@ -6,6 +6,7 @@ read-only arrays: a check must never write into them.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, TypeVar
 
 import cv2
@@ -75,3 +76,21 @@ def to_source(region: tuple[int, int, int, int], factor: float,
     x1 = min(image.width, int(np.ceil((x + w) * inv)))
     y1 = min(image.height, int(np.ceil((y + h) * inv)))
     return (x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+
+
+def flattened(image: LoadedImage) -> LoadedImage:
+    """An RGBA image as the picture it shows: composited onto mid-grey, without alpha.
+
+    The same identity (path, sha256, size, provenance) and its own view cache; ``image``
+    itself when it has no alpha. Checks that do not judge transparency measure this.
+    """
+    if image.alpha is None:
+        return image
+
+    def compute() -> LoadedImage:
+        a = image.alpha.astype(np.float32)[..., None] * np.float32(1 / 255)
+        rgb = image.rgb.astype(np.float32) * a + np.float32(128.0) * (1 - a)
+        out = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+        out.setflags(write=False)
+        return dataclasses.replace(image, rgb=out, alpha=None, cache={})
+    return cached(image, "flattened", compute)

@@ -208,3 +208,16 @@ def test_border_size_comparability():
         base[:round(base.shape[0] * 0.05)] = 0
         sevs.append(border(base).severity)
     assert max(sevs) - min(sevs) <= 0.15, sevs
+
+
+def test_a_subject_on_a_plain_backdrop_is_not_a_border():
+    """A centred disc on flat grey: uniform rows run from every edge to the silhouette, but
+    content never starts along a straight line across the frame, as after a padding bar."""
+    h, w = 400, 600
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = np.hypot(yy - h / 2, xx - w / 2) < 150
+    rgb = np.where(disc[..., None], photo("coffee"), np.uint8(90)).astype(np.uint8)
+    assert tonal.measure_border(img(rgb)).severity < 0.25
+    barred = rgb.copy()
+    barred[:40] = 0
+    assert tonal.measure_border(img(barred)).severity >= 0.5

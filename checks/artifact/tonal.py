@@ -250,8 +250,10 @@ def measure_clipping(image: LoadedImage) -> tuple[Measurement, Measurement]:
 _LINE_STD = 2.5
 #: ... and its mean stays within this of the bar colour (edge line)
 _LINE_DRIFT = 4.0
-#: the content starts where >= 10 % of a line's pixels differ from the bar colour by > 12
-_DEPART_LEVEL, _DEPART_SHARE = 12.0, 0.10
+#: the content starts where >= 50 % of a line's pixels differ from the bar colour by > 12: a
+#: padding bar ends on a straight line across the frame; a plain backdrop ends at the
+#: silhouette of what stands on it (a centred cut-out flattened onto a colour is no border)
+_DEPART_LEVEL, _DEPART_SHARE = 12.0, 0.5
 #: ... and is either textured or, if flat too, at least this far from the bar colour
 _FLAT_JUMP = 40.0
 _BORDER_POINTS = ((0.002, 0.0), (0.01, 0.3), (0.04, 0.55), (0.1, 0.7), (0.25, 0.85),

@@ -30,6 +30,7 @@ class EdgeHaloCheck(Check):
         (``Measurement.mask``; kept in memory, never serialised).
     """
 
+    reads_alpha = True
     name = "edge_halo"
     codes = ("edge_halo", "hard_edge", "alpha_fringe")
 

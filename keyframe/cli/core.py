@@ -1,6 +1,7 @@
 """Core commands: check, triage, route, certify, verify."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -148,11 +149,15 @@ def route(report_file, profile, out):
               help="Certify for this video target and write OUT/<name>/exports/<target>.<ext> "
                    "within its limits (repeatable; the first target's profile decides unless "
                    "--profile is given; see `keyframe targets`).")
+@click.option("--background", metavar="COLOR|IMAGE",
+              help="Flatten a cut-out (RGBA) onto this '#rrggbb' colour or image before "
+                   "packaging (recorded as a recipe step); its edges must already be clean.")
 @profile_option
 @max_pixels_option
-def certify(paths, out, force, target_names, profile, max_pixels):
+def certify(paths, out, force, target_names, background, profile, max_pixels):
     """Write a certified keyframe package for each certified image."""
     from keyframe.assess import assess_path
+    from keyframe.gate import flatten_onto
     from keyframe.package import PackageError, write_package
     from keyframe.targets import TargetError, load_target
 
@@ -173,16 +178,30 @@ def certify(paths, out, force, target_names, profile, max_pixels):
         if image is None:
             click.echo(verdict_line(report))
             continue
-        if report.verdict != "certified" and not force:
+        source, recipe = None, []
+        if background is not None and image.has_alpha:
+            flat = flatten_onto(image, report, profile=prof, background=background)
+            if isinstance(flat, str) and not force:
+                click.echo(verdict_line(report) + f" — not packaged: {flat}")
+                continue
+            if not isinstance(flat, str):
+                source, (image, step) = image, flat
+                recipe = [step.to_dict()]
+                reports[-1] = dataclasses.replace(
+                    report, verdict="certified",
+                    reason=f"certified: flattened onto {background}; {report.reason}")
+        if report.verdict != "certified" and source is None and not force:
             click.echo(verdict_line(report) + " — not packaged (use --force)")
             continue
         try:
             where = write_package(out, image=image, report=report, profile=prof, forced=force,
-                                  targets=targets)
+                                  targets=targets, source=source, recipe=recipe)
         except PackageError as exc:
-            click.echo(f"{path}: {exc}", err=True)
-            sys.exit(2)
-        click.echo(verdict_line(report) + f" → {where}")
+            reports[-1] = dataclasses.replace(reports[-1], verdict="review",
+                                              reason=f"review: {exc}")
+            click.echo(verdict_line(reports[-1]))
+            continue
+        click.echo(verdict_line(reports[-1]) + f" → {where}")
     counts = summarise(reports)
     click.echo(summary_line(counts), err=True)
     sys.exit(exit_code(counts))

@@ -46,9 +46,12 @@ def _error_line(path: Path, exc: Exception) -> str:
               help="Print one JSON object per image: verdict, reason, recipe, every attempt.")
 @click.option("--rounds", type=click.IntRange(1, 10), default=3, show_default=True,
               help="Most plan rounds per image.")
+@click.option("--background", metavar="COLOR|IMAGE",
+              help="Flatten cut-outs (RGBA) onto this '#rrggbb' colour or image, after "
+                   "defringing; without it, transparency goes to review.")
 @profile_option
 @max_pixels_option
-def gate(paths, out, as_json, rounds, profile, max_pixels):
+def gate(paths, out, as_json, rounds, background, profile, max_pixels):
     """Check, fix and re-check each image; package what ends certified.
 
     A step that raises another score or does not lower its own is rolled back and
@@ -67,7 +70,8 @@ def gate(paths, out, as_json, rounds, profile, max_pixels):
             click.echo(json.dumps({"path": str(path), "verdict": "error", "reason": report.reason})
                        if as_json else verdict_line(report))
             continue
-        result = run_gate(image, profile=prof, max_rounds=rounds, report=report)
+        result = run_gate(image, profile=prof, max_rounds=rounds, report=report,
+                          background=background)
         record = result.to_dict()
         record["package"] = None
         final = result.after.apply(_decision(result), profile=prof.name, target=None)

@@ -1,11 +1,12 @@
-"""Benchmark: ms per image for decode alone, each artifact measurement, and the whole suite.
+"""Benchmark: ms per image for decode, each artifact measurement, each check family, all.
 
 Not a test: timings depend on the machine. Runs in one process on one thread (OpenCV's pool
 set to 1) so the numbers read as "per image on one core". Inputs are real photos from
 scikit-image (and ../shared/data's 2048-px camera shots when present) resized to each long
 side and encoded as PNG and JPEG, so decode cost is the real one.
 
-Usage: python scripts/bench.py [--sizes 1024 1280 2048] [--repeat 5]
+Families that need models (anatomy) are skipped quickly unless KEYFRAME_MODELS points at
+them. Usage: python scripts/bench.py [--sizes 1024 1280 2048] [--repeat 5]
 """
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from PIL import Image
 from skimage import data
 
 from checks.artifact import blur, compression, noise, sharpness, tonal
+from keyframe.assess import assess, default_checks, measure
 from keyframe.image import encode_png, load_bytes
 from keyframe.profiles import load_profile
-from keyframe.assess import assess
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -73,8 +74,10 @@ def main() -> None:
     srcs = sources()
     print(f"{len(srcs)} source photos, median of {args.repeat} runs, one thread")
     for size in args.sizes:
+        families = {f"family {c.name}": c for c in default_checks()}
         rows: dict[str, list[float]] = {k: [] for k in
-                                        ["decode PNG", "decode JPEG", *MEASURES, "suite"]}
+                                        ["decode PNG", "decode JPEG", *MEASURES, *families,
+                                         "all checks"]}
         for src in srcs:
             h, w = src.shape[:2]
             f = size / max(h, w)
@@ -85,7 +88,10 @@ def main() -> None:
                 rows[f"decode {fmt}"].append(ms(lambda: load_bytes(blob), args.repeat))
             for name, fn in MEASURES.items():
                 rows[name].append(ms(lambda: fn(_fresh(rgb)), args.repeat))
-            rows["suite"].append(ms(lambda: assess(_fresh(rgb), profile=profile), args.repeat))
+            for name, check in families.items():
+                rows[name].append(ms(lambda: measure(_fresh(rgb), checks=[check]), args.repeat))
+            rows["all checks"].append(ms(lambda: assess(_fresh(rgb), profile=profile),
+                                         args.repeat))
         dec = statistics.mean(rows["decode PNG"])
         print(f"\n== long side {size} px ==")
         for k, v in rows.items():

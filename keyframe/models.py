@@ -316,10 +316,25 @@ def interpreter(name: str):
     key = ("tflite", str(file))
     with _lock:
         if key not in _sessions:
-            interp = Interpreter(model_path=str(file), num_threads=1)
-            interp.allocate_tensors()
+            with _quiet_stderr():  # the runtime prints an INFO line per delegate on fd 2
+                interp = Interpreter(model_path=str(file), num_threads=1)
+                interp.allocate_tensors()
             _sessions[key] = interp
         return _sessions[key]
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence the C++ runtime's own stderr (file descriptor 2) for the block, restoring it
+    afterwards even when the block raises; Python-level errors still propagate."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def pull(names: Iterable[str], *, base_url: str | None = None,

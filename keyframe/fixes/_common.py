@@ -1,8 +1,14 @@
-"""Helpers shared by the fixes: input checks, float <-> uint8, luma, box statistics."""
+"""Helpers shared by the fixes: input checks, float <-> uint8, luma, box statistics, and the
+base of the fixes that work on the alpha plane."""
 from __future__ import annotations
+
+import abc
+from typing import Any
 
 import cv2
 import numpy as np
+
+from keyframe.registry import Fix
 
 #: Rec. 601 luma weights (the Y of YCrCb); adding the same offset to R, G and B changes Y by
 #: that offset and leaves Cr and Cb untouched, so luma-only edits are done that way.
@@ -104,3 +110,26 @@ def apply_in_region(fn, rgb: np.ndarray, region: tuple[int, int, int, int], *,
     out = rgb.copy()
     out[y0:y1, x0:x1] = blended
     return out
+
+
+class AlphaFix(Fix):
+    """A fix that works on a cut-out's alpha plane (``uses_alpha``): on an opaque image,
+    where there is no matte to mend, it returns a copy."""
+
+    uses_alpha = True
+
+    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
+        check_rgb(rgb, self.name)
+        return rgb.copy()
+
+    def apply_rgba(self, rgb: np.ndarray, alpha: np.ndarray | None, params: Any
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+        check_rgb(rgb, self.name)
+        if alpha is None:
+            return rgb.copy(), None
+        return self.apply_alpha(rgb, alpha, params)
+
+    @abc.abstractmethod
+    def apply_alpha(self, rgb: np.ndarray, alpha: np.ndarray, params: Any
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The fix proper, on straight colour and an HxW uint8 alpha plane."""

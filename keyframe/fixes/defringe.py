@@ -7,8 +7,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from keyframe.fixes._common import check_rgb, to_uint8
-from keyframe.registry import Fix
+from keyframe.fixes._common import AlphaFix, to_uint8
 from keyframe.report import Measurement
 
 METHODS = ("estimate", "unmultiply", "unpremultiply")
@@ -30,7 +29,7 @@ def choke(alpha: np.ndarray, px: int) -> np.ndarray:
     return cv2.erode(alpha, k)
 
 
-class Defringe(Fix):
+class Defringe(AlphaFix):
     """Give the semi-transparent edge band the foreground's own colour.
 
     ``method``:
@@ -51,7 +50,6 @@ class Defringe(Fix):
     name = "defringe"
     mends = ("alpha_fringe", "edge_halo")
     changes_geometry = False
-    uses_alpha = True
 
     @dataclass(frozen=True)
     class Params:
@@ -66,15 +64,8 @@ class Defringe(Fix):
             return {"method": "unpremultiply"}
         return {"method": "estimate"}
 
-    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
-        check_rgb(rgb, self.name)
-        return rgb.copy()
-
-    def apply_rgba(self, rgb: np.ndarray, alpha: np.ndarray | None, params: Any
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
-        check_rgb(rgb, self.name)
-        if alpha is None:
-            return rgb.copy(), None
+    def apply_alpha(self, rgb: np.ndarray, alpha: np.ndarray, params: Any
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
         band = (alpha > 0) & (alpha < 255)
         out = rgb.astype(np.float32)
         a = alpha.astype(np.float32) / 255.0

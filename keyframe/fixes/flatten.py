@@ -10,9 +10,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from keyframe.fixes._common import check_rgb, to_uint8
+from keyframe.fixes._common import AlphaFix, to_uint8
 from keyframe.fixes.defringe import parse_colour
-from keyframe.registry import Fix
 
 
 def background_plate(spec: str, height: int, width: int) -> np.ndarray:
@@ -30,7 +29,7 @@ def background_plate(spec: str, height: int, width: int) -> np.ndarray:
     return big[y0:y0 + height, x0:x0 + width].astype(np.float32)
 
 
-class Flatten(Fix):
+class Flatten(AlphaFix):
     """``out = C a + B (1 - a)`` in sRGB values (as browsers and compositors flatten), with
     ``C`` the straight colour, ``a`` the alpha and ``B`` the ``background`` plate
     (:func:`background_plate`). The result has no alpha. An opaque image is returned as a copy.
@@ -44,7 +43,6 @@ class Flatten(Fix):
     name = "flatten"
     mends = ("has_alpha",)
     changes_geometry = False
-    uses_alpha = True
 
     @dataclass(frozen=True)
     class Params:
@@ -60,15 +58,8 @@ class Flatten(Fix):
             raise ValueError("flatten: background must be '#rrggbb' or an image path")
         return p
 
-    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
-        check_rgb(rgb, self.name)
-        return rgb.copy()
-
-    def apply_rgba(self, rgb: np.ndarray, alpha: np.ndarray | None, params: Any
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
-        check_rgb(rgb, self.name)
-        if alpha is None:
-            return rgb.copy(), None
+    def apply_alpha(self, rgb: np.ndarray, alpha: np.ndarray, params: Any
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
         a = (alpha.astype(np.float32) / 255.0)[..., None]
         bg = background_plate(params.background, *alpha.shape)
         return to_uint8(rgb.astype(np.float32) * a + bg * (1.0 - a)), None

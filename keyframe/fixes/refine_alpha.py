@@ -7,8 +7,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from keyframe.fixes._common import box_mean, check_rgb
-from keyframe.registry import Fix
+from keyframe.fixes._common import AlphaFix, box_mean
 
 METHODS = ("guided", "closed_form")
 
@@ -37,7 +36,7 @@ def remove_specks(alpha: np.ndarray, min_area: int) -> np.ndarray:
     return out
 
 
-class RefineAlpha(Fix):
+class RefineAlpha(AlphaFix):
     """Rebuild the matte's edge from the picture itself.
 
     A trimap is made from the current alpha (:func:`trimap`, ``radius`` px unknown band), then
@@ -57,7 +56,6 @@ class RefineAlpha(Fix):
     name = "refine_alpha"
     mends = ("hard_edge",)
     changes_geometry = False
-    uses_alpha = True
 
     @dataclass(frozen=True)
     class Params:
@@ -66,15 +64,8 @@ class RefineAlpha(Fix):
         eps: float = field(default=1e-3, metadata={"min": 1e-6, "max": 1.0})
         min_area: int = field(default=0, metadata={"min": 0, "max": 100_000})
 
-    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
-        check_rgb(rgb, self.name)
-        return rgb.copy()
-
-    def apply_rgba(self, rgb: np.ndarray, alpha: np.ndarray | None, params: Any
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
-        check_rgb(rgb, self.name)
-        if alpha is None:
-            return rgb.copy(), None
+    def apply_alpha(self, rgb: np.ndarray, alpha: np.ndarray, params: Any
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
         alpha = remove_specks(alpha, params.min_area)
         tri = trimap(alpha, params.radius)
         unknown = tri == 128

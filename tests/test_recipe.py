@@ -159,3 +159,24 @@ def test_cli_bad_recipe_is_a_usage_error(tmp_path):
 def test_help(args):
     r = CliRunner().invoke(main, args + ["--help"])
     assert r.exit_code == 0 and "Usage" in r.output
+
+
+def test_a_recipe_step_erases_a_given_region(tmp_path):
+    """The object eraser from a recipe file: a red square painted on the wooden table is gone
+    after replay (the fill's colour matches the table around it), and nothing outside the
+    region plus its dilation and feather moves."""
+    rgb = np.ascontiguousarray(photo("coffee")[::2, ::2]).copy()     # 200 x 300
+    clean = rgb.copy()
+    rgb[150:180, 20:50] = (255, 0, 0)
+    recipe_file = tmp_path / "erase.toml"
+    recipe_file.write_text('schema = "keyframe.recipe/1"\n\n[[steps]]\nfix = "erase"\n'
+                           'params = { region = "20,150,30,30", method = "telea" }\n')
+    out = replay(load_recipe(recipe_file), rgb)
+    hole = out[150:180, 20:50].reshape(-1, 3).astype(float)
+    table = clean[150:180, 20:50].reshape(-1, 3).astype(float)
+    red = lambda px: (px[:, 0] - px[:, 1]).mean()            # noqa: E731 - red excess
+    assert abs(red(hole) - red(table)) < 20                  # the painted red is gone
+    assert np.abs(hole.mean(axis=0) - table.mean(axis=0)).max() < 30   # wood-coloured again
+    outside = np.ones(rgb.shape[:2], bool)
+    outside[130:200, 0:70] = False                           # region + dilation + feather
+    assert np.array_equal(out[outside], rgb[outside])

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from keyframe import provenance as _provenance
+from keyframe.metadata import raw_metadata
 
 DEFAULT_MAX_PIXELS = 50_000_000
 """Default cap on width x height, checked from the header before any pixel is decoded."""
@@ -37,9 +38,6 @@ ERROR_KINDS = ("not_found", "unreadable", "zero_byte", "not_an_image", "truncate
                "too_large", "unsupported")
 """Every ``ImageError.kind`` this module raises."""
 
-_MAX_META_CHARS = 1_000_000          # per raw metadata value handed to provenance.parse
-_META_KEYS = ("parameters", "prompt", "workflow", "Comment", "comment", "Description",
-              "Software", "Title", "Author", "Source", "Artist", "Generation time")
 _ORIENTATION = {2: "mirrored horizontally", 3: "rotated 180°", 4: "mirrored vertically",
                 5: "transposed", 6: "rotated 90° clockwise", 7: "transversed",
                 8: "rotated 90° counter-clockwise"}
@@ -176,7 +174,7 @@ def load_bytes(data: bytes, *, name: str = "<memory>",
         notes.append(f"{kind} {fmt} with {n_frames} frames: first frame used")
     sixteen = im.mode in ("RGB", "RGBA") and any(";16" in str(t) for t in im.tile)
     _decode(im, data, name)
-    raw = _raw_metadata(im, notes)
+    raw = raw_metadata(im, notes)
     icc = im.info.get("icc_profile")
     im = _orient(im, notes)
     if sixteen:
@@ -291,62 +289,6 @@ def _decode_error(exc: BaseException, data: bytes, name: str) -> ImageError:
                           f"decoder said: {msg}): re-export or re-download it")
     return ImageError("corrupt", f"{name}: cannot decode the pixels ({msg}): the file is "
                       "damaged or uses a variant the decoder does not support")
-
-
-def _raw_metadata(im: Image.Image, notes: list[str]) -> dict[str, str]:
-    """Collect generator text (PNG chunks, EXIF text, XMP) as plain strings for provenance."""
-    raw: dict[str, str] = {}
-    info = dict(im.info)
-    try:
-        info.update(getattr(im, "text", None) or {})      # PNG: includes chunks after IDAT
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        notes.append(f"PNG text chunks could not be read ({_short(exc)}): ignored")
-    for key in _META_KEYS:
-        val = info.get(key)
-        if isinstance(val, bytes):
-            val = val.decode("utf-8", errors="replace")
-        if isinstance(val, str) and val.strip():
-            raw["Comment" if key == "comment" else key] = val[:_MAX_META_CHARS]
-    xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
-    if isinstance(xmp, bytes):
-        xmp = xmp.decode("utf-8", errors="replace")
-    if isinstance(xmp, str) and xmp.strip():
-        raw["XMP"] = xmp[:_MAX_META_CHARS]
-    try:
-        exif = im.getexif()
-        for tag, key in ((0x010E, "ImageDescription"), (0x0131, "Software"), (0x013B, "Artist")):
-            val = exif.get(tag)
-            if isinstance(val, bytes):
-                val = val.decode("utf-8", errors="replace")
-            if isinstance(val, str) and val.strip("\x00 \n"):
-                raw.setdefault(key, val.strip("\x00")[:_MAX_META_CHARS])
-        comment = exif.get_ifd(0x8769).get(0x9286)
-        text = _user_comment(comment) if comment is not None else ""
-        if text.strip():
-            raw["UserComment"] = text[:_MAX_META_CHARS]
-    except Exception as exc:  # noqa: BLE001 - broken EXIF must not stop the load
-        notes.append(f"EXIF metadata could not be read ({type(exc).__name__}): ignored")
-    return raw
-
-
-def _user_comment(value: Any) -> str:
-    """Decode EXIF UserComment: an 8-byte charset header (ASCII, UNICODE, JIS, undefined)."""
-    if isinstance(value, str):
-        return value.strip("\x00")
-    if not isinstance(value, (bytes, bytearray)):
-        return ""
-    head, body = bytes(value[:8]), bytes(value[8:])
-    if head.startswith(b"UNICODE"):
-        if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            return body.decode("utf-16", errors="replace").strip("\x00")
-        candidates = [body.decode(enc, errors="replace") for enc in ("utf-16-be", "utf-16-le")]
-        return max(candidates, key=lambda s: sum(c.isascii() and c.isprintable() for c in s)
-                   ).strip("\x00")
-    if head.startswith(b"JIS"):
-        return body.decode("shift_jis", errors="replace").strip("\x00")
-    if not head.startswith(b"ASCII") and head != b"\x00" * 8:
-        body = bytes(value)                     # no header: take the bytes as they are
-    return body.decode("utf-8", errors="replace").strip("\x00")
 
 
 def _orient(im: Image.Image, notes: list[str]) -> Image.Image:

@@ -7,6 +7,11 @@ ai_human_anatomy, Spearman(overall severity, total_score_mean) and ROC-AUC of
 hand_malformed vs hands_severe_any and of max(pose_*) vs limbs_severe_any, for the
 calibration half (even rows) and the held-out half (odd rows), (3) the share of real
 mmpose_testdata photos of people flagged (any anatomy severity >= 0.5).
+
+hand_malformed is scored from ``hand_outlier`` (measures.hand_geometry): robust z-scores of
+finger-bone proportions and of the fingertip disagreement between a hand crop and its
+mirror, against the real hands of mmpose_testdata; palms are also searched inside person
+crops. Before that change: AUC hands 0.48 / 0.60 / 0.54 (calib / held-out / all).
 """
 from __future__ import annotations
 

@@ -46,6 +46,33 @@ def test_hand_decoder_on_real_hands(shared_models, shared_data):
         assert np.linalg.norm(pts[12] - pts[0]) > 0.2 * min(rgb.shape[:2])   # a hand-sized hand
 
 
+def test_real_hands_stay_below_review_and_mirror_agrees(shared_models, shared_data):
+    # real hands (OneHand10K, FreiHAND): the landmark model puts the fingertips in the same
+    # place on the crop and on its mirror, and hand_malformed stays below major (0.5)
+    root = shared_data / "mmpose_testdata/tests/data"
+    check = AnatomyCheck()
+    for p in [*sorted((root / "onehand10k").glob("*.jpg")), *sorted((root / "freihand").glob("*.jpg"))]:
+        m = {x.code: x for x in check.measure(img(read_rgb(p)))}["hand_malformed"]
+        assert m.severity < 0.5, (p.name, m.message)
+    rgb = read_rgb(root / "onehand10k/9.jpg")
+    h = detect.hands(rgb)[0]
+    assert h.points_flip is not None and h.points_flip.shape == (21, 2)
+    from checks.anatomy import measures
+    assert measures.hand_geometry(h)["flip_tip_disagreement"] < 0.2
+
+
+def test_person_crops_find_small_peoples_hands(shared_models):
+    # a hand-sized person shrunk into a big canvas: the whole-image palm pass (192 px) loses
+    # its hands, the person crop finds them again
+    rgb = photo("astronaut")
+    canvas = np.full((2048, 2048, 3), 90, np.uint8)
+    canvas[1400:1400 + 512, 800:800 + 512] = cv2.resize(rgb, (512, 512), interpolation=cv2.INTER_AREA)
+    people = detect.persons(canvas)
+    assert people
+    with_crops = detect.hands(canvas, persons=people)
+    assert len(with_crops) >= len(detect.hands(canvas))
+
+
 def test_check_reports_regions_and_clean_scores(shared_models):
     found = {m.code: m for m in AnatomyCheck().measure(img(photo("astronaut")))}
     assert set(found) == set(AnatomyCheck.codes)

@@ -27,6 +27,14 @@ HAND_BONE_REF = np.array([0.32, 0.38, 0.32, 0.28, 0.24, 0.32, 0.34, 0.32, 0.27,
                           0.32, 0.28, 0.29, 0.29, 0.26, 0.22])
 HAND_BONE_SPREAD = 0.5            # largest |log ratio| deviation seen on real hands
 
+#: Robust reference (median, 1.4826 x MAD) of ``bone_deviation`` and ``flip_tip_disagreement``
+#: over the 25 hands with landmark presence >= 0.5 that the detector (whole image + person
+#: crops) finds in the real photos of ../shared/data/mmpose_testdata (freihand, onehand10k,
+#: rhd, coco, mpii, crowdpose, ochuman, h36m, humanart real_human, posetrack18); derived
+#: numbers only. ``hand_outlier`` adds the two positive robust z-scores.
+HAND_REAL_BONE_DEV = (0.857, 0.308)
+HAND_REAL_FLIP_TIP = (0.123, 0.0746)
+
 # body: (name, joints) of limbs and left/right bone pairs (MediaPipe pose indices)
 LIMBS = {"left arm": (11, 13, 15), "right arm": (12, 14, 16),
          "left leg": (23, 25, 27), "right leg": (24, 26, 28)}
@@ -105,6 +113,11 @@ def hand_geometry(hand: Hand) -> dict[str, float]:
     ``bone_deviation``: largest |log(bone / palm) - reference| over the 15 finger bones, in
     units of the spread seen on real hands. ``hyperextension``: largest backwards bend at a
     finger's middle joints (degrees beyond straight, measured against the palm's normal).
+    ``flip_tip_disagreement``: largest fingertip distance between the landmarks of the hand
+    crop and those of its mirror image (mapped back), in palm lengths (wrist -> middle MCP,
+    2D): the landmark model is unsure where the fingers of a malformed hand are.
+    ``hand_outlier``: robust z-score of ``bone_deviation`` plus that of
+    ``flip_tip_disagreement`` against real hands (each counted only above the real median).
     ``tip_crowding``: how many fingertip pairs (excluding thumb) lie closer than 0.15 palm
     lengths while their knuckles are apart (fused or duplicated fingers).
     """
@@ -134,7 +147,17 @@ def hand_geometry(hand: Hand) -> dict[str, float]:
             if (np.linalg.norm(wd[tips[i]] - wd[tips[j]]) < 0.15 * palm
                     and np.linalg.norm(wd[mcps[i]] - wd[mcps[j]]) > 0.15 * palm * (j - i)):
                 crowd += 1
-    return {"bone_deviation": float(dev.max()), "hyperextension": back,
+    bone_dev = float(dev.max())
+    flip_tip = 0.0
+    if hand.points_flip is not None:
+        palm2d = float(np.linalg.norm(hand.points[9] - hand.points[0])) + 1e-6
+        tips_all = [f[3] for f in FINGERS]
+        flip_tip = float(np.linalg.norm(hand.points_flip[tips_all] - hand.points[tips_all, :2],
+                                        axis=1).max() / palm2d)
+    outlier = (max(0.0, (bone_dev - HAND_REAL_BONE_DEV[0]) / HAND_REAL_BONE_DEV[1])
+               + max(0.0, (flip_tip - HAND_REAL_FLIP_TIP[0]) / HAND_REAL_FLIP_TIP[1]))
+    return {"bone_deviation": bone_dev, "flip_tip_disagreement": flip_tip,
+            "hand_outlier": float(outlier), "hyperextension": back,
             "tip_crowding": float(crowd), "presence": hand.presence, "palm_score": hand.score}
 
 

@@ -30,7 +30,7 @@ from keyframe.image import LoadedImage, from_array
 from keyframe.profiles import Profile
 from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
                              run_step_rgba)
-from keyframe.registry import Check
+from keyframe.registry import Check, CheckSkipped
 from keyframe.report import Report, level_rank
 from keyframe.router import reroute
 
@@ -194,7 +194,7 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
             tried.add(key)
             try:
                 rgb, alpha = run_step_rgba(step, current.rgb, current.alpha)
-            except (ValueError, RuntimeError) as exc:
+            except (ValueError, RuntimeError, CheckSkipped) as exc:
                 attempts.append(Attempt(rnd, step, False, f"failed: {exc}"))
                 continue
             candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,

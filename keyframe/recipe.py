@@ -281,7 +281,7 @@ def replay(recipe: Recipe, rgb: np.ndarray) -> np.ndarray:
     for n, step in enumerate(recipe.steps, 1):
         try:
             out = run_step(step, out)
-        except (ValueError, RuntimeError, OSError) as exc:
+        except (ValueError, RuntimeError, OSError, CheckSkipped) as exc:
             raise RecipeError(f"step {n} ({step.fix}): {exc}") from None
     return out if out is not rgb else rgb.copy()
 

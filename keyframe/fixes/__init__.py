@@ -11,7 +11,7 @@ module                    mends               what it does
 ``deblock.Deblock``       jpeg_blocking       tapers small steps at block boundaries
 ``deband.Deband``         banding             guided smoothing + dither in flat areas
 ``crop_border.CropBorder``  border            crops px from each side (geometry)
-``upscale.Upscale``       too_small, blur     Lanczos / cubic resize (geometry)
+``upscale.Upscale``       too_small, blur     Lanczos / cubic / FSRCNN / ESPCN resize (geometry)
 ``degrid.Degrid``         grid_artifact       spectral notches at the grid harmonics
 ========================  ==================  =====================================
 

@@ -11,20 +11,10 @@ import skimage.data as sd
 from PIL import Image
 
 from checks.artifact import compression, tonal
-from keyframe.image import LoadedImage
+from helpers import img, photo
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
 CLEAN_DIRS = ("flux", "sdxl", "sd3", "sdturbo", "stable_cascade", "hypernetworks")
-
-
-def img(rgb: np.ndarray) -> LoadedImage:
-    rgb = np.ascontiguousarray(rgb[..., :3]).astype(np.uint8)
-    rgb.setflags(write=False)
-    return LoadedImage(rgb=rgb)
-
-
-def photo(name: str) -> np.ndarray:
-    return getattr(sd, name)()
 
 
 def jpeg(rgb: np.ndarray, q: int) -> np.ndarray:

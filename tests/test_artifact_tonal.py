@@ -4,22 +4,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import skimage.data as sd
 
 from checks.artifact import tonal
-from keyframe.image import LoadedImage
+from helpers import img, photo
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
-
-
-def img(rgb: np.ndarray) -> LoadedImage:
-    rgb = np.ascontiguousarray(rgb[..., :3]).astype(np.uint8)
-    rgb.setflags(write=False)
-    return LoadedImage(rgb=rgb)
-
-
-def photo(name: str) -> np.ndarray:
-    return getattr(sd, name)()
 
 
 def nondecreasing(xs, tol=0.02) -> bool:

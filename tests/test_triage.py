@@ -196,6 +196,7 @@ def test_sort_into_moves_an_entry_when_the_verdict_changes(tmp_path):
 def test_checks_option_runs_only_the_named_checks(folder, tmp_path):
     result = run_cli("triage", str(folder), "-o", str(tmp_path), "--no-html",
                      "--checks", "artifact")
+    assert result.exit_code == 2, result.output        # broken.png is an input error
     codes = {c for x in lines(tmp_path / "report.jsonl")
              for c in json.loads(x)["scores"]}
     from keyframe.registry import check_classes

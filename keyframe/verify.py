@@ -154,6 +154,26 @@ def _recheck(image: LoadedImage, manifest: dict[str, Any], profile: Profile | No
     return now
 
 
+def read_manifest(package_dir: str | os.PathLike) -> dict[str, Any]:
+    """The parsed ``manifest.json`` of a package folder (no checks: see :func:`verify`).
+
+    Raises
+    ------
+    ValueError
+        One line: the file is missing, unreadable, not JSON, or not a JSON object.
+    """
+    path = Path(package_dir) / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {MANIFEST_FILE}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{MANIFEST_FILE} is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{MANIFEST_FILE} is not a JSON object")
+    return manifest
+
+
 def verify(package_dir: str | os.PathLike, *, profile: Profile | None = None,
            recheck: bool = True, checks: Sequence[Check] | None = None) -> VerifyResult:
     """Re-hash and (optionally) re-check a package folder.

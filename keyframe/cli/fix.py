@@ -179,15 +179,13 @@ def recipe():
               show_default=True, help="Output format (both replay with `keyframe fix`).")
 def recipe_show(package_dir, fmt):
     """Print the recipe recorded in PACKAGE_DIR/manifest.json, ready to save and replay."""
-    from keyframe.package import MANIFEST_FILE
-    from keyframe.recipe import RecipeError, from_manifest
+    from keyframe.recipe import from_manifest
+    from keyframe.verify import read_manifest
 
     try:
-        manifest = json.loads((package_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-        rec = from_manifest(manifest)
-    except (OSError, ValueError) as exc:
-        msg = exc if isinstance(exc, RecipeError) else f"cannot read {MANIFEST_FILE}: {exc}"
-        raise click.UsageError(f"{package_dir}: {msg}") from None
+        rec = from_manifest(read_manifest(package_dir))
+    except ValueError as exc:  # RecipeError is a ValueError too
+        raise click.UsageError(f"{package_dir}: {exc}") from None
     click.echo(rec.to_toml() if fmt == "toml" else rec.to_json(), nl=False)
 
 

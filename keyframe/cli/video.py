@@ -13,17 +13,18 @@ from keyframe.cli._base import main
 def _read_keyframe(package: Path):
     """Pixels and manifest target of a package folder; one-line usage error otherwise."""
     from keyframe.image import ImageError, load
-    from keyframe.package import KEYFRAME_FILE, MANIFEST_FILE
+    from keyframe.package import KEYFRAME_FILE
+    from keyframe.verify import read_manifest
 
     try:
         image = load(package / KEYFRAME_FILE, max_pixels=None)
     except ImageError as exc:
         raise click.UsageError(f"{package}: not a keyframe package: {exc}") from None
     try:
-        manifest = json.loads((package / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        manifest = {}
-    return image.rgb, (manifest.get("target") if isinstance(manifest, dict) else None)
+        target = read_manifest(package).get("target")
+    except ValueError:
+        target = None  # pixels without a usable manifest: render at the keyframe's own size
+    return image.rgb, target
 
 
 @main.command()

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from keyframe import __version__, views
 from keyframe.image import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, load
+from keyframe.matte import attach_from_folder
 from keyframe.profiles import Profile
 from keyframe.registry import Check, CheckSkipped, check_classes
 from keyframe.report import Measurement, Report, Skipped
@@ -78,11 +79,15 @@ def error_report(path: str | os.PathLike, error: ImageError, *, profile: Profile
 
 
 def assess_path(path: str | os.PathLike, *, profile: Profile, target: str | None = None,
-                max_pixels: int = DEFAULT_MAX_PIXELS,
-                checks: Sequence[Check] | None = None) -> tuple[Report, LoadedImage | None]:
-    """Load and assess one file; an unreadable file gives an error report, never a raise."""
+                max_pixels: int = DEFAULT_MAX_PIXELS, checks: Sequence[Check] | None = None,
+                mattes: str | os.PathLike | None = None) -> tuple[Report, LoadedImage | None]:
+    """Load and assess one file; an unreadable file gives an error report, never a raise.
+
+    ``mattes``: a folder of subject mattes of opaque composites (``<stem>.png`` …, see
+    :mod:`keyframe.matte`); an unreadable or mis-sized matte is this file's error."""
     try:
-        image = load(Path(path), max_pixels=max_pixels)
+        image = attach_from_folder(load(Path(path), max_pixels=max_pixels), mattes,
+                                   max_pixels=max_pixels)
     except ImageError as exc:
         return error_report(path, exc, profile=profile, target=target), None
     return assess(image, profile=profile, target=target, checks=checks), image

@@ -62,6 +62,8 @@ class BatchOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     #: check names to run (None: every registered check); part of the store's run id
     checks: tuple[str, ...] | None = None
+    #: folder of subject mattes for opaque composites (keyframe.matte), or None
+    mattes: str | None = None
 
 
 def select_checks(names: Iterable[str] | None) -> tuple[Check, ...] | None:
@@ -89,7 +91,7 @@ def _init_worker(options: BatchOptions) -> None:
 def _assess_one(path: str) -> dict:
     assert _worker_profile is not None and _worker_options is not None
     report, _ = assess_path(path, profile=_worker_profile, target=_worker_options.target,
-                            max_pixels=_worker_options.max_pixels)
+                            max_pixels=_worker_options.max_pixels, mattes=_worker_options.mattes)
     return report.to_dict()
 
 
@@ -156,7 +158,8 @@ def assess_task(item: tuple[int, str], *, options: BatchOptions, thumb_side: int
     picklable; the profile is loaded once per worker process."""
     index, path = item
     report, image = assess_path(path, profile=_profile_for(options), target=options.target,
-                                max_pixels=options.max_pixels, checks=_checks_for(options))
+                                max_pixels=options.max_pixels, checks=_checks_for(options),
+                                mattes=options.mattes)
     thumb = None
     if image is not None and thumb_side > 0:
         f = min(1.0, thumb_side / max(image.width, image.height))
@@ -211,7 +214,7 @@ def triage(paths: Sequence[Path], out: str | os.PathLike, *, options: BatchOptio
         thumb_dir.mkdir(exist_ok=True)
     profile = _profile_for(options)
     rid = run_id(profile.raw, target=options.target, max_pixels=options.max_pixels,
-                 checks=options.checks)
+                 checks=options.checks, mattes=options.mattes)
     tick = progress or (lambda _path: None)
     keys: list[str | None] = [None] * len(paths)
     transient: dict[int, str] = {}                # unreadable inputs: never journaled

@@ -142,6 +142,17 @@ def flatten_onto(image: LoadedImage, report: Report, *, profile: Profile, backgr
                       provenance=image.provenance), step
 
 
+def _carry_matte(candidate: LoadedImage, current: LoadedImage, step: RecipeStep
+                 ) -> LoadedImage:
+    """``candidate`` with ``current``'s subject matte, brought along a geometry change the
+    way an alpha plane is (so every re-assessment reads the same boundary)."""
+    matte, source = current.matte, current.matte_source
+    if candidate.rgb.shape[:2] != current.rgb.shape[:2]:
+        _, matte = run_step_rgba(step, current.rgb, matte)
+        source = ""           # the file no longer fits the frame: dehalo plans without it
+    return dataclasses.replace(candidate, matte=matte, matte_source=source, cache={})
+
+
 def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
          max_rounds: int = MAX_ROUNDS, epsilon: float = EPSILON,
          checks: Sequence[Check] | None = None, report: Report | None = None,
@@ -199,6 +210,8 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
                 continue
             candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,
                                    provenance=image.provenance)
+            if current.matte is not None and alpha is None:
+                candidate = _carry_matte(candidate, current, step)
             new = assess(candidate, profile=profile, target=target, checks=checks)
             keep, why, changes = judge(step.fix, now, new, epsilon=epsilon)
             attempts.append(Attempt(rnd, step, keep, why, changes))

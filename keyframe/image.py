@@ -35,8 +35,9 @@ PNG_COMPRESS_LEVEL = 6
 """zlib level used by :func:`encode_png`; fixed so that the same array gives the same bytes."""
 
 ERROR_KINDS = ("not_found", "unreadable", "zero_byte", "not_an_image", "truncated", "corrupt",
-               "too_large", "unsupported")
-"""Every ``ImageError.kind`` this module raises."""
+               "too_large", "unsupported", "matte_size")
+"""Every ``ImageError.kind`` (``matte_size``: a subject matte whose size is not the image's,
+raised by :mod:`keyframe.matte`)."""
 
 _ORIENTATION = {2: "mirrored horizontally", 3: "rotated 180°", 4: "mirrored vertically",
                 5: "transposed", 6: "rotated 90° clockwise", 7: "transversed",
@@ -72,6 +73,10 @@ class LoadedImage:
 
     rgb: np.ndarray                      # H x W x 3, uint8, sRGB, C-contiguous, read-only
     alpha: np.ndarray | None = None      # H x W, uint8, or None when fully opaque / absent
+    #: H x W uint8 alpha of the subject of an opaque composite (the matte it was composited
+    #: with), when the caller has it: the edge-halo check then reads that boundary only
+    matte: np.ndarray | None = None
+    matte_source: str = ""               # the matte's file, when it came from one
     path: str = "<memory>"
     sha256: str = ""
     file_size: int = 0

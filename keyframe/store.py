@@ -35,7 +35,8 @@ CHUNK = 1 << 20
 
 
 def run_id(profile_raw: dict[str, Any], *, target: str | None, max_pixels: int,
-           checks: tuple[str, ...] | None = None, version: str = __version__) -> str:
+           checks: tuple[str, ...] | None = None, mattes: str | None = None,
+           version: str = __version__) -> str:
     """16 hex digits naming everything a report depends on besides the file's bytes.
 
     Parameters
@@ -48,12 +49,16 @@ def run_id(profile_raw: dict[str, Any], *, target: str | None, max_pixels: int,
         The pixel cap (an image over it is an error, under it is assessed).
     checks : tuple of str or None, keyword-only
         The checks run (None: all registered).
+    mattes : str or None, keyword-only
+        The folder of subject mattes (its resolved path; replacing a matte file in place
+        does not change the id: use a new folder, or delete the store).
     version : str, keyword-only
         keyframe's version: a new release re-measures.
     """
     blob = json.dumps({"profile": profile_raw, "target": target, "max_pixels": int(max_pixels),
                        "checks": None if checks is None else sorted(checks),
-                       "version": version}, sort_keys=True, default=str)
+                       "version": version, **({"mattes": mattes} if mattes else {})},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 

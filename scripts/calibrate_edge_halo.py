@@ -2,7 +2,9 @@
 
 Cut-outs (RGBA) and flattened composites built from ../shared/data matting sets (see
 tests/edge_halo_data.py): clean, photo colour (halo), premultiplied, dilated alpha, binary
-alpha; plus clean photos and generations and unsharp-masked photos for the opaque measures.
+alpha; the flattened composites again with their subject matte (the ground-truth alpha, and
+the alpha they were composited with); plus clean photos and generations and unsharp-masked
+photos for the opaque measures.
 Also prints ROC-AUC per code (haloed vs clean) and SAD/MSE of refine_alpha.
 
     python scripts/calibrate_edge_halo.py [--data ../shared/data]
@@ -21,6 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from checks.edge_halo import EdgeHaloCheck  # noqa: E402
 from edge_halo_data import composite, matting_sets, rgba_image, variants  # noqa: E402
 from helpers import clean_generations, img, photo, read_rgb, usm  # noqa: E402
+from keyframe.image import LoadedImage  # noqa: E402
 
 
 def auc(pos: list[float], neg: list[float]) -> float:
@@ -55,6 +58,23 @@ def main() -> None:
             print(f"  {s.name:16s} {kind:14s} halo {ms['edge_halo'].measurements['rim_excess']:6.2f}"
                   f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['step_share']:.3f}"
                   f" ({ms['hard_edge'].severity:.2f})")
+    print("Flattened composites with their subject matte (ground-truth alpha / the alpha "
+          "composited with): edge_halo rim excess / hard_edge step share, complexity")
+    for s in matting_sets(args.data):
+        for kind, (colour, alpha) in variants(args.data, s).items():
+            if kind == "premultiplied":
+                continue
+            comp = composite(colour, alpha, s.background)
+            for which, m in (("gt", s.alpha), ("own", alpha)):
+                m8 = np.clip(m * 255 + 0.5, 0, 255).astype(np.uint8)
+                ms = {x.code: x for x in check.measure(LoadedImage(rgb=comp, matte=m8))}
+                rows[(f"matte-{which}", kind, s.name)] = {c: x.severity for c, x in ms.items()}
+                if which == "gt":
+                    h, e = ms["edge_halo"].measurements, ms["hard_edge"].measurements
+                    print(f"  {s.name:16s} {kind:14s} halo {h['rim_excess']:6.2f} "
+                          f"(control {h['control']:5.1f}, {ms['edge_halo'].severity:.2f})  "
+                          f"hard {e['step_share']:.2f} x{e['complexity']:.2f} "
+                          f"({ms['hard_edge'].severity:.2f})")
     print("Clean photos / generations / unsharp-masked (oversharpened) photos")
     others = [(n, photo(n)) for n in ("astronaut", "coffee", "chelsea", "rocket")]
     others += [(p.name, read_rgb(p)) for p in clean_generations(args.data)]
@@ -74,9 +94,16 @@ def main() -> None:
             ("edge_halo", "rgba", ("dilated",), ("clean",)),
             ("hard_edge", "rgba", ("binary",), ("clean", "photo")),
             ("edge_halo", "flat", ("photo", "dilated"), ("clean",)),
-            ("hard_edge", "flat", ("binary",), ("clean",))):
+            ("hard_edge", "flat", ("binary",), ("clean",)),
+            ("edge_halo", "matte-gt", ("photo",), ("clean",)),
+            ("edge_halo", "matte-gt", ("dilated",), ("clean",)),
+            ("edge_halo", "matte-gt", ("photo", "dilated"), ("clean",)),
+            ("hard_edge", "matte-gt", ("binary",), ("clean", "photo")),
+            ("edge_halo", "matte-own", ("dilated",), ("clean",)),
+            ("edge_halo", "matte-own", ("photo", "dilated"), ("clean",)),
+            ("hard_edge", "matte-own", ("binary",), ("clean", "photo"))):
         p, n = sev(dom, pos, code), sev(dom, neg, code)
-        print(f"  {code:13s} {dom:5s} {'+'.join(pos):22s} vs {'+'.join(neg):12s} "
+        print(f"  {code:13s} {dom:9s} {'+'.join(pos):22s} vs {'+'.join(neg):12s} "
               f"AUC {auc(p, n):.3f}  (n={len(p)}/{len(n)})")
     p = sev("flat", ("photo", "dilated"), "edge_halo")
     n = sev("photo", ("clean", "usm"), "edge_halo")

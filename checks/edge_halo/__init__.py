@@ -6,14 +6,16 @@ the dark fringe of premultiplied colour read as straight), ``hard_edge`` (a bina
 feathered edge on a hair-like contour: the cut-out look).
 
 With an alpha plane (:mod:`checks.edge_halo.rgba`) the edge is read from the matte and the
-straight colour; an opaque picture (:mod:`checks.edge_halo.flat`) is read for the rims and
-steps a flattened composite leaves. Each module's docstring says what is measured, at which
+straight colour; an opaque composite with its subject matte (``LoadedImage.matte``,
+:mod:`checks.edge_halo.matte`) is read along that boundary only; any other opaque picture
+(:mod:`checks.edge_halo.flat`) gets a conservative backstop over all its strong edges. Each module's docstring says what is measured, at which
 scale and on which data the anchors were calibrated. Fixes: ``defringe`` (alpha),
 ``dehalo`` (opaque), ``refine_alpha``; ``hard_edge`` routes to review by default.
 """
 from __future__ import annotations
 
 from checks.edge_halo.flat import measure_flat
+from checks.edge_halo.matte import measure_matte
 from checks.edge_halo.rgba import measure_rgba
 from keyframe.image import LoadedImage
 from keyframe.registry import Check
@@ -40,6 +42,8 @@ class EdgeHaloCheck(Check):
     def measure(self, image: LoadedImage) -> list[Measurement]:
         if image.alpha is not None:
             found = measure_rgba(image, with_mask=self.with_mask)
+        elif image.matte is not None:
+            found = measure_matte(image, with_mask=self.with_mask)
         else:
             found = measure_flat(image, with_mask=self.with_mask)
         for m in found:

@@ -1,4 +1,10 @@
-"""Edge measurements of an opaque picture (a composite already flattened, or any image).
+"""Edge measurements of an opaque picture without a subject matte (a backstop).
+
+With the matte the composite was made with, :mod:`checks.edge_halo.matte` measures the
+subject's boundary instead; the measures below read every strong edge of the picture, and on
+the calibration composites they do not separate haloed from clean (ROC-AUC 0.50): their
+anchors sit above every clean photo, so they fire only on rims and steps stronger than any
+seen clean.
 
 What is measured
 ----------------
@@ -33,7 +39,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from checks.edge_halo._common import CELL, cell_sums, upmask, worst_region
+from checks.edge_halo._common import (CANNY_HI, CANNY_LO, CELL, cell_sums, step_points,
+                                      upmask, worst_region)
 from keyframe import views
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
@@ -41,7 +48,6 @@ from keyframe.severity import ramp
 
 MIN_CONTRAST = 30.0
 RADIUS = 5
-CANNY_LO, CANNY_HI = 40, 100
 #: at most this many edge points are profiled (a regular subsample beyond)
 MAX_POINTS = 120_000
 #: a cell needs this many edge points to count
@@ -53,7 +59,6 @@ _CHUNK = 256  # profiles per remap row (OpenCV maps must stay under 32767 px)
 #: dominate and this statistic does not yet separate haloed composites (ROC-AUC ~0.5), so the
 #: anchors sit above every clean photo: it fires only on rims stronger than any seen clean.
 HALO_ZERO, HALO_ONE = 160.0, 320.0
-STEP_SHARE = 0.85
 DENSE_ZERO, DENSE_ONE = 1.0, 3.0
 #: hard_edge: share of step points in the dense cells (worst TOP_SHARE). Clean photos read
 #: 0.11–0.92 (the rocket's and coffee's crisp edges), binary-alpha composites 0.46–0.90: no
@@ -151,24 +156,7 @@ def _hard(image: LoadedImage, with_mask: bool) -> Measurement:
     gray = views.gray_u8(image)
     f = views.scale_to(image)
     cell = max(8, round(CELL / f))
-    edges = cv2.Canny(gray, CANNY_LO, CANNY_HI, L2gradient=True)
-    ys, xs = np.nonzero(edges)
-    if len(ys) > MAX_POINTS:
-        step = -(-len(ys) // MAX_POINTS)
-        ys, xs = ys[::step], xs[::step]
-    g = gray.astype(np.float32)
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)[ys, xs]
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)[ys, xs]
-    ang = np.round(np.arctan2(gy, gx) / (np.pi / 4)).astype(int) % 8
-    dx = np.array([1, 1, 0, -1, -1, -1, 0, 1])[ang]
-    dy = np.array([0, 1, 1, 1, 0, -1, -1, -1])[ang]
-    h, w = gray.shape
-    prof = np.stack([g[np.clip(ys + t * dy, 0, h - 1), np.clip(xs + t * dx, 0, w - 1)]
-                     for t in range(-2, 3)], axis=1)
-    contrast = np.abs(prof[:, 4] - prof[:, 0])
-    jumps = np.abs(np.diff(prof, axis=1))
-    strong = contrast >= 2 * MIN_CONTRAST
-    step = strong & (jumps.max(axis=1) >= STEP_SHARE * np.maximum(contrast, 1))
+    ys, xs, step, strong = step_points(gray, max_points=MAX_POINTS)
     n_pts = np.zeros(gray.shape, np.float32)
     n_step = np.zeros(gray.shape, np.float32)
     n_pts[ys, xs] = 1.0

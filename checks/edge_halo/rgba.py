@@ -43,7 +43,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from checks.edge_halo._common import CELL, cell_sums, upmask, worst_region
+from checks.edge_halo._common import CELL, boundary, cell_sums, upmask, worst_region
 from keyframe import views
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
@@ -72,12 +72,7 @@ COMPLEX_ZERO, COMPLEX_ONE = 1.1, 1.6
 #: contours shorter than this (canonical px) are too small to animate a visible cut-out edge
 MIN_CONTOUR = 64
 
-_K3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _K5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
-
-
-def _boundary(binary: np.ndarray) -> np.ndarray:
-    return binary & ~cv2.erode(binary.astype(np.uint8), _K3).astype(bool)
 
 
 def _canonical(image: LoadedImage) -> tuple[float, np.ndarray, np.ndarray]:
@@ -99,7 +94,7 @@ def measure_rgba(image: LoadedImage, *, with_mask: bool = False) -> list[Measure
     """``alpha_fringe``, ``edge_halo`` and ``hard_edge`` of an image with an alpha plane."""
     f, c, a = _canonical(image)
     fg = (a >= 0.5)
-    L = max(1, int(np.count_nonzero(_boundary(fg))))
+    L = max(1, int(np.count_nonzero(boundary(fg))))
     full_shape = a.shape
     box = _edge_box(a)
     c, a = c[box], a[box]
@@ -208,14 +203,14 @@ def _halo(image, f, rim, halo, with_mask) -> Measurement:
 def _hard(image, f, fg, L, with_mask) -> Measurement:
     a8 = image.alpha
     binary = a8 >= 128
-    contour = _boundary(binary)
+    contour = boundary(binary)
     n_native = max(1, int(np.count_nonzero(contour)))
     soft = ((a8 > 5) & (a8 < 250)).astype(np.uint8)
     near = cv2.dilate(contour.astype(np.uint8), _K5).astype(bool)
     transition = float(np.count_nonzero(soft.astype(bool) & near)) / n_native
     hardness = ramp(transition, SOFT_AT, HARD_AT)
     smooth = cv2.GaussianBlur(fg.astype(np.float32), (0, 0), SMOOTH_SIGMA) >= 0.5
-    l_smooth = max(1, int(np.count_nonzero(_boundary(smooth))))
+    l_smooth = max(1, int(np.count_nonzero(boundary(smooth))))
     complexity = L / l_smooth
     size = ramp(l_smooth, MIN_CONTOUR / 2, MIN_CONTOUR)
     sev = hardness * ramp(complexity, COMPLEX_ZERO, COMPLEX_ONE) * size

@@ -1,6 +1,8 @@
 """The click group and the options and output helpers every command module shares."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from keyframe import __version__
@@ -24,6 +26,14 @@ def max_pixels_option(f):
         "--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
         show_default=True, help="Refuse images with more pixels than this (checked from the "
                                 "header, before decoding).")(f)
+
+
+def mattes_option(f):
+    return click.option(
+        "--mattes", "mattes", metavar="DIR",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Folder of subject mattes for opaque composites (DIR/<image stem>.png, alpha or "
+             "grey): the edge-halo check then reads the subject's boundary.")(f)
 
 
 def profile_or_usage_error(name: str):

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from keyframe.batch import BatchOptions, assess_many, exit_code, iter_images, summarise
-from keyframe.cli._base import (main, max_pixels_option, profile_option,
+from keyframe.cli._base import (main, mattes_option, max_pixels_option, profile_option,
                                 profile_or_usage_error, summary_line, verdict_line)
 from keyframe.report import Report
 
@@ -20,16 +20,19 @@ from keyframe.report import Report
 @max_pixels_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes.")
-def check(paths, as_json, profile, max_pixels, jobs):
+@mattes_option
+def check(paths, as_json, profile, max_pixels, jobs, mattes):
     """Check images (files or folders) and print a verdict per image.
 
     By default a readable table: verdict, quality (0-100), file, and the reason in one
     sentence. With --json, one keyframe.report/1 object per line on stdout.
     """
     prof = profile_or_usage_error(profile)
-    options = BatchOptions(profile=prof.source, max_pixels=max_pixels)
+    options = BatchOptions(profile=prof.source, max_pixels=max_pixels,
+                           mattes=None if mattes is None else str(mattes.resolve()))
     reports = []
-    for report in assess_many(iter_images(paths), options=options, jobs=jobs):
+    skip = [] if mattes is None else [mattes]
+    for report in assess_many(iter_images(paths, exclude=skip), options=options, jobs=jobs):
         reports.append(report)
         click.echo(report.to_json() if as_json else verdict_line(report))
     counts = summarise(reports)
@@ -62,8 +65,9 @@ def check(paths, as_json, profile, max_pixels, jobs):
 @click.option("--checks", "check_names", metavar="NAME,...",
               help="Run only these checks (e.g. artifact,framing: the model-free suite); "
                    "default: every registered check.")
+@mattes_option
 def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mode, html,
-           check_names):
+           check_names, mattes):
     """Assess every image under FOLDER into OUT: report.jsonl, report.html, a summary.
 
     Resumable: finished images are journaled as they finish, keyed by the file's sha256,
@@ -80,8 +84,9 @@ def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mod
         select_checks(names)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    options = BatchOptions(profile=prof.source, max_pixels=max_pixels, checks=names)
-    paths = list(iter_images([folder], exclude=[out]))
+    options = BatchOptions(profile=prof.source, max_pixels=max_pixels, checks=names,
+                           mattes=None if mattes is None else str(mattes.resolve()))
+    paths = list(iter_images([folder], exclude=[out] + ([mattes] if mattes else [])))
     try:
         runner = make_executor(executor, jobs=jobs, scheduler=scheduler)
         with runner, click.progressbar(length=len(paths), label="triage",

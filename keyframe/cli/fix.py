@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from keyframe.batch import exit_code, iter_images, summarise
-from keyframe.cli._base import (main, max_pixels_option, profile_option,
+from keyframe.cli._base import (main, mattes_option, max_pixels_option, profile_option,
                                 profile_or_usage_error, summary_line, verdict_line)
 
 
@@ -51,7 +51,8 @@ def _error_line(path: Path, exc: Exception) -> str:
                    "defringing; without it, transparency goes to review.")
 @profile_option
 @max_pixels_option
-def gate(paths, out, as_json, rounds, background, profile, max_pixels):
+@mattes_option
+def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes):
     """Check, fix and re-check each image; package what ends certified.
 
     A step that raises another score or does not lower its own is rolled back and
@@ -63,8 +64,8 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels):
 
     prof = profile_or_usage_error(profile)
     finals = []
-    for path in iter_images(paths, exclude=[out]):
-        report, image = assess_path(path, profile=prof, max_pixels=max_pixels)
+    for path in iter_images(paths, exclude=[out] + ([mattes] if mattes else [])):
+        report, image = assess_path(path, profile=prof, max_pixels=max_pixels, mattes=mattes)
         if image is None:
             finals.append(report)
             click.echo(json.dumps({"path": str(path), "verdict": "error", "reason": report.reason})

@@ -2,6 +2,7 @@
 (mends ``edge_halo`` on opaque pictures)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from keyframe.fixes._common import check_rgb, luma, to_float, to_uint8
 from keyframe.registry import Fix
+from keyframe.report import Measurement
 
 
 class Dehalo(Fix):
@@ -26,6 +28,11 @@ class Dehalo(Fix):
     A light or dark rim (colour of neither side) is pulled to the nearer side; a clean edge,
     whose every pixel lies between its sides, is left as it is.
 
+    With a ``matte`` file (the subject's alpha, :mod:`keyframe.matte`) only the band of
+    ``width`` px each side of the subject's boundary is touched, and each of its pixels is
+    moved onto the segment between the two sides' local colours (see ``_onto_sides``):
+    the texture elsewhere in the picture is left alone.
+
     Why: a flattened composite's rim moves with the subject in every generated frame.
     """
 
@@ -38,16 +45,40 @@ class Dehalo(Fix):
         width: int = field(default=2, metadata={"min": 1, "max": 8})
         threshold: float = field(default=40.0, metadata={"min": 5.0, "max": 200.0})
         strength: float = field(default=1.0, metadata={"min": 0.0, "max": 1.0})
+        #: path of the subject matte (same size): the rim is then the band of ``width`` px
+        #: each side of its 0.5 contour instead of every strong edge (keyframe.matte)
+        matte: str = ""
+
+    @classmethod
+    def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
+        """``width`` covering the band the edge-halo check judged: it reads a rim within
+        ``band_px_canonical`` px of the subject's boundary at the canonical scale, which is
+        ``band_px_source`` px here (at least 2, at most 8). Calibrated on the 2-px dilated
+        mattes of scripts/calibrate_edge_halo.py: width 3 at 800 px leaves every rim below
+        minor, width 2 leaves some major."""
+        reach = measurement.measurements.get("band_px_source")
+        if not reach:
+            return {}
+        planned: dict[str, Any] = {"width": int(min(8, max(2, math.ceil(float(reach)))))}
+        matte = measurement.measurements.get("matte_file")
+        if isinstance(matte, str) and matte:
+            planned["matte"] = matte
+        return planned
 
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         check_rgb(rgb, self.name)
         f = to_float(rgb)
+        w = params.width
+        if params.strength <= 0:
+            return rgb.copy()
+        if params.matte:
+            return to_uint8(_onto_sides(f, _subject(params.matte, rgb.shape[:2]), w,
+                                        params.strength))
         y = to_uint8(luma(f))
         edges = cv2.Canny(y, params.threshold, 2 * params.threshold, L2gradient=True)
-        w = params.width
         rim = cv2.dilate(edges, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
                                                           (2 * w + 1, 2 * w + 1))) > 0
-        if not rim.any() or params.strength <= 0:
+        if not rim.any():
             return rgb.copy()
         k = cv2.getStructuringElement(cv2.MORPH_RECT, (4 * w + 3, 4 * w + 3))
         hi_src = np.where(rim[..., None], -1.0, f).astype(np.float32)
@@ -58,3 +89,29 @@ class Dehalo(Fix):
         clamped = np.clip(f, np.minimum(lo, hi), np.maximum(lo, hi))
         out = np.where(rim[..., None] & found, f + params.strength * (clamped - f), f)
         return to_uint8(out)
+
+
+def _subject(path: str, shape: tuple[int, int]) -> np.ndarray:
+    from keyframe.image import ImageError
+    from keyframe.matte import read_matte
+    try:
+        return read_matte(path, shape=shape) >= 128
+    except ImageError as exc:
+        raise ValueError(f"dehalo: {exc}") from None
+
+
+def _onto_sides(f: np.ndarray, subject: np.ndarray, width: int, strength: float) -> np.ndarray:
+    """Matte mode: each pixel within ``width`` px of the subject's boundary loses the part of
+    its colour that lies off the segment between the two sides' local colours (the measure
+    of :mod:`checks.edge_halo.matte`, side means with a Gaussian of 4/3 ``width``). The
+    position along the segment — how much subject, how much background — is kept, so soft
+    hair keeps its structure; only the third colour (the old background) goes."""
+    from keyframe.matte import onto_segment, side_colours, signed_distance
+    sd = signed_distance(subject)
+    inside, outside, valid = side_colours(f, sd, band=float(width), sigma=4.0 * width / 3.0)
+    band = (np.abs(sd) <= width) & valid
+    out = f.copy()
+    c = f[band]
+    p, _ = onto_segment(c, inside[band], outside[band])
+    out[band] = c + strength * (p - c)
+    return out

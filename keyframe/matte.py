@@ -1,0 +1,136 @@
+"""Subject mattes of opaque composites: where the pasted subject is, when the caller knows.
+
+A compositing pipeline (cut-out tool, then paste over a new background) has the matte it
+composited with. Given it, the edge-halo check reads the subject's boundary only
+(:mod:`checks.edge_halo.matte`) instead of every edge of the picture, which is what makes a
+halo in a *flattened* composite measurable. Mattes are looked up by file stem in a folder
+(``--mattes DIR``: ``DIR/<stem>.png`` for ``<stem>.jpg``) so a batch needs no pairing file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from keyframe.image import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, load
+
+#: file endings tried, in this order, for ``<stem>`` in the mattes folder
+MATTE_SUFFIXES = (".png", ".webp", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg")
+
+
+def find_matte(image_path: str | os.PathLike[str], folder: str | os.PathLike[str]
+               ) -> Path | None:
+    """The matte for ``image_path`` in ``folder`` (same stem, first ending of
+    ``MATTE_SUFFIXES`` that exists), or None."""
+    stem = Path(image_path).stem
+    for suffix in MATTE_SUFFIXES:
+        candidate = Path(folder) / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_matte(path: str | os.PathLike[str], *, shape: tuple[int, int],
+               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A matte file as H x W uint8 alpha: its alpha plane if it has one, else its luma.
+
+    Raises :class:`ImageError` (kind ``unreadable`` …, or ``matte_size`` when the matte's
+    size is not the image's ``shape`` = (height, width))."""
+    m = load(path, max_pixels=max_pixels)
+    if (m.height, m.width) != tuple(shape):
+        raise ImageError("matte_size", f"{path}: matte is {m.width}x{m.height}, "
+                                       f"the image is {shape[1]}x{shape[0]}")
+    if m.alpha is not None:
+        plane = np.asarray(m.alpha)
+    else:
+        rgb = m.rgb.astype(np.float32)
+        plane = np.clip(rgb @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5, 0, 255)
+    out = np.ascontiguousarray(plane, dtype=np.uint8)
+    out.setflags(write=False)
+    return out
+
+
+def with_matte(image: LoadedImage, matte: np.ndarray, *, source: str = ""
+               ) -> LoadedImage:
+    """``image`` with its subject matte set (a new object; the image's pixels are shared).
+
+    ``source``: the matte's file path ("" for an in-memory matte); a ``dehalo`` step planned
+    from this image's report reads its boundary from that file.
+
+    An image with its own alpha plane keeps it and ignores the matte (the alpha is the
+    better record of the edge), with a note."""
+    if image.alpha is not None:
+        return dataclasses.replace(image, notes=[*image.notes, f"subject matte {source or ''} "
+                                                 "ignored: the image has its own alpha"],
+                                   cache={})
+    if matte.shape != (image.height, image.width):
+        raise ImageError("matte_size", f"{source or 'matte'}: matte is {matte.shape[1]}x{matte.shape[0]}, "
+                                       f"the image is {image.width}x{image.height}")
+    return dataclasses.replace(image, matte=matte, matte_source=source, cache={},
+                               notes=[*image.notes, f"subject matte: {source or 'in memory'}"])
+
+
+def attach_from_folder(image: LoadedImage, folder: str | os.PathLike[str] | None, *,
+                       max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """``image`` with the matte of the same stem from ``folder`` attached, if there is one."""
+    if folder is None:
+        return image
+    found = find_matte(image.path, folder)
+    if found is None:
+        return image
+    matte = read_matte(found, shape=(image.height, image.width), max_pixels=max_pixels)
+    return with_matte(image, matte, source=str(found))
+
+
+def signed_distance(subject: np.ndarray) -> np.ndarray:
+    """Euclidean distance (px, float32) to a subject's boundary: negative on the subject
+    (``subject`` H x W bool), positive off it. ``sd + k`` is the boundary moved k px inward."""
+    m = subject.astype(np.uint8)
+    return np.where(m > 0, -cv2.distanceTransform(m, cv2.DIST_L2, 3),
+                    cv2.distanceTransform(1 - m, cv2.DIST_L2, 3)).astype(np.float32)
+
+
+def side_colours(rgb: np.ndarray, sd: np.ndarray, *, band: float, sigma: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local colours of the two sides of a subject's boundary, for every pixel near it.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        H x W x 3 float32.
+    sd : ndarray
+        H x W signed distance to the boundary (:func:`signed_distance`).
+    band : float, keyword-only
+        Half-width (px) of the boundary band; the sides are read beyond it.
+    sigma : float, keyword-only
+        Gaussian (px) of the side means; they reach ``band + 3 sigma`` px from the boundary.
+
+    Returns
+    -------
+    (inside, outside, valid)
+        The normalised-convolution mean colour of the subject's pixels ``band`` ..
+        ``band + 3 sigma`` px inside and of the background's pixels as far outside, and where
+        both are defined.
+    """
+    reach = band + 3 * sigma
+
+    def side(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        w = sel.astype(np.float32)
+        den = cv2.GaussianBlur(w, (0, 0), sigma)
+        num = cv2.GaussianBlur(rgb * w[..., None], (0, 0), sigma)
+        return num / np.maximum(den, 1e-4)[..., None], den
+
+    inside, d_in = side((sd < -band) & (sd > -reach))
+    outside, d_out = side((sd > band) & (sd < reach))
+    return inside, outside, (d_in > 0.05) & (d_out > 0.05)
+
+
+def onto_segment(c: np.ndarray, f: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(closest point of the segment f-b to each colour c, distance to it); N x 3 arrays."""
+    d = b - f
+    t = np.clip(((c - f) * d).sum(axis=1) / np.maximum((d * d).sum(axis=1), 1e-6), 0.0, 1.0)
+    p = f + t[:, None] * d
+    return p, np.sqrt(((c - p) ** 2).sum(axis=1))

@@ -150,3 +150,93 @@ def test_face_fix_plan_params_use_the_region(shared_models):
     m = {x.code: x for x in AnatomyCheck().measure(img(photo("astronaut")))}["face_soft"]
     params = FaceDetail.validate(FaceDetail.plan_params(m))
     assert (params.x, params.y, params.w, params.h) == m.region
+
+
+def _synthetic_hand(fingers: int, spread: float = 150.0, fused: bool = False):
+    """A hand silhouette (fingers up, wrist to the bottom border) with ``fingers`` fingers
+    spread over ``spread`` degrees; ``fused`` draws the first two as one wide finger."""
+    mask = np.zeros((128, 128), np.uint8)
+    centre = np.array([64.0, 82.0])
+    cv2.ellipse(mask, (64, 82), (21, 19), 0, 0, 360, 1, -1)
+    cv2.rectangle(mask, (52, 82), (76, 127), 1, -1)
+    angles = np.radians(np.linspace(-spread / 2, spread / 2, fingers)) if fingers else []
+    for k, a in enumerate(angles):
+        d = np.array([np.sin(a), -np.cos(a)])
+        p0, p1 = centre + 12 * d, centre + 57 * d
+        if fused and k == 1:
+            q = centre + 57 * np.array([np.sin(angles[0]), -np.cos(angles[0])])
+            cv2.fillConvexPoly(mask, np.array([p0, p1, q, centre], np.int32), 1)
+        cv2.line(mask, tuple(int(v) for v in p0), tuple(int(v) for v in p1), 1, 7)
+    return mask, centre
+
+
+def test_protrusions_count_the_fingers_of_a_silhouette():
+    from checks.anatomy import silhouette
+    counts = {n: len(silhouette.protrusions(*_synthetic_hand(n), 28.0)) for n in (0, 3, 4, 5, 6, 7)}
+    assert counts == {0: 0, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}
+    # two fingers grown together read as one protrusion (fused fingers)
+    assert len(silhouette.protrusions(*_synthetic_hand(5, fused=True), 28.0)) == 4
+
+
+def test_silhouette_on_real_hands_and_a_handrefiner_extra_finger(shared_models, shared_data):
+    from checks.anatomy import silhouette
+    root = shared_data / "mmpose_testdata/tests/data"
+    seen = 0
+    for p in [*sorted((root / "onehand10k").glob("*.jpg")), *sorted((root / "freihand").glob("*.jpg"))]:
+        rgb = read_rgb(p)
+        for h in detect.hands(rgb):
+            if h.presence < 0.5:
+                continue
+            g = silhouette.hand_silhouette(rgb, h)
+            assert g["unexplained_protrusions"] == 0, (p.name, g)
+            assert g["unexplained_extent"] < silhouette.UNEXPLAINED, (p.name, g)
+            seen += 1
+            if p.name == "1402.jpg":          # the OK sign: three straight fingers stick out
+                assert g["protrusions"] == 3
+    assert seen >= 8
+    # HandRefiner 5.jpg: a finger beside the V sign that no landmark chain explains
+    rgb = read_rgb(shared_data / "handrefiner/test/5.jpg")
+    hands = [h for h in detect.hands(rgb) if h.presence >= 0.5]
+    assert max(silhouette.hand_silhouette(rgb, h)["unexplained_protrusions"] for h in hands) >= 1
+
+
+def _drawn_hand(extra: int):
+    """A skin-coloured hand on grey with its 21 landmarks on the five drawn fingers, plus a
+    sixth finger of ``extra`` px beside the little finger that no landmark describes."""
+    rgb = np.full((256, 256, 3), (90, 110, 130), np.uint8)
+    skin = (215, 160, 130)
+    palm = np.array([128.0, 160.0])
+    pts = np.zeros((21, 2))
+    pts[0] = (128.0, 200.0)
+    cv2.ellipse(rgb, (128, 160), (34, 40), 0, 0, 360, skin, -1)
+    cv2.rectangle(rgb, (108, 180), (148, 255), skin, -1)
+    fingers = [(-70, 45), (-25, 60), (-8, 66), (9, 60), (26, 48)] + ([(50, extra)] if extra else [])
+    for k, (deg, length) in enumerate(fingers):
+        d = np.array([np.sin(np.radians(deg)), -np.cos(np.radians(deg))])
+        base, tip = palm + 30 * d, palm + (30 + length) * d
+        cv2.line(rgb, tuple(int(v) for v in base), tuple(int(v) for v in tip), skin, 11)
+        cv2.circle(rgb, tuple(int(v) for v in tip), 5, skin, -1)
+        if k < 5:
+            pts[1 + 4 * k:5 + 4 * k] = [base + j / 3 * length * d for j in range(4)]
+    return rgb, detect.Hand(np.array([0.0, 0.0, 256.0, 256.0]), 1.0, points=pts, presence=1.0)
+
+
+def test_silhouette_of_a_drawn_hand_reads_its_fingers_and_grows_with_an_extra_one():
+    from checks.anatomy import silhouette
+    g = {n: silhouette.hand_silhouette(*_drawn_hand(n)) for n in (0, 35, 50, 65)}
+    assert g[0]["protrusions"] == 5 and g[0]["unexplained_protrusions"] == 0
+    assert all(g[n]["protrusions"] == 6 and g[n]["unexplained_protrusions"] == 1 for n in (35, 50, 65))
+    ext = [g[n]["unexplained_extent"] for n in (0, 35, 50, 65)]
+    assert ext[0] < silhouette.UNEXPLAINED < ext[1] < ext[2] < ext[3]      # longer extra finger, larger
+
+
+def test_protrusion_width_tells_a_finger_from_a_wide_object():
+    from checks.anatomy import silhouette
+    mask, centre = _synthetic_hand(5)
+    tips = [q for q, _ in silhouette.protrusions(mask, centre, 28.0)]
+    assert all(silhouette.protrusion_width(mask, q, centre, 28.0) <= silhouette.FINGER_WIDTH for q in tips)
+    blob = mask.copy()
+    cv2.ellipse(blob, (64, 20), (22, 14), 0, 0, 360, 1, -1)      # a wide thing on top of the hand
+    cv2.rectangle(blob, (56, 20), (72, 70), 1, -1)
+    wide = [q for q, _ in silhouette.protrusions(blob, centre, 28.0) if q[1] < 15]
+    assert wide and silhouette.protrusion_width(blob, wide[0], centre, 28.0) > silhouette.FINGER_WIDTH

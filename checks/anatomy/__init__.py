@@ -8,6 +8,8 @@ MediaPipe pose_landmark_lite (TFLite, ``ai-edge-litert``); MediaPipe palm detect
 landmarks. A missing model raises :class:`~keyframe.models.ModelMissing`, which puts the
 check in ``skipped`` with the pull command. Decoding lives in :mod:`checks.anatomy.detect`,
 geometry in :mod:`checks.anatomy.measures`; this module only maps numbers to severities.
+:mod:`checks.anatomy.silhouette` (fingers counted from the hand's own pixels) is measured by
+scripts/calibrate_anatomy.py but not scored: it did not raise the held-out AUC (README).
 
 Each code's region is the worst instance (source pixels); the boxes of every face, hand and
 person found (up to 4 each) are in the measurements of ``face_too_small`` (``face1_x`` …),

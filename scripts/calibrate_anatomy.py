@@ -13,7 +13,8 @@ Prints the figures of README.md ("Models and the anatomy check"):
 2. the candidate signals (raw numbers, higher = worse), each with its calibration and
    held-out ROC-AUC against the label it is meant for and the largest value on real people:
    hand silhouettes (checks.anatomy.silhouette), hands detached from every pose wrist, hands
-   per person, mirror disagreement of the pose and face models, the face detector's score at
+   per person, mirror disagreement of the pose and face models, the share of the pose model's
+   person mask its skeleton does not explain, the face detector's score at
    the head the pose model places, iris roundness and gaze agreement (MediaPipe iris), and
    the 2D/3D consistency of the hand landmarks.
 
@@ -52,13 +53,40 @@ FACE_PAIRS = ((33, 263), (133, 362), (159, 386), (145, 374), (61, 291), (70, 300
               (234, 454), (1, 1), (13, 13), (14, 14), (152, 152), (10, 10))
 
 
-def _pose_run(crop: np.ndarray) -> np.ndarray:
+def _pose_run(crop: np.ndarray, seg: bool = False):
     interp = models.interpreter("pose-landmark-lite")
     interp.set_tensor(interp.get_input_details()[0]["index"],
                       crop[None].astype(np.float32) / 255.0)
     interp.invoke()
     outs = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
-    return outs["Identity"].reshape(39, 5)[:33]
+    lm = outs["Identity"].reshape(39, 5)[:33]
+    return (lm, _sigmoid(outs["Identity_2"].reshape(256, 256))) if seg else lm
+
+
+#: pose connections drawn to explain a person's mask (limbs, torso sides, hands, feet, neck)
+BONES = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),
+         (23, 25), (25, 27), (24, 26), (26, 28), (27, 31), (28, 32), (27, 29), (28, 30),
+         (15, 19), (16, 20), (15, 17), (16, 18), (0, 11), (0, 12))
+
+
+def body_unexplained(rgb: np.ndarray, person) -> float:
+    """Share of the pose model's own person mask farther than a limb's width from its
+    skeleton (bones 0.35 torso lengths wide, torso quad, head disc): a limb no pose chain
+    explains."""
+    center = person.box[:2] + person.box[2:] / 2
+    crop, _ = _warp(rgb, center, float(max(person.box[2:]) * 1.25), 0.0, 256)
+    lm, seg = _pose_run(crop, seg=True)
+    p = lm[:, :2]
+    torso = np.linalg.norm((p[11] + p[12]) / 2 - (p[23] + p[24]) / 2) + 1e-6
+    sk = np.zeros((256, 256), np.uint8)
+    for a, b in BONES:
+        cv2.line(sk, tuple(int(v) for v in p[a]), tuple(int(v) for v in p[b]), 1,
+                 max(2, int(0.35 * torso)))
+    cv2.fillConvexPoly(sk, p[[11, 12, 24, 23]].astype(np.int32), 1)
+    r = int(max(0.6 * np.linalg.norm(p[11] - p[12]), 0.3 * torso))
+    cv2.circle(sk, tuple(int(v) for v in p[0]), r, 1, -1)
+    mask = seg > 0.5
+    return float((mask & (sk == 0)).sum() / (mask.sum() + 1))
 
 
 def pose_mirror(rgb: np.ndarray, person) -> float:
@@ -191,6 +219,7 @@ def candidates(rgb: np.ndarray) -> dict[str, float]:
         "detached_hand": detached,
         "hands_per_person": float(per_person),
         "pose_mirror": max((pose_mirror(rgb, p) for p in big), default=0.0),
+        "body_unexplained": max((body_unexplained(rgb, p) for p in big), default=0.0),
         "face_mirror": max((face_mirror(rgb, f) for f in faces), default=0.0),
         "head_unread": max((head_unread(rgb, p) for p in big), default=0.0),
         "iris_roundness": max((r for r, _ in irises), default=0.0),
@@ -203,7 +232,7 @@ def candidates(rgb: np.ndarray) -> dict[str, float]:
 TARGET = {"silhouette_unexplained": "hands", "silhouette_finger": "hands",
           "silhouette_protrusions": "hands", "silhouette_unexplained+outlier": "hands",
           "silhouette_finger+outlier": "hands", "detached_hand": "hands", "hands_per_person": "limbs",
-          "pose_mirror": "limbs", "face_mirror": "face", "head_unread": "face",
+          "pose_mirror": "limbs", "body_unexplained": "limbs", "face_mirror": "face", "head_unread": "face",
           "iris_roundness": "face", "iris_gaze": "face",
           "hand_2d3d": "hands"}
 

@@ -134,3 +134,46 @@ def onto_segment(c: np.ndarray, f: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
     t = np.clip(((c - f) * d).sum(axis=1) / np.maximum((d * d).sum(axis=1), 1e-6), 0.0, 1.0)
     p = f + t[:, None] * d
     return p, np.sqrt(((c - p) ** 2).sum(axis=1))
+
+
+#: stray specks: components of alpha >= SPECK_LEVEL smaller than SPECK_MAX_SHARE of the
+#: largest, lying farther than SPECK_REACH x the diagonal from every larger component. On
+#: the ground-truth mattes of dim_foamliu, lemur and p3m_demo (detached hair and grass strands
+#: lie close to the subject) this finds 0 specks of mass >= 2 px in 10 of 11, 1 in the grass.
+SPECK_LEVEL = 0.05
+SPECK_MAX_SHARE = 0.01
+SPECK_REACH = 0.02
+
+
+def find_specks(alpha: np.ndarray, *, max_share: float = SPECK_MAX_SHARE,
+                reach: float = SPECK_REACH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stray specks of an alpha plane (H x W float in [0, 1]): small semi-transparent or
+    opaque islands away from the subject, which a background remover leaves and a video
+    model animates as floating dirt. ``max_share`` (of the largest component's area) and
+    ``reach`` (share of the diagonal) bound what counts as small and as away.
+
+    Returns
+    -------
+    (labels, speck, mass)
+        ``labels`` H x W int32 components of alpha >= ``SPECK_LEVEL`` (8-connected);
+        ``speck[k]`` True when component ``k`` is a speck; ``mass[k]`` its summed alpha
+        (px of full opacity). Index 0 is the background.
+    """
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (alpha >= SPECK_LEVEL).astype(np.uint8), connectivity=8)
+    speck = np.zeros(n, bool)
+    mass = np.bincount(labels.ravel(), weights=alpha.ravel(), minlength=n)
+    if n <= 2:
+        return labels, speck, mass
+    areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    areas[0] = 0
+    small = areas < max_share * areas.max()
+    small[0] = False
+    if not small.any():
+        return labels, speck, mass
+    in_small = small[labels]
+    dist = cv2.distanceTransform((in_small | (labels == 0)).astype(np.uint8), cv2.DIST_L2, 3)
+    nearest = np.full(n, np.inf)
+    np.minimum.at(nearest, labels[in_small], dist[in_small])
+    speck = small & (nearest > reach * float(np.hypot(*alpha.shape)))
+    return labels, speck, mass

@@ -48,6 +48,7 @@ BUILTIN_FIXES = (
     "keyframe.fixes.degrid:Degrid",
     "keyframe.fixes.defringe:Defringe",
     "keyframe.fixes.refine_alpha:RefineAlpha",
+    "keyframe.fixes.despeck:Despeck",
     "keyframe.fixes.dehalo:Dehalo",
     "keyframe.fixes.flatten:Flatten",
 )

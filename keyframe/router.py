@@ -26,7 +26,8 @@ from keyframe.report import Decision, Finding, Report, Step, level_rank
 #: order in which fixes run: local repairs whose regions are in source pixels first (erase,
 #: edge repairs), then geometry (the gate re-plans after a step that changes it, so later
 #: regions are measured anew), then artefact removal, then detail restoration
-FIX_ORDER = ("erase", "defringe", "refine_alpha", "dehalo", "crop_border", "reframe",
+FIX_ORDER = ("erase", "despeck", "defringe", "refine_alpha", "dehalo", "crop_border",
+             "reframe",
              "degrid", "deblock", "denoise", "deband", "upscale", "sharpen", "face_detail",
              "flatten")
 

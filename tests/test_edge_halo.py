@@ -34,7 +34,7 @@ def disc_cutout(n=256, fringe=0.0, soft=2.0, hair=False):
 def test_registered_and_codes():
     assert check_classes()["edge_halo"] is EdgeHaloCheck
     ms = CHECK.measure(disc_cutout())
-    assert {m.code for m in ms} == {"edge_halo", "hard_edge", "alpha_fringe"}
+    assert {m.code for m in ms} == {"edge_halo", "hard_edge", "alpha_fringe", "alpha_specks"}
     assert all(0.0 <= m.severity <= 1.0 and m.check == "edge_halo" for m in ms)
 
 

@@ -30,6 +30,7 @@ ACTIVE = {
     "external": {"command": ["cp", "{input}", "{output}"]},
     "defringe": {"method": "unpremultiply"},
     "refine_alpha": {"radius": 4},
+    "despeck": {"reach": 0.02},
     "dehalo": {"width": 2},
     "flatten": {"background": "#808080"},
 }

@@ -85,7 +85,7 @@ def test_matte_from_an_alpha_plane_and_ignored_on_rgba(tmp_path):
 def test_codes_and_clean_composite_reads_zero():
     rgb, matte = disc_composite()
     ms = measured(rgb, matte)
-    assert set(ms) == {"edge_halo", "hard_edge", "alpha_fringe"}
+    assert set(ms) == {"edge_halo", "hard_edge", "alpha_fringe", "alpha_specks"}
     assert ms["edge_halo"].measurements["matte"] == 1.0
     assert ms["edge_halo"].severity < 0.1 and ms["hard_edge"].severity == 0.0
 

@@ -3,19 +3,22 @@
 Codes: ``edge_halo`` (a rim of the old background's colour along the subject's boundary),
 ``alpha_fringe`` (that colour left in the semi-transparent band of an alpha plane, including
 the dark fringe of premultiplied colour read as straight), ``hard_edge`` (a binary, un-
-feathered edge on a hair-like contour: the cut-out look).
+feathered edge on a hair-like contour: the cut-out look), ``alpha_specks`` (stray islands of
+alpha away from the subject, :mod:`checks.edge_halo.specks`).
 
 With an alpha plane (:mod:`checks.edge_halo.rgba`) the edge is read from the matte and the
 straight colour; an opaque composite with its subject matte (``LoadedImage.matte``,
 :mod:`checks.edge_halo.matte`) is read along that boundary only; any other opaque picture
-(:mod:`checks.edge_halo.flat`) gets a conservative backstop over all its strong edges. Each module's docstring says what is measured, at which
-scale and on which data the anchors were calibrated. Fixes: ``defringe`` (alpha),
-``dehalo`` (opaque), ``refine_alpha``; ``hard_edge`` routes to review by default.
+(:mod:`checks.edge_halo.flat`) gets a conservative backstop over all its strong edges. Each
+module's docstring says what is measured, at which scale and on which data the anchors were
+calibrated. Fixes: ``defringe`` (alpha), ``dehalo`` (opaque; matte mode), ``refine_alpha``,
+``despeck``; ``hard_edge`` routes to review by default.
 """
 from __future__ import annotations
 
 from checks.edge_halo.flat import measure_flat
 from checks.edge_halo.matte import measure_matte
+from checks.edge_halo.specks import measure_specks
 from checks.edge_halo.rgba import measure_rgba
 from keyframe.image import LoadedImage
 from keyframe.registry import Check
@@ -23,7 +26,7 @@ from keyframe.report import Measurement
 
 
 class EdgeHaloCheck(Check):
-    """Measure ``edge_halo``, ``hard_edge`` and ``alpha_fringe``.
+    """Measure ``edge_halo``, ``hard_edge``, ``alpha_fringe`` and ``alpha_specks``.
 
     Parameters
     ----------
@@ -34,7 +37,7 @@ class EdgeHaloCheck(Check):
 
     reads_alpha = True
     name = "edge_halo"
-    codes = ("edge_halo", "hard_edge", "alpha_fringe")
+    codes = ("edge_halo", "hard_edge", "alpha_fringe", "alpha_specks")
 
     def __init__(self, *, with_mask: bool = False):
         self.with_mask = with_mask
@@ -46,6 +49,7 @@ class EdgeHaloCheck(Check):
             found = measure_matte(image, with_mask=self.with_mask)
         else:
             found = measure_flat(image, with_mask=self.with_mask)
+        found.append(measure_specks(image, with_mask=self.with_mask))
         for m in found:
             m.check = self.name
         return found

@@ -75,7 +75,7 @@ MIN_CONTOUR = 64
 _K5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 
 
-def _canonical(image: LoadedImage) -> tuple[float, np.ndarray, np.ndarray]:
+def canonical(image: LoadedImage) -> tuple[float, np.ndarray, np.ndarray]:
     """(factor, straight colour float32 HxWx3, alpha float32 in [0, 1]) at canonical scale."""
     def compute():
         f = views.scale_to(image)
@@ -92,7 +92,7 @@ def _canonical(image: LoadedImage) -> tuple[float, np.ndarray, np.ndarray]:
 
 def measure_rgba(image: LoadedImage, *, with_mask: bool = False) -> list[Measurement]:
     """``alpha_fringe``, ``edge_halo`` and ``hard_edge`` of an image with an alpha plane."""
-    f, c, a = _canonical(image)
+    f, c, a = canonical(image)
     fg = (a >= 0.5)
     L = max(1, int(np.count_nonzero(boundary(fg))))
     full_shape = a.shape

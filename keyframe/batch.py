@@ -27,6 +27,7 @@ import cv2
 
 from keyframe.assess import assess_path
 from keyframe.image import DEFAULT_MAX_PIXELS, encode_jpeg
+from keyframe.masks import masking_checks, write_masks
 from keyframe.package import write_atomic
 from keyframe.profiles import Profile, load_profile
 from keyframe.registry import Check, check_classes
@@ -64,6 +65,8 @@ class BatchOptions:
     checks: tuple[str, ...] | None = None
     #: folder of subject mattes for opaque composites (keyframe.matte), or None
     mattes: str | None = None
+    #: folder the masks of each image's findings are written to (keyframe.masks), or None
+    masks: str | None = None
 
 
 def select_checks(names: Iterable[str] | None) -> tuple[Check, ...] | None:
@@ -90,8 +93,12 @@ def _init_worker(options: BatchOptions) -> None:
 
 def _assess_one(path: str) -> dict:
     assert _worker_profile is not None and _worker_options is not None
-    report, _ = assess_path(path, profile=_worker_profile, target=_worker_options.target,
-                            max_pixels=_worker_options.max_pixels, mattes=_worker_options.mattes)
+    options = _worker_options
+    report, image = assess_path(path, profile=_worker_profile, target=options.target,
+                                max_pixels=options.max_pixels, checks=_checks_for(options),
+                                mattes=options.mattes)
+    if options.masks is not None and image is not None:
+        write_masks(report, options.masks)
     return report.to_dict()
 
 
@@ -149,6 +156,8 @@ def _profile_for(options: BatchOptions) -> Profile:
 
 @lru_cache(maxsize=4)
 def _checks_for(options: BatchOptions) -> tuple[Check, ...] | None:
+    if options.masks is not None:
+        return masking_checks(options.checks)
     return select_checks(options.checks)
 
 

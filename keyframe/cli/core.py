@@ -21,7 +21,10 @@ from keyframe.report import Report
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes.")
 @mattes_option
-def check(paths, as_json, profile, max_pixels, jobs, mattes):
+@click.option("--masks", "masks", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the mask of each finding that has one (edge band, text boxes) to "
+                   "DIR/<stem>.<sha8>.<code>.png (grey, 255 = affected); noted in the report.")
+def check(paths, as_json, profile, max_pixels, jobs, mattes, masks):
     """Check images (files or folders) and print a verdict per image.
 
     By default a readable table: verdict, quality (0-100), file, and the reason in one
@@ -29,9 +32,10 @@ def check(paths, as_json, profile, max_pixels, jobs, mattes):
     """
     prof = profile_or_usage_error(profile)
     options = BatchOptions(profile=prof.source, max_pixels=max_pixels,
-                           mattes=None if mattes is None else str(mattes.resolve()))
+                           mattes=None if mattes is None else str(mattes.resolve()),
+                           masks=None if masks is None else str(masks.resolve()))
     reports = []
-    skip = [] if mattes is None else [mattes]
+    skip = [p for p in (mattes, masks) if p is not None]
     for report in assess_many(iter_images(paths, exclude=skip), options=options, jobs=jobs):
         reports.append(report)
         click.echo(report.to_json() if as_json else verdict_line(report))

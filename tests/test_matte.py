@@ -266,3 +266,12 @@ def test_run_id_depends_on_the_mattes_folder():
     raw = load_profile("default").raw
     assert run_id(raw, target=None, max_pixels=10) != run_id(raw, target=None, max_pixels=10,
                                                              mattes="/x")
+
+
+def test_real_photos_with_their_true_matte_read_clean(shared_data):
+    """The original photos of the matting sets are no composites: along their true matte the
+    edge is natural, so neither code may fire."""
+    for s in matting_sets(shared_data):
+        m8 = np.clip(s.alpha * 255 + 0.5, 0, 255).astype(np.uint8)
+        ms = measured(s.image, m8)
+        assert ms["edge_halo"].severity < 0.25 and ms["hard_edge"].severity < 0.25, s.name

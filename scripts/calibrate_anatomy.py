@@ -19,7 +19,9 @@ Prints the figures of README.md ("Models and the anatomy check"):
    the 2D/3D consistency of the hand landmarks.
 
 A candidate earns a place in a severity only if it raises the held-out AUC and leaves real
-people below 0.5; none did (README.md).
+people below 0.5; none did (README.md). One exception is scored: finger-shaped silhouette
+protrusions no landmark finger explains (an extra finger) leave the AUC unchanged but catch
+HandRefiner's six-fingered hand and never fire on a real hand.
 """
 from __future__ import annotations
 

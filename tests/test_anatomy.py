@@ -240,3 +240,13 @@ def test_protrusion_width_tells_a_finger_from_a_wide_object():
     cv2.rectangle(blob, (56, 20), (72, 70), 1, -1)
     wide = [q for q, _ in silhouette.protrusions(blob, centre, 28.0) if q[1] < 15]
     assert wide and silhouette.protrusion_width(blob, wide[0], centre, 28.0) > silhouette.FINGER_WIDTH
+
+
+def test_an_extra_finger_sends_the_image_to_review(shared_models, shared_data):
+    """HandRefiner's six-fingered hand (test/5.jpg): the landmark geometry reads it as a
+    plausible hand; the finger-shaped protrusion no landmark finger explains makes it major."""
+    from keyframe.image import load
+    m = {x.code: x for x in AnatomyCheck().measure(load(shared_data / "handrefiner/test/5.jpg"))}
+    hand = m["hand_malformed"]
+    assert 0.5 <= hand.severity < 0.8, hand.message
+    assert "extra finger" in hand.message

@@ -8,8 +8,11 @@ MediaPipe pose_landmark_lite (TFLite, ``ai-edge-litert``); MediaPipe palm detect
 landmarks. A missing model raises :class:`~keyframe.models.ModelMissing`, which puts the
 check in ``skipped`` with the pull command. Decoding lives in :mod:`checks.anatomy.detect`,
 geometry in :mod:`checks.anatomy.measures`; this module only maps numbers to severities.
-:mod:`checks.anatomy.silhouette` (fingers counted from the hand's own pixels) is measured by
-scripts/calibrate_anatomy.py but not scored: it did not raise the held-out AUC (README).
+:mod:`checks.anatomy.silhouette` counts the fingers that stick out of the hand's own pixels:
+a finger-shaped protrusion no landmark finger explains (an extra finger) raises
+``hand_malformed`` to review (it did not change the held-out AUC against the human grades,
+which mostly fault small or gripping hands, but it catches a drawn sixth finger that the
+landmark geometry misses, and never fires on a real hand: README).
 
 Each code's region is the worst instance (source pixels); the boxes of every face, hand and
 person found (up to 4 each) are in the measurements of ``face_too_small`` (``face1_x`` …),
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from checks.anatomy import detect, measures
+from checks.anatomy import detect, measures, silhouette
 from keyframe import views
 from keyframe.image import LoadedImage
 from keyframe.registry import Check
@@ -59,6 +62,12 @@ UNSURE_CAP = 0.6
 #: that far — beyond any real hand seen — reaches critical.
 HAND_OUTLIER_MAJOR, HAND_OUTLIER_CRITICAL = 20.0, 40.0
 HAND_OUTLIER_MAJOR_CAP = 0.75
+#: ``unexplained_finger`` (hand scales from the nearest landmark finger bone to the tip of a
+#: finger-shaped protrusion of the hand's silhouette): real people and real hand photos of
+#: mmpose_testdata reach 0.15 and 0.07, HandRefiner's six-fingered hand (test/5.jpg) 0.51.
+#: An extra finger is a review (major) at most: the silhouette comes from GrabCut.
+EXTRA_FINGER_ZERO, EXTRA_FINGER_ONE = 0.3, 0.6
+EXTRA_FINGER_CAP = 0.75
 
 
 class AnatomyCheck(Check):
@@ -153,6 +162,9 @@ class AnatomyCheck(Check):
                 s = (HAND_OUTLIER_MAJOR_CAP * ramp(o, 0.0, HAND_OUTLIER_MAJOR)
                      + (1 - HAND_OUTLIER_MAJOR_CAP) * ramp(o, HAND_OUTLIER_MAJOR,
                                                            HAND_OUTLIER_CRITICAL))
+                g["unexplained_finger"] = silhouette.hand_silhouette(rgb, h)["unexplained_extent"]
+                s = max(s, EXTRA_FINGER_CAP * ramp(g["unexplained_finger"], EXTRA_FINGER_ZERO,
+                                                   EXTRA_FINGER_ONE))
             if s > worst[0]:
                 worst = (s, h, g)
         s, h, g = worst
@@ -161,7 +173,10 @@ class AnatomyCheck(Check):
             f"hand: {g['hand_outlier']:.1f} robust z outside real hands (finger bones off human "
             f"proportions by {g['bone_deviation']:.1f} spreads, fingertips move "
             f"{g['flip_tip_disagreement']:.2f} palm lengths in the mirrored crop), "
-            f"backward bend {g['hyperextension']:.0f}°, {g['tip_crowding']:.0f} fused tip pair(s)",
+            f"backward bend {g['hyperextension']:.0f}°, {g['tip_crowding']:.0f} fused tip pair(s)"
+            + (f"; a finger-shaped protrusion {g['unexplained_finger']:.2f} hand scales from "
+               f"every landmark finger (an extra finger?)"
+               if g.get("unexplained_finger", 0.0) >= EXTRA_FINGER_ZERO else ""),
             _region(h.box), {**g, "hands": len(hands), **_boxes("hand", hands)})
 
     def _bodies(self, rgb: np.ndarray, people) -> list[Measurement]:

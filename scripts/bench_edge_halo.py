@@ -1,5 +1,5 @@
-"""Time the edge-halo suite on a 2048-px RGBA cut-out, the same picture opaque, and opaque
-with its subject matte (keyframe.matte), against decoding that PNG; one
+"""Time the edge-halo suite on a 2048-px RGBA cut-out and on the same picture opaque with
+its subject matte (keyframe.matte), against decoding that PNG; one
 core: median of 7 runs, derived views recomputed each run.
 
     python scripts/bench_edge_halo.py [--data ../shared/data]
@@ -55,7 +55,6 @@ def main() -> None:
     png = cv2.imencode(".png", np.dstack([rgb[:, :, ::-1], a]))[1]
     print(f"RGBA cut-out {rgb.shape[1]}x{rgb.shape[0]}: "
           f"{timed(lambda: LoadedImage(rgb=rgb, alpha=a)):.0f} ms")
-    print(f"opaque {rgb.shape[1]}x{rgb.shape[0]}: {timed(lambda: LoadedImage(rgb=rgb)):.0f} ms")
     print(f"opaque with its subject matte {rgb.shape[1]}x{rgb.shape[0]}: "
           f"{timed(lambda: LoadedImage(rgb=rgb, matte=a)):.0f} ms")
     t = []

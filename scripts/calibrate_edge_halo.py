@@ -2,9 +2,8 @@
 
 Cut-outs (RGBA) and flattened composites built from ../shared/data matting sets (see
 tests/edge_halo_data.py): clean, photo colour (halo), premultiplied, dilated alpha, binary
-alpha; the flattened composites again with their subject matte (the ground-truth alpha, and
-the alpha they were composited with); plus clean photos and generations and unsharp-masked
-photos for the opaque measures.
+alpha; flattened composites with their subject matte (the ground-truth alpha, and the alpha
+they were composited with); and the original photos along their true matte (natural edges).
 Also prints ROC-AUC per code (haloed vs clean) and SAD/MSE of refine_alpha.
 
     python scripts/calibrate_edge_halo.py [--data ../shared/data]
@@ -22,7 +21,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from checks.edge_halo import EdgeHaloCheck  # noqa: E402
 from edge_halo_data import composite, matting_sets, rgba_image, variants  # noqa: E402
-from helpers import clean_generations, img, photo, read_rgb, usm  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
 
 
@@ -48,16 +46,6 @@ def main() -> None:
                   f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['transition_px']:.2f}"
                   f"/{ms['hard_edge'].measurements['complexity']:.2f} ({ms['hard_edge'].severity:.2f})"
                   f" premult {ms['alpha_fringe'].measurements['premultiplied']:.2f}")
-    print("Flattened composites: edge_halo rim excess / hard_edge step share")
-    for s in matting_sets(args.data):
-        for kind, (colour, alpha) in variants(args.data, s).items():
-            if kind == "premultiplied":
-                continue
-            ms = {m.code: m for m in check.measure(img(composite(colour, alpha, s.background)))}
-            rows[("flat", kind, s.name)] = {c: m.severity for c, m in ms.items()}
-            print(f"  {s.name:16s} {kind:14s} halo {ms['edge_halo'].measurements['rim_excess']:6.2f}"
-                  f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['step_share']:.3f}"
-                  f" ({ms['hard_edge'].severity:.2f})")
     print("Flattened composites with their subject matte (ground-truth alpha / the alpha "
           "composited with): edge_halo rim excess / hard_edge step share, complexity")
     for s in matting_sets(args.data):
@@ -75,16 +63,13 @@ def main() -> None:
                           f"(control {h['control']:5.1f}, {ms['edge_halo'].severity:.2f})  "
                           f"hard {e['step_share']:.2f} x{e['complexity']:.2f} "
                           f"({ms['hard_edge'].severity:.2f})")
-    print("Clean photos / generations / unsharp-masked (oversharpened) photos")
-    others = [(n, photo(n)) for n in ("astronaut", "coffee", "chelsea", "rocket")]
-    others += [(p.name, read_rgb(p)) for p in clean_generations(args.data)]
-    for name, rgb in list(others):
-        for label, x in (("clean", rgb), ("usm", usm(rgb, 1.5, 1.5))):
-            ms = {m.code: m for m in check.measure(img(x))}
-            rows[("photo", label, name)] = {c: m.severity for c, m in ms.items()}
-            print(f"  {name[:30]:30s} {label:5s} halo {ms['edge_halo'].measurements['rim_excess']:6.2f}"
-                  f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['step_share']:.3f}"
-                  f" ({ms['hard_edge'].severity:.2f})")
+    print("Original photos along their true matte (natural edges, no composite)")
+    for s in matting_sets(args.data):
+        m8 = np.clip(s.alpha * 255 + 0.5, 0, 255).astype(np.uint8)
+        ms = {x.code: x for x in check.measure(LoadedImage(rgb=s.image, matte=m8))}
+        rows[("photo", "original", s.name)] = {c: x.severity for c, x in ms.items()}
+        print(f"  {s.name:16s} halo {ms['edge_halo'].measurements['rim_excess']:6.2f} "
+              f"({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].severity:.2f}")
 
     def sev(domain, kinds, code):
         return [v[code] for (d, k, _), v in rows.items() if d == domain and k in kinds]
@@ -93,8 +78,6 @@ def main() -> None:
             ("alpha_fringe", "rgba", ("photo", "premultiplied"), ("clean",)),
             ("edge_halo", "rgba", ("dilated",), ("clean",)),
             ("hard_edge", "rgba", ("binary",), ("clean", "photo")),
-            ("edge_halo", "flat", ("photo", "dilated"), ("clean",)),
-            ("hard_edge", "flat", ("binary",), ("clean",)),
             ("edge_halo", "matte-gt", ("photo",), ("clean",)),
             ("edge_halo", "matte-gt", ("dilated",), ("clean",)),
             ("edge_halo", "matte-gt", ("photo", "dilated"), ("clean",)),
@@ -105,13 +88,8 @@ def main() -> None:
         p, n = sev(dom, pos, code), sev(dom, neg, code)
         print(f"  {code:13s} {dom:9s} {'+'.join(pos):22s} vs {'+'.join(neg):12s} "
               f"AUC {auc(p, n):.3f}  (n={len(p)}/{len(n)})")
-    p = sev("flat", ("photo", "dilated"), "edge_halo")
-    n = sev("photo", ("clean", "usm"), "edge_halo")
-    print(f"  edge_halo flat haloed composites vs clean+USM photos AUC {auc(p, n):.3f}, "
-          f"max on photos {max(n):.2f}")
-    n = sev("photo", ("clean", "usm"), "hard_edge")
-    print(f"  hard_edge max on photos/generations {max(n):.2f}")
-
+    for code in ("edge_halo", "hard_edge"):
+        print(f"  {code} max on the original photos: {max(sev('photo', ('original',), code)):.2f}")
 
 if __name__ == "__main__":
     main()

@@ -245,8 +245,9 @@ def test_check_with_mattes_option(tmp_path):
     assert any("subject matte" in n for n in reports["clean.png"]["notes"])
     assert reports["wrong.png"]["verdict"] == "error"
     assert reports["wrong.png"]["error"]["type"] == "matte_size"
-    plain = runner.invoke(main, ["check", str(img_dir / "haloed.png"), "--json"])
-    assert json.loads(plain.output)["scores"]["edge_halo"] < 0.25   # no matte: no boundary
+    plain = json.loads(runner.invoke(main, ["check", str(img_dir / "haloed.png"), "--json"]).output)
+    assert "edge_halo" not in plain["scores"]                    # no matte: not measured
+    assert any(x["check"] == "edge_halo" and "--mattes" in x["reason"] for x in plain["skipped"])
 
 
 def test_triage_skips_a_mattes_folder_inside_the_input(tmp_path):

@@ -9,7 +9,7 @@ from edge_halo_data import matting_sets, rgba_image, variants
 from keyframe.fixes.despeck import Despeck
 from keyframe.gate import gate
 from keyframe.image import from_array
-from keyframe.matte import find_specks
+from keyframe.matte import find_specks, with_matte
 from keyframe.profiles import load_profile
 from keyframe.registry import check_classes
 
@@ -45,11 +45,12 @@ def add_specks(alpha, k, *, peak=0.5, sigma=2.0, seed=0):
     return a.astype(np.float32)
 
 
-def test_registered_code_and_zero_without_alpha():
+def test_registered_code_and_zero_on_a_clean_cutout_or_a_matted_composite():
     assert "alpha_specks" in EdgeHaloCheck.codes
     colour, a = disc()
     assert specks_of(colour, a).severity == 0.0
-    opaque = {m.code: m for m in CHECK.measure(from_array(colour))}
+    a8 = np.clip(a * 255 + 0.5, 0, 255).astype(np.uint8)
+    opaque = {m.code: m for m in CHECK.measure(with_matte(from_array(colour), a8))}
     assert opaque["alpha_specks"].severity == 0.0
 
 

@@ -37,10 +37,7 @@ SPECKS_ZERO, SPECKS_ONE = 0.5, 12.0
 
 
 def measure_specks(image: LoadedImage, *, with_mask: bool = False) -> Measurement:
-    """``alpha_specks`` of an RGBA image (0 without an alpha plane)."""
-    if image.alpha is None:
-        return Measurement("alpha_specks", 0.0, "no alpha plane",
-                           measurements={"specks": 0, "count": 0.0})
+    """``alpha_specks`` of an RGBA image."""
     f, _, a = canonical(image)          # alpha area-averaged to the 1024-px scale (cached)
     labels, speck, mass = find_specks(a)
     count = float(np.minimum(1.0, mass[speck] / SPECK_FULL).sum())

@@ -57,17 +57,22 @@ def with_matte(image: LoadedImage, matte: np.ndarray, *, source: str = ""
                ) -> LoadedImage:
     """``image`` with its subject matte set (a new object; the image's pixels are shared).
 
-    ``source``: the matte's file path ("" for an in-memory matte); a ``dehalo`` step planned
-    from this image's report reads its boundary from that file.
+    ``matte``: H x W uint8, the subject's alpha. ``source``: the matte's file path ("" for an
+    in-memory matte); a ``dehalo`` step planned from this image's report reads its boundary
+    from that file.
 
     An image with its own alpha plane keeps it and ignores the matte (the alpha is the
     better record of the edge), with a note."""
+    if matte.dtype != np.uint8 or matte.ndim != 2:
+        raise ValueError(f"a subject matte is an H x W uint8 array, got {matte.dtype} "
+                         f"{matte.shape}")
     if image.alpha is not None:
-        return dataclasses.replace(image, notes=[*image.notes, f"subject matte {source or ''} "
-                                                 "ignored: the image has its own alpha"],
-                                   cache={})
+        what = f"subject matte {source}" if source else "subject matte"
+        return dataclasses.replace(image, notes=[*image.notes, f"{what} ignored: the image "
+                                                 "has its own alpha"], cache={})
     if matte.shape != (image.height, image.width):
-        raise ImageError("matte_size", f"{source or 'matte'}: matte is {matte.shape[1]}x{matte.shape[0]}, "
+        h, w = matte.shape
+        raise ImageError("matte_size", f"{source or 'matte'}: matte is {w}x{h}, "
                                        f"the image is {image.width}x{image.height}")
     return dataclasses.replace(image, matte=matte, matte_source=source, cache={},
                                notes=[*image.notes, f"subject matte: {source or 'in memory'}"])

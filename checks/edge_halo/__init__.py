@@ -14,14 +14,14 @@ this family did that), rims and steps did not separate haloed composites from cl
 all (ROC-AUC 0.50 on the calibration composites; hair, fur and print make rims of their own)
 and cost a third of a triage's time, so a severity of 0 there would claim a check that was
 not made. Each module's docstring says what is measured, at which scale and on which data
-the anchors were calibrated. Fixes: ``defringe`` (alpha), ``dehalo`` (opaque; matte mode), ``refine_alpha``,
-``despeck``; ``hard_edge`` routes to review by default.
+the anchors were calibrated. Fixes: ``defringe`` (alpha), ``dehalo`` (opaque; matte mode),
+``refine_alpha``, ``despeck``; ``hard_edge`` routes to review by default.
 """
 from __future__ import annotations
 
 from checks.edge_halo.matte import measure_matte
-from checks.edge_halo.specks import measure_specks
 from checks.edge_halo.rgba import measure_rgba
+from checks.edge_halo.specks import measure_specks
 from keyframe.image import LoadedImage
 from keyframe.registry import Check, CheckSkipped
 from keyframe.report import Measurement

@@ -6,9 +6,9 @@ In a flattened composite the subject's boundary is only one edge among thousands
 fur, grass and print all make rims and steps of their own, so measures read over every edge
 of the picture do not separate a haloed composite from a clean one (ROC-AUC 0.50 for a rim
 measure and a step measure over all strong edges, tried first; without a matte the check is
-skipped). A compositing pipeline has the matte it composited with (the
-cut-out tool's alpha); given it (``LoadedImage.matte``, ``--mattes DIR`` on the command
-line) the measures below read only the boundary and compare it with the texture next to it.
+skipped). A compositing pipeline has the matte it composited with (the cut-out tool's
+alpha); given it (``LoadedImage.matte``, ``--mattes DIR`` on the command line) the measures
+below read only the boundary and compare it with the texture next to it.
 
 What is measured
 ----------------
@@ -20,9 +20,9 @@ What is measured
   segment F–B; the old background left in the edge (a halo, a green spill, a light rim) lies
   off it. The distance off the segment is averaged over the band; texture makes distances of
   its own, so the same statistic is read on two *control* contours — the boundary moved
-  ``2 BAND + 1`` px inward and outward (Euclidean) — and their mean is subtracted. The result (grey
-  levels) is the rim's excess over the subject's and background's own texture: monotone in
-  the rim's contrast and width, 0 for a decontaminated composite.
+  ``2 BAND + 1`` px inward and outward (Euclidean) — and their mean is subtracted. The
+  result (grey levels) is the rim's excess over the subject's and background's own
+  texture: monotone in the rim's contrast and width, 0 for a decontaminated composite.
 * ``hard_edge`` — *a binary step on a hair-like contour.* At native resolution, strong edge
   points (Canny, contrast >= 60 grey levels over 5 px) within ``NEAR`` px of the contour;
   the share whose whole transition happens between two adjacent pixels, times the
@@ -68,6 +68,7 @@ STEP_ZERO, STEP_ONE = 0.4, 0.8
 COMPLEX_ZERO, COMPLEX_ONE = 1.0, 1.3
 #: the contour must be at least this long (canonical px) to be judged
 MIN_CONTOUR = 64
+
 
 def measure_matte(image: LoadedImage, *, with_mask: bool = False) -> list[Measurement]:
     """``edge_halo``, ``hard_edge`` and ``alpha_fringe`` (0) of an opaque composite with

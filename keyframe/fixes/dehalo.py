@@ -51,11 +51,11 @@ class Dehalo(Fix):
 
     @classmethod
     def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
-        """``width`` covering the band the edge-halo check judged: it reads a rim within
-        ``band_px_canonical`` px of the subject's boundary at the canonical scale, which is
-        ``band_px_source`` px here (at least 2, at most 8). Calibrated on the 2-px dilated
+        """With a subject matte (the check's matte measurement): ``width`` covering the band
+        it judged — ``band_px_source``, its 3 canonical px in source px, at least 2, at most
+        8 — and the matte file it read (``matte_file``). Calibrated on the 2-px dilated
         mattes of scripts/calibrate_edge_halo.py: width 3 at 800 px leaves every rim below
-        minor, width 2 leaves some major."""
+        minor, width 2 leaves some major. Without one: the defaults."""
         reach = measurement.measurements.get("band_px_source")
         if not reach:
             return {}

@@ -42,7 +42,7 @@ def main() -> None:
             ms = {m.code: m for m in check.measure(rgba_image(colour, alpha))}
             rows[("rgba", kind, s.name)] = {c: m.severity for c, m in ms.items()}
             print(f"  {s.name:16s} {kind:14s} fringe {ms['alpha_fringe'].measurements['energy']:6.2f}"
-                  f" ({ms['alpha_fringe'].severity:.2f})  halo {ms['edge_halo'].measurements['rim_contrast']:6.2f}"
+                  f" ({ms['alpha_fringe'].severity:.2f})  halo {ms['edge_halo'].measurements['rim_excess']:6.2f}"
                   f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['transition_px']:.2f}"
                   f"/{ms['hard_edge'].measurements['complexity']:.2f} ({ms['hard_edge'].severity:.2f})"
                   f" premult {ms['alpha_fringe'].measurements['premultiplied']:.2f}")

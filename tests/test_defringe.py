@@ -26,9 +26,12 @@ def run(name, rgb, alpha, **params):
 
 def test_registered_with_alpha_flag():
     fixes = fix_classes()
-    for name in ("defringe", "refine_alpha", "flatten"):
+    for name in ("defringe", "refine_alpha", "flatten", "despeck", "dehalo"):
         assert fixes[name].uses_alpha
-    assert not fixes["dehalo"].uses_alpha
+    dehalo = fixes["dehalo"]()          # opaque: the colour fix, alpha stays absent
+    rgb = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    out, alpha = dehalo.apply_rgba(rgb, None, dehalo.validate({}))
+    assert alpha is None and np.array_equal(out, dehalo.apply(rgb, dehalo.validate({})))
     assert fixes["sharpen"]().apply_rgba.__func__ is fixes["sharpen"].apply_rgba
 
 
@@ -165,3 +168,24 @@ def test_hard_edge_routes_to_review():
     d = route(Report(path="x", measurements={"alpha_fringe": m, "blur": ok}),
               load_profile("default"))
     assert d.verdict == "fix" and d.plan[0].fix == "defringe"
+
+
+def test_dehalo_chokes_a_loose_matte_of_a_cutout(shared_data):
+    """A 2-px dilated matte keeps the old background in an opaque ring: the cut-out's
+    edge_halo (worst of black/grey/white backgrounds) reads major; dehalo, planned from that
+    measurement, chokes the matte and decontaminates the new band: below minor."""
+    from edge_halo_data import matting_sets, rgba_image, variants
+    from checks.edge_halo import EdgeHaloCheck
+    from keyframe.image import LoadedImage
+    check, fix = EdgeHaloCheck(), fix_classes()["dehalo"]()
+    for s in matting_sets(shared_data):
+        if s.name not in ("lemur", "dim0", "p3m_p_07141906"):
+            continue
+        colour, a = variants(shared_data, s)["dilated"]
+        before = {m.code: m for m in check.measure(rgba_image(colour, a))}["edge_halo"]
+        assert before.severity >= 0.5, s.name
+        image = rgba_image(colour, a)
+        rgb, alpha = fix.apply_rgba(image.rgb, image.alpha,
+                                    fix.validate(fix.plan_params(before)))
+        after = {m.code: m for m in check.measure(LoadedImage(rgb=rgb, alpha=alpha))}
+        assert after["edge_halo"].severity < 0.25 and alpha.sum() < image.alpha.sum(), s.name

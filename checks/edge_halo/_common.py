@@ -20,6 +20,14 @@ CANNY_LO, CANNY_HI = 40, 100
 _K3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 
 
+def smooth(values: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian-like blur of standard deviation ``sigma`` px: OpenCV's stack blur (a
+    triangular kernel of radius ``sigma * sqrt(6)``, the same variance) costs the same at
+    any ``sigma``, 2-4x less than ``GaussianBlur`` on these float planes."""
+    k = 2 * round(sigma * 6 ** 0.5) + 1
+    return cv2.stackBlur(values, (k, k))
+
+
 def boundary(mask: np.ndarray) -> np.ndarray:
     """Pixels of a boolean mask that touch its outside (8-connected)."""
     return mask & ~cv2.erode(mask.astype(np.uint8), _K3).astype(bool)

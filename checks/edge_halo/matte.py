@@ -42,8 +42,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from checks.edge_halo._common import (CELL, boundary, cell_sums, step_points, upmask,
-                                      worst_region)
+from checks.edge_halo._common import (CELL, boundary, cell_sums, smooth, step_points,
+                                      upmask, worst_region)
 from keyframe import views
 from keyframe.image import LoadedImage
 from keyframe.matte import onto_segment, side_colours, signed_distance
@@ -89,15 +89,6 @@ def matte_at(image: LoadedImage) -> np.ndarray:
     return views.cached(image, "edge_halo.matte", compute)
 
 
-def off_segment(rgb: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distance (grey levels) of each band pixel's colour from the segment between the two
-    sides' local colours, for the boundary at ``sd == 0``; returns (values, band mask)."""
-    f, b, valid = side_colours(rgb, sd, band=BAND, sigma=SIDE_SIGMA)
-    band = (np.abs(sd) <= BAND) & valid
-    _, dist = onto_segment(rgb[band], f[band], b[band])
-    return dist, band
-
-
 def _box(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
     edge = boundary(mask) | boundary(~mask)
     rows, cols = np.flatnonzero(edge.any(axis=1)), np.flatnonzero(edge.any(axis=0))
@@ -107,48 +98,85 @@ def _box(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
             slice(max(0, cols[0] - pad), cols[-1] + pad + 1))
 
 
-def _halo(image: LoadedImage, with_mask: bool) -> Measurement:
-    f = views.scale_to(image)
-    rgb = views.rgb_at(image)
-    mask = matte_at(image)
+def rim_excess(pre: np.ndarray, clear: np.ndarray | None, mask: np.ndarray,
+               backgrounds: tuple[tuple[float, float, float], ...] = ((0.0, 0.0, 0.0),)
+               ) -> dict:
+    """The ``edge_halo`` statistic of a picture ``pre + clear x background`` along the
+    boundary of ``mask``, for each background; the worst one is returned.
+
+    ``pre`` is H x W x 3 float32 colour (an opaque picture: its colour; a cut-out: its
+    premultiplied colour ``a C``), ``clear`` None or H x W ``1 - a`` (how much of a background
+    shows). Everything is linear in the background, so the side means are computed once and
+    each background costs only the projection. Returns ``level`` (grey levels over the
+    controls), ``control``, ``background``, ``box``, ``band`` (in the box), ``values`` and
+    ``shape`` (of ``mask``).
+    """
     shift = 2 * BAND + 1
     box = _box(mask, int(BAND + 3 * SIDE_SIGMA + 2 * shift + 4))
-    local_rgb = rgb[box].astype(np.float32)
+    planes = pre[box] if clear is None else np.dstack([pre[box], clear[box]])
     sd = signed_distance(mask[box])
-    values, band = off_segment(local_rgb, sd)
-    controls = [off_segment(local_rgb, sd + shift)[0], off_segment(local_rgb, sd - shift)[0]]
-    levels = [float(v.mean()) for v in controls if v.size]
-    control = float(np.mean(levels)) if levels else 0.0
-    level = float(values.mean()) - control if values.size else 0.0
-    excess = np.zeros(mask.shape, np.float32)
-    excess[box][band] = np.maximum(values - control, 0.0)
+    sides = side_colours(planes, sd, band=BAND, sigma=SIDE_SIGMA,
+                         offsets=(0, shift, -shift))  # the boundary, moved inward, outward
+    contours = [(planes[band], f, b, band) for f, b, band in sides]
+    worst = None
+    for bg in backgrounds:
+        means = []
+        for x, f, b, _ in contours:
+            if clear is not None:           # colour seen over this background
+                g = np.asarray(bg, np.float32)
+                x, f, b = (v[:, :3] + v[:, 3:] * g for v in (x, f, b))
+            means.append(onto_segment(x, f, b)[1])
+        levels = [float(v.mean()) for v in means[1:] if v.size]
+        control = float(np.mean(levels)) if levels else 0.0
+        level = float(means[0].mean()) - control if means[0].size else 0.0
+        if worst is None or level > worst["level"]:
+            worst = {"level": level, "control": control, "background": bg, "box": box,
+                     "band": contours[0][3], "values": means[0], "shape": mask.shape}
+    return worst
+
+
+def halo_measurement(image: LoadedImage, found: dict, *, with_mask: bool, where: str,
+                     extra: dict) -> Measurement:
+    """``edge_halo`` from :func:`rim_excess`'s result, with its region and (optionally) the
+    mask of the band pixels whose local excess reads major or worse."""
+    f = views.scale_to(image)
+    shape = found["shape"]
+    level, control, box, band = found["level"], found["control"], found["box"], found["band"]
+    excess = np.zeros(shape, np.float32)
+    excess[box][band] = np.maximum(found["values"] - control, 0.0)
     sev = ramp(level, HALO_ZERO, HALO_ONE)
-    msg = (f"a rim of colour that belongs to neither side along the subject's matte: "
+    msg = (f"a rim of colour that belongs to neither side along {where}: "
            f"{level:.1f} grey levels beyond the texture on either side")
     region = worst_region(cell_sums(excess), image, f) if level > 0 else None
     mask_out = None
     if with_mask:        # band pixels whose local (4 x BAND px) excess reads major or worse
-        inband = np.zeros(mask.shape, np.float32)
+        inband = np.zeros(shape, np.float32)
         inband[box][band] = 1.0
-        den = cv2.GaussianBlur(inband, (0, 0), 4 * BAND)
-        signed = np.zeros(mask.shape, np.float32)
-        signed[box][band] = values - control
-        local = cv2.GaussianBlur(signed, (0, 0), 4 * BAND) / np.maximum(den, 1e-4)
+        signed = np.zeros(shape, np.float32)
+        signed[box][band] = found["values"] - control
+        den = smooth(inband, 4 * BAND)
+        local = smooth(signed, 4 * BAND) / np.maximum(den, 1e-4)
         mask_out = upmask((inband > 0) & (local > 0.5 * (HALO_ZERO + HALO_ONE)), image)
     return Measurement("edge_halo", sev, msg, region=region,
                        measurements={"rim_excess": level, "control": control,
-                                     "band_px": int(values.size), "matte": 1.0,
-                                     "band_px_source": round(BAND / f, 3),
-                                     "matte_file": image.matte_source},
+                                     "band_px": int(found["values"].size), **extra},
                        mask=mask_out)
+
+
+def _halo(image: LoadedImage, with_mask: bool) -> Measurement:
+    found = rim_excess(views.rgb_at(image).astype(np.float32), None, matte_at(image))
+    f = views.scale_to(image)
+    return halo_measurement(image, found, with_mask=with_mask, where="the subject's matte",
+                            extra={"matte": 1.0, "band_px_source": round(BAND / f, 3),
+                                   "matte_file": image.matte_source})
 
 
 def _hard(image: LoadedImage, with_mask: bool) -> Measurement:
     f = views.scale_to(image)
     contour_c = boundary(matte_at(image))
     length = int(np.count_nonzero(contour_c))
-    smooth = cv2.GaussianBlur(matte_at(image).astype(np.float32), (0, 0), SMOOTH_SIGMA) >= 0.5
-    complexity = length / max(1, int(np.count_nonzero(boundary(smooth))))
+    outline = smooth(matte_at(image).astype(np.float32), SMOOTH_SIGMA) >= 0.5
+    complexity = length / max(1, int(np.count_nonzero(boundary(outline))))
     binary = image.matte >= 128
     near = cv2.dilate((boundary(binary) | boundary(~binary)).astype(np.uint8),
                       cv2.getStructuringElement(cv2.MORPH_RECT, (2 * NEAR + 1,) * 2)) > 0

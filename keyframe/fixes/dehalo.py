@@ -39,6 +39,8 @@ class Dehalo(Fix):
     name = "dehalo"
     mends = ("edge_halo",)
     changes_geometry = False
+    #: on an RGBA cut-out the rim is in the matte, not in the colour: see :meth:`apply_rgba`
+    uses_alpha = True
 
     @dataclass(frozen=True)
     class Params:
@@ -55,7 +57,8 @@ class Dehalo(Fix):
         it judged — ``band_px_source``, its 3 canonical px in source px, at least 2, at most
         8 — and the matte file it read (``matte_file``). Calibrated on the 2-px dilated
         mattes of scripts/calibrate_edge_halo.py: width 3 at 800 px leaves every rim below
-        minor, width 2 leaves some major. Without one: the defaults."""
+        minor, width 2 leaves some major. A cut-out's measurement carries the same
+        ``band_px_source``: the matte is choked by as much. Otherwise: the defaults."""
         reach = measurement.measurements.get("band_px_source")
         if not reach:
             return {}
@@ -64,6 +67,21 @@ class Dehalo(Fix):
         if isinstance(matte, str) and matte:
             planned["matte"] = matte
         return planned
+
+    def apply_rgba(self, rgb: np.ndarray, alpha: np.ndarray | None, params: Any
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Opaque: :meth:`apply`. A cut-out: a rim that shows on some background is the old
+        background kept inside a loose matte, so the matte is choked by ``width`` px and the
+        new soft band decontaminated (``defringe``'s estimate: pymatting
+        ``estimate_foreground_ml``)."""
+        if alpha is None:
+            return self.apply(rgb, params), None
+        check_rgb(rgb, self.name)
+        if params.strength <= 0:
+            return rgb.copy(), alpha.copy()
+        from keyframe.fixes.defringe import Defringe, choke
+        return Defringe().apply_alpha(rgb, choke(alpha, params.width),
+                                      Defringe.validate({"method": "estimate"}))
 
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         check_rgb(rgb, self.name)
@@ -108,10 +126,10 @@ def _onto_sides(f: np.ndarray, subject: np.ndarray, width: int, strength: float)
     hair keeps its structure; only the third colour (the old background) goes."""
     from keyframe.matte import onto_segment, side_colours, signed_distance
     sd = signed_distance(subject)
-    inside, outside, valid = side_colours(f, sd, band=float(width), sigma=4.0 * width / 3.0)
-    band = (np.abs(sd) <= width) & valid
+    ((inside, outside, band),) = side_colours(f, sd, band=float(width),
+                                              sigma=4.0 * width / 3.0, half=False)
     out = f.copy()
     c = f[band]
-    p, _ = onto_segment(c, inside[band], outside[band])
+    p, _ = onto_segment(c, inside, outside)
     out[band] = c + strength * (p - c)
     return out

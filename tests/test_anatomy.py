@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from checks.anatomy import AnatomyCheck, detect
 from keyframe.assess import assess, measure
@@ -250,3 +251,15 @@ def test_an_extra_finger_sends_the_image_to_review(shared_models, shared_data):
     hand = m["hand_malformed"]
     assert 0.5 <= hand.severity < 0.8, hand.message
     assert "extra finger" in hand.message
+
+
+def test_each_code_is_the_lower_of_the_picture_and_its_mirror(shared_models):
+    from keyframe.image import from_array
+    rgb = photo("astronaut")
+    check = AnatomyCheck()
+    both = {m.code: m for m in check.measure(from_array(rgb))}
+    once = {m.code: m.severity for m in check._once(from_array(rgb))}
+    mirrored = {m.code: m.severity for m in check._once(from_array(rgb[:, ::-1].copy()))}
+    for code, m in both.items():
+        assert m.severity == pytest.approx(min(once[code], mirrored[code]), abs=1e-4), code
+        assert m.measurements["mirror_severity"] == pytest.approx(mirrored[code], abs=1e-4)

@@ -7,6 +7,10 @@ pixels and the result is measured again with every check; the step is **kept** o
   routes to that fix), and
 * it raised no other code's severity by more than ``epsilon``.
 
+``flatten`` is the exception: it is kept whenever it removed the transparency, because it
+changes what the checks see (the chosen background under the once-transparent pixels, where
+the checks saw mid-grey) rather than damaging pixels; the flattened picture's verdict decides.
+
 Otherwise it is **rolled back** (the pixels before it are kept) and the attempt is recorded
 with the reason. Rounds repeat while the verdict is ``fix`` and the last round kept a step,
 up to ``max_rounds``; a kept step that changes the geometry ends its round, so the regions of
@@ -98,6 +102,15 @@ def judge(step: str, before: Report, after: Report, *, epsilon: float = EPSILON
     changes = {c: (old[c], new[c]) for c in old if c in new and abs(new[c] - old[c]) > 1e-3}
     targets = [f.code for f in before.findings
                if f.fix == step and level_rank(f.level) >= level_rank("major")]
+    if step == "flatten" and targets and all(new.get(c, 0.0) < old[c] - MIN_GAIN
+                                             for c in targets):
+        # flattening changes what the checks see (the chosen background instead of the
+        # mid-grey stand-in under transparent pixels), it does not damage pixels: other
+        # codes move with the background, and the flattened picture's verdict decides
+        moved = ", ".join(f"{c} {a:.2f} -> {b:.2f}" for c, (a, b) in changes.items()
+                          if c not in targets) or "nothing else"
+        return True, (f"flattened ({', '.join(targets)} gone); the verdict of the flattened "
+                      f"picture decides (moved: {moved})"), changes
     raised = sorted(((new[c] - old[c], c) for c in old
                      if c in new and c not in targets and new[c] - old[c] > epsilon), reverse=True)
     if raised:
@@ -210,7 +223,11 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
                 continue
             candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,
                                    provenance=image.provenance)
-            if current.matte is not None and alpha is None:
+            if alpha is None and current.alpha is not None:
+                # flattened: the cut-out's alpha is the composite's subject matte, so its
+                # edge is still measured (an opaque picture without one is not)
+                candidate = dataclasses.replace(candidate, matte=current.alpha, cache={})
+            elif current.matte is not None and alpha is None:
                 candidate = _carry_matte(candidate, current, step)
             new = assess(candidate, profile=profile, target=target, checks=checks)
             keep, why, changes = judge(step.fix, now, new, epsilon=epsilon)

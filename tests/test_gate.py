@@ -39,6 +39,16 @@ def test_judge_rolls_back_a_step_that_raises_another_code():
     assert not keep and why.startswith("raised noise from 0.10 to 0.14")
 
 
+def test_judge_keeps_a_flatten_whatever_the_new_background_moves():
+    """A cut-out's transparency read as mid-grey before, the chosen background after: codes
+    move with it (here a text read 0 -> 0.2), which is no damage a fix did."""
+    before = report({"has_alpha": 1.0, "stray_text": 0.0}, {"has_alpha": "flatten"})
+    keep, why, _ = judge("flatten", before, report({"has_alpha": 0.0, "stray_text": 0.2}))
+    assert keep and "stray_text 0.00 -> 0.20" in why
+    keep, _, _ = judge("flatten", before, report({"has_alpha": 1.0, "stray_text": 0.0}))
+    assert not keep                                  # it did not remove the transparency
+
+
 def test_judge_rolls_back_a_step_that_does_not_lower_its_own_code():
     keep, why, _ = judge("sharpen", report({"blur": 0.6, "noise": 0.1}, {"blur": "sharpen"}),
                          report({"blur": 0.6, "noise": 0.05}))

@@ -130,3 +130,28 @@ def test_gate_despecks_then_flattens(tmp_path):
 def test_params_validated(bad):
     with pytest.raises(ValueError):
         FIX.validate(bad)
+
+
+def test_a_flattened_cutout_keeps_its_edge_measured(tmp_path):
+    """Flattening must not hide a rim: in the gate the cut-out's alpha becomes the flattened
+    picture's subject matte, so a halo that could not be mended keeps the image out of
+    certified (here the profile routes edge_halo to a fix that cannot mend it)."""
+    import dataclasses
+    colour, a = disc()
+    ring = (a < 0.5) & (a > 0) | (np.abs(np.hypot(*np.mgrid[-200:200, -200:200]) - 101) < 2.5)
+    colour = colour.copy()
+    colour[ring] = (40, 220, 40)                       # a green rim of old background...
+    loose = np.maximum(a, ring.astype(np.float32))     # ...kept opaque by a loose matte
+    a8 = np.clip(loose * 255 + 0.5, 0, 255).astype(np.uint8)
+    base = load_profile("default")
+    profile = dataclasses.replace(
+        base, required_checks=(),
+        codes={**base.codes,
+               "edge_halo": dataclasses.replace(base.rule("edge_halo"), fix="despeck")})
+    checks = [CHECK, check_classes()["framing"]()]
+    result = gate(from_array(colour, alpha=a8, name="cut.png"), profile=profile,
+                  checks=checks, background="#202020")
+    assert result.before.scores["edge_halo"] >= 0.5
+    assert [s.fix for s in result.recipe.steps] == ["flatten"]
+    assert [x.step.fix for x in result.attempts if not x.kept] == ["despeck"]
+    assert result.after.scores["edge_halo"] >= 0.5 and result.verdict != "certified"

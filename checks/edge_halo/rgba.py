@@ -67,9 +67,10 @@ SMOOTH_SIGMA = 3.0
 #: ROC-AUC 0.97). Log ramp: 0.25 at 45, 0.5 at 67, 0.8 at 109 grey levels.
 FRINGE_ZERO, FRINGE_ONE = 30.0, 150.0
 #: edge_halo: backgrounds a cut-out is flattened onto (anchors: checks.edge_halo.matte).
-#: Worst-background rim excess: clean cut-outs -0.3..2.6 grey levels, 2-px dilated mattes
-#: 4.2..35, photo colour -3.5..15, premultiplied 0.3..18 (ROC-AUC vs clean 1.00 / 0.87 / 0.97;
-#: the outer-ring measure it replaced read 0.59 for dilated mattes).
+#: Worst-background rim excess (scripts/calibrate_edge_halo.py): clean cut-outs -4.5..1.6
+#: grey levels, 2-px dilated mattes 3.9..34.5, photo colour -4.1..14.7, premultiplied
+#: -0.1..17.6 (ROC-AUC vs clean 1.00 / 0.88 / 0.98; the outer-ring measure it replaced read
+#: 0.59 for dilated mattes).
 BACKGROUNDS = {"black": (0.0, 0.0, 0.0), "mid-grey": (128.0, 128.0, 128.0),
                "white": (255.0, 255.0, 255.0)}
 #: hard_edge: hardness 1 at <= HARD_AT soft px per contour px, 0 at >= SOFT_AT;

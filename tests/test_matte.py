@@ -278,3 +278,21 @@ def test_real_photos_with_their_true_matte_read_clean(shared_data):
         m8 = np.clip(s.alpha * 255 + 0.5, 0, 255).astype(np.uint8)
         ms = measured(s.image, m8)
         assert ms["edge_halo"].severity < 0.25 and ms["hard_edge"].severity < 0.25, s.name
+
+
+def test_certify_with_mattes_refuses_a_haloed_composite(shared_data, tmp_path):
+    s = next(m for m in matting_sets(shared_data) if m.name == "lemur")
+    colour, alpha = variants(shared_data, s)["dilated"]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "mattes").mkdir()
+    cv2.imwrite(str(tmp_path / "in" / "lemur.png"),
+                composite(colour, alpha, s.background)[:, :, ::-1])
+    cv2.imwrite(str(tmp_path / "mattes" / "lemur.png"),
+                np.clip(alpha * 255 + 0.5, 0, 255).astype(np.uint8))
+    runner = CliRunner()
+    refused = runner.invoke(main, ["certify", str(tmp_path / "in"), "-o", str(tmp_path / "a"),
+                                   "--mattes", str(tmp_path / "mattes")])
+    assert refused.exit_code == 1 and "edge_halo" in refused.output, refused.output
+    assert not (tmp_path / "a" / "lemur").exists()
+    blind = runner.invoke(main, ["certify", str(tmp_path / "in"), "-o", str(tmp_path / "b")])
+    assert blind.exit_code == 0, blind.output        # without the matte the rim goes unseen

@@ -163,7 +163,8 @@ def route(report_file, profile, out):
                    "packaging (recorded as a recipe step); its edges must already be clean.")
 @profile_option
 @max_pixels_option
-def certify(paths, out, force, target_names, background, profile, max_pixels):
+@mattes_option
+def certify(paths, out, force, target_names, background, profile, max_pixels, mattes):
     """Write a certified keyframe package for each certified image."""
     from keyframe.assess import assess_path
     from keyframe.gate import flatten_onto
@@ -181,8 +182,9 @@ def certify(paths, out, force, target_names, background, profile, max_pixels):
         prof = profile_or_usage_error(profile)
     target = targets[0].name if targets else None
     reports = []
-    for path in iter_images(paths, exclude=[out]):
-        report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels)
+    for path in iter_images(paths, exclude=[out] + ([mattes] if mattes else [])):
+        report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels,
+                                    mattes=mattes)
         reports.append(report)
         if image is None:
             click.echo(verdict_line(report))

@@ -6,14 +6,15 @@ hand from the background; the fingertip-like peaks of the outline's distance fro
 centre are the protrusions; a protrusion that no landmark finger explains (its tip far from
 every finger bone) is a candidate extra finger.
 
-Measured on ../shared/data (scripts/calibrate_anatomy.py) and **not scored** by the check.
-Exact on drawn hands (tests/test_anatomy.py); on real people and real hand photos of
-mmpose_testdata no finger-shaped protrusion is unexplained (largest extent 0.15), while
-HandRefiner's extra finger reads 0.51. Against the human grades of ai_human_anatomy it does
-not help: all protrusions rank the graded images near chance (ROC-AUC 0.66 calibration /
-0.59 held out; GrabCut lets pizza, sleeves and other hands into the mask), finger-shaped ones
-leave the held-out AUC of ``hand_malformed`` where it was (0.75) when added to it. The
-figures are in README.md ("Models and the anatomy check").
+Measured on ../shared/data (scripts/calibrate_anatomy.py). Exact on drawn hands
+(tests/test_anatomy.py); on real people and real hand photos of mmpose_testdata no
+finger-shaped protrusion is unexplained (largest extent 0.17), while HandRefiner's extra
+finger reads 0.51. The check scores ``unexplained_extent`` (finger-shaped protrusions only)
+as an extra finger, up to review (:mod:`checks.anatomy`). Against the human grades of
+ai_human_anatomy it neither helps nor hurts: all protrusions rank the graded images near
+chance (ROC-AUC 0.66 calibration / 0.59 held out; GrabCut lets pizza, sleeves and other
+hands into the mask), finger-shaped ones leave the held-out AUC of ``hand_malformed`` where
+it was. The figures are in README.md ("Models and the anatomy check").
 """
 from __future__ import annotations
 

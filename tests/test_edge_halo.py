@@ -131,3 +131,29 @@ def test_clean_composites_certify(shared_data):
         plate = {f.code for f in assess(img(s.background), profile=profile).findings
                  if f.level in ("major", "critical") and f.check in ("edge_halo", "artifact")}
         assert not blocking - plate, (s.name, blocking, plate)   # nothing the cut-out brings
+
+
+def loose_cutout(n=400, ring_px=0.0, strength=1.0):
+    """A textured red disc cut out with a matte ``ring_px`` px too loose: the ring keeps the
+    old (green) background, mixed in by ``strength``."""
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    r = np.hypot(yy - n / 2, xx - n / 2)
+    inner = np.clip(n * 0.3 - r + 0.5, 0, 1)
+    outer = np.clip(n * 0.3 + ring_px - r + 0.5, 0, 1)
+    red = np.array([200, 50, 40], np.float32) + rng.normal(0, 6, (n, n, 1)).astype(np.float32)
+    green = np.array([40, 200, 60], np.float32)
+    ring = (outer - inner)[..., None] * strength
+    colour = red * (1 - ring) + green * ring
+    return rgba_image(np.clip(colour, 0, 255).astype(np.uint8), outer)
+
+
+def test_cutout_edge_halo_monotone_in_ring_width_and_strength():
+    by_width = [sev(loose_cutout(ring_px=w, strength=0.3), "edge_halo")
+                for w in (0.0, 0.5, 1.0, 2.0)]
+    assert by_width[0] < 0.1 and by_width[-1] > 0.5
+    assert all(b > a for a, b in zip(by_width, by_width[1:]))
+    by_strength = [sev(loose_cutout(ring_px=2.0, strength=s), "edge_halo")
+                   for s in (0.0, 0.05, 0.1, 0.2)]
+    assert by_strength[0] < 0.1 and by_strength[-1] > 0.5
+    assert all(b > a for a, b in zip(by_strength, by_strength[1:]))

@@ -157,3 +157,11 @@ def test_cutout_edge_halo_monotone_in_ring_width_and_strength():
                    for s in (0.0, 0.05, 0.1, 0.2)]
     assert by_strength[0] < 0.1 and by_strength[-1] > 0.5
     assert all(b > a for a, b in zip(by_strength, by_strength[1:]))
+
+
+def test_cutout_edge_halo_comparable_across_sizes():
+    """The same loose-matte cut-out at 1024, 2048 and 3072 px (the ring scaled with it) reads
+    alike: the measure runs at the 1024-px canonical scale."""
+    values = [sev(loose_cutout(n=n, ring_px=n / 1024, strength=0.3), "edge_halo")
+              for n in (1024, 2048, 3072)]
+    assert max(values) - min(values) < 0.2 and min(values) > 0.3

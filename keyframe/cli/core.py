@@ -21,9 +21,11 @@ from keyframe.report import Report
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes.")
 @mattes_option
-@click.option("--masks", "masks", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
-              help="Write the mask of each finding that has one (edge band, text boxes) to "
-                   "DIR/<stem>.<sha8>.<code>.png (grey, 255 = affected); noted in the report.")
+@click.option("--masks", "masks", metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Write the mask of each finding that has one (edge band, specks, text "
+                   "boxes) to DIR/<stem>.<sha8>.<code>.png (grey, 255 = affected); noted in "
+                   "the report.")
 def check(paths, as_json, profile, max_pixels, jobs, mattes, masks):
     """Check images (files or folders) and print a verdict per image.
 
@@ -184,7 +186,7 @@ def certify(paths, out, force, target_names, background, profile, max_pixels, ma
     reports = []
     for path in iter_images(paths, exclude=[out] + ([mattes] if mattes else [])):
         report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels,
-                                    mattes=mattes)
+                                    mattes=mattes.resolve() if mattes else None)
         reports.append(report)
         if image is None:
             click.echo(verdict_line(report))

@@ -65,7 +65,9 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes):
     prof = profile_or_usage_error(profile)
     finals = []
     for path in iter_images(paths, exclude=[out] + ([mattes] if mattes else [])):
-        report, image = assess_path(path, profile=prof, max_pixels=max_pixels, mattes=mattes)
+        # resolved: a dehalo step records the matte file's path in the recipe
+        report, image = assess_path(path, profile=prof, max_pixels=max_pixels,
+                                    mattes=mattes.resolve() if mattes else None)
         if image is None:
             finals.append(report)
             click.echo(json.dumps({"path": str(path), "verdict": "error", "reason": report.reason})

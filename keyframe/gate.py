@@ -33,7 +33,7 @@ from keyframe.assess import assess
 from keyframe.image import LoadedImage, from_array
 from keyframe.profiles import Profile
 from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
-                             run_step_rgba)
+                             run_step_plane, run_step_rgba)
 from keyframe.registry import Check, CheckSkipped
 from keyframe.report import Report, level_rank
 from keyframe.router import reroute
@@ -161,7 +161,7 @@ def _carry_matte(candidate: LoadedImage, current: LoadedImage, step: RecipeStep
     way an alpha plane is (so every re-assessment reads the same boundary)."""
     matte, source = current.matte, current.matte_source
     if candidate.rgb.shape[:2] != current.rgb.shape[:2]:
-        _, matte = run_step_rgba(step, current.rgb, matte)
+        matte = run_step_plane(step, matte)    # the colour step already ran: only the plane
         source = ""           # the file no longer fits the frame: dehalo plans without it
     return dataclasses.replace(candidate, matte=matte, matte_source=source, cache={})
 

@@ -264,8 +264,14 @@ def run_step_rgba(step: RecipeStep, rgb: np.ndarray, alpha: np.ndarray | None
         return fix.apply_rgba(rgb, alpha, step.params)
     out = run_step(step, rgb)
     if out.shape[:2] != rgb.shape[:2]:
-        alpha = np.ascontiguousarray(run_step(step, np.repeat(alpha[..., None], 3, axis=2))[..., 0])
+        alpha = run_step_plane(step, alpha)
     return out, alpha
+
+
+def run_step_plane(step: RecipeStep, plane: np.ndarray) -> np.ndarray:
+    """A geometry step (crop, reframe, upscale) applied to an H x W uint8 plane — an alpha
+    plane or a subject matte — as a grey image, so it stays aligned with the colour."""
+    return np.ascontiguousarray(run_step(step, np.repeat(plane[..., None], 3, axis=2))[..., 0])
 
 
 def replay(recipe: Recipe, rgb: np.ndarray) -> np.ndarray:

@@ -296,3 +296,14 @@ def test_certify_with_mattes_refuses_a_haloed_composite(shared_data, tmp_path):
     assert not (tmp_path / "a" / "lemur").exists()
     blind = runner.invoke(main, ["certify", str(tmp_path / "in"), "-o", str(tmp_path / "b")])
     assert blind.exit_code == 0, blind.output        # without the matte the rim goes unseen
+
+
+def test_the_gate_crops_the_matte_with_a_geometry_step():
+    from keyframe.gate import _carry_matte
+    from keyframe.recipe import make_step, run_step
+    rgb, matte = disc_composite(n=256, rim=1.0)
+    current = with_matte(from_array(rgb), matte, source="m.png")
+    step = make_step("crop_border", {"top": 10, "bottom": 4, "left": 6, "right": 0})
+    candidate = _carry_matte(from_array(run_step(step, rgb)), current, step)
+    assert np.array_equal(candidate.matte, matte[10:-4, 6:])
+    assert candidate.matte_source == ""              # the file no longer fits the frame

@@ -76,13 +76,21 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
 
 
-def _read(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+def toml_path(name_or_path: str | Path, folder: Path) -> Path | None:
+    """A ``.toml`` path as given, or the built-in ``folder/<name>.toml`` for a bare name;
+    None when no such built-in exists (the caller names what is missing)."""
     path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = BUILTIN_DIR / f"{name_or_path}.toml"
-        if not path.is_file():
-            raise ProfileError(f"unknown profile {name_or_path!r}; built-in profiles: "
-                               f"{', '.join(builtin_names())}, or give a .toml path")
+    if path.suffix == ".toml":
+        return path
+    builtin = folder / f"{name_or_path}.toml"
+    return builtin if builtin.is_file() else None
+
+
+def _read(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    path = toml_path(name_or_path, BUILTIN_DIR)
+    if path is None:
+        raise ProfileError(f"unknown profile {name_or_path!r}; built-in profiles: "
+                           f"{', '.join(builtin_names())}, or give a .toml path")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8")), str(path)
     except OSError as exc:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keyframe.profiles import Profile, ProfileError, load_profile
+from keyframe.profiles import Profile, ProfileError, load_profile, toml_path
 
 TARGETS_DIR = Path(__file__).with_name("targets")
 FORMATS = ("png", "jpeg", "webp")
@@ -197,12 +197,10 @@ def load_target(name_or_path: str | Path) -> Target:
     TargetError
         Unknown name, unreadable file, not a profile, or a missing/invalid ``[target]`` key.
     """
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = TARGETS_DIR / f"{name_or_path}.toml"
-        if not path.is_file():
-            raise TargetError(f"unknown target {name_or_path!r}; built-in targets: "
-                              f"{', '.join(builtin_target_names())}, or give a .toml path")
+    path = toml_path(name_or_path, TARGETS_DIR)
+    if path is None:
+        raise TargetError(f"unknown target {name_or_path!r}; built-in targets: "
+                          f"{', '.join(builtin_target_names())}, or give a .toml path")
     try:
         profile = load_profile(path)
     except ProfileError as exc:

@@ -83,7 +83,7 @@ def matte_at(image: LoadedImage) -> np.ndarray:
     def compute() -> np.ndarray:
         m = image.matte
         if views.scale_to(image) < 1.0:
-            h, w = views.gray_at(image).shape
+            h, w = views.rgb_at(image).shape[:2]     # the halo reads this copy anyway
             m = cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA)
         return m >= 128
     return views.cached(image, "edge_halo.matte", compute)

@@ -59,6 +59,10 @@ _ESPCN = "https://github.com/fannymonori/TF-ESPCN/raw/5c628eca82028161a53e1265cc
 _FSRCNN = "https://github.com/Saafke/FSRCNN_Tensorflow/raw/6a4812c4ef1c4f5947d79beafa32a05a6eb4a94d/models/"
 _LAPSRN = "https://github.com/fannymonori/TF-LapSRN/raw/fc51c90af1b5801a357abc919160d7ff4f24b997/export/"
 _BRISQUE = "https://github.com/opencv/opencv_contrib/raw/2a5154a4479e841aa1282ef83d139c4870d17b8f/modules/quality/samples/"
+#: MediaPipe's own asset bucket: the "full" models are not in its git tree; the files in
+#: ../shared/models/mediapipe_wheel_0.10.21 are the members of the mediapipe 0.10.21 wheel
+_MP_ASSETS = "https://storage.googleapis.com/mediapipe-assets/"
+_U2NETP = "https://github.com/berkay135/plant_disease_detector/raw/a7a4ff9b01d4831dbe81764d83391dd3d41d6cec/assets/models/"
 
 _YUNET_IN = "NCHW float32 BGR 0-255 raw"
 _SR_IN = "NHWC [1,H,W,1] Y of YCrCb /255 (OpenCV dnn_superres)"
@@ -205,6 +209,26 @@ _TABLE: tuple[tuple[str, str, str, str, int, str, str, str], ...] = (
     ("sr-lapsrn-x4", "sr_lapsrn/LapSRN_x4.pb", _LAPSRN + "LapSRN_x4.pb",
      "d3e95c93cafae5ce5a8ed57ce9abf07f2de58da8c5d6d656b766774969835ee2", 2712798, "Apache-2.0",
      "tf-graphdef", _SR_IN),
+    ("palm-detection-full", "mediapipe_wheel_0.10.21/palm_detection_full.tflite",
+     _MP_ASSETS + "palm_detection_full.tflite",
+     "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54", 2339846, "Apache-2.0",
+     "tflite", "NHWC [1,192,192,3] RGB [0,1], letterboxed (2016 anchors, as the lite model)"),
+    ("hand-landmark-full", "mediapipe_wheel_0.10.21/hand_landmark_full.tflite",
+     _MP_ASSETS + "hand_landmark_full.tflite",
+     "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3", 5478917, "Apache-2.0",
+     "tflite", "NHWC [1,224,224,3] RGB [0,1], rotated square palm ROI"),
+    ("pose-detection-v0.10", "mediapipe_wheel_0.10.21/pose_detection.tflite",
+     _MP_ASSETS + "pose_detection.tflite",
+     "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 2959046, "Apache-2.0",
+     "tflite", "NHWC [1,224,224,3] RGB [-1,1], letterboxed"),
+    ("pose-landmark-full", "mediapipe_wheel_0.10.21/pose_landmark_full.tflite",
+     _MP_ASSETS + "pose_landmark_full.tflite",
+     "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 6440512, "Apache-2.0",
+     "tflite", "NHWC [1,256,256,3] RGB [0,1], letterboxed rotated person ROI"),
+    ("u2netp", "u2netp/u2netp_float16.tflite", _U2NETP + "u2netp_float16.tflite",
+     "a5d6f9b093b790b9c2085f6f49adc154c0aa8c9912d1e2f5e53056f8540ac20c", 2351828,
+     "Apache-2.0 (U-2-Net weights; conversion repository states none)",
+     "tflite", "NHWC [1,320,320,3] RGB ImageNet mean/std, stretched; float16 weights"),
     ("brisque-model", "brisque/brisque_model_live.yml", _BRISQUE + "brisque_model_live.yml",
      "4c44c7eec9e5139830c0bb0e4a044c9cd351ba5bbc9e3798beca3243e2782ff4", 567815, "Apache-2.0",
      "opencv-yml", "36 BRISQUE features scaled by brisque-range (OpenCV ml EPS_SVR)"),

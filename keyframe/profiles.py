@@ -13,6 +13,14 @@ A profile is a TOML file (built-ins in ``keyframe/profiles/``; any path works to
     fix = "sharpen"
     trash_at = "critical"
     major = 0.4
+    [codes.anatomy_uncertain]
+    max_level = "major"            # a ceiling: this code never reads above major here
+
+``max_level`` is how a profile says what a code can mean, instead of a check capping its own
+number: a measure that is only ever grounds for a look ("the detectors cannot verify these
+people") is capped at ``major`` (review) in ``default`` and ``strict`` and at ``minor``
+(reported, certified) in ``lenient``, while its severity stays the measured one, so
+``keyframe route`` re-decides it under any profile.
 
 Loading validates the whole file (ordered thresholds in [0, 1], known fixes, known levels)
 and fails with one clear line. Thresholds are calibrated in one place: here.
@@ -24,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keyframe.report import LEVELS
+from keyframe.report import LEVELS, level_rank
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,11 +55,15 @@ class CodeRule:
     critical: float
     fix: str | None = None
     trash_at: str | None = None
+    max_level: str | None = None
 
     def level(self, severity: float) -> str | None:
-        """The highest level whose threshold ``severity`` reaches, or None."""
+        """The highest level whose threshold ``severity`` reaches, capped at ``max_level``;
+        None below ``minor``."""
         for name in reversed(LEVELS):
             if severity >= getattr(self, name):
+                if self.max_level is not None and level_rank(name) > level_rank(self.max_level):
+                    return self.max_level
                 return name
         return None
 
@@ -140,7 +152,7 @@ def load_profile(name_or_path: str | Path = "default", *,
     for code, spec in (raw.get("codes") or {}).items():
         if not isinstance(spec, dict):
             raise ProfileError(f"{where}: [codes.{code}] must be a table")
-        unknown = set(spec) - {"fix", "trash_at", *LEVELS}
+        unknown = set(spec) - {"fix", "trash_at", "max_level", *LEVELS}
         if unknown:
             raise ProfileError(f"{where}: [codes.{code}] has unknown key(s) "
                                f"{', '.join(sorted(unknown))}")
@@ -152,8 +164,12 @@ def load_profile(name_or_path: str | Path = "default", *,
         if trash_at is not None and trash_at not in LEVELS:
             raise ProfileError(f"{where}: [codes.{code}] trash_at must be one of "
                                f"{', '.join(LEVELS)}")
+        max_level = spec.get("max_level")
+        if max_level is not None and max_level not in LEVELS:
+            raise ProfileError(f"{where}: [codes.{code}] max_level must be one of "
+                               f"{', '.join(LEVELS)}")
         own = _levels({k: spec[k] for k in LEVELS if k in spec}, levels, f"{where} [codes.{code}]")
-        codes[code] = CodeRule(**own, fix=fix, trash_at=trash_at)
+        codes[code] = CodeRule(**own, fix=fix, trash_at=trash_at, max_level=max_level)
     required = raw.get("required_checks", [])
     if not isinstance(required, list) or not all(isinstance(c, str) for c in required):
         raise ProfileError(f"{where}: required_checks must be a list of check names")

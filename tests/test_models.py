@@ -50,7 +50,8 @@ def test_table_covers_every_shared_file(shared_models):
     for name, s in models.MODELS.items():
         assert name == name.lower() and "_" not in name
         assert s.runtime in ("onnxruntime", "tflite", "tf-graphdef", "opencv-yml")
-        assert s.url.startswith("https://github.com/") and s.url.endswith(Path(s.file).name)
+        assert s.url.startswith(("https://github.com/", models._MP_ASSETS))
+        assert s.url.endswith(Path(s.file).name)
 
 
 def test_path_and_verify_on_shared_models(shared_models):

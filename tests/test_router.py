@@ -111,6 +111,7 @@ def test_builtin_profiles_load_and_strict_is_stricter():
     ('[codes.blur]\nfix = "magic"\n', "not a registered fix"),
     ('[codes.blur]\nfxi = "sharpen"\n', "unknown key"),
     ('[codes.blur]\ntrash_at = "awful"\n', "trash_at"),
+    ('[codes.blur]\nmax_level = "severe"\n', "max_level"),
     ('extends = "nope"\n', "unknown profile"),
     ("this is = not toml =\n", "not valid TOML"),
 ])
@@ -127,3 +128,20 @@ def test_extends_loop_is_reported(tmp_path):
     (tmp_path / "b.toml").write_text(f'extends = "{tmp_path / "a.toml"}"\n')
     with pytest.raises(ProfileError, match="loops"):
         load_profile(tmp_path / "a.toml")
+
+
+def test_max_level_caps_a_code_and_keeps_its_severity(tmp_path):
+    """A profile's ceiling: critical blur under a profile that caps blur at major is a
+    review-level finding (never trash), its severity untouched; without the cap, trash."""
+    p = tmp_path / "capped.toml"
+    p.write_text('extends = "default"\n[codes.blur]\nfix = "sharpen"\ntrash_at = "critical"\n'
+                 'max_level = "major"\n')
+    capped = load_profile(p)
+    report = make_report(blur=0.95)
+    assert route(report, load_profile("default")).verdict == "trash"
+    d = route(report, capped)
+    assert d.verdict == "fix"
+    assert [(f.code, f.level, f.severity) for f in d.findings] == [("blur", "major", 0.95)]
+    p.write_text('extends = "default"\n[codes.blur]\nmax_level = "minor"\n')
+    d = route(report, load_profile(p))
+    assert d.verdict == "certified" and d.findings[0].level == "minor"

@@ -142,7 +142,8 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
                   checks: Sequence[Check] | None = None, source: LoadedImage | None = None,
                   recipe: Sequence[dict[str, Any]] = (),
                   models: dict[str, str] | None = None,
-                  notes: Sequence[str] = (), targets: Sequence[Target] = ()) -> Path:
+                  notes: Sequence[str] = (), targets: Sequence[Target] = (),
+                  review: dict[str, str] | None = None) -> Path:
     """Write the certified keyframe package of ``image`` into ``out_dir``, atomically.
 
     Parameters
@@ -175,6 +176,9 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
     targets : sequence of Target
         Video targets to export for: ``exports/<target>.<ext>`` meeting each target's limits
         (:func:`keyframe.exports.make_export`), recorded with its sha256 in ``exports``.
+    review : dict, optional
+        A person's decision (``keyframe review``): ``{decision, reviewer, at, note}``,
+        recorded as the manifest's ``review`` and covered by ``manifest_sha256``.
 
     Returns
     -------
@@ -260,6 +264,8 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
         "notes": notes,
         "exports": {e.target: e.record() for e in exports},
     }
+    if review is not None:
+        manifest["review"] = dict(review)
     manifest["manifest_sha256"] = manifest_hash(manifest)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=out))

@@ -109,7 +109,10 @@ def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mod
         from keyframe.html_report import write_html
         extra.append(f"contact sheet: {write_html(read_reports(summary.report), out)}")
     if sort_mode:
-        sort_into(read_reports(summary.report), out, root=folder, mode=sort_mode)
+        from keyframe.decisions import read_decisions, with_decisions
+
+        sort_into(with_decisions(read_reports(summary.report), read_decisions(out)), out,
+                  root=folder, mode=sort_mode)
         extra.append(f"sorted into {out}/<verdict>/ ({sort_mode}s)")
     click.echo(f"{summary_line(summary.counts)} ({summary.assessed} assessed, "
                f"{summary.reused} reused from earlier runs); " + "; ".join(extra))
@@ -121,22 +124,31 @@ def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mod
 @profile_option
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path),
               help="Write the re-decided JSON Lines here instead of stdout.")
-def route(report_file, profile, out):
+@click.option("--decisions", "decisions", metavar="FILE|DIR",
+              type=click.Path(exists=True, path_type=Path),
+              help="A person's decisions (`keyframe review`) to put over the machine's "
+                   "verdicts; default: decisions.jsonl beside REPORT_FILE, if any.")
+def route(report_file, profile, out, decisions):
     """Re-decide saved reports (JSON Lines, '-' for stdin) under another profile.
 
     Nothing is measured again: the severities and evidence in the reports are routed
-    through the profile's thresholds.
+    through the profile's thresholds. A picture a person decided on in `keyframe review`
+    keeps that decision (keep: certified, trash, fix), with who and when in its reason.
     """
+    from keyframe.decisions import apply_decision, beside, read_decisions
     from keyframe.package import write_atomic
     from keyframe.router import reroute
 
     prof = profile_or_usage_error(profile)
+    journal = (read_decisions(decisions) if decisions is not None
+               else None if report_file.name == "<stdin>" else beside(report_file.name))
     reports = []
     for n, line in enumerate(report_file, 1):
         if not line.strip():
             continue
         try:
-            reports.append(reroute(Report.from_json(line), prof))
+            routed = reroute(Report.from_json(line), prof)
+            reports.append(routed if journal is None else apply_decision(routed, journal))
         except (ValueError, KeyError, TypeError) as exc:
             raise click.UsageError(f"{report_file.name}:{n}: not a keyframe report: {exc}") \
                 from None
@@ -151,9 +163,14 @@ def route(report_file, profile, out):
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
               help="Folder to write packages into: OUT/<name>/keyframe.png + manifest.json.")
+@click.option("--approved", "approved", metavar="REVIEWED",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Instead of IMAGE...: package every picture a person kept in `keyframe "
+                   "review REVIEWED` (a triage or gate output; a gate result with its "
+                   "recipe); the manifest records the review.")
 @click.option("--force", is_flag=True,
               help="Package images that are not certified too (the manifest records it).")
 @click.option("--target", "target_names", multiple=True, metavar="NAME|FILE",
@@ -166,8 +183,9 @@ def route(report_file, profile, out):
 @profile_option
 @max_pixels_option
 @mattes_option
-def certify(paths, out, force, target_names, background, profile, max_pixels, mattes):
-    """Write a certified keyframe package for each certified image."""
+def certify(paths, out, approved, force, target_names, background, profile, max_pixels,
+            mattes):
+    """Write a certified keyframe package for each certified image (IMAGE... or --approved)."""
     from keyframe.assess import assess_path
     from keyframe.gate import flatten_onto
     from keyframe.package import PackageError, write_package
@@ -183,6 +201,11 @@ def certify(paths, out, force, target_names, background, profile, max_pixels, ma
     else:
         prof = profile_or_usage_error(profile)
     target = targets[0].name if targets else None
+    if (approved is None) == (not paths):
+        raise click.UsageError("give IMAGE... or --approved REVIEWED (not both)")
+    if approved is not None:
+        _certify_approved(approved, out, profile=prof, targets=targets,
+                          max_pixels=max_pixels, mattes=mattes)
     reports = []
     for path in iter_images(paths, exclude=[out] + ([mattes] if mattes else [])):
         report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels,
@@ -218,6 +241,28 @@ def certify(paths, out, force, target_names, background, profile, max_pixels, ma
     counts = summarise(reports)
     click.echo(summary_line(counts), err=True)
     sys.exit(exit_code(counts))
+
+
+def _certify_approved(reviewed, out, *, profile, targets, max_pixels, mattes):
+    """certify --approved: package the kept pictures of a reviewed output; exit 0 when every
+    kept picture was packaged, 1 when one was refused, 2 when one cannot be read."""
+    from keyframe.review.approve import certify_approved
+    from keyframe.review.queue import QueueError
+
+    done = refused = unreadable = 0
+    try:
+        for a in certify_approved(reviewed, out, profile=profile, targets=targets,
+                                  max_pixels=max_pixels,
+                                  mattes=mattes.resolve() if mattes else None):
+            tail = f" → {a.package}" if a.package else ""
+            click.echo(f"{verdict_line(a.report)} — {a.message}{tail}")
+            done += a.package is not None
+            unreadable += a.report.verdict == "error"
+            refused += a.package is None and a.report.verdict != "error"
+    except QueueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"{done} kept picture(s) packaged, {refused + unreadable} not", err=True)
+    sys.exit(2 if unreadable else 1 if refused else 0)
 
 
 @main.command()

@@ -64,12 +64,15 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes):
 
     prof = profile_or_usage_error(profile)
     finals = []
+    lines = []      # OUT/gate.jsonl: what `keyframe review OUT` shows
     for path in iter_images(paths, exclude=[out] + ([mattes] if mattes else [])):
         # resolved: a dehalo step records the matte file's path in the recipe
         report, image = assess_path(path, profile=prof, max_pixels=max_pixels,
                                     mattes=mattes.resolve() if mattes else None)
         if image is None:
             finals.append(report)
+            lines.append({"path": str(path), "verdict": "error", "reason": report.reason,
+                          "report_before": report.to_dict()})
             click.echo(json.dumps({"path": str(path), "verdict": "error", "reason": report.reason})
                        if as_json else verdict_line(report))
             continue
@@ -89,6 +92,8 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes):
                 final.verdict, final.reason = "review", f"review: {exc}"
                 record["verdict"], record["reason"] = final.verdict, final.reason
         finals.append(final)
+        lines.append({**record, "report_before": result.before.to_dict(),
+                      "report_after": final.to_dict()})
         if as_json:
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
@@ -96,9 +101,20 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes):
             for a in result.attempts:
                 mark = "kept" if a.kept else "rolled back"
                 click.echo(f"    {mark:<11} {a.step.fix}: {a.reason}")
+    _write_gate_log(out, lines)
     if not as_json:
         click.echo(summary_line(summarise(finals)), err=True)
     sys.exit(exit_code(summarise(finals)))
+
+
+def _write_gate_log(out: Path, lines: list) -> None:
+    """``OUT/gate.jsonl``: one line per input (the gate's record, its reports before and
+    after), written atomically; `keyframe review OUT` and `certify --approved` read it."""
+    from keyframe.package import write_atomic
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "gate.jsonl", "".join(json.dumps(d, ensure_ascii=False) + "\n"
+                                             for d in lines).encode("utf-8"))
 
 
 def _decision(result):

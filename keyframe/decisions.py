@@ -37,6 +37,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+try:
+    import fcntl
+except ImportError:          # Windows: no advisory locks; one reviewer by convention
+    fcntl = None  # type: ignore[assignment]
+
 SCHEMA = "keyframe.decision/1"
 JOURNAL = "decisions.jsonl"
 DECISIONS = ("keep", "trash", "fix")
@@ -89,9 +94,23 @@ class Journal:
         self._fd: int | None = None
         if not readonly:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._lock_file()
             if os.fstat(self._fd).st_size != end:  # cut a torn tail so appends start clean
                 os.ftruncate(self._fd, end)
                 os.fsync(self._fd)
+
+    def _lock_file(self) -> None:
+        """One writer per journal: a second ``keyframe review`` of the same folder would
+        number its lines on its own and its undo could name the other's decision."""
+        if fcntl is None or self._fd is None:
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            self._fd = None
+            raise JournalError(f"{self.path} is open in another keyframe review: one "
+                               "reviewer at a time per output folder") from None
 
     def _scan(self) -> int:
         """Read every complete line; return the byte offset just past the last good one."""

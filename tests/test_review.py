@@ -42,6 +42,8 @@ def test_journal_records_undoes_and_survives_a_torn_tail(tmp_path):
     with open(tmp_path / "decisions.jsonl", "ab") as fh:              # a kill mid-write
         fh.write(b'{"schema": "keyframe.decision/1", "seq": 4, "deci')
     with Journal(tmp_path) as j:
+        with pytest.raises(JournalError, match="another keyframe review"):
+            Journal(tmp_path)                                       # one writer at a time
         assert j.torn == 1
         assert {e["decision"] for e in j.current()} == {"keep", "trash"}
         j.record("trash", sha256="a" * 64, path="a.png", reviewer="bo")

@@ -205,3 +205,50 @@ def test_review_page_in_chromium(tmp_path, browser):
         assert manifest["review"]["decision"] == "keep"
         assert manifest["review"]["reviewer"] == "tester"
         assert verify(pkg).ok, verify(pkg).problems
+
+
+def test_gate_result_shows_before_after_and_the_changed_pixels(tmp_path, browser):
+    """A gate result: the slider reveals the source over the gate's pixels, and the mask
+    of changed pixels is drawn over the picture where the fix changed them."""
+    import cv2
+
+    from conftest import SAMPLES
+
+    out = tmp_path / "gate"
+    src = tmp_path / "in"
+    src.mkdir()
+    rgb = cv2.cvtColor(cv2.imread(str(SAMPLES / "checkerboard.png")), cv2.COLOR_BGR2RGB)
+    Image.fromarray(rgb).save(src / "grid.png")
+    r = CliRunner().invoke(main, ["gate", str(src), "-o", str(out)])
+    line = json.loads((out / "gate.jsonl").read_text())
+    assert line["recipe"]["steps"], r.output          # the gate kept a degrid step
+    server = Server(out)
+    try:
+        page = browser.new_page(viewport={"width": 1000, "height": 800}, bypass_csp=True)
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30000)
+        assert page.is_visible("#slider") and page.is_visible("#before")
+        page.wait_for_function("document.getElementById('mask').naturalWidth > 0")
+        page.wait_for_function("document.getElementById('before').naturalWidth > 0")
+        frame = page.locator("#frame")
+
+        def red_share() -> float:
+            px = np.asarray(Image.open(io.BytesIO(frame.screenshot())).convert("RGB"))
+            px = px.astype(int)
+            return float(np.mean((px[..., 0] > 200) & (px[..., 1] < 140) & (px[..., 2] < 140)))
+        with_mask = red_share()
+        page.keyboard.press("m")                       # mask off
+        assert not page.is_visible("#mask")
+        without = red_share()
+        assert with_mask > without + 0.2, (with_mask, without)   # degrid changed most pixels
+        shots = {}
+        for value in ("0", "100"):                     # all after, then all before
+            page.evaluate("v => { const e = document.getElementById('split'); e.value = v;"
+                          " e.dispatchEvent(new Event('input')); }", value)
+            shots[value] = np.asarray(Image.open(io.BytesIO(frame.screenshot())).convert(
+                "L")).astype(int)
+        assert page.evaluate("document.getElementById('before').style.clipPath") \
+            == "inset(0px 0% 0px 0px)"
+        assert np.abs(shots["0"] - shots["100"]).mean() > 2     # the slider shows both
+    finally:
+        server.stop()

@@ -45,7 +45,8 @@ def review(out, reviewer, host, port, allow_remote, no_browser, export, max_pixe
     the next region, ? help. Each decision is appended to OUT/decisions.jsonl (fsynced)
     the moment the key is pressed; `keyframe certify --approved OUT` packages the kept ones.
     """
-    from keyframe.decisions import Journal, default_reviewer, export_text, read_decisions
+    from keyframe.decisions import (Journal, JournalError, default_reviewer, export_text,
+                                    read_decisions)
     from keyframe.review.queue import Queue, QueueError
 
     try:
@@ -69,8 +70,12 @@ def review(out, reviewer, host, port, allow_remote, no_browser, export, max_pixe
     if not loopback:
         click.echo(f"WARNING: serving on {host}: anyone who can reach it with the URL's token "
                    "can see these pictures and record decisions", err=True)
-    _serve(queue, Journal(queue.out), reviewer=reviewer or default_reviewer(), host=host,
-           port=port, loopback=loopback, browser=not no_browser, max_pixels=max_pixels)
+    try:
+        journal = Journal(queue.out)
+    except (JournalError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+    _serve(queue, journal, reviewer=reviewer or default_reviewer(), host=host, port=port,
+           loopback=loopback, browser=not no_browser, max_pixels=max_pixels)
 
 
 def _serve(queue, journal, *, reviewer, host, port, loopback, browser, max_pixels):

@@ -124,7 +124,7 @@
     plan.textContent = d.plan.length ? "plan: " + d.plan.map((s) => s.fix).join(" → ") : "";
     const gate = $("gate");
     gate.replaceChildren();
-    if (d.gate) {
+    if (d.gate && d.verdict !== "error") {
       gate.append(el("div", d.gate.steps.length
         ? "gate kept: " + d.gate.steps.map((s) => s.fix).join(" → ") : "gate kept no step"));
       for (const a of d.gate.attempts.filter((a) => !a.kept)) {

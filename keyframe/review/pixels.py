@@ -68,7 +68,7 @@ def changed_mask(before: np.ndarray, after: np.ndarray, long_side: int) -> np.nd
     changed = (diff > CHANGED_LEVELS).astype(np.uint8) * 255
     small = fit(changed[..., None].repeat(3, axis=2), long_side)[..., 0] > 0
     out = np.zeros(small.shape + (4,), np.uint8)
-    out[small] = (255, 40, 40, 170)
+    out[small] = (255, 40, 40, 120)
     return out
 
 

@@ -110,9 +110,17 @@ def test_server_refuses_without_token_outside_out_and_foreign_hosts(out):
     j.close()
 
 
-def test_remote_host_needs_an_explicit_flag(out):
+def test_remote_host_needs_an_explicit_flag_and_warns(out, monkeypatch):
     r = CliRunner().invoke(main, ["review", str(out), "--host", "0.0.0.0", "--no-browser"])
     assert r.exit_code == 2 and "--allow-remote" in r.output
+    served = {}
+    monkeypatch.setattr("keyframe.cli.review._serve",         # nothing is bound here
+                        lambda queue, journal, **kw: (journal.close(), served.update(kw)))
+    r = CliRunner().invoke(main, ["review", str(out), "--host", "0.0.0.0", "--no-browser",
+                                  "--allow-remote"])
+    assert r.exit_code == 0 and "WARNING" in r.output and served["loopback"] is False
+    r = CliRunner().invoke(main, ["review", str(out), "--no-browser"])
+    assert r.exit_code == 0 and served["host"] == "127.0.0.1" and served["loopback"]
 
 
 def test_a_killed_server_loses_no_stored_decision(out):

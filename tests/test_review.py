@@ -64,6 +64,23 @@ def test_queue_orders_review_first_and_pages(out):
         Queue(out.parent / "in")
 
 
+def test_zoom_targets_are_findings_then_evidence_then_faces_and_hands():
+    from keyframe.review.queue import _regions
+    from review_helpers import flat_report
+
+    rep = flat_report("a.png", "a" * 64, w=100, h=100, region=[1, 2, 30, 40])
+    rep["evidence"]["face_too_small"] = {
+        "check": "anatomy", "severity": 0.0, "message": "", "region": [50, 50, 10, 10],
+        "measurements": {"face1_x": 50, "face1_y": 50, "face1_w": 10, "face1_h": 10,
+                         "face2_x": 5, "face2_y": 6, "face2_w": 7, "face2_h": 8}}
+    rep["evidence"]["hand_malformed"] = {
+        "check": "anatomy", "severity": 0.4, "message": "", "region": [60, 10, 20, 20],
+        "measurements": {"hand1_x": 60, "hand1_y": 10, "hand1_w": 20, "hand1_h": 20}}
+    got = [(r["code"], r["region"]) for r in _regions(rep)]
+    assert got == [("clipped_highlights", [1, 2, 30, 40]), ("hand_malformed", [60, 10, 20, 20]),
+                   ("face 1", [50, 50, 10, 10]), ("face 2", [5, 6, 7, 8])]
+
+
 def test_crop_and_mask_geometry():
     assert crop_box([100, 100, 40, 20], 1000, 1000) == (90, 95, 150, 125)
     assert crop_box([0, 0, 4000, 10], 1000, 1000)[2] <= 1000

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,20 +46,37 @@ class Entry:
     report_sha256: str
 
 
+#: boxes of every face, hand and person the anatomy check found (``face1_x`` … ``face1_h``)
+_BOX_KEY = re.compile(r"^(face|hand|person)(\d+)_([xywh])$")
+
+
 def _regions(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Zoom targets: each finding's region, then every other measured region, once each."""
+    """Zoom targets: each finding's region, then every other measured region (a code's
+    evidence), then the faces, hands and persons found, once each."""
     seen: set[tuple[int, ...]] = set()
     out = []
+
+    def add(label: str, level: str | None, region: Any) -> None:
+        if region and len(region) == 4 and tuple(region) not in seen and region[2] > 0 \
+                and region[3] > 0:
+            seen.add(tuple(region))
+            out.append({"code": label, "level": level, "region": [int(v) for v in region]})
     evidence = report.get("evidence") or {}
     for f in report.get("findings") or []:
-        if f.get("region") and tuple(f["region"]) not in seen:
-            seen.add(tuple(f["region"]))
-            out.append({"code": f["code"], "level": f.get("level"), "region": f["region"]})
-    for code, ev in sorted(evidence.items(), key=lambda kv: -float(kv[1].get("severity", 0))):
-        region = ev.get("region")
-        if region and tuple(region) not in seen and float(ev.get("severity", 0)) > 0:
-            seen.add(tuple(region))
-            out.append({"code": code, "level": None, "region": region})
+        add(f["code"], f.get("level"), f.get("region"))
+    ranked = sorted(evidence.items(), key=lambda kv: -float(kv[1].get("severity", 0)))
+    for code, ev in ranked:
+        if float(ev.get("severity", 0)) > 0:
+            add(code, None, ev.get("region"))
+    boxes: dict[tuple[str, int], dict[str, float]] = {}
+    for _code, ev in ranked:
+        for key, value in (ev.get("measurements") or {}).items():
+            m = _BOX_KEY.match(key)
+            if m and isinstance(value, (int, float)):
+                boxes.setdefault((m.group(1), int(m.group(2))), {})[m.group(3)] = value
+    for (kind, n), box in sorted(boxes.items()):
+        if len(box) == 4:
+            add(f"{kind} {n}", None, [box["x"], box["y"], box["w"], box["h"]])
     return out
 
 

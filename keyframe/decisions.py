@@ -93,8 +93,15 @@ class Journal:
         end = self._scan()
         self._fd: int | None = None
         if not readonly:
+            new = not self.path.exists()
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             self._lock_file()
+            if new and os.name == "posix":          # the new file's name survives a crash
+                dfd = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
             if os.fstat(self._fd).st_size != end:  # cut a torn tail so appends start clean
                 os.ftruncate(self._fd, end)
                 os.fsync(self._fd)

@@ -165,6 +165,14 @@ def test_review_page_in_chromium(tmp_path, browser):
         box = page.locator("#main").bounding_box()
         assert 0 < box["width"] <= 375 and box["height"] > 100
         page.screenshot(path=str(tmp_path / "phone.png"))
+        n = len(read_decisions(out).entries)               # no keyboard: the buttons
+        current = shown(page)
+        page.click("footer button[data-key='k']")
+        page.wait_for_function(f"document.body.dataset.shown !== '{current}'")
+        last = read_decisions(out).entries
+        assert len(last) == n + 1 and last[-1]["decision"] == "keep"
+        assert last[-1]["path"] == reports[current]["path"]
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
 
         # under its Content-Security-Policy the page runs without an error
         other = browser.new_page()

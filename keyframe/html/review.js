@@ -254,14 +254,17 @@
       return;                             // typing a note: keys are text
     }
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    const k = ev.key;
-    if (k === "Escape") { $("help").hidden = true; return; }
-    if (k === "?") { $("help").hidden = !$("help").hidden; return; }
+    if (handle(ev.key)) ev.preventDefault();
+  });
+  // the same actions for a pointer (a phone has no keyboard); true when the key is ours
+  function handle(k) {
+    if (k === "Escape") { $("help").hidden = true; return true; }
+    if (k === "?") { $("help").hidden = !$("help").hidden; return true; }
     const go = (p) => { S.t0 = performance.now(); show(p).catch(fail); };
     const act = (d) => { if (!S.busy) { S.t0 = performance.now(); decide(d); } };
     if (k === "k") act("keep");
     else if (k === "t") act("trash");
-    else if (k === "f") { ev.preventDefault(); openNote(); }
+    else if (k === "f") openNote();
     else if (k === "u") undo();
     else if (k === "ArrowRight") go(S.pos + 1);
     else if (k === "ArrowLeft") go(S.pos - 1);
@@ -274,10 +277,13 @@
         drawZoom(d);
       });
     } else if (k === "m") { $("maskon").checked = !$("maskon").checked; maskToggle(); }
-    else if (k >= "1" && k <= "6") setFilter(ORDER[Number(k) - 1]).catch(fail);
-    else return;
-    ev.preventDefault();
-  });
+    else if (k.length === 1 && k >= "1" && k <= "6") setFilter(ORDER[Number(k) - 1]).catch(fail);
+    else return false;
+    return true;
+  }
+  for (const b of document.querySelectorAll("footer button[data-key]")) {
+    b.onclick = () => { b.blur(); handle(b.dataset.key); };
+  }
   function maskToggle() {
     const id = Number(document.body.dataset.shown);
     detail(id).then((d) => { $("mask").hidden = !(d.gate && d.gate.steps.length) || !$("maskon").checked; });

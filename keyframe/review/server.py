@@ -24,6 +24,7 @@ import secrets
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -67,7 +68,6 @@ class TokenGuard:
         headers = dict(scope.get("headers") or [])
         given = headers.get(TOKEN_HEADER.encode(), b"")
         if scope["method"] not in ("POST", "PUT", "DELETE", "PATCH") and not given:
-            from urllib.parse import parse_qs
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             given = (query.get(TOKEN_PARAM) or [""])[0].encode()
         why = None

@@ -20,7 +20,7 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 
 
 def blur(rgb):
-    return blur_mod.measure_blur(img(rgb))
+    return blur_mod.measure_blur(img(rgb))[0]
 
 
 def over(rgb):
@@ -112,17 +112,24 @@ def test_jpeg_blocking_is_not_halo():
     assert over(cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)).severity < 0.25
 
 
-@pytest.mark.parametrize("degrade", [None, 2.0])
-def test_same_content_same_severity_across_sizes(degrade):
-    """A scene drawn at 512-4096 px (sharp at each), with or without a 2 px blur: alike."""
+def test_same_content_same_severity_across_sizes():
+    """A scene drawn sharp at 512-4096 px reads sharp and alike at every size."""
+    sev = [blur(scene(n)).severity for n in (512, 1024, 2048, 4096)]
+    assert max(sev) - min(sev) <= 0.15, sev
+    assert max(sev) < 0.25, sev
+
+
+def test_blur_is_judged_at_the_delivery_size():
+    """The same blur relative to the frame reads alike at 640-2560 px: sharpness is judged at
+    the size the video model sees (1280 px for generic), so above it a blur of k px at the
+    delivery size is k x (size / 1280) native px. (Until issue 14 blur was judged in native
+    px, and a 4K picture blurred by 2 px read as soft as a 1K one blurred by 2 px.)"""
     sev = []
-    for n in (512, 1024, 2048, 4096):
-        rgb = scene(n)
-        if degrade:
-            rgb = cv2.GaussianBlur(rgb, (0, 0), degrade)
+    for n in (640, 1280, 2560):
+        rgb = cv2.GaussianBlur(scene(n), (0, 0), 1.5 * max(1.0, n / 1280))
         sev.append(blur(rgb).severity)
     assert max(sev) - min(sev) <= 0.15, sev
-    assert (sev[0] >= 0.5) if degrade else (sev[0] < 0.25), sev
+    assert min(sev) >= 0.5, sev
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (16, 16), (300, 200)])

@@ -22,7 +22,9 @@ Anchors (severity 0 → 1), on the shared scale (0.5 = visible harm to the first
 * ``subject_near_edge`` — with face/person regions from the anatomy check in the same
   assessment: the smallest gap between a face and any frame edge, or between a body and the
   top edge (bodies are routinely cut at the sides and bottom of a portrait), as a fraction of
-  the frame, 0 at 5 %
+  the frame, 0 at 5 %. Boxes are clipped to the frame, a box filling 90 % of both sides is
+  dropped (it locates nothing) and a close-up — a face ≥ 30 % or a body ≥ 60 % of the
+  frame's height — is a composition, not a defect: it is not measured (issue 14)
   (what a 10 % push-in crops from each side), 1 when touching. Without regions, the
   spectral-residual saliency (:func:`keyframe.fixes.reframe.saliency`): the share of its mass
   in the outer 5 % band over the band's share of the frame, 0 at 2.0 (above every clean photo
@@ -60,9 +62,36 @@ def _target(name: str) -> Target:
     return load_target(name)
 
 
+#: a face at least this share of the frame's height, or a body at least ``CLOSE_UP_BODY``,
+#: is a close-up: a composition, not a subject crammed against an edge (issue 14: 8 of 33
+#: good generations went to "reframe" for it)
+CLOSE_UP_FACE, CLOSE_UP_BODY = 0.3, 0.6
+#: a "subject" box covering this share of both sides fills the frame: it locates nothing
+FILLS_FRAME = 0.9
+
+
+def clip_box(box: tuple[int, int, int, int], width: int, height: int
+             ) -> tuple[int, int, int, int] | None:
+    """``box`` clipped to the frame (None when nothing of it is inside)."""
+    x, y, w, h = box
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(width, x + w), min(height, y + h)
+    return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
+
+
 def _subject(image: LoadedImage, prior: dict[str, Measurement]) -> tuple[list, list, bool]:
-    faces = [m.region for c, m in prior.items() if c in FACE_CODES and m.region]
-    bodies = [m.region for c, m in prior.items() if c in BODY_CODES and m.region]
+    """Face and body boxes from the anatomy check, clipped to the frame; boxes that fill the
+    frame (a detector's whole-picture "person") are dropped."""
+    W, H = image.width, image.height
+
+    def boxes(codes: tuple[str, ...]) -> list:
+        out = []
+        for c, m in prior.items():
+            b = clip_box(m.region, W, H) if c in codes and m.region else None
+            if b and not (b[2] >= FILLS_FRAME * W and b[3] >= FILLS_FRAME * H):
+                out.append(b)
+        return out
+    faces, bodies = boxes(FACE_CODES), boxes(BODY_CODES)
     return faces, bodies, bool(faces or bodies)
 
 
@@ -172,6 +201,15 @@ class FramingCheck(Check):
     def _edge(image: LoadedImage, faces: list, bodies: list, common: dict) -> Measurement:
         w, h = image.width, image.height
         wanted = {"margin_wanted": EDGE_BAND}
+        close = [b for b in faces if b[3] >= CLOSE_UP_FACE * h] + \
+            [b for b in bodies if b[3] >= CLOSE_UP_BODY * h]
+        faces = [b for b in faces if b[3] < CLOSE_UP_FACE * h]
+        bodies = [b for b in bodies if b[3] < CLOSE_UP_BODY * h]
+        if close and not (faces or bodies):
+            return Measurement("subject_near_edge", 0.0,
+                               "a close-up: the subject fills the frame by composition",
+                               measurements={**common, **wanted, "edge_gap": 0.0,
+                                             "close_up": 1})
         if faces or bodies:
             # a face counts at every edge; a body only at the top (head room): shoulders and
             # arms run off the sides and bottom of any portrait (skimage astronaut: 2 %)

@@ -45,6 +45,7 @@ BUILTIN_FIXES = (
     "keyframe.fixes.deband:Deband",
     "keyframe.fixes.crop_border:CropBorder",
     "keyframe.fixes.upscale:Upscale",
+    "keyframe.fixes.downscale:Downscale",
     "keyframe.fixes.degrid:Degrid",
     "keyframe.fixes.defringe:Defringe",
     "keyframe.fixes.refine_alpha:RefineAlpha",

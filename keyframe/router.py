@@ -28,7 +28,8 @@ from keyframe.report import Decision, Finding, Report, Step, level_rank
 #: regions are measured anew), then artefact removal, then detail restoration
 FIX_ORDER = ("erase", "despeck", "defringe", "refine_alpha", "dehalo", "crop_border",
              "reframe",
-             "degrid", "deblock", "denoise", "deband", "upscale", "sharpen", "face_detail",
+             "degrid", "deblock", "denoise", "deband", "downscale", "upscale", "sharpen",
+             "face_detail",
              "flatten")
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from checks.artifact import blur, compression, noise, sharpness, tonal
+from checks.artifact import blur, compression, grid, noise, sharpness, tonal
 from keyframe.assess import assess, default_checks, measure
 from keyframe.image import encode_png, load_bytes
 from keyframe.profiles import load_profile
@@ -32,7 +32,7 @@ MEASURES = {
     "oversharpened": sharpness.measure_oversharpened,
     "noise": noise.measure_noise,
     "jpeg_blocking": compression.measure_jpeg_blocking,
-    "grid_artifact": compression.measure_grid_artifact,
+    "grid_artifact": grid.measure_grid_artifact,
     "banding": tonal.measure_banding,
     "clipping": tonal.measure_clipping,
     "border": tonal.measure_border,

@@ -84,7 +84,7 @@ def row(name: str, rgb: np.ndarray) -> dict:
         m = r[c]
         raw = ""
         if c == "grid_artifact":
-            raw = f"({m.measurements['fine_rms']:.2f}/{m.measurements['seam_step']:.2f})"
+            raw = f"({m.measurements['fine_amplitude']:.2f}/{m.measurements['seam_step']:.2f})"
         elif c == "border":
             mm = m.measurements
             raw = f"({mm['top']},{mm['bottom']},{mm['left']},{mm['right']})"

@@ -50,7 +50,7 @@ def noisy(rgb: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def row(group: str, name: str, image: LoadedImage) -> None:
-    b, o, n = measure_blur(image), measure_oversharpened(image), measure_noise(image)
+    b, o, n = measure_blur(image)[0], measure_oversharpened(image), measure_noise(image)
     print(f"{group:<10} {name:<34} blur {b.measurements['sigma']:5.2f}px {b.severity:4.2f}  "
           f"halo {o.measurements['halo']:5.3f} {o.severity:4.2f}  "
           f"noise {n.measurements['sigma_effective']:5.1f} {n.severity:4.2f}")

@@ -23,6 +23,7 @@ ACTIVE = {
     "deband": {"radius": 8, "threshold": 3.0},
     "crop_border": {"top": 3, "bottom": 2, "left": 5, "right": 1},
     "upscale": {"factor": 1.5},
+    "downscale": {"long_side": 64},
     "degrid": {"period_x": 2, "period_y": 8},
     "erase": {"region": "10,10,20,20", "method": "telea"},
     "face_detail": {"x": 20, "y": 10, "w": 40, "h": 40, "amount": 2.0},
@@ -36,7 +37,7 @@ ACTIVE = {
 }
 NAMES = sorted(ACTIVE)
 #: fixes whose output size differs from their input's
-GEOMETRY = {"crop_border", "upscale", "reframe"}
+GEOMETRY = {"crop_border", "upscale", "downscale", "reframe"}
 #: fixes with no default action (they need the user's command) and no code of their own
 USER_STEPS = {"external"}
 

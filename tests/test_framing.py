@@ -60,3 +60,24 @@ def test_assess_routes_framing_with_target_to_reframe():
     step = next(s for s in rep.plan if s.fix == "reframe")
     assert (step.params["width"], step.params["height"]) == (1024, 576)
     assert "framing" in {m.check for m in rep.measurements.values()}
+
+
+def _edge_with(prior_boxes, size=(1024, 768)):
+    from checks.framing import FramingCheck
+    from keyframe.report import Measurement
+
+    w, h = size
+    prior = {code: Measurement(code, 0.0, "", region=box) for code, box in prior_boxes}
+    rgb = np.full((h, w, 3), 120, np.uint8)
+    found = FramingCheck().measure(img(rgb), prior=prior)
+    return next(m for m in found if m.code == "subject_near_edge")
+
+
+def test_close_ups_and_whole_frame_boxes_are_compositions():
+    """Issue 14: a face filling the height, a body box starting above the frame, or a
+    "person" box that is the whole frame are not subjects crammed against an edge; a small
+    face touching the edge still is."""
+    assert _edge_with([("face_soft", (300, -18, 420, 500))]).severity == 0.0
+    assert _edge_with([("subject_cut_off", (0, 0, 1024, 768))]).severity == 0.0
+    assert _edge_with([("pose_implausible", (200, -30, 500, 700))]).severity == 0.0
+    assert _edge_with([("face_soft", (2, 300, 80, 90))]).severity >= 0.5

@@ -121,3 +121,23 @@ def test_fire_grid_tiles_score_above_clean_generations(shared_data):
     assert clean and max(clean) < 0.25            # legible/clean generations not flagged
     assert sum(t >= 0.5 for t in tiles) >= 3      # most garbled tiles are major or worse
     assert np.mean(tiles) > np.mean(clean) + 0.3
+
+
+def test_legible_caption_near_the_border_is_not_a_watermark():
+    """A caption or sign word in a corner reads: not a watermark (issue 14); a stock
+    agency's name there still is (test_corner_watermark_is_found_and_clean_photo_is_not)."""
+    base = photo("rocket")
+    rgb = draw(base, "GARDEN", (380, 400), 24, fill=(235, 235, 235))
+    assert any(r.text == "GARDEN" for r in ocr.find_text(img(rgb)))     # it is read
+    caption = scores(rgb)
+    for code in ("watermark", "garbled_text", "stray_text"):
+        assert caption[code].severity < 0.25, caption[code].message
+
+
+def test_other_scripts_are_not_judged_by_the_english_lexicon():
+    from checks.text.plausibility import other_script
+
+    for text in ("Москва", "公园", "Αθήνα", "مرحبا", "STO Ayme HaaA", "CIPHIKH-"):
+        assert other_script(text), text
+    for text in ("Welcome to the future!", "GARDEN", "FIIRE", "ZQXJVK", "XQZRTV", "HOTAM"):
+        assert not other_script(text), text

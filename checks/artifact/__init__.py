@@ -1,16 +1,16 @@
 """Artifact family: pixel-level flaws that any image can have, measured without models.
 
-Codes: ``blur``, ``noise``, ``jpeg_blocking``, ``banding``, ``clipped_highlights``,
+Codes: ``blur``, ``oversized``, ``noise``, ``jpeg_blocking``, ``banding``, ``clipped_highlights``,
 ``clipped_shadows``, ``border``, ``grid_artifact``, ``oversharpened``.
 
-Each measurement lives in its own module (sharpness, noise, compression, tonal) with its
+Each measurement lives in its own module (sharpness, noise, compression, grid, tonal) with its
 docstring saying what it measures, at which scale, why it maps to the defect, and on which
 data its anchors were calibrated. This class only runs them in order, so that the derived
 views they share (luma, canonical copy) are computed once.
 """
 from __future__ import annotations
 
-from checks.artifact import blur, compression, noise, sharpness, tonal
+from checks.artifact import blur, compression, grid, noise, sharpness, tonal
 from keyframe.image import LoadedImage
 from keyframe.registry import Check
 from keyframe.report import Measurement
@@ -18,18 +18,23 @@ from keyframe.report import Measurement
 
 class ArtifactCheck(Check):
     name = "artifact"
-    codes = ("blur", "noise", "jpeg_blocking", "banding", "clipped_highlights",
+    codes = ("blur", "oversized", "noise", "jpeg_blocking", "banding", "clipped_highlights",
              "clipped_shadows", "border", "grid_artifact", "oversharpened")
 
-    def measure(self, image: LoadedImage) -> list[Measurement]:
+    #: assess passes ``target=`` (blur is judged at the size the video target will see) and
+    #: ``prior=`` (unused here)
+    wants_context = True
+
+    def measure(self, image: LoadedImage, *, target: str | None = None,
+                prior: dict[str, Measurement] | None = None) -> list[Measurement]:
         found = [
-            blur.measure_blur(image),
+            *blur.measure_blur(image, target=target),
             noise.measure_noise(image),
             compression.measure_jpeg_blocking(image),
             tonal.measure_banding(image),
             *tonal.measure_clipping(image),
             tonal.measure_border(image),
-            compression.measure_grid_artifact(image),
+            grid.measure_grid_artifact(image),
             sharpness.measure_oversharpened(image),
         ]
         for m in found:

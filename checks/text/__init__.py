@@ -11,14 +11,18 @@ Codes
     The same measure over small lines (< 2 % of the image) near the border: background
     pseudo-text an eraser can remove (the default profile routes it to ``erase``).
 ``watermark``
-    Text or logo-like lines in the corners and edge bands, legible or not (signatures,
-    stock-photo marks), and any string repeated three or more times (a tiled mark).
+    Text or logo-like lines in the corners and edge bands (signatures, stock-photo marks),
+    and any string repeated three or more times (a tiled mark). Legible words there count
+    only when they look like a mark (``MARK_LIKE``: ©, a URL or handle, a stock agency):
+    otherwise they are a caption, a sign or a speech bubble (issue 14).
 
 Per line (``checks.text.ocr``): the recogniser's confidence and string. ``textness`` says it
 is glyphs at all (confidence ≥ 0.2 rising to 0.6, at least 1 letter rising to 4 letters);
 ``reads`` is the string's :func:`~checks.text.plausibility.plausibility` times a confidence
 ramp 0.5 → 0.9; ``unreadable = textness × (1 − reads)``. Legible words in a clean
-generation read (``reads`` ≈ 1) and cost nothing.
+generation read (``reads`` ≈ 1) and cost nothing; so does a line in another script
+(Cyrillic, Greek, CJK, Arabic…, or Cyrillic read as Latin lookalikes), counted in the
+``other_script`` measurement, since the English lexicon cannot judge it.
 
 Anchors (``scripts/calibrate_text.py``): the prominence sum maps to severity on a log ramp
 from 0.02 (a garbled word of ~0.5 % of the frame off-centre: minor) to 0.5 (text filling a
@@ -35,7 +39,7 @@ import cv2
 import numpy as np
 
 from checks.text import ocr
-from checks.text.plausibility import plausibility
+from checks.text.plausibility import MARK_LIKE, other_script, plausibility
 from keyframe.image import LoadedImage
 from keyframe.registry import Check
 from keyframe.report import Measurement
@@ -60,10 +64,14 @@ def _letters(text: str) -> int:
 
 
 def line_scores(r: ocr.TextRegion) -> tuple[float, float, float]:
-    """(textness, reads, unreadable) of one recognised line, each in [0, 1]."""
+    """(textness, reads, unreadable) of one recognised line, each in [0, 1]. A line in
+    another script (:func:`~checks.text.plausibility.other_script`) reads: the English
+    lexicon cannot judge it, and a sign in Cyrillic or Chinese is not pseudo-text."""
     if not r.read:
         return 0.0, 0.0, 0.0
     t = ramp(r.confidence, 0.2, 0.6) * ramp(_letters(r.text), 1, 4)
+    if other_script(r.text):
+        return t, 1.0, 0.0
     reads = plausibility(r.text) * ramp(r.confidence, 0.5, 0.9)
     return t, reads, t * (1.0 - reads)
 
@@ -125,7 +133,11 @@ class TextCheck(Check):
                     garbled.append(r)
                     p_garbled += p
             tw = ramp(r.confidence, 0.3, 0.7) * ramp(_letters(r.text), 1, 3)
-            w_mark = (tw * ramp(off, *WATERMARK_EDGE) * ramp(area, *WATERMARK_MIN_AREA)
+            # legible words near the border are a caption, a sign or a speech bubble unless
+            # they look like a mark (a copyright sign, a URL, a stock agency)
+            legible = 0.0 if MARK_LIKE.search(r.text) else reads
+            w_mark = (tw * (1.0 - legible) * ramp(off, *WATERMARK_EDGE)
+                      * ramp(area, *WATERMARK_MIN_AREA)
                       * (1.0 if area <= WATERMARK_MAX_AREA else 0.0))
             if w_mark > 0.1:
                 marks.append(r)
@@ -138,7 +150,8 @@ class TextCheck(Check):
             mark = max(mark, 0.9)
             marks += [r for r in regions if re.sub(r"\W+", "", r.text.lower()) in tiled
                       and r not in marks]
-        common = {"lines": len(regions), "read": sum(r.read for r in regions)}
+        common = {"lines": len(regions), "read": sum(r.read for r in regions),
+                  "other_script": sum(r.read and other_script(r.text) for r in regions)}
         shape = (H, W)
         return [
             Measurement(

@@ -82,3 +82,36 @@ def plausibility(text: str) -> float:
     if total == 0:
         return 0.0
     return sum(len(t) * word_score(t) for t in tokens) / total
+
+
+#: capitals and small letters that Cyrillic shares in shape with Latin (А В С Е Н І К М О Р
+#: Т Х У; а е о р с х у; т, и, к, п read as m, u, k, n): a Cyrillic sign read by a Latin
+#: recogniser comes out as strings of these
+CYRILLIC_LOOKALIKES = frozenset("ABCEHIKMOPTXYaceopxymuknS3")
+#: share of lookalike letters from which a non-reading Latin line is taken for Cyrillic
+LOOKALIKE_SHARE = 0.85
+
+
+def other_script(text: str) -> bool:
+    """True when ``text`` is in another script than Latin, so the English lexicon cannot
+    judge it: most of its letters are non-Latin (Cyrillic, Greek, CJK, Arabic, Hebrew,
+    Devanagari, Hangul, kana…, anything past Latin Extended-B), or it is a Latin reading of
+    Cyrillic — at least 6 letters, ``LOOKALIKE_SHARE`` of them Cyrillic lookalikes, with a
+    capital after a small letter inside a word (``HaaA``: Cyrillic small capitals read as
+    Latin capitals) or no small letter at all. Real words never get here: they read."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return any(ord(c) > 0x24F and c.isalnum() for c in text)
+    if sum(ord(c) > 0x24F for c in letters) >= 0.5 * len(letters):
+        return True
+    if len(letters) < 6 or any(ord(c) > 0x7F for c in letters):
+        return False
+    share = sum(c in CYRILLIC_LOOKALIKES for c in letters) / len(letters)
+    odd_case = any(re.search(r"[a-z][A-Z]", tok) for tok in text.split())
+    return share >= LOOKALIKE_SHARE and (odd_case or text.upper() == text)
+
+
+#: what makes legible text a mark rather than a caption, sign or title: a copyright sign, a
+#: URL or handle, a stock agency's name
+MARK_LIKE = re.compile(r"©|\(c\)|copyright|stock|getty|alamy|dreamstime|depositphotos|123rf|"
+                       r"watermark|preview|www\.|https?:|\.(com|net|org|io)\b|@\w", re.I)

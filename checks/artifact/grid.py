@@ -1,0 +1,353 @@
+"""Grid artifacts: periodic patterns of period 2-32 px and tiling seams, at native resolution.
+
+What is measured
+----------------
+**Periodic patterns (period 2..32 px).** A diffusion VAE decoder leaves a faint pattern on its
+8-px latent stride, a transposed convolution a 2-px checkerboard, a tiled upscaler a 16- or
+32-px lattice. All of them repeat *exactly* on the source pixel grid, over the whole frame or
+over a region, with the same sign every time. So, per candidate period P, the luma's
+high-pass residual (the image minus a Gaussian of ``RESIDUAL_SIGMA`` px: fine detail only,
+which keeps the pattern's edges and whitens the picture's own content) is clipped to
+``±CLIP`` grey levels (so that a few strong edges cannot dominate) and *folded*: every P x P
+cell of a 128-px tile is averaged into one P x P template per tile. Content averages out in
+the fold; a pattern on the grid adds up. The pattern's power is the mean over pairs of
+different tiles of the templates' inner product (a U-statistic: unbiased, since the content
+left in two tiles is independent) and its significance ``z`` is that mean over its standard
+error across tiles. Natural textures (brick, fabric, fences, floors, halftone screens, grass)
+are periodic too, but never with an integer period kept to the pixel across the frame: their
+phase drifts from tile to tile, so their templates cancel in the pairwise products.
+
+The power is read in grey levels as the **amplitude of the checkerboard of period P with the
+same residual power** (``amplitude``; a checkerboard alternating ±a has amplitude a, i.e.
+2a grey levels from dark to light): the residual of a unit checkerboard of each period is
+computed once. The reported period is the smallest one that holds ≥ 80 % of the best
+period's power (a period-8 pattern is also periodic at 16, 24 and 32), and ``period_x`` /
+``period_y`` the smallest periods of its template along each axis (0 when the template is
+constant along it: stripes). When the pattern is significant in some parts of a fixed 3 x 3
+partition of the frame and not in others (a fix applied to a region, a tiled upscaler's
+overlap), those parts give the ``region`` and the amplitude is measured over them.
+
+**Tiling seams (period 16..512 px).** Column and row profiles of band-wise signed differences,
+folded at every period 16..512 (multiples of 8) after removing the 8-periodic JPEG component:
+a seam is a step at the same column in (nearly) every repetition.
+
+Scale: native, because both defects are tied to source pixels. Images above
+``MAX_SIDE`` px are read on up to four native crops (at the quadrant centres), which keeps
+the cost near-constant.
+
+Calibration (``scripts/calibrate_grid.py``, figures in README "grid_artifact"): the clean
+images of ../shared/data vs the same images with checkerboards of period 2, 4, 8, 16, 32 px
+and 2-8 grey levels from dark to light, and texture images (scikit-image's brick, grass,
+gravel, and synthetic fabric, fence, tiled floor and halftone screens drawn in the script).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from keyframe.image import LoadedImage
+from keyframe.report import Measurement
+from keyframe.severity import log_ramp
+from keyframe.views import cached, gray_u8
+
+PERIODS = tuple(range(2, 33))
+TILE = 64
+RESIDUAL_SIGMA = 1.0
+CLIP = 8.0
+#: native side read as one piece; larger images are read on up to four crops of this side
+MAX_SIDE = 1280
+#: significance (z across tiles) a period needs over the whole frame: the textures of
+#: tests/textures.py reach 5-7.5 at their best period, a 2-level checkerboard on the clean
+#: images of ../shared/data 12 and more (scripts/calibrate_grid.py)
+MIN_Z = 8.0
+#: a local pattern must be this significant within one part of the frame, over at least
+#: ``MIN_PART_TILES`` tiles (fewer tiles give a z that chance reaches among 31 periods)
+MIN_Z_LOCAL = 12.0
+MIN_PART_TILES = 6
+#: a local pattern stronger than this checkerboard amplitude (±4: 8 grey levels from dark to
+#: light) is taken for content: woven and knitted fabrics keep an integer-pixel period over
+#: a part of the frame (tests/textures.py), while a decoder grid over the whole frame counts
+#: at any strength
+LOCAL_MAX_AMP = 4.0
+#: parts of the frame whose pattern power is at least this share of the strongest part's
+#: make up the region of a local pattern
+HOT_SHARE = 0.25
+#: rows (columns) read by the seam profile: 32-row bands, 32 of them at most
+_SEAM_LINES = 1024
+
+
+def _residual(f: np.ndarray) -> np.ndarray:
+    """Fine detail (the image minus a Gaussian of ``RESIDUAL_SIGMA``), clipped to ``±CLIP``."""
+    f = f.astype(np.float32)
+    return np.clip(f - cv2.GaussianBlur(f, (0, 0), RESIDUAL_SIGMA), -CLIP, CLIP)
+
+
+@lru_cache(maxsize=None)
+def unit_power(period: int) -> float:
+    """Residual power (mean square) of a ±1 checkerboard of ``period`` px."""
+    n = TILE // period * period * 2
+    yy, xx = np.mgrid[0:n, 0:n]
+    half = max(1, period // 2)
+    pat = np.where((xx // half + yy // half) % 2 == 0, 1.0, -1.0).astype(np.float32)
+    if period % 2:  # odd periods: a square wave of P // 2 and P - P // 2 pixels
+        pat = np.where(((xx % period) < half) ^ ((yy % period) < half), 1.0, -1.0)
+    r = _residual(pat.astype(np.float32) + 128.0)
+    core = r[8:-8, 8:-8]
+    t = core[:core.shape[0] // period * period, :core.shape[1] // period * period]
+    t = t.reshape(t.shape[0] // period, period, t.shape[1] // period, period).mean(axis=(0, 2))
+    return float(np.mean((t - t.mean()) ** 2))
+
+
+def _pieces(g: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """(y0, x0, residual) of the parts read: the whole image, or four native crops."""
+    h, w = g.shape
+    if max(h, w) <= MAX_SIDE:
+        return [(0, 0, _residual(g))]
+    side_y, side_x = min(h, MAX_SIDE // 2), min(w, MAX_SIDE // 2)
+    ys = sorted({int(round(c * h - side_y / 2)) for c in (0.25, 0.75)})
+    xs = sorted({int(round(c * w - side_x / 2)) for c in (0.25, 0.75)})
+    out = []
+    for y in ys:
+        for x in xs:
+            y0, x0 = min(max(0, y), h - side_y), min(max(0, x), w - side_x)
+            out.append((y0, x0, _residual(g[y0:y0 + side_y, x0:x0 + side_x])))
+    return out
+
+
+def _templates(pieces, period: int, short: int) -> list[tuple[int, int, int, np.ndarray]]:
+    """Per piece: ``(x0, y0, tile side, templates)`` with the templates of its tiles as a
+    ``(tiles_y, tiles_x, P, P)`` grid, zero-mean, phase-aligned to pixel 0. Tiles are
+    ``TILE`` px, smaller on small pictures (at least 8 tiles along the ``short`` side, at
+    least one cell each), so that the statistics across tiles have enough tiles."""
+    m = max(1, min(TILE, short // 8) // period)          # cells per tile side
+    side = m * period
+    out = []
+    for y0, x0, r in pieces:
+        ty, tx = r.shape[0] // side, r.shape[1] // side
+        if ty < 1 or tx < 1:
+            continue
+        c = r[:ty * side, :tx * side].reshape(ty, m, period, tx, m, period)
+        t = c.mean(axis=(1, 4)).transpose(0, 2, 1, 3)
+        t = np.roll(t, (y0 % period, x0 % period), axis=(2, 3))
+        out.append((x0, y0, side, t - t.mean(axis=(2, 3), keepdims=True)))
+    return out
+
+
+def _power(grids: list, masks: list | None = None) -> tuple[float, float]:
+    """(power, z) of the pattern common to the tiles selected by ``masks`` (all: None).
+
+    Power: per tile, the inner product of its template with the mean template of the other
+    tiles (per template pixel); their mean is an unbiased estimate of the common pattern's
+    power. z: that mean over its standard error across tiles. A decoder pattern is the same
+    in every tile it covers, so the products agree (high z); a texture is periodic only
+    roughly, its phase drifting across the frame, so its products scatter (low z) however
+    strong it is.
+    """
+    if masks is None:
+        t = np.concatenate([t.reshape(-1, *t.shape[2:]) for *_, t in grids])
+    else:
+        t = np.concatenate([t[mk] for (*_, t), mk in zip(grids, masks)])
+    k, p = t.shape[0], t.shape[-1]
+    if k < 3:
+        return 0.0, 0.0
+    s = t.sum(0)
+    c = np.einsum("tij,tij->t", t, s[None] - t) / ((k - 1) * p * p)
+    u = float(c.mean())
+    return u, u / (float(c.std(ddof=1)) / np.sqrt(k) + 1e-9)
+
+
+def _axis_period(t: np.ndarray, axis: int) -> int:
+    """Smallest period of template ``t`` along ``axis`` (0 when it is constant along it)."""
+    p = t.shape[axis]
+    total = float(np.sum(t * t)) + 1e-12
+    along = t - t.mean(axis=axis, keepdims=True)
+    if float(np.sum(along * along)) <= 0.1 * total:
+        return 0
+    for d in range(1, p):
+        if p % d == 0 and float(np.sum((t - np.roll(t, d, axis=axis)) ** 2)) <= 0.2 * total:
+            return max(2, d)
+    return p
+
+
+def _strength(grids: list, shape: tuple[int, int]
+              ) -> tuple[float, float, tuple | None, np.ndarray | None]:
+    """(power, z, region, template) of one period; power 0 when not significant.
+
+    The pattern counts over the whole frame when its z reaches ``MIN_Z`` there; a local
+    pattern when it does in some parts of a fixed 3 x 3 partition of the frame and not in
+    others: those parts give the region. (Fixed parts, not tiles picked for their own
+    projection, which would pick the noise too and inflate a faint pattern.)
+    """
+    if not grids:
+        return 0.0, 0.0, None, None
+    h, w = shape
+    period = grids[0][3].shape[-1]
+    u, z = _power(grids)
+    parts = []
+    for x0, y0, side, t in grids:
+        ty, tx = t.shape[:2]
+        cy = (y0 + side * np.arange(ty) + side // 2) * 3 // h
+        cx = (x0 + side * np.arange(tx) + side // 2) * 3 // w
+        parts.append(np.minimum(cy, 2)[:, None] * 3 + np.minimum(cx, 2)[None, :])
+    present = sorted(set(np.concatenate([q.ravel() for q in parts]).tolist()))
+    local = {}
+    for k in present:
+        masks = [q == k for q in parts]
+        if sum(int(mk.sum()) for mk in masks) >= MIN_PART_TILES:
+            uk, zk = _power(grids, masks)
+            if zk >= MIN_Z_LOCAL and 0 < uk <= LOCAL_MAX_AMP ** 2 * unit_power(period):
+                local[k] = uk
+    if z >= MIN_Z and u > 0 and (len(local) == len(present) or max(local.values(), default=0) <= 2 * u):
+        return u, z, None, sum(t.sum(axis=(0, 1)) for *_, t in grids)
+    if not local:
+        return 0.0, z, None, None
+    top = max(local.values())
+    keep = [k for k, v in local.items() if v >= HOT_SHARE * top]
+    xs, ys, template = [], [], 0.0
+    for (x0, y0, side, t), q in zip(grids, parts):
+        on = np.isin(q, keep)
+        iy, ix = np.nonzero(on)
+        xs += [x0 + side * i for i in ix] + [x0 + side * (i + 1) for i in ix]
+        ys += [y0 + side * i for i in iy] + [y0 + side * (i + 1) for i in iy]
+        template = template + t[on].sum(0)
+    region = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+    return top, z, region, template
+
+
+def _periodic(g: np.ndarray) -> dict:
+    """The strongest periodic pattern of period 2..32 px (see the module docstring)."""
+    none = {"amplitude": 0.0, "z": 0.0, "period": 0, "period_x": 0, "period_y": 0,
+            "region": None}
+    if min(g.shape) < 2 * TILE // 2:
+        return none
+    pieces = _pieces(g)
+    found = {}
+    for period in PERIODS:
+        found[period] = _strength(_templates(pieces, period, min(g.shape)), g.shape)
+    sig = {p: v for p, v in found.items() if v[0] > 0}
+    if not sig:
+        return none
+    best = max(sig, key=lambda p: sig[p][0] / unit_power(p))
+    period = min(p for p in sig if best % p == 0 and sig[p][0] >= 0.8 * sig[best][0])
+    u, z, region, template = found[period]
+    amp = float(np.sqrt(max(u, 0.0) / unit_power(period)))
+    return {"amplitude": amp, "z": float(z), "period": period,
+            "period_x": _axis_period(template, 1), "period_y": _axis_period(template, 0),
+            "region": region}
+
+
+def _band_profile(g: np.ndarray) -> np.ndarray:
+    """Column profile of seam evidence: median over 32-row bands of |band-mean signed diff|.
+
+    A seam is a consistent step at one column along a stretch of rows, so it survives the
+    signed mean over a band while texture averages out; the median over bands ignores the few
+    bands where a real vertical edge crosses.
+    """
+    h, w = g.shape
+    d = np.diff(g.astype(np.int16), axis=1)
+    band = 32
+    nb = h // band
+    if nb < 3:
+        return np.abs(d.mean(0, dtype=np.float32))
+    m = d[:nb * band].reshape(nb, band, w - 1).sum(1, dtype=np.int32) * np.float32(1 / band)
+    return np.median(np.abs(m), axis=0)
+
+
+def _seams(g: np.ndarray) -> dict:
+    """Periodic seams (period 16..512 px, multiples of 8) in one axis' column profile.
+
+    The profile's 8-periodic part (a JPEG grid) is removed first; then, per candidate period
+    P with at least six repetitions in the image, the profile is folded (lower quartile over
+    the repetitions, per phase) and the best phase's excess over the median phase
+    is the seam amplitude (grey levels). It counts only when it stands >= 5 robust deviations
+    above the other phases. The smallest period reaching 70 % of the best amplitude is kept
+    (64 and its multiples all see a 64-px seam).
+    """
+    prof = _band_profile(g)
+    w = prof.size
+    best = {"amp": 0.0, "z": 0.0, "period": 0, "pos": 0}
+    if w < 48:
+        return best
+    k = w // 8 * 8
+    e = prof.astype(np.float64).copy()
+    e[:k] -= np.tile(e[:k].reshape(-1, 8).mean(0), k // 8)
+    found = []
+    for period in range(16, min(513, w // 6 + 1), 8):
+        n = w // period * period
+        # lower quartile over the repetitions: a seam is in (nearly) every repetition, an
+        # edge or a horizon line only in one or two
+        fold = np.percentile(e[:n].reshape(-1, period), 25, axis=0)
+        med = float(np.median(fold))
+        mad = float(np.median(np.abs(fold - med))) * 1.4826 + 0.02
+        ph = int(np.argmax(fold))
+        amp = float(fold[ph] - med)
+        z = amp / mad
+        if z >= 5.0 and amp > 0:
+            found.append((period, amp, z, ph))
+    if found:
+        top = max(a for _, a, _, _ in found)
+        period, amp, z, ph = min(f for f in found if f[1] >= 0.7 * top)
+        best = {"amp": amp, "z": z, "period": period, "pos": ph + 1}
+    return best
+
+
+#: anchors on the pattern's strength in grey levels. Periodic patterns: the checkerboard-
+#: equivalent amplitude (±a); seams: mean step at the seam columns. Periodic anchors from
+#: scripts/calibrate_grid.py (README "grid_artifact"): a ±0.5 checkerboard (1 grey level
+#: dark to light) ~0.2, ±1 ~0.4 (minor), ±2 ~0.6 (major), ±4 ~0.85; the clean images of
+#: ../shared/data stay below 0.25 (worst: Stable Cascade's own faint 24-px lattice).
+#: Seams (scripts/calibrate_compression.py): 1-px seams every 64 px of 1, 3, 6, 12 levels
+#: on skimage photos and ComfyUI generations: 1 -> 0, 3 ~0.3-0.45, 6 ~0.7, 12 -> 1; clean
+#: floor of the seam profile is 0.6-1.06 grey levels (-> 0).
+_FINE_ZERO, _FINE_ONE = 0.3, 6.0
+_SEAM_ZERO, _SEAM_ONE = 1.0, 9.0
+
+
+def measure_grid_artifact(image: LoadedImage) -> Measurement:
+    """Periodic decoder patterns (period 2..32 px) and tiling seams, at native resolution.
+
+    Severity: the larger of two log ramps on the pattern's strength in grey levels (the
+    checkerboard-equivalent amplitude of the periodic pattern, the seam step). The region is
+    the tiles that carry a local pattern (None when it covers the frame).
+    """
+    def compute() -> dict:
+        g = gray_u8(image)
+        fine = _periodic(g)
+        sx = _seams(g[::max(1, -(-g.shape[0] // _SEAM_LINES)), :])
+        sy = _seams(g[:, ::max(1, -(-g.shape[1] // _SEAM_LINES))].T)
+        return {"fine": fine, "sx": sx, "sy": sy}
+    r = cached(image, "grid.grid", compute)
+    fine, sx, sy = r["fine"], r["sx"], r["sy"]
+    s_fine = log_ramp(fine["amplitude"], _FINE_ZERO, _FINE_ONE) if fine["amplitude"] > 0 else 0.0
+    seam_amp = max(sx["amp"], sy["amp"])
+    s_seam = log_ramp(seam_amp, _SEAM_ZERO, _SEAM_ONE) if seam_amp > 0 else 0.0
+    sev = max(s_fine, s_seam)
+    region = None
+    if s_seam >= s_fine:
+        period_x, period_y = sx["period"], sy["period"]
+        kind = f"tiling seams every {max(period_x, period_y)} px, step {seam_amp:.1f} grey levels"
+        ratio = max(sx["z"], sy["z"])
+    else:
+        period_x, period_y = fine["period_x"], fine["period_y"]
+        where = " in part of the frame" if fine["region"] else ""
+        kind = (f"a {fine['period']}-px periodic pattern{where} as strong as a checkerboard "
+                f"of {2 * fine['amplitude']:.1f} grey levels")
+        ratio = fine["z"]
+        region = fine["region"]
+    if sev < 0.25:
+        msg = "no periodic decoder grid or tiling seams"
+        if sev > 0:
+            msg += f" worth noticing ({kind})"
+        region = None
+    else:
+        msg = f"periodic grid artifact: {kind}"
+    if sev == 0:
+        period_x = period_y = 0
+    return Measurement(
+        code="grid_artifact", severity=sev, message=msg, region=region,
+        measurements={"period_x": int(period_x), "period_y": int(period_y),
+                      "period": int(fine["period"]), "peak_ratio": float(ratio),
+                      "fine_amplitude": fine["amplitude"], "fine_z": fine["z"],
+                      "seam_step": seam_amp})

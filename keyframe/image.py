@@ -13,6 +13,7 @@ collected here and parsed by :func:`keyframe.provenance.parse` (pure, no I/O).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -26,7 +27,13 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from keyframe import provenance as _provenance
+from keyframe.fileio import ReadError, read_bytes
 from keyframe.metadata import raw_metadata
+from keyframe.pngcheck import bad_crc, check_png
+
+with contextlib.suppress(ImportError):          # HEIC/HEIF, when the plug-in is installed
+    from pillow_heif import register_heif_opener
+    register_heif_opener()
 
 DEFAULT_MAX_PIXELS = 50_000_000
 """Default cap on width x height, checked from the header before any pixel is decoded."""
@@ -46,6 +53,9 @@ _MODE_NAMES = {"1": "1-bit", "L": "grayscale", "LA": "grayscale + alpha", "P": "
                "PA": "palette + alpha", "LAB": "Lab",
                "I": "32-bit integer", "F": "32-bit float", "La": "grayscale + alpha",
                "RGBa": "premultiplied RGBA", "RGBX": "RGBX"}
+#: formats a folder scan picks up by file ending (their registered endings, when Pillow can
+#: open them here: AVIF with Pillow >= 11.3, HEIF with the pillow-heif plug-in)
+SCAN_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF", "AVIF", "HEIF")
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"),
           (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"))
 
@@ -108,7 +118,9 @@ def load(path: str | os.PathLike[str], *, max_pixels: int | None = DEFAULT_MAX_P
     """Read an image file once and decode it.
 
     The file is opened read-only and read into memory in one go, so the hash, the size and
-    the pixels all describe the same bytes even if the file changes meanwhile.
+    the pixels all describe the same bytes even if the file changes meanwhile. Only a
+    regular file is opened (:func:`keyframe.fileio.open_regular`): a FIFO, socket, device or
+    directory with an image's name is an ``unreadable`` error, never a hang.
 
     Parameters
     ----------
@@ -125,20 +137,14 @@ def load(path: str | os.PathLike[str], *, max_pixels: int | None = DEFAULT_MAX_P
     Raises
     ------
     ImageError
-        ``not_found``, ``unreadable`` (directory, permissions, I/O error) or any kind raised
-        by :func:`load_bytes`.
+        ``not_found`` (also a dangling symbolic link), ``unreadable`` (not a regular file, a
+        link loop, permissions, I/O error) or any kind raised by :func:`load_bytes`.
     """
     name = os.fspath(path)
     try:
-        with open(name, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise ImageError("not_found", f"{name}: file not found: check the path") from None
-    except IsADirectoryError:
-        raise ImageError("unreadable", f"{name}: is a directory, not an image file") from None
-    except OSError as exc:      # permissions, I/O errors, special files
-        raise ImageError("unreadable", f"{name}: cannot read the file: "
-                         f"{exc.strerror or exc}") from None
+        data = read_bytes(name)         # regular files only, opened non-blocking
+    except ReadError as exc:
+        raise ImageError(exc.kind, str(exc)) from None
     return load_bytes(data, name=name, max_pixels=max_pixels)
 
 
@@ -178,7 +184,9 @@ def load_bytes(data: bytes, *, name: str = "<memory>",
         kind = "animated" if fmt in ("GIF", "PNG", "WEBP") else "multi-frame"
         notes.append(f"{kind} {fmt} with {n_frames} frames: first frame used")
     sixteen = im.mode in ("RGB", "RGBA") and any(";16" in str(t) for t in im.tile)
-    _decode(im, data, name)
+    _decode(im, data, name, max_pixels)
+    if fmt == "PNG":
+        _check_png(data, im, name, notes)
     raw = raw_metadata(im, notes)
     icc = im.info.get("icc_profile")
     im = _orient(im, notes)
@@ -233,26 +241,70 @@ def encode_jpeg(rgb: np.ndarray, *, quality: int = 85) -> bytes:
     return buf.getvalue()
 
 
+#: what a single-image output (``keyframe fix``/``extract -o``) is written as, by its ending
+OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def output_format(path: str | os.PathLike[str]) -> str:
+    """The format (``"PNG"``, ``"JPEG"``, ``"WEBP"``) ``path``'s ending names for a written
+    image; ``ValueError`` (one line naming the accepted endings) for any other ending."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    fmt = OUTPUT_FORMATS.get(suffix)
+    if fmt is None:
+        raise ValueError(f"{os.fspath(path)}: cannot tell the output format from "
+                         f"{suffix or 'no ending'}; end the name in "
+                         f"{', '.join(OUTPUT_FORMATS)}")
+    return fmt
+
+
+def encode_for(rgb: np.ndarray, path: str | os.PathLike[str]) -> bytes:
+    """Encode an H x W x 3 uint8 array in the format ``path``'s ending names
+    (:func:`output_format`): PNG (:func:`encode_png`), JPEG (quality 95) or lossless WebP.
+
+    Raises
+    ------
+    ValueError
+        For another ending, or when ``rgb`` is not an H x W x 3 uint8 array.
+    """
+    fmt = output_format(path)
+    if fmt == "PNG":
+        return encode_png(rgb)
+    if fmt == "JPEG":
+        return encode_jpeg(rgb, quality=95)
+    arr = np.asarray(rgb)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 or 0 in arr.shape:
+        raise ValueError(f"encode_for needs a non-empty H x W x 3 uint8 array, "
+                         f"got shape {arr.shape} dtype {arr.dtype}")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(arr), "RGB").save(buf, "WEBP", lossless=True,
+                                                           quality=100, method=4)
+    return buf.getvalue()
+
+
 # --------------------------------------------------------------------------- decoding steps
 
 def _open(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
     """Identify the format and read the header only; enforce the pixel cap before decoding."""
     try:
-        # Pillow's bomb *warning* is superseded by our own cap below; its hard error
-        # (above 2 x Image.MAX_IMAGE_PIXELS) is converted to "too_large".
-        with warnings.catch_warnings():
+        # Pillow's bomb guard is moved to twice our cap, so that its error (converted to
+        # "too_large" naming --max-pixels) never fires below the cap the user chose.
+        with warnings.catch_warnings(), _pillow_cap(max_pixels):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        m = re.search(r"\((\d+) pixels\)", str(exc))
-        size = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
-        raise ImageError("too_large", f"{name}: image has {size}, above Pillow's "
-                         f"decompression-bomb limit of {2 * (Image.MAX_IMAGE_PIXELS or 0):,} "
-                         "pixels: refused before decoding") from None
+        size = _bomb_size(exc)
+        raise ImageError("too_large", f"{name}: image has {size}, above the cap of "
+                         f"{max_pixels or 2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels: "
+                         "refused before decoding (raise it with --max-pixels if the file is "
+                         "trusted)") from None
     except UnidentifiedImageError:
         fmt = next((f for magic, f in _MAGIC if data.startswith(magic)), None)
         if fmt is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
             fmt = "WEBP"
+        bad = bad_crc(data) if fmt == "PNG" else []
+        if bad:
+            raise ImageError("corrupt", f"{name}: PNG chunk {bad[0]} fails its CRC check: the "
+                             "file is damaged") from None
         if fmt:
             raise ImageError("corrupt", f"{name}: looks like a {fmt} file ({len(data):,} bytes) "
                              "but its header cannot be read: the file is damaged") from None
@@ -270,19 +322,48 @@ def _open(data: bytes, name: str, max_pixels: int | None) -> Image.Image:
     return im
 
 
-def _decode(im: Image.Image, data: bytes, name: str) -> None:
+def _decode(im: Image.Image, data: bytes, name: str, max_pixels: int | None) -> None:
     """Decode the pixels (first frame); map Pillow's failures to one-line ImageErrors."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _pillow_cap(max_pixels):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im.load()
     except Image.DecompressionBombError as exc:
-        raise ImageError("too_large", f"{name}: {exc}") from None
+        raise ImageError("too_large", f"{name}: image has {_bomb_size(exc)}, above the cap "
+                         "(raise it with --max-pixels if the file is trusted)") from None
     except MemoryError:
         raise ImageError("too_large", f"{name}: out of memory while decoding {im.size[0]}x"
                          f"{im.size[1]} pixels: lower --max-pixels or free memory") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         raise _decode_error(exc, data, name) from None
+
+
+@contextlib.contextmanager
+def _pillow_cap(max_pixels: int | None):
+    """Pillow's bomb limit set to ``max_pixels`` (it refuses at twice that) for the block; its
+    default stays when there is no cap of ours."""
+    saved = Image.MAX_IMAGE_PIXELS
+    if max_pixels is not None:
+        Image.MAX_IMAGE_PIXELS = max(int(max_pixels), 1)
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _bomb_size(exc: BaseException) -> str:
+    m = re.search(r"\((\d+) pixels\)", str(exc))
+    return f"{int(m.group(1)):,} pixels" if m else "too many pixels"
+
+
+def _check_png(data: bytes, im: Image.Image, name: str, notes: list[str]) -> None:
+    """What Pillow lets pass in a PNG (:func:`keyframe.pngcheck.check_png`): a failed CRC in
+    a critical chunk is ``corrupt``, image data that ends early ``truncated``."""
+    blank = im.crop((0, im.height - 1, im.width, im.height)).tobytes()
+    error, found = check_png(data, blank_last_row=not any(blank))
+    notes.extend(found)
+    if error is not None:
+        raise ImageError(error[0], f"{name}: {error[1]}")
 
 
 def _decode_error(exc: BaseException, data: bytes, name: str) -> ImageError:
@@ -447,3 +528,11 @@ def load_mask(path: str | os.PathLike[str], *,
     im = load(path, max_pixels=max_pixels)
     plane = im.alpha if im.alpha is not None else im.rgb.max(axis=2)
     return np.asarray(plane) > 0
+
+
+def scan_suffixes() -> frozenset[str]:
+    """File endings (lower case, with the dot) of the :data:`SCAN_FORMATS` Pillow can open
+    here, for folder scans; a file named explicitly is always tried, whatever its ending."""
+    Image.init()
+    return frozenset(ext.lower() for ext, fmt in Image.registered_extensions().items()
+                     if fmt in SCAN_FORMATS and fmt in Image.OPEN)

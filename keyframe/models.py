@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from keyframe.fileio import default_mode
 from keyframe.registry import CheckSkipped
 
 ENV_VAR = "KEYFRAME_MODELS"
@@ -404,6 +405,7 @@ def pull(names: Iterable[str], *, base_url: str | None = None,
                 raise ModelDownloadError(f"model '{name}' from {url}: sha256 mismatch "
                                          f"(got {h.hexdigest()[:12]}…, expected "
                                          f"{s.sha256[:12]}…); nothing was installed")
+            os.chmod(tmp, default_mode())               # mkstemp's 0600 -> the umask's mode
             os.replace(tmp, dest)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             with contextlib.suppress(FileNotFoundError):

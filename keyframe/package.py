@@ -15,18 +15,16 @@ package of the same source renames the old one aside first and deletes it last.
 edit of the content breaks the hash, an edit of the layout breaks the layout.
 ``keyframe.png`` and every export are pinned by their sha256.
 
-This module and :mod:`keyframe.image` are the only ones that write files
-(:mod:`keyframe.verify` reads packages back).
+File writes go through :mod:`keyframe.fileio` (atomic, umask-following); :mod:`keyframe.verify`
+reads packages back.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import secrets
 import shutil
-import tempfile
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -34,6 +32,10 @@ from typing import Any, Sequence
 from keyframe import __version__
 from keyframe.assess import assess
 from keyframe.exports import ExportError, make_export
+from keyframe.fileio import fsync_dir as _fsync_dir
+from keyframe.fileio import make_temp_dir, read_bytes
+from keyframe.fileio import write_atomic  # noqa: F401 - re-exported for callers
+from keyframe.fileio import write_synced as _write_synced
 from keyframe.image import LoadedImage, encode_png, load_bytes, sha256_bytes
 from keyframe.manifest import (KEYFRAME_FILE, MANIFEST_FILE, SCHEMA, library_versions,
                                manifest_hash, manifest_text)
@@ -43,59 +45,35 @@ from keyframe.report import Report, first_line
 from keyframe.targets import Target
 
 
-_NAME_OK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
-
-
 class PackageError(Exception):
     """A package that cannot be written; the message is one line."""
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a rename inside ``path`` durable (POSIX; Windows has no directory handles)."""
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_synced(path: Path, data: bytes, mode: str = "xb") -> None:
-    with open(path, mode) as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` (whose folder must exist): readers see the old file or the
-    new one, never half. A temp file in the same folder is written, fsynced and renamed over
-    ``path`` with :func:`os.replace`; on any failure it is removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        _write_synced(Path(tmp), data, "wb")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+def _name_ok(ch: str) -> bool:
+    """A letter, mark or digit of any script, or one of ``._-``."""
+    return ch in "._-" or unicodedata.category(ch)[0] in "LMN"
 
 
 def sanitise_name(stem: str) -> str:
-    """A safe folder name from a file stem: ``[A-Za-z0-9._-]``, no leading dot, ≤ 100 chars."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).lstrip(".-")[:100].rstrip(".")
-    return name or "keyframe"
+    """A safe, readable folder name from a file stem: letters, marks and digits of any script
+    (NFC) and ``._-`` kept, each run of anything else (spaces, separators, control characters,
+    punctuation) as one ``_``; no leading dot or dash; at most 100 characters and 200 bytes."""
+    parts: list[str] = []
+    for ch in unicodedata.normalize("NFC", stem):
+        if _name_ok(ch):
+            parts.append(ch)
+        elif not parts or parts[-1] != "\0":
+            parts.append("\0")
+    name = "".join(parts).replace("\0", "_").lstrip(".-")[:100]
+    while len(name.encode("utf-8")) > 200:
+        name = name[:-1]
+    return name.rstrip(".") or "keyframe"
 
 
 def _package_source_sha(folder: Path) -> str | None:
     """``source.sha256`` of the package in ``folder``, or None when it is not a package."""
     try:
-        data = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        data = json.loads(read_bytes(folder / MANIFEST_FILE).decode("utf-8"))
     except (OSError, ValueError):
         return None  # no readable manifest: a foreign folder, never ours to replace
     source = data.get("source") if isinstance(data, dict) else None
@@ -201,8 +179,9 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
     if report.sha256 and origin.sha256 and report.sha256 != origin.sha256:
         raise PackageError(f"{where}: the report is of another image (sha256 "
                            f"{report.sha256[:12]}… vs {origin.sha256[:12]}…)")
-    if name is not None and (not _NAME_OK.match(name) or name in (".", "..")):
-        raise PackageError(f"invalid package name {name!r}: use letters, digits, '.', '_', '-'")
+    if name is not None and (sanitise_name(name) != name or name in (".", "..")):
+        raise PackageError(f"invalid package name {name!r}: use letters, digits, '.', '_', '-' "
+                           "(not first: '.', '-')")
 
     try:
         exports = [make_export(image.rgb, t) for t in targets]
@@ -268,7 +247,7 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
         manifest["review"] = dict(review)
     manifest["manifest_sha256"] = manifest_hash(manifest)
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=out))
+    tmp = make_temp_dir(out, prefix=f".{final.name}.tmp-")
     try:
         _write_synced(tmp / KEYFRAME_FILE, png)
         if exports:

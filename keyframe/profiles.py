@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keyframe.fileio import read_text
 from keyframe.report import LEVELS, level_rank
 
 if sys.version_info >= (3, 11):
@@ -104,9 +105,11 @@ def _read(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
         raise ProfileError(f"unknown profile {name_or_path!r}; built-in profiles: "
                            f"{', '.join(builtin_names())}, or give a .toml path")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), str(path)
+        return tomllib.loads(read_text(path)), str(path)
     except OSError as exc:
         raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"profile {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"profile {path} is not valid TOML: {exc}") from None
 

@@ -36,6 +36,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from keyframe import __version__
+from keyframe.fileio import read_text
 from keyframe.fixes._common import apply_in_region, check_region
 from keyframe.registry import CheckSkipped, Fix, fix_classes
 
@@ -198,9 +199,11 @@ def load(path: str | Path) -> Recipe:
     """Read and validate a recipe file (``.json``, or TOML for anything else)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)          # a regular file only: a FIFO is refused, never waited on
     except OSError as exc:
         raise RecipeError(f"{path}: cannot read the recipe: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise RecipeError(f"{path}: not a recipe (not UTF-8 text)") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except ValueError as exc:

@@ -15,20 +15,31 @@ next, so a ``kill -9`` at any moment loses at most the images still in flight. A
 line (a kill in the middle of a write) is cut off when the store is opened again; a key is
 only ever appended once, so a resumed run duplicates nothing.
 
+The journal is locked (a POSIX record lock, released by the kernel when the process dies) for
+as long as the store is open, so two processes never append to one journal: the second gets
+:class:`keyframe.fileio.Busy`. Lines are read back with ``pread`` on the locked descriptor.
+A ``kill -9`` *can* tear a line: Linux stops a multi-page ``write`` part-way when a fatal
+signal arrives (measured: 1 kill in 100 of a loop of fsynced 5 KB appends left a torn tail),
+so a reader of the raw file must, like :func:`iter_journal`, skip a last line without its
+newline.
+
 ``size`` and ``mtime_ns`` let a rerun reuse a file's hash without reading it again when the
 file at that path has not changed (:meth:`ResultStore.known_sha`).
 """
 from __future__ import annotations
 
-import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import Any, Iterator
 
 from keyframe import __version__
+from keyframe.fileio import Busy, default_mode
+from keyframe.fileio import atomic_text_writer  # noqa: F401 - re-exported
+from keyframe.fileio import sha256_file as file_sha256
 
 JOURNAL = "results.jsonl"
 CHUNK = 1 << 20
@@ -36,7 +47,7 @@ CHUNK = 1 << 20
 
 def run_id(profile_raw: dict[str, Any], *, target: str | None, max_pixels: int,
            checks: tuple[str, ...] | None = None, mattes: str | None = None,
-           version: str = __version__) -> str:
+           version: str = __version__, extra: dict[str, Any] | None = None) -> str:
     """16 hex digits naming everything a report depends on besides the file's bytes.
 
     Parameters
@@ -54,24 +65,39 @@ def run_id(profile_raw: dict[str, Any], *, target: str | None, max_pixels: int,
         does not change the id: use a new folder, or delete the store).
     version : str, keyword-only
         keyframe's version: a new release re-measures.
+    extra : dict, keyword-only
+        Anything else the results depend on (the gate's rounds and background).
     """
     blob = json.dumps({"profile": profile_raw, "target": target, "max_pixels": int(max_pixels),
                        "checks": None if checks is None else sorted(checks),
-                       "version": version, **({"mattes": mattes} if mattes else {})},
+                       "version": version, **({"mattes": mattes} if mattes else {}),
+                       **({"extra": extra} if extra else {})},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def file_sha256(path: str | os.PathLike) -> str | None:
-    """sha256 of a file's bytes, read in chunks; None when the file cannot be read."""
-    h = hashlib.sha256()
+def iter_journal(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """The complete entries of a journal file, in order: lines that do not end in a newline
+    or are not JSON objects with a ``key`` (a torn tail after a kill) are skipped."""
     try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(CHUNK):
-                h.update(chunk)
-    except OSError:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        for line in fh:
+            entry = _entry(line)
+            if entry is not None:
+                yield entry
+
+
+def _entry(line: bytes) -> dict[str, Any] | None:
+    if not line.endswith(b"\n"):
         return None
-    return h.hexdigest()
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) and isinstance(entry.get("key"), str) else None
 
 
 class ResultStore:
@@ -82,39 +108,41 @@ class ResultStore:
     images; :meth:`get` reads one line back from disk.
     """
 
-    def __init__(self, folder: str | os.PathLike):
+    def __init__(self, folder: str | os.PathLike, *, journal: str = JOURNAL):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = self.folder / JOURNAL
-        self._offsets: dict[str, int] = {}
+        self.path = self.folder / journal
+        self._offsets: dict[str, tuple[int, int]] = {}      # key -> (offset, length)
         self._stats: dict[str, tuple[int, int, str]] = {}
         self.torn = 0
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                           default_mode())
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(self._fd)
+            if exc.errno in (errno.EACCES, errno.EAGAIN):
+                raise Busy(f"{self.path} is being written by another process") from None
+            raise
         end = self._scan()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         if os.fstat(self._fd).st_size != end:     # cut a torn tail so appends start clean
             os.ftruncate(self._fd, end)
             os.fsync(self._fd)
         self._end = end
-        self._reader: IO[bytes] = open(self.path, "rb")
 
     def _scan(self) -> int:
         """Index the journal; return the byte offset just past its last complete line."""
-        if not self.path.exists():
-            return 0
         good = 0
-        with open(self.path, "rb") as fh:
+        with open(self._fd, "rb", closefd=False) as fh:   # never close the locked descriptor
+            fh.seek(0)
             offset = 0
             for line in fh:
                 start, offset = offset, offset + len(line)
-                try:
-                    if not line.endswith(b"\n"):
-                        raise ValueError("no newline")
-                    entry = json.loads(line)
-                    key = entry["key"]
-                except (ValueError, KeyError, TypeError):
+                entry = _entry(line)
+                if entry is None:
                     self.torn += 1
                     continue
-                self._offsets.setdefault(key, start)
+                self._offsets.setdefault(entry["key"], (start, len(line)))
                 if entry.get("sha256"):
                     self._stats[entry["path"]] = (entry["size"], entry["mtime_ns"],
                                                   entry["sha256"])
@@ -145,23 +173,25 @@ class ResultStore:
         head = json.dumps({"key": key, "sha256": sha256, "path": path, "size": int(size),
                            "mtime_ns": int(mtime_ns)}, ensure_ascii=False)
         line = (head[:-1] + ', "report": ' + report_json + "}\n").encode("utf-8")
-        written = os.write(self._fd, line)
-        while written < len(line):                  # rare short write: finish it
-            written += os.write(self._fd, line[written:])
-        os.fsync(self._fd)
-        self._offsets[key] = self._end
+        try:
+            written = os.write(self._fd, line)
+            while written < len(line):              # rare short write: finish it
+                written += os.write(self._fd, line[written:])
+            os.fsync(self._fd)
+        except OSError as exc:                      # a full disk: name the journal
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        self._offsets[key] = (self._end, len(line))
         self._end += len(line)
         self._stats[path] = (int(size), int(mtime_ns), sha256)
         return True
 
     def get(self, key: str) -> dict[str, Any]:
         """The stored report (a ``keyframe.report/1`` dict) for ``key``; KeyError if absent."""
-        self._reader.seek(self._offsets[key])
-        return json.loads(self._reader.readline())["report"]
+        offset, length = self._offsets[key]
+        return json.loads(os.pread(self._fd, length, offset))["report"]
 
     def close(self) -> None:
-        os.close(self._fd)
-        self._reader.close()
+        os.close(self._fd)                          # releases the lock
 
     def __enter__(self) -> "ResultStore":
         return self
@@ -170,30 +200,50 @@ class ResultStore:
         self.close()
 
 
-@contextlib.contextmanager
-def atomic_text_writer(path: str | os.PathLike) -> Iterator[IO[str]]:
-    """Stream text into ``path`` atomically: a temp file in the same folder, fsynced and
-    renamed over ``path`` on success, removed on failure (``path`` is then untouched).
+class Resumable:
+    """The journal of a batch command that writes outputs per image (``keyframe gate``):
+    ``OUT/.keyframe/<name>.jsonl``, keyed like triage's by the file's sha256 and a run id, so
+    a rerun after a kill skips every image already done. Use as a context manager.
 
-    The streaming twin of :func:`keyframe.package.write_atomic`, for reports too large to
-    build in memory first.
+    Parameters
+    ----------
+    out : path-like
+        The command's output folder.
+    name : str
+        The journal's name (``gate``: ``gate.jsonl``).
+    rid : str
+        :func:`run_id` of everything the results depend on besides the file.
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    if os.name == "posix":
-        dfd = os.open(path.parent, os.O_RDONLY)
+
+    def __init__(self, out: str | os.PathLike, name: str, rid: str):
+        self.store = ResultStore(Path(out) / ".keyframe", journal=f"{name}.jsonl")
+        self.rid = rid
+        self._pending: tuple[str, str, int, int] = ("", "", 0, 0)
+
+    def lookup(self, path: str | os.PathLike) -> tuple[str | None, dict[str, Any] | None]:
+        """``(key, stored payload)`` of ``path``: payload None when not done yet, key None
+        when the file cannot be read (it then gets its error record every run)."""
         try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+            st = os.stat(path)
+        except OSError:
+            return None, None
+        sha = self.store.known_sha(str(path), st.st_size, st.st_mtime_ns) or file_sha256(path)
+        if sha is None:
+            return None, None
+        key = f"{sha}:{self.rid}"
+        self._pending = (key, sha, st.st_size, st.st_mtime_ns)
+        return key, (self.store.get(key) if key in self.store else None)
+
+    def add(self, key: str, path: str | os.PathLike, payload: dict[str, Any]) -> None:
+        """Journal ``payload`` (any JSON object) as done for ``key`` (from :meth:`lookup`)."""
+        k, sha, size, mtime = self._pending
+        if k != key:
+            raise ValueError("Resumable.add: key does not come from the last lookup")
+        self.store.add(key, sha256=sha, path=str(path), size=size, mtime_ns=mtime,
+                       report_json=json.dumps(payload, ensure_ascii=False))
+
+    def __enter__(self) -> "Resumable":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()

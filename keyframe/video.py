@@ -28,6 +28,8 @@ import imageio_ffmpeg
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from keyframe.fileio import ReadError, open_regular
+
 #: first-frame SSIM (luma, clip size) under which a clip no longer starts from the keyframe
 DRIFT_MIN_SSIM = 0.5
 #: 95th percentile of frame-to-frame mean-luma change (grey levels) above which a clip flickers
@@ -75,8 +77,10 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         Missing file, not a media file, or no video stream.
     """
     name = os.fspath(path)
-    if not os.path.isfile(name):
-        raise VideoError(f"{name}: file not found")
+    try:
+        os.close(open_regular(name))    # a FIFO or device named like a clip: refused, no hang
+    except ReadError as exc:
+        raise VideoError(str(exc)) from None
     try:
         _, err = (ffmpeg.input(name).output("-", format="null", t=0).global_args("-hide_banner")
                   .run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True))

@@ -201,8 +201,9 @@ def test_same_stem_other_source_gets_its_own_folder(tmp_path, profile):
 
 
 @pytest.mark.parametrize("stem, name", [
-    ("my photo (1)", "my_photo_1_"), ("..hidden", "hidden"), ("-x", "x"), ("日本", "_"),
-    ("...", "keyframe"), ("a" * 300, "a" * 100)])
+    ("my photo (1)", "my_photo_1_"), ("..hidden", "hidden"), ("-x", "x"), ("日本", "日本"),
+    ("...", "keyframe"), ("a" * 300, "a" * 100), ("Café\u0301 ü", "Café́_ü"),
+    ("a\nb/c\\d", "a_b_c_d"), ("写真" * 60, "写真" * 33)])
 def test_sanitise_name(stem, name):
     assert package.sanitise_name(stem) == name
 
@@ -370,3 +371,63 @@ def test_real_checks_package_and_verify(tmp_path, profile):
     assert m["report_after"]["scores"].keys() == m["report_before"]["scores"].keys()
     result = verify(folder)
     assert result.ok, result.problems
+
+
+# ------------------------------------------------------------ verify: unlisted, unchecked
+
+def test_verify_flags_files_the_manifest_does_not_list(tmp_path, profile):
+    folder = make_package(tmp_path, profile)
+    (folder / "notes.txt").write_text("added later")
+    (folder / "extra").mkdir()
+    (folder / "exports").mkdir()
+    (folder / "exports" / "kling.jpg").write_bytes(b"x")
+    result = check(folder, profile)
+    assert not result.ok
+    assert sorted(p.split(":")[0] for p in result.problems) == [
+        "exports/kling.jpg", "extra/", "notes.txt"]
+
+
+class ModelCheck(Check):
+    """A check whose model can go missing (``ModelCheck.installed``)."""
+
+    name = "modelled"
+    codes = ("modelled_code",)
+    installed = True
+
+    def measure(self, image):
+        from keyframe.models import ModelMissing
+        if not ModelCheck.installed:
+            raise ModelMissing("some-model")
+        return [Measurement("modelled_code", 0.1, "measured with the model")]
+
+
+def test_verify_without_a_model_is_unchecked_not_tampered(tmp_path, profile, monkeypatch):
+    checks = (*CHECKS, ModelCheck())
+    image = source_image(tmp_path)
+    report = assess(image, profile=profile, checks=checks)
+    folder = write_package(tmp_path / "out", image=image, report=report, profile=profile,
+                           checks=checks)
+    monkeypatch.setattr(ModelCheck, "installed", False)
+    result = verify(folder, profile=profile, checks=checks)
+    assert result.ok and result.problems == []
+    assert len(result.unchecked) == 1
+    assert "modelled_code" in result.unchecked[0]
+    assert "`keyframe models pull some-model`" in result.unchecked[0]
+    _flip_png_byte(folder)                       # tampered: still a problem without the model
+    assert not verify(folder, profile=profile, checks=checks).ok
+
+
+def test_cli_verify_exit_codes(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    import keyframe.verify as kv
+    from keyframe.cli import main
+    monkeypatch.setattr(kv, "verify", lambda pkg, recheck=True: kv.VerifyResult(
+        ok=True, unchecked=["keyframe.png: could not re-check face_soft: anatomy did not run "
+                            "here: model 'yunet-s' is not installed: run `keyframe models "
+                            "pull yunet-s`"]))
+    r = CliRunner().invoke(main, ["verify", str(tmp_path)])
+    assert r.exit_code == 3 and "UNCHECKED" in r.output and "models pull" in r.output
+    monkeypatch.setattr(kv, "verify", lambda pkg, recheck=True: kv.VerifyResult(
+        ok=False, problems=["keyframe.png: sha256 differs"]))
+    r = CliRunner().invoke(main, ["verify", str(tmp_path)])
+    assert r.exit_code == 1 and "BAD" in r.output

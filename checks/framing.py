@@ -195,7 +195,8 @@ class FramingCheck(Check):
         share = float(1.0 - image.alpha.mean() / 255.0)
         return Measurement("has_alpha", ramp(share, 0.0, 0.02),
                            f"{100 * share:.1f} % transparency: a video model sees the hidden "
-                           f"colours", measurements={**common, "transparency": share})
+                           f"colours; flatten it with --background '#rrggbb' (or an image)",
+                           measurements={**common, "transparency": share})
 
     @staticmethod
     def _edge(image: LoadedImage, faces: list, bodies: list, common: dict) -> Measurement:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -26,31 +25,40 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import cv2
 
 from keyframe.assess import assess_path
-from keyframe.image import DEFAULT_MAX_PIXELS, encode_jpeg
+from keyframe.executors import ignore_sigint
+from keyframe.fileio import (ReadError, atomic_text_writer, copy_atomic, is_output_folder,
+                             sha256_file, write_atomic)
+from keyframe.image import DEFAULT_MAX_PIXELS, encode_jpeg, scan_suffixes
 from keyframe.masks import masking_checks, write_masks
-from keyframe.package import write_atomic
 from keyframe.profiles import Profile, load_profile
 from keyframe.registry import Check, check_classes
 from keyframe.report import VERDICTS, Report
-from keyframe.store import ResultStore, atomic_text_writer, file_sha256, run_id
+from keyframe.store import ResultStore, run_id
 
-#: file endings a folder walk picks up; files named explicitly are always tried
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
+#: file endings a folder walk picks up (every format the loader opens here: PNG, JPEG, WebP,
+#: TIFF, BMP, GIF, AVIF, HEIC with its plug-in); files named explicitly are always tried
+IMAGE_SUFFIXES = scan_suffixes()
 
 
 def iter_images(paths: Iterable[str | os.PathLike], *,
                 exclude: Iterable[str | os.PathLike] = ()) -> Iterator[Path]:
-    """Files to assess: each file as given, each folder walked (sorted, hidden entries and
-    ``exclude`` folders skipped) for image endings. A path that does not exist is yielded
-    as is, so that it gets its own error report."""
-    skip = {Path(p).resolve() for p in exclude}
+    """Files to assess: each file as given, each folder walked (sorted) for image endings.
+
+    A walk skips hidden entries (``.keyframe/`` among them), the ``exclude`` folders (the
+    command's own output, mattes, masks) and every folder below the one given that is
+    another keyframe output (it holds a ``.keyframe/`` folder: thumbnails, sorted copies,
+    packages of an earlier run). Symbolic links to files are yielded like files (a dangling
+    one or a loop then gets its own error report); links to folders are not followed. A path
+    that does not exist is yielded as is, so that it gets its own error report."""
+    skip = {os.path.realpath(p) for p in exclude}
     for p in map(Path, paths):
         if not p.is_dir():
             yield p
             continue
         for root, dirs, files in os.walk(p):
             dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                             and (Path(root) / d).resolve() not in skip)
+                             and os.path.realpath(os.path.join(root, d)) not in skip
+                             and not is_output_folder(os.path.join(root, d)))
             for f in sorted(files):
                 if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES:
                     yield Path(root) / f
@@ -85,8 +93,10 @@ _worker_profile: Profile | None = None
 _worker_options: BatchOptions | None = None
 
 
-def _init_worker(options: BatchOptions) -> None:
+def _init_worker(options: BatchOptions, *, pool: bool = False) -> None:
     global _worker_profile, _worker_options
+    if pool:
+        ignore_sigint()
     _worker_options = options
     _worker_profile = load_profile(options.profile)
 
@@ -110,10 +120,13 @@ def assess_many(paths: Iterable[Path], *, options: BatchOptions, jobs: int = 1) 
         for item in items:
             yield Report.from_dict(_assess_one(item))
         return
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(options,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=partial(_init_worker, pool=True),
+                               initargs=(options,))
+    try:
         for d in pool.map(_assess_one, items, chunksize=1):
             yield Report.from_dict(d)
+    finally:                                  # Ctrl-C: do not wait for the images not started
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def summarise(reports: Iterable[Report]) -> dict[str, int]:
@@ -182,11 +195,13 @@ def assess_task(item: tuple[int, str], *, options: BatchOptions, thumb_side: int
 
 @dataclass
 class TriageSummary:
-    """What :func:`triage` did: verdict counts, images assessed now vs. found in the store."""
+    """What :func:`triage` did: verdict counts, images assessed now vs. found in the store
+    from earlier runs vs. identical (same bytes) to another input of this run."""
 
     counts: dict[str, int]
     assessed: int = 0
     reused: int = 0
+    identical: int = 0
     torn: int = 0
     report: Path = field(default_factory=Path)
 
@@ -242,13 +257,16 @@ def triage(paths: Sequence[Path], out: str | os.PathLike, *, options: BatchOptio
                 except OSError:
                     yield i, sp                   # its own error report, quickly
                     continue
-                sha = store.known_sha(sp, st.st_size, st.st_mtime_ns) or file_sha256(p)
+                sha = store.known_sha(sp, st.st_size, st.st_mtime_ns) or sha256_file(p)
                 if sha is None:
                     yield i, sp
                     continue
                 keys[i] = key = f"{sha}:{rid}"
                 if key in store or key in flight:
-                    summary.reused += key in store
+                    if key in flight:
+                        summary.identical += 1
+                    else:
+                        summary.reused += 1
                     tick(sp)
                     continue
                 flight.add(key)
@@ -285,6 +303,30 @@ def triage(paths: Sequence[Path], out: str | os.PathLike, *, options: BatchOptio
     return summary
 
 
+#: what ``keyframe triage`` writes directly inside OUT (besides its ``.keyframe/`` state)
+TRIAGE_OUTPUTS = ("report.jsonl", "report.html", "thumbs", *VERDICTS)
+
+
+def out_folder_problem(out: str | os.PathLike, folder: str | os.PathLike, *,
+                       overwrite: bool = False) -> str | None:
+    """Why ``keyframe triage FOLDER -o OUT`` must not write into ``out``, or None.
+
+    ``out`` may not be the input folder (its outputs would become inputs), and a folder
+    that is not a keyframe output (no ``.keyframe/``) but already holds one of
+    :data:`TRIAGE_OUTPUTS` is someone else's: it is written only with ``overwrite``.
+    """
+    if os.path.realpath(out) == os.path.realpath(folder):
+        return (f"-o {out} is the input folder: write the report into another folder "
+                "(a new one inside it is fine)")
+    if overwrite or not os.path.isdir(out) or is_output_folder(out):
+        return None
+    taken = [n for n in TRIAGE_OUTPUTS if os.path.lexists(os.path.join(out, n))]
+    if taken:
+        return (f"-o {out} was not written by keyframe triage but holds {', '.join(taken)}: "
+                "choose another folder, or pass --overwrite to replace them")
+    return None
+
+
 def read_reports(path: str | os.PathLike) -> Iterator[dict]:
     """Stream the ``keyframe.report/1`` dicts of a JSON Lines file, one at a time."""
     with open(path, encoding="utf-8") as fh:
@@ -295,8 +337,9 @@ def read_reports(path: str | os.PathLike) -> Iterator[dict]:
 
 def sort_name(path: str | os.PathLike, root: str | os.PathLike) -> str:
     """Entry name of ``path`` in a verdict folder: its path under ``root`` with separators
-    as ``__`` (unique within one triage), or its file name when it is not under ``root``."""
-    p, r = Path(path).resolve(), Path(root).resolve()
+    as ``__`` (unique within one triage), or its file name when it is not under ``root``.
+    Links are not resolved: an input that is a symbolic link keeps its own name."""
+    p, r = Path(os.path.abspath(path)), Path(os.path.abspath(root))
     try:
         return "__".join(p.relative_to(r).parts)
     except ValueError:
@@ -309,9 +352,12 @@ def sort_into(reports: Iterable[dict], out: str | os.PathLike, *, root: str | os
     ``out/<verdict>/``; originals are never moved or changed.
 
     An entry of the same name in another verdict folder (a previous run decided otherwise)
-    is removed, so each input appears in exactly one folder. Links are relative, so the
-    output and input folders can move together. Each entry is created under a temp name and
-    renamed into place. Returns the number of entries per verdict.
+    is removed, so each input appears in exactly one folder. Links are relative and point
+    at the input as it was named (a link input gets a link to the link), so the output and
+    input folders can move together. Each entry is created under a temp name and renamed
+    into place; a copy that fails (a full disk) leaves nothing. Only regular files are
+    copied (a FIFO, a dangling link or a loop gets no copy). Returns the number of entries
+    per verdict.
     """
     if mode not in SORT_MODES:
         raise ValueError(f"sort mode must be one of {SORT_MODES}, got {mode!r}")
@@ -328,20 +374,24 @@ def sort_into(reports: Iterable[dict], out: str | os.PathLike, *, root: str | os
             if other != verdict and (stale.is_symlink() or stale.is_file()):
                 stale.unlink()
         dest = folder / name
-        tmp = folder / f".{name}.{os.getpid()}.tmp"
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
         if mode == "link":
-            os.symlink(os.path.relpath(src.resolve(), folder.resolve()), tmp)
-        elif src.is_file():
-            if dest.is_file() and not dest.is_symlink() and \
-                    dest.stat().st_size == src.stat().st_size and \
-                    dest.stat().st_mtime_ns == src.stat().st_mtime_ns:
-                counts[verdict] += 1
-                continue
-            shutil.copy2(src, tmp)
+            tmp = folder / f".{name}.{os.getpid()}.tmp"
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            os.symlink(os.path.relpath(os.path.abspath(src), os.path.realpath(folder)), tmp)
+            os.replace(tmp, dest)
         else:
-            continue                              # a copy of a missing file: nothing to copy
-        os.replace(tmp, dest)
+            with contextlib.suppress(OSError):
+                st, have = os.stat(src), os.lstat(dest)
+                if not dest.is_symlink() and have.st_size == st.st_size \
+                        and have.st_mtime_ns == st.st_mtime_ns:
+                    counts[verdict] += 1
+                    continue
+            try:
+                copy_atomic(src, dest)
+            except ReadError:                     # nothing (regular) to copy: no entry
+                if dest.is_symlink():
+                    dest.unlink()                 # a link of an earlier run in link mode
+                continue
         counts[verdict] += 1
     return {v: counts.get(v, 0) for v in VERDICTS}

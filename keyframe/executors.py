@@ -16,10 +16,17 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
 
 EXECUTORS = ("local", "dask")
+
+
+def ignore_sigint() -> None:
+    """Pool worker initialiser: Ctrl-C is the parent's to handle (it stops the batch, keeps
+    the journal and exits 130); a worker that took it would print a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class ExecutorError(RuntimeError):
@@ -35,7 +42,7 @@ class LocalExecutor:
 
     def __enter__(self) -> "LocalExecutor":
         if self.jobs > 1:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=ignore_sigint)
         return self
 
     def __exit__(self, *exc: object) -> None:

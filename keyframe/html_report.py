@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
 
-from keyframe.store import atomic_text_writer
+from keyframe.fileio import atomic_text_writer
+from keyframe.report import not_run
 
 REPORT_HTML = "report.html"
 #: formats a browser shows: the detail view links the original itself; others show the thumb
@@ -39,8 +40,9 @@ def _template() -> tuple[str, str]:
 
 
 def _href(target: Path, base: Path) -> str:
-    """A relative URL from the folder ``base`` to ``target`` (percent-encoded, '/'-separated)."""
-    rel = os.path.relpath(target.resolve(), base.resolve())
+    """A relative URL from the folder ``base`` to ``target`` (percent-encoded, '/'-separated).
+    Links in ``target`` are not resolved (a link loop or a dangling link still gets its URL)."""
+    rel = os.path.relpath(os.path.abspath(target), os.path.realpath(base))
     return quote(Path(rel).as_posix())
 
 
@@ -65,6 +67,7 @@ def page_record(report: dict[str, Any], out: Path) -> dict[str, Any]:
         "scores": report.get("scores") or {},
         "plan": report.get("plan") or [],
         "skipped": report.get("skipped") or [],
+        "not_run": [f"{s.check}: {s.reason}" for s in not_run(report.get("skipped") or [])],
         "notes": report.get("notes") or [],
         "error": error.get("message") if isinstance(error, dict) else None,
     }

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -147,6 +148,57 @@ class Decision:
 class Skipped:
     check: str
     reason: str
+
+
+#: a skip reason that means "could not run here" (a model or package is missing, or the check
+#: failed) rather than "chose not to measure" (e.g. edge_halo on an opaque picture without a
+#: matte): the words the model table, the text check and :func:`keyframe.assess.measure` use
+_NOT_RUN = re.compile(r"keyframe models pull|is not installed|is damaged|^check failed:")
+_PULL = re.compile(r"`keyframe models pull ([^`]+)`")
+
+
+def not_run(skipped: Iterable[Skipped | dict[str, str]]) -> list[Skipped]:
+    """The skips a person must be told about: checks that could not run here (a missing or
+    damaged model, a missing package, a failure), each as a :class:`Skipped`."""
+    out = []
+    for s in skipped:
+        check, reason = (s.get("check", "?"), s.get("reason", "")) if isinstance(s, dict) \
+            else (s.check, s.reason)
+        if _NOT_RUN.search(str(reason)):
+            out.append(Skipped(check=str(check), reason=str(reason)))
+    return out
+
+
+def not_run_note(skipped: Iterable[Skipped | dict[str, str]]) -> str:
+    """One clause for a table row: ``"anatomy not run (model 'yunet-s' is not installed)"``,
+    or "" when every check ran (or chose not to measure)."""
+    parts = [f"{s.check} not run ({s.reason.split(': run ')[0]})" for s in not_run(skipped)]
+    return "; ".join(parts)
+
+
+def not_run_summary(skips: Iterable[Iterable[Skipped | dict[str, str]]]) -> list[str]:
+    """One line per check that did not run on some images, with the command that fixes it:
+    ``"anatomy skipped on 31 images: run `keyframe models pull --all` (missing: yunet-s)"``."""
+    count: dict[str, int] = {}
+    models: dict[str, set[str]] = {}
+    other: dict[str, str] = {}
+    for skipped in skips:
+        for s in not_run(skipped):
+            count[s.check] = count.get(s.check, 0) + 1
+            found = _PULL.search(s.reason)
+            if found:
+                models.setdefault(s.check, set()).update(found.group(1).split())
+            else:
+                other.setdefault(s.check, s.reason)
+    lines = []
+    for check, n in count.items():
+        head = f"{check} skipped on {n} image{'s' if n != 1 else ''}"
+        if check in models:
+            names = " ".join(sorted(models[check]))
+            lines.append(f"{head}: run `keyframe models pull --all` (missing: {names})")
+        else:
+            lines.append(f"{head}: {first_line(other[check])}")
+    return lines
 
 
 @dataclass

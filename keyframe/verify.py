@@ -3,7 +3,14 @@
 :func:`verify` re-hashes ``keyframe.png``, ``manifest.json`` (its self-hash and its exact
 layout) and every export, checks the manifest against its schema and each export against
 its target's limits, and re-assesses the pixels under the profile they were certified with.
-Every problem is one line led by the file it concerns.
+Every problem is one line led by the file it concerns. A file in the package folder that the
+manifest does not list is a problem too.
+
+A re-check that cannot measure what the package recorded because a check did not run here (its
+model is not installed) is not a mismatch: those codes go to ``unchecked`` with the reason and
+the command that fixes it, so "tampered" and "could not re-check" stay apart. Files are read
+through :mod:`keyframe.fileio` (regular files only: a FIFO planted in a package cannot hang a
+verify).
 """
 from __future__ import annotations
 
@@ -15,11 +22,12 @@ from typing import Any, Sequence
 
 from keyframe.assess import assess
 from keyframe.exports import limit_problems
+from keyframe.fileio import ReadError, read_bytes
 from keyframe.image import ImageError, LoadedImage, load_bytes, sha256_bytes
 from keyframe.manifest import KEYFRAME_FILE, MANIFEST_FILE, SCHEMA, manifest_hash, manifest_text
 from keyframe.profiles import Profile, ProfileError, load_profile
 from keyframe.registry import Check
-from keyframe.report import Report, first_line
+from keyframe.report import Report, first_line, not_run
 from keyframe.targets import TargetError, load_target
 
 #: largest difference between a re-checked score and the recorded one that is not drift
@@ -29,11 +37,14 @@ SCORE_TOLERANCE = 0.02
 @dataclass
 class VerifyResult:
     """What :func:`verify` found: ``ok`` (no problem), ``problems`` (one line each, led by the
-    file concerned, ``"keyframe.png: …"``) and ``report`` (the re-check, when it ran)."""
+    file concerned, ``"keyframe.png: …"``), ``unchecked`` (what the re-check could not
+    measure here and why: a model not installed; not a problem) and ``report`` (the
+    re-check, when it ran)."""
 
     ok: bool
     problems: list[str] = field(default_factory=list)
     report: Report | None = None
+    unchecked: list[str] = field(default_factory=list)
 
 
 def _schema_problems(manifest: dict[str, Any]) -> list[str]:
@@ -41,11 +52,20 @@ def _schema_problems(manifest: dict[str, Any]) -> list[str]:
     return validation_errors("manifest", manifest)
 
 
-def _read_manifest(path: Path, problems: list[str]) -> dict[str, Any] | None:
-    if not path.is_file():
-        problems.append(f"{MANIFEST_FILE}: missing")
+def _read(path: Path, name: str, problems: list[str]) -> bytes | None:
+    """The bytes of a package file, or None with ``missing`` / the reason in ``problems``."""
+    try:
+        return read_bytes(path)
+    except ReadError as exc:
+        problems.append(f"{name}: missing" if exc.kind == "not_found"
+                        else f"{name}: {exc.strerror}")
         return None
-    raw = path.read_bytes()
+
+
+def _read_manifest(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    raw = _read(path, MANIFEST_FILE, problems)
+    if raw is None:
+        return None
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -99,11 +119,9 @@ def _check_output(png: bytes, path: Path, output: dict[str, Any],
 def _check_exports(folder: Path, exports: Any, problems: list[str]) -> None:
     """Re-hash every export the manifest records and re-check it against its target."""
     for name, rec in (exports if isinstance(exports, dict) else {}).items():
-        path = folder / str(rec.get("file", ""))
-        if not path.is_file():
-            problems.append(f"{rec.get('file')}: missing")
+        blob = _read(folder / str(rec.get("file", "")), str(rec.get("file")), problems)
+        if blob is None:
             continue
-        blob = path.read_bytes()
         if sha256_bytes(blob) != rec.get("sha256"):
             problems.append(f"{rec.get('file')}: sha256 differs from the manifest")
             continue
@@ -128,8 +146,27 @@ def _manifest_profile(manifest: dict[str, Any]) -> Profile:
         raise
 
 
+def _unlisted(folder: Path, manifest: dict[str, Any] | None) -> list[str]:
+    """One problem per file or folder in the package that the manifest does not list."""
+    exports = manifest.get("exports") if isinstance(manifest, dict) else None
+    exports = exports if isinstance(exports, dict) else {}
+    listed = {KEYFRAME_FILE, MANIFEST_FILE}
+    listed.update(str(rec.get("file", "")) for rec in exports.values()
+                  if isinstance(rec, dict))
+    found = []
+    for root, dirs, files in os.walk(folder):
+        rel = Path(root).relative_to(folder)
+        found.extend((rel / name).as_posix() for name in files)
+        descend = [d for d in dirs if rel == Path(".") and d == "exports"]
+        found.extend((rel / d).as_posix() + "/" for d in dirs if d not in descend)
+        dirs[:] = descend
+    return [f"{name}: not listed in the manifest (added after packaging?)"
+            for name in found if name not in listed]
+
+
 def _recheck(image: LoadedImage, manifest: dict[str, Any], profile: Profile | None,
-             checks: Sequence[Check] | None, problems: list[str]) -> Report | None:
+             checks: Sequence[Check] | None, problems: list[str],
+             unchecked: list[str]) -> Report | None:
     if profile is None:
         try:
             profile = _manifest_profile(manifest)
@@ -139,12 +176,27 @@ def _recheck(image: LoadedImage, manifest: dict[str, Any], profile: Profile | No
     before = manifest.get("report_after")
     before = before if isinstance(before, dict) else {}
     now = assess(image, profile=profile, target=manifest.get("target"), checks=checks)
-    if now.verdict != before.get("verdict"):
-        problems.append(f"{KEYFRAME_FILE}: re-check verdict {now.verdict!r} differs from "
-                        f"report_after's {before.get('verdict')!r} ({first_line(now.reason)})")
+    missing = {s.check: s.reason for s in not_run(now.skipped)}
     scores = now.scores
     recorded = before.get("scores")
-    for code, value in (recorded if isinstance(recorded, dict) else {}).items():
+    recorded = recorded if isinstance(recorded, dict) else {}
+    evidence = before.get("evidence") if isinstance(before.get("evidence"), dict) else {}
+    lost = {}
+    for code in recorded:
+        ev = evidence.get(code)
+        check = ev.get("check") if isinstance(ev, dict) else None
+        if code not in scores and check in missing:
+            lost.setdefault(check, []).append(code)
+    for check, codes in lost.items():
+        unchecked.append(f"{KEYFRAME_FILE}: could not re-check {', '.join(codes)}: {check} did "
+                         f"not run here: {missing[check]}")
+    if now.verdict != before.get("verdict") and not lost:
+        problems.append(f"{KEYFRAME_FILE}: re-check verdict {now.verdict!r} differs from "
+                        f"report_after's {before.get('verdict')!r} ({first_line(now.reason)})")
+    skip = {c for codes in lost.values() for c in codes}
+    for code, value in recorded.items():
+        if code in skip:
+            continue
         if code not in scores:
             problems.append(f"{KEYFRAME_FILE}: re-check did not measure {code!r} "
                             f"(report_after: {value})")
@@ -164,9 +216,11 @@ def read_manifest(package_dir: str | os.PathLike) -> dict[str, Any]:
     """
     path = Path(package_dir) / MANIFEST_FILE
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(read_bytes(path).decode("utf-8"))
     except OSError as exc:
         raise ValueError(f"cannot read {MANIFEST_FILE}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{MANIFEST_FILE} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{MANIFEST_FILE} is not valid JSON: {exc}") from None
     if not isinstance(manifest, dict):
@@ -193,19 +247,21 @@ def verify(package_dir: str | os.PathLike, *, profile: Profile | None = None,
     Returns
     -------
     VerifyResult
-        Not ``ok`` when any byte of either file changed, a file is missing, the manifest
-        breaks its schema, or the re-check drifted.
+        Not ``ok`` when any byte of either file changed, a file is missing or unlisted, the
+        manifest breaks its schema, or the re-check drifted; ``unchecked`` lists what the
+        re-check could not measure here (not a problem).
     """
     folder = Path(package_dir)
     if not folder.is_dir():
         return VerifyResult(ok=False, problems=[f"{folder}: not a package folder"])
     problems: list[str] = []
+    unchecked: list[str] = []
     manifest = _read_manifest(folder / MANIFEST_FILE, problems)
+    problems.extend(_unlisted(folder, manifest))
     png_path = folder / KEYFRAME_FILE
-    if not png_path.is_file():
-        problems.append(f"{KEYFRAME_FILE}: missing")
+    png = _read(png_path, KEYFRAME_FILE, problems)
+    if png is None:
         return VerifyResult(ok=False, problems=problems)
-    png = png_path.read_bytes()
     output = manifest.get("output") if manifest is not None else None
     if not isinstance(output, dict):
         problems.append(f"{MANIFEST_FILE}: no usable output record; {KEYFRAME_FILE} not checked")
@@ -214,5 +270,5 @@ def verify(package_dir: str | os.PathLike, *, profile: Profile | None = None,
     _check_exports(folder, manifest.get("exports"), problems)
     report = None
     if recheck and image is not None:
-        report = _recheck(image, manifest, profile, checks, problems)
-    return VerifyResult(ok=not problems, problems=problems, report=report)
+        report = _recheck(image, manifest, profile, checks, problems, unchecked)
+    return VerifyResult(ok=not problems, problems=problems, report=report, unchecked=unchecked)

@@ -1,14 +1,103 @@
-"""The click group and the options and output helpers every command module shares."""
+"""The click group and the options and output helpers every command module shares.
+
+The group (:class:`KeyframeGroup`) turns what can go wrong around any command into one line
+on stderr and an exit code, never a traceback: an ``OSError`` (a full disk, a read-only
+folder, a closed stdout) exits 2, a folder held by another run (:class:`~keyframe.fileio.Busy`)
+exits 2, Ctrl-C exits 130 after the command's ``finally`` blocks (the triage journal is
+fsynced line by line), and an unexpected exception exits 70 with one line
+(``KEYFRAME_DEBUG=1`` shows the traceback).
+"""
 from __future__ import annotations
 
+import errno
+import os
+import sys
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import click
 
 from keyframe import __version__
+from keyframe.fileio import Busy, hold
 from keyframe.image import DEFAULT_MAX_PIXELS
 from keyframe.profiles import ProfileError, builtin_names, load_profile
-from keyframe.report import Report
+from keyframe.report import Report, not_run_note, not_run_summary
+
+#: exit codes beyond DESIGN.md's 0 / 1 / 2 (README: "Exit codes")
+EXIT_UNCHECKED = 3          # verify: could not re-check (models missing), nothing tampered
+EXIT_INTERNAL = 70          # an unexpected error in keyframe itself (sysexits EX_SOFTWARE)
+EXIT_INTERRUPTED = 130      # Ctrl-C (128 + SIGINT)
+
+
+class InputError(click.ClickException):
+    """A one-line error about the inputs or outputs of a command: ``error: …``, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush of what a
+    closed pipe or a full device refused cannot print a traceback on exit."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(null)
+
+
+def _stdout_broken(exc: OSError) -> bool:
+    """True (and stdout silenced) when ``exc`` came from writing standard output: a write
+    without a file name that fails as a closed pipe or a full device does, or stdout that
+    can no longer be flushed."""
+    broken = exc.filename is None and exc.errno in (errno.EPIPE, errno.ENOSPC, errno.EIO)
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        broken = True
+    if broken:
+        _silence_stdout()
+    return broken
+
+
+def os_error_line(exc: OSError) -> str:
+    """``exc`` as one line: the file, the system's words and, for a full disk, what to do."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    text = f"{where}{exc.strerror or exc}"
+    if exc.errno == errno.ENOSPC:
+        text += " (free space and run again: nothing half-written was left)"
+    return text
+
+
+class KeyframeGroup(click.Group):
+    """The ``keyframe`` group: every command's faults end as one line and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: what finished is kept (a rerun resumes)", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except Busy as exc:
+            raise InputError(str(exc)) from None
+        except OSError as exc:
+            if _stdout_broken(exc):
+                raise InputError(f"cannot write to standard output: "
+                                 f"{exc.strerror or exc}") from None
+            raise InputError(os_error_line(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - never a traceback for a user
+            if os.environ.get("KEYFRAME_DEBUG"):
+                raise
+            msg = " ".join(str(exc).split())[:300]
+            click.echo(f"internal error: {type(exc).__name__}: {msg} (please report it; "
+                       "KEYFRAME_DEBUG=1 shows the traceback)", err=True)
+            raise click.exceptions.Exit(EXIT_INTERNAL) from None
 
 VERDICT_COLOURS = {"certified": "green", "fix": "yellow", "review": "magenta",
                    "trash": "red", "error": "red"}
@@ -36,6 +125,90 @@ def mattes_option(f):
              "grey): the edge-halo check then reads the subject's boundary.")(f)
 
 
+class BackgroundType(click.ParamType):
+    """``--background``: a ``#rrggbb`` colour or an image file that decodes; a usage error
+    (exit 2) naming both accepted forms otherwise."""
+
+    name = "COLOR|IMAGE"
+
+    def convert(self, value, param, ctx):
+        from keyframe.image import ImageError, load
+
+        text = str(value).strip()
+        hexes = set("0123456789abcdefABCDEF")
+        if text.startswith("#"):
+            if len(text) == 7 and set(text[1:]) <= hexes:
+                return text
+            self.fail(f"{value!r} is not a '#rrggbb' colour (six hex digits, e.g. '#1e1e1e') "
+                      "nor an image file", param, ctx)
+        if os.path.lexists(text):
+            try:
+                load(text)
+            except ImageError as exc:
+                self.fail(f"{value!r}: not a usable background image: {exc}", param, ctx)
+            return text
+        hint = f" (did you mean '#{text}'?)" if len(text) == 6 and set(text) <= hexes else ""
+        self.fail(f"{value!r} is neither a '#rrggbb' colour (e.g. '#1e1e1e') nor an existing "
+                  f"image file{hint}", param, ctx)
+
+
+def wait_option(f):
+    return click.option(
+        "--wait", is_flag=True,
+        help="If another keyframe run is writing into OUT, wait for it instead of refusing.")(f)
+
+
+def overwrite_option(f):
+    return click.option(
+        "--overwrite", is_flag=True,
+        help="Replace an existing output file (never one of the inputs).")(f)
+
+
+def hold_out(out: Path, command: str, *, wait: bool) -> None:
+    """Hold OUT's lock for the rest of the command (released when the command ends, or by
+    the kernel if the process dies); another run refuses in one line, or waits."""
+    ctx = click.get_current_context()
+    ctx.with_resource(hold(out, command, wait=wait, on_wait=lambda who: click.echo(
+        f"waiting for {who} to finish with {out} …", err=True)))
+
+
+def found_or_error(paths: Sequence[Path], given: Iterable[Path]) -> list[Path]:
+    """``paths`` as a list, or exit 2 with "no images found under …" when it is empty."""
+    paths = list(paths)
+    if not paths:
+        where = ", ".join(str(p) for p in given)
+        raise InputError(f"no images found under {where} (looked for "
+                         f"{', '.join(sorted(_scan_suffixes()))})")
+    return paths
+
+
+def _scan_suffixes() -> frozenset[str]:
+    from keyframe.batch import IMAGE_SUFFIXES
+    return IMAGE_SUFFIXES
+
+
+def refuse_or_error(out: Path, **kwargs) -> None:
+    """Exit 2 with the reason when writing ``out`` is refused
+    (:func:`keyframe.fileio.refuse_overwrite`)."""
+    from keyframe.fileio import refuse_overwrite
+
+    why = refuse_overwrite(out, **kwargs)
+    if why:
+        raise InputError(why)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (a newline in a file name) shown as escapes, so one
+    record stays one line of a table."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def not_run_lines(skips) -> None:
+    """Print, on stderr, one line per check that did not run on some images."""
+    for line in not_run_summary(skips):
+        click.echo(click.style(line, fg="yellow"), err=True)
+
+
 def profile_or_usage_error(name: str):
     try:
         return load_profile(name)
@@ -46,8 +219,10 @@ def profile_or_usage_error(name: str):
 def verdict_line(report: Report, width: int = 48) -> str:
     verdict = click.style(f"{report.verdict:<9}", fg=VERDICT_COLOURS[report.verdict], bold=True)
     quality = "   -" if report.quality is None else f"{report.quality:5.1f}"
-    path = report.path if len(report.path) <= width else "…" + report.path[-width + 1:]
-    return f"{verdict} {quality}  {path:<{width}}  {report.reason}"
+    path = printable(report.path)
+    path = path if len(path) <= width else "…" + path[-width + 1:]
+    note = not_run_note(report.skipped)
+    return f"{verdict} {quality}  {path:<{width}}  {report.reason}{'; ' + note if note else ''}"
 
 
 def summary_line(counts: dict[str, int]) -> str:
@@ -56,13 +231,15 @@ def summary_line(counts: dict[str, int]) -> str:
     return f"{total} image{'s' if total != 1 else ''}: {parts or 'none'}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=KeyframeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyframe")
 def main() -> None:
     """keyframe: the quality gate between an image generator and an image-to-video model.
 
     Measure each image, decide certified / fix / review / trash, and write certified
-    keyframe packages. Exit codes: 0 all certified, 1 some not certified, 2 errors.
+    keyframe packages. Exit codes: 0 all certified, 1 some not certified, 2 usage or input
+    errors (no images found, a bad option, a full disk), 3 verify could not re-check,
+    130 interrupted (Ctrl-C).
     """
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from keyframe.batch import BatchOptions, assess_many, exit_code, iter_images, summarise
-from keyframe.cli._base import (main, mattes_option, max_pixels_option, profile_option,
-                                profile_or_usage_error, summary_line, verdict_line)
+from keyframe.cli._base import (BackgroundType, InputError, found_or_error, hold_out, main,
+                                mattes_option, max_pixels_option, not_run_lines,
+                                overwrite_option, profile_option, profile_or_usage_error,
+                                refuse_or_error, summary_line, verdict_line, wait_option)
 from keyframe.report import Report
 
 @main.command()
@@ -38,18 +40,21 @@ def check(paths, as_json, profile, max_pixels, jobs, mattes, masks):
                            masks=None if masks is None else str(masks.resolve()))
     reports = []
     skip = [p for p in (mattes, masks) if p is not None]
-    for report in assess_many(iter_images(paths, exclude=skip), options=options, jobs=jobs):
+    found = found_or_error(iter_images(paths, exclude=skip), paths)
+    for report in assess_many(found, options=options, jobs=jobs):
         reports.append(report)
         click.echo(report.to_json() if as_json else verdict_line(report))
     counts = summarise(reports)
     if not as_json:
         click.echo(summary_line(counts), err=True)
+        not_run_lines(r.skipped for r in reports)
     sys.exit(exit_code(counts))
 
 
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--out", "out", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: report.jsonl, report.html, thumbs/, the resumable store "
                    "(.keyframe/) and, with --sort-into, one folder per verdict.")
 @profile_option
@@ -72,15 +77,18 @@ def check(paths, as_json, profile, max_pixels, jobs, mattes, masks):
               help="Run only these checks (e.g. artifact,framing: the model-free suite); "
                    "default: every registered check.")
 @mattes_option
+@wait_option
+@overwrite_option
 def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mode, html,
-           check_names, mattes):
+           check_names, mattes, wait, overwrite):
     """Assess every image under FOLDER into OUT: report.jsonl, report.html, a summary.
 
     Resumable: finished images are journaled as they finish, keyed by the file's sha256,
     the profile and the keyframe version, so a rerun (after a crash or kill -9, or with new
     files added) assesses only what is not done yet.
     """
-    from keyframe.batch import read_reports, select_checks, sort_into, triage as run_triage
+    from keyframe.batch import (out_folder_problem, read_reports, select_checks, sort_into,
+                                triage as run_triage)
     from keyframe.executors import ExecutorError, make_executor
 
     prof = profile_or_usage_error(profile)
@@ -92,7 +100,12 @@ def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mod
         raise click.UsageError(str(exc)) from None
     options = BatchOptions(profile=prof.source, max_pixels=max_pixels, checks=names,
                            mattes=None if mattes is None else str(mattes.resolve()))
-    paths = list(iter_images([folder], exclude=[out] + ([mattes] if mattes else [])))
+    why = out_folder_problem(out, folder, overwrite=overwrite)
+    if why:
+        raise InputError(why)
+    paths = found_or_error(iter_images([folder], exclude=[out] + ([mattes] if mattes else [])),
+                           [folder])
+    hold_out(out, "triage", wait=wait)
     try:
         runner = make_executor(executor, jobs=jobs, scheduler=scheduler)
         with runner, click.progressbar(length=len(paths), label="triage",
@@ -113,22 +126,26 @@ def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mod
 
         sort_into(with_decisions(read_reports(summary.report), read_decisions(out)), out,
                   root=folder, mode=sort_mode)
-        extra.append(f"sorted into {out}/<verdict>/ ({sort_mode}s)")
+        extra.append(f"sorted into {out}/<verdict>/ "
+                     f"({'symlinks' if sort_mode == 'link' else 'copies'})")
+    same = f", {summary.identical} identical to another input" if summary.identical else ""
     click.echo(f"{summary_line(summary.counts)} ({summary.assessed} assessed, "
-               f"{summary.reused} reused from earlier runs); " + "; ".join(extra))
+               f"{summary.reused} reused from earlier runs{same}); " + "; ".join(extra))
+    not_run_lines(d.get("skipped") or [] for d in read_reports(summary.report))
     sys.exit(exit_code(summary.counts))
 
 
 @main.command()
 @click.argument("report_file", type=click.File("r", encoding="utf-8"))
 @profile_option
-@click.option("-o", "--out", "out", type=click.Path(path_type=Path),
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the re-decided JSON Lines here instead of stdout.")
 @click.option("--decisions", "decisions", metavar="FILE|DIR",
               type=click.Path(exists=True, path_type=Path),
               help="A person's decisions (`keyframe review`) to put over the machine's "
                    "verdicts; default: decisions.jsonl beside REPORT_FILE, if any.")
-def route(report_file, profile, out, decisions):
+@overwrite_option
+def route(report_file, profile, out, decisions, overwrite):
     """Re-decide saved reports (JSON Lines, '-' for stdin) under another profile.
 
     Nothing is measured again: the severities and evidence in the reports are routed
@@ -156,7 +173,9 @@ def route(report_file, profile, out, decisions):
     if out is None:
         click.echo(text, nl=False)
     else:
-        write_atomic(out, text.encode("utf-8"))
+        data = text.encode("utf-8")
+        refuse_or_error(out, inputs=[report_file.name], overwrite=overwrite, data=data)
+        write_atomic(out, data)
     counts = summarise(reports)
     click.echo(summary_line(counts), err=True)
     sys.exit(exit_code(counts))
@@ -164,7 +183,8 @@ def route(report_file, profile, out, decisions):
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--out", "out", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write packages into: OUT/<name>/keyframe.png + manifest.json.")
 @click.option("--approved", "approved", metavar="REVIEWED",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -177,14 +197,15 @@ def route(report_file, profile, out, decisions):
               help="Certify for this video target and write OUT/<name>/exports/<target>.<ext> "
                    "within its limits (repeatable; the first target's profile decides unless "
                    "--profile is given; see `keyframe targets`).")
-@click.option("--background", metavar="COLOR|IMAGE",
+@click.option("--background", metavar="COLOR|IMAGE", type=BackgroundType(),
               help="Flatten a cut-out (RGBA) onto this '#rrggbb' colour or image before "
                    "packaging (recorded as a recipe step); its edges must already be clean.")
 @profile_option
 @max_pixels_option
 @mattes_option
+@wait_option
 def certify(paths, out, approved, force, target_names, background, profile, max_pixels,
-            mattes):
+            mattes, wait):
     """Write a certified keyframe package for each certified image (IMAGE... or --approved)."""
     from keyframe.assess import assess_path
     from keyframe.gate import flatten_onto
@@ -204,10 +225,14 @@ def certify(paths, out, approved, force, target_names, background, profile, max_
     if (approved is None) == (not paths):
         raise click.UsageError("give IMAGE... or --approved REVIEWED (not both)")
     if approved is not None:
+        hold_out(out, "certify", wait=wait)
         _certify_approved(approved, out, profile=prof, targets=targets,
                           max_pixels=max_pixels, mattes=mattes)
     reports = []
-    for path in iter_images(paths, exclude=[out] + ([mattes] if mattes else [])):
+    found = found_or_error(iter_images(paths, exclude=[out] + ([mattes] if mattes else [])),
+                           paths)
+    hold_out(out, "certify", wait=wait)
+    for path in found:
         report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels,
                                     mattes=mattes.resolve() if mattes else None)
         reports.append(report)
@@ -271,19 +296,27 @@ def _certify_approved(reviewed, out, *, profile, targets, max_pixels, mattes):
 @click.option("--no-recheck", is_flag=True, help="Only re-hash; do not re-run the checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per package.")
 def verify(packages, no_recheck, as_json):
-    """Re-hash and re-check certified packages; exit 1 on any mismatch."""
+    """Re-hash and re-check certified packages; exit 1 on any mismatch (or a file the
+    manifest does not list), 3 when nothing mismatched but the re-check could not run in
+    full here (a model is not installed: the line says which and how to pull it)."""
+    from keyframe.cli._base import EXIT_UNCHECKED
     from keyframe.verify import verify as verify_package
 
-    bad = 0
+    bad = unchecked = 0
     for pkg in packages:
         result = verify_package(pkg, recheck=not no_recheck)
         bad += not result.ok
+        unchecked += bool(result.ok and result.unchecked)
         if as_json:
             click.echo(json.dumps({"package": str(pkg), "ok": result.ok,
-                                   "problems": result.problems}))
-        elif result.ok:
-            click.echo(f"{click.style('ok', fg='green', bold=True)}  {pkg}")
-        else:
+                                   "problems": result.problems,
+                                   "unchecked": result.unchecked}))
+        elif not result.ok:
             click.echo(f"{click.style('BAD', fg='red', bold=True)} {pkg}: "
                        + "; ".join(result.problems))
-    sys.exit(1 if bad else 0)
+        elif result.unchecked:
+            click.echo(f"{click.style('UNCHECKED', fg='yellow', bold=True)} {pkg}: hashes ok; "
+                       + "; ".join(result.unchecked))
+        else:
+            click.echo(f"{click.style('ok', fg='green', bold=True)}  {pkg}")
+    sys.exit(1 if bad else EXIT_UNCHECKED if unchecked else 0)

@@ -8,8 +8,12 @@ from pathlib import Path
 import click
 
 from keyframe.batch import exit_code, iter_images, summarise
-from keyframe.cli._base import (main, mattes_option, max_pixels_option, profile_option,
-                                profile_or_usage_error, summary_line, verdict_line)
+from keyframe.fileio import same_folder
+from keyframe.report import Report
+from keyframe.cli._base import (BackgroundType, InputError, found_or_error, hold_out, main,
+                                mattes_option, max_pixels_option, overwrite_option,
+                                profile_option, profile_or_usage_error, refuse_or_error,
+                                summary_line, verdict_line, wait_option)
 
 
 def _recipe_or_usage_error(path: Path):
@@ -32,6 +36,16 @@ def _write_png(path: Path, rgb) -> str:
     return sha256_bytes(png)
 
 
+def _format_or_error(out: Path) -> None:
+    """Exit 2 when ``out``'s ending names no image format keyframe writes."""
+    from keyframe.image import output_format
+
+    try:
+        output_format(out)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
 def _error_line(path: Path, exc: Exception) -> str:
     """One line naming the file once (loader errors already start with it)."""
     text = str(exc)
@@ -40,19 +54,21 @@ def _error_line(path: Path, exc: Exception) -> str:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--out", "out", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the packages of the images that end certified.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object per image: verdict, reason, recipe, every attempt.")
 @click.option("--rounds", type=click.IntRange(1, 10), default=3, show_default=True,
               help="Most plan rounds per image.")
-@click.option("--background", metavar="COLOR|IMAGE",
+@click.option("--background", metavar="COLOR|IMAGE", type=BackgroundType(),
               help="Flatten cut-outs (RGBA) onto this '#rrggbb' colour or image, after "
                    "defringing; without it, transparency goes to review.")
 @profile_option
 @max_pixels_option
 @mattes_option
-def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes):
+@wait_option
+def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes, wait):
     """Check, fix and re-check each image; package what ends certified.
 
     A step that raises another score or does not lower its own is rolled back and
@@ -65,7 +81,25 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes):
     prof = profile_or_usage_error(profile)
     finals = []
     lines = []      # OUT/gate.jsonl: what `keyframe review OUT` shows
-    for path in iter_images(paths, exclude=[out] + ([mattes] if mattes else [])):
+    found = found_or_error(iter_images(paths, exclude=[out] + ([mattes] if mattes else [])),
+                           paths)
+    hold_out(out, "gate", wait=wait)
+    journal = _gate_journal(out, prof, max_pixels=max_pixels, rounds=rounds,
+                            background=background, mattes=mattes)
+    fresh = set()                           # keys gated by this run
+    for path in found:
+        key, done = journal.lookup(path)
+        if done is not None and _still_there(done):
+            line = {**done, "path": str(path), **{k: {**done[k], "path": str(path)}
+                                                  for k in ("report_before", "report_after")}}
+            lines.append(line)
+            finals.append(Report.from_dict({**line["report_after"], "path": str(path)}))
+            how = "identical to another input" if key in fresh else "done by an earlier run"
+            click.echo(json.dumps({k: v for k, v in line.items() if not k.startswith("report_")}
+                                  | {"reused": how}, ensure_ascii=False) if as_json else
+                       verdict_line(finals[-1]) + f"  ({how})")
+            continue
+        fresh.add(key)
         # resolved: a dehalo step records the matte file's path in the recipe
         report, image = assess_path(path, profile=prof, max_pixels=max_pixels,
                                     mattes=mattes.resolve() if mattes else None)
@@ -94,6 +128,8 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes):
         finals.append(final)
         lines.append({**record, "report_before": result.before.to_dict(),
                       "report_after": final.to_dict()})
+        if key is not None:
+            journal.add(key, path, lines[-1])
         if as_json:
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
@@ -117,6 +153,23 @@ def _write_gate_log(out: Path, lines: list) -> None:
                                              for d in lines).encode("utf-8"))
 
 
+def _gate_journal(out: Path, prof, *, max_pixels: int, rounds: int, background: str | None,
+                  mattes: Path | None):
+    """The resumable journal of ``keyframe gate`` in OUT (closed when the command ends)."""
+    from keyframe.store import Resumable, run_id
+
+    rid = run_id(prof.raw, target=None, max_pixels=max_pixels,
+                 mattes=str(mattes.resolve()) if mattes else None,
+                 extra={"command": "gate", "rounds": rounds, "background": background})
+    return click.get_current_context().with_resource(Resumable(out, "gate_results", rid))
+
+
+def _still_there(done: dict) -> bool:
+    """A journaled gate result counts when the package it wrote (if any) is still there."""
+    package = done.get("package")
+    return package is None or Path(package, "manifest.json").is_file()
+
+
 def _decision(result):
     from keyframe.report import Decision
 
@@ -128,13 +181,22 @@ def _decision(result):
 @click.argument("image", type=click.Path(path_type=Path))
 @click.option("--recipe", "recipe_path", required=True, type=click.Path(path_type=Path),
               help="Recipe file (.toml or .json) to replay on IMAGE.")
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Output PNG file.")
+@click.option("-o", "--out", "out", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file: .png (default format), .jpg/.jpeg (quality 95) or .webp "
+                   "(lossless), by its ending.")
 @max_pixels_option
-def fix_command(image, recipe_path, out, max_pixels):
-    """Replay a recipe on one image and write the result as a PNG (atomically)."""
-    from keyframe.image import ImageError, load
+@overwrite_option
+def fix_command(image, recipe_path, out, max_pixels, overwrite):
+    """Replay a recipe on one image and write the result (atomically) in the format the
+    ending of -o names. The input is never overwritten; another existing file only with
+    --overwrite."""
+    from keyframe.image import ImageError, encode_for, load, sha256_bytes
+    from keyframe.package import write_atomic
     from keyframe.recipe import RecipeError, replay
+
+    refuse_or_error(out, inputs=[image, recipe_path], overwrite=True)   # before any work
+    _format_or_error(out)
 
     recipe = _recipe_or_usage_error(recipe_path)
     try:
@@ -143,22 +205,30 @@ def fix_command(image, recipe_path, out, max_pixels):
     except (ImageError, RecipeError) as exc:
         click.echo(f"error: {_error_line(image, exc)}", err=True)
         sys.exit(2)
-    sha = _write_png(out, rgb)
-    click.echo(f"{out}  {rgb.shape[1]}x{rgb.shape[0]}  sha256 {sha}")
+    data = encode_for(rgb, out)
+    refuse_or_error(out, inputs=[image, recipe_path], overwrite=overwrite, data=data)
+    write_atomic(out, data)
+    click.echo(f"{out}  {rgb.shape[1]}x{rgb.shape[0]}  sha256 {sha256_bytes(data)}")
 
 
 @main.command("apply")
 @click.argument("recipe_path", metavar="RECIPE", type=click.Path(path_type=Path))
 @click.argument("folder", type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--out", "out", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: one PNG per input (same relative path) and apply.jsonl.")
 @max_pixels_option
-def apply_command(recipe_path, folder, out, max_pixels):
+@wait_option
+@overwrite_option
+def apply_command(recipe_path, folder, out, max_pixels, wait, overwrite):
     """Replay RECIPE over every image under FOLDER (a campaign).
 
     One bad file gets an error record in OUT/apply.jsonl and the batch goes on.
-    Exit 0 when every image was written, 2 when some failed.
+    Exit 0 when every image was written, 2 when some failed. An output that is one of the
+    inputs is refused; an existing file in an OUT that no earlier apply wrote is replaced
+    only with --overwrite.
     """
+    from keyframe.fileio import file_ids, is_output_folder, refuse_overwrite
     from keyframe.image import ImageError, load
     from keyframe.package import write_atomic
     from keyframe.recipe import RecipeError, replay
@@ -166,10 +236,20 @@ def apply_command(recipe_path, folder, out, max_pixels):
     recipe = _recipe_or_usage_error(recipe_path)
     records, failed = [], 0
     root = folder if folder.is_dir() else folder.parent
-    for path in iter_images([folder], exclude=[out]):
+    if folder.is_dir() and same_folder(out, folder):
+        raise InputError(f"-o {out} is the input folder: the outputs would replace the "
+                         "originals; choose another folder")
+    found = found_or_error(iter_images([folder], exclude=[out]), [folder])
+    ours = overwrite or is_output_folder(out)           # an earlier apply wrote OUT
+    originals = file_ids(found)
+    hold_out(out, "apply", wait=wait)
+    for path in found:
         rel = path.relative_to(root).with_suffix(".png")
         record = {"path": str(path), "output": None, "sha256": None, "error": None}
         try:
+            why = refuse_overwrite(out / rel, input_ids=originals, overwrite=ours)
+            if why:
+                raise RecipeError(why)
             rgb = replay(recipe, load(path, max_pixels=max_pixels).rgb)
             record["sha256"] = _write_png(out / rel, rgb)
             record["output"] = str(out / rel)

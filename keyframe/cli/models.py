@@ -30,6 +30,7 @@ def models():
 def list_():
     """List every known model: name, runtime, size, licence, installed?"""
     status = registry.verify()
+    click.echo(f"{'name':<38} {'runtime':<12} {'size':>9}  {'licence':<11} status")
     for name, s in registry.MODELS.items():
         click.echo(f"{name:<38} {s.runtime:<12} {s.size / 1e6:6.2f} MB  {s.licence:<11} "
                    f"{status[name]}")

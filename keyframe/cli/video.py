@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from keyframe.cli._base import main
+from keyframe.cli._base import InputError, main, overwrite_option, refuse_or_error
 
 
 def _read_keyframe(package: Path):
@@ -31,37 +31,52 @@ def _read_keyframe(package: Path):
 @click.argument("clip", type=click.Path(path_type=Path))
 @click.option("--frame", default="first", show_default=True, metavar="first|last|N|t=SECONDS",
               help="Which frame: the true last decoded frame for 'last'.")
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
-              help="PNG file to write.")
-def extract(clip, frame, out):
+@click.option("-o", "--out", "out", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Image file to write: .png, .jpg/.jpeg or .webp, by its ending.")
+@overwrite_option
+def extract(clip, frame, out, overwrite):
     """Write one exact frame of CLIP as a PNG (then gate it like any image)."""
-    from keyframe.image import encode_png
+    from keyframe.image import encode_for, output_format
     from keyframe.package import write_atomic
     from keyframe.video import VideoError, extract as extract_frame
 
+    refuse_or_error(out, inputs=[clip], overwrite=True)
+    try:
+        output_format(out)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     try:
         rgb = extract_frame(clip, frame)
     except VideoError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    write_atomic(out, encode_png(rgb))
+    data = encode_for(rgb, out)
+    refuse_or_error(out, inputs=[clip], overwrite=overwrite, data=data)
+    write_atomic(out, data)
     click.echo(f"{clip} frame {frame} ({rgb.shape[1]}x{rgb.shape[0]}) → {out}")
 
 
 @main.command()
 @click.argument("package", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
-              help="MP4 file to write.")
+@click.option("-o", "--out", "out", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="MP4 file to write (the name must end in .mp4).")
 @click.option("--target", default=None, metavar="NAME",
               help="Render at this target's size (default: the package's target, else the "
                    "keyframe's own size).")
 @click.option("--seconds", type=click.FloatRange(0.1, 30), default=2.0, show_default=True)
 @click.option("--fps", type=click.FloatRange(1, 120), default=24.0, show_default=True)
-def preview(package, out, target, seconds, fps):
+@overwrite_option
+def preview(package, out, target, seconds, fps, overwrite):
     """Encode a short H.264 yuv420p push-in of a package's keyframe at the target size."""
     from keyframe.package import write_atomic
     from keyframe.targets import TargetError, load_target
     from keyframe.video import VideoError, encode_preview
+
+    if out.suffix.lower() != ".mp4":
+        raise InputError(f"{out}: a preview is an MP4 file: end the name in .mp4")
+    refuse_or_error(out, inputs=list(package.iterdir()), overwrite=overwrite)
 
     rgb, manifest_target = _read_keyframe(package)
     name = target or manifest_target

@@ -128,8 +128,8 @@ def measure_rgba(image: LoadedImage, *, with_mask: bool = False) -> list[Measure
 def _edge_box(a: np.ndarray) -> tuple[slice, slice]:
     """Slices of the box around the partly transparent pixels, padded by the reach of the
     reference colour's window (the rest of the frame cannot change any measurement)."""
-    rows = np.flatnonzero(((a > 0.02) & (a < 0.98)).any(axis=1) | _transitions(a, 1))
-    cols = np.flatnonzero(((a > 0.02) & (a < 0.98)).any(axis=0) | _transitions(a, 0))
+    edge = ((a > 0.02) & (a < 0.98)) | _transitions(a)
+    rows, cols = np.flatnonzero(edge.any(axis=1)), np.flatnonzero(edge.any(axis=0))
     if rows.size == 0 or cols.size == 0:
         return slice(0, 0), slice(0, 0)
     pad = int(4 * REF_SIGMA) + INNER
@@ -137,15 +137,14 @@ def _edge_box(a: np.ndarray) -> tuple[slice, slice]:
             slice(max(0, cols[0] - pad), cols[-1] + pad + 1))
 
 
-def _transitions(a: np.ndarray, axis: int) -> np.ndarray:
-    """Per row (axis=1) or column (axis=0): does alpha jump across 0.5 there?"""
+def _transitions(a: np.ndarray) -> np.ndarray:
+    """Where alpha jumps across 0.5 from the pixel to its left or above (a binary edge, in
+    either direction: a straight vertical edge must widen the box's columns too)."""
     fg = a >= 0.5
     jump = np.zeros(fg.shape, bool)
-    if axis == 1:
-        jump[:, 1:] = fg[:, 1:] != fg[:, :-1]
-    else:
-        jump[1:, :] = fg[1:, :] != fg[:-1, :]
-    return jump.any(axis=axis)
+    jump[:, 1:] |= fg[:, 1:] != fg[:, :-1]
+    jump[1:, :] |= fg[1:, :] != fg[:-1, :]
+    return jump
 
 
 def _paste(values: np.ndarray, box: tuple[slice, slice], shape: tuple[int, int]) -> np.ndarray:

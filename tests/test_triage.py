@@ -18,7 +18,7 @@ from skimage import data
 
 from keyframe.batch import BatchOptions, iter_images, sort_into, triage
 from keyframe.executors import LocalExecutor
-from keyframe.store import ResultStore, run_id
+from keyframe.store import ResultStore, iter_journal, run_id
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 
@@ -252,11 +252,14 @@ def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_report(uninterrupted
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)                 # the job and its pool workers
     proc.wait(timeout=10)
-    done = len(journal(out))
+    # complete entries only: SIGKILL can stop a multi-page write() part-way, leaving a torn
+    # last line that the next run cuts (the store's contract); reading it raw is the reader's
+    # bug (this test's JSONDecodeError, 1 kill in ~100 under load)
+    done = len(list(iter_journal(store)))
     assert 0 < done < n, "the kill must land mid-run"
     assert not (out / "report.jsonl").exists()
     assert _triage_proc(src, out, jobs).wait(timeout=120) == 2
-    entries = journal(out)
+    entries = journal(out)                              # every line whole after the rerun
     assert len(entries) == len({e["key"] for e in entries}) == n   # nothing lost, no duplicate
     assert sorted(lines(out / "report.jsonl")) == sorted(lines(ref))
     assert lines(out / "report.jsonl") == lines(ref)   # input order too

@@ -123,7 +123,8 @@ def test_cli_pull_verify_list_path(server, empty_cache):
     assert result.exit_code == 0 and "ok" in result.output
     result = runner.invoke(main, ["models", "pull", "sr-fsrcnn-small-x3", "--base-url", server])
     assert result.exit_code == 1 and "sha256 mismatch" in result.output
-    listing = runner.invoke(main, ["models", "list"]).output.splitlines()
+    header, *listing = runner.invoke(main, ["models", "list"]).output.splitlines()
+    assert header.split() == ["name", "runtime", "size", "licence", "status"]
     assert len(listing) == len(models.MODELS)
     line = next(x for x in listing if x.startswith(SMALL + " "))
     assert "tf-graphdef" in line and line.rstrip().endswith("ok")

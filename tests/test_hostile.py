@@ -87,6 +87,8 @@ def test_triage_with_loops_and_dangling_links_writes_html_and_sort_folders(speci
     assert (out / "report.html").stat().st_size > 0
     assert sorted(os.listdir(out / "error")) == ["dangling.png", "device.png", "fifo.png",
                                                  "loop.png", "socket.png"]
+    from keyframe.review.queue import Queue
+    assert len(Queue(out).entries) == 6           # `keyframe review OUT` opens it too
     r = invoke("triage", str(specials), "-o", str(out), "--sort-into", "copy",
                "--checks", "artifact")
     assert r.exit_code == 2 and "(copies)" in r.output      # not "(copys)"

@@ -159,7 +159,7 @@ class Queue:
         p = Path(path)
         if not p.is_absolute() and not p.exists() and (self.out.parent / p).exists():
             p = self.out.parent / p
-        return p.resolve()
+        return Path(os.path.realpath(p))      # Path.resolve raises on a link loop (3.11)
 
     def package_path(self, line: dict[str, Any]) -> Path | None:
         """The package folder a gate line wrote (under OUT), or None."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import os
 import stat
@@ -33,6 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
+
+try:
+    import fcntl
+except ImportError:             # Windows: no POSIX record locks (one writer is not enforced)
+    fcntl = None  # type: ignore[assignment]
 
 CHUNK = 1 << 20
 #: the folder of keyframe's own state inside an output folder (journal, lock); a folder that
@@ -327,6 +331,21 @@ def is_output_folder(folder: str | os.PathLike[str]) -> bool:
     return os.path.isdir(os.path.join(os.fspath(folder), STATE_DIR))
 
 
+def lock_fd(fd: int, *, wait: bool = False) -> bool:
+    """Take an exclusive POSIX record lock on ``fd`` (per process: not inherited by a forked
+    worker, released by the kernel when the process dies); False when another process holds
+    it and ``wait`` is False. True where the OS has no such locks."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
+    return True
+
+
 def _holder(fd: int) -> str:
     with contextlib.suppress(OSError, UnicodeDecodeError, ValueError):
         pid, command, since = os.pread(fd, 200, 0).decode("utf-8").split()
@@ -360,18 +379,14 @@ def hold(out: str | os.PathLike[str], command: str, *, wait: bool = False,
     path = state / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, default_mode())
     try:
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EACCES, errno.EAGAIN):
-                raise
+        if not lock_fd(fd):
             who = _holder(fd)
             if not wait:
                 raise Busy(f"{out} is in use by {who}: wait for it to finish, or pass "
-                           "--wait") from None
+                           "--wait")
             if on_wait is not None:
                 on_wait(who)
-            fcntl.lockf(fd, fcntl.LOCK_EX)
+            lock_fd(fd, wait=True)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {command} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n"
                   .encode("utf-8"), 0)

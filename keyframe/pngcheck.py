@@ -55,11 +55,12 @@ def check_png(data: bytes, *, blank_last_row: bool
               ) -> tuple[tuple[str, str] | None, list[str]]:
     """Check a PNG's chunk CRCs and the length of its image data.
 
-    Every chunk's CRC is checked (~1 ms per 3 MB): a bad one in a critical chunk (IHDR,
-    PLTE, IDAT) is an error, as libpng makes it; in an ancillary chunk, a note. The IDAT
-    stream is inflated once more to count its bytes only when the decoded picture's last
-    row is blank (``blank_last_row``: all zero, what short data leaves) or the PNG is
-    interlaced, so a normal picture pays nothing for it.
+    Every chunk's CRC is checked: a bad one in a critical chunk (IHDR, PLTE, IDAT) is an
+    error, as libpng makes it; in an ancillary chunk, a note. The IDAT stream is inflated
+    once more to count its bytes only when the decoded picture's last row is blank
+    (``blank_last_row``: all zero, what short data leaves) or the PNG is interlaced.
+    Measured on 1280-px PNGs (0.9–1.7 MB): the CRC walk costs 1.2–1.5 % of Pillow's decode;
+    the second inflate 32–49 %, paid only by pictures with a black last row (letterboxed).
 
     Returns
     -------

@@ -28,8 +28,6 @@ file at that path has not changed (:meth:`ResultStore.known_sha`).
 """
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -37,7 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from keyframe import __version__
-from keyframe.fileio import Busy, default_mode
+from keyframe.fileio import Busy, default_mode, lock_fd
 from keyframe.fileio import atomic_text_writer  # noqa: F401 - re-exported
 from keyframe.fileio import sha256_file as file_sha256
 
@@ -118,12 +116,13 @@ class ResultStore:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
                            default_mode())
         try:
-            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+            locked = lock_fd(self._fd)
+        except OSError:
             os.close(self._fd)
-            if exc.errno in (errno.EACCES, errno.EAGAIN):
-                raise Busy(f"{self.path} is being written by another process") from None
             raise
+        if not locked:
+            os.close(self._fd)
+            raise Busy(f"{self.path} is being written by another process")
         end = self._scan()
         if os.fstat(self._fd).st_size != end:     # cut a torn tail so appends start clean
             os.ftruncate(self._fd, end)

@@ -165,8 +165,13 @@ def test_an_empty_or_mistyped_folder_is_exit_2(tmp_path):
 def test_a_newline_in_a_file_name_stays_on_one_table_row(tmp_path):
     (tmp_path / "a\nb.png").write_bytes(GOOD)
     r = invoke("check", str(tmp_path))
-    rows = [line for line in r.output.splitlines() if "a\\nb.png" in line]
-    assert len(rows) == 1 and len(r.output.splitlines()) == 2   # the row and the summary
+    lines = r.output.splitlines()
+    rows = [line for line in lines if "a\\nb.png" in line]
+    # the row and the summary (and, without the anatomy models, the line saying so)
+    summary = [line for line in lines if line.startswith("1 image: ")]
+    skipped = [line for line in lines if line.startswith("anatomy skipped on ")]
+    assert len(rows) == 1 and len(summary) == 1 and len(lines) == 2 + len(skipped), lines
+    assert not any(line.startswith("b.png") for line in lines)
 
 
 def test_sort_name_keeps_a_linked_input_s_own_name(tmp_path):

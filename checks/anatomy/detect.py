@@ -34,6 +34,9 @@ class Person:
     visibility: np.ndarray | None = None  # 33
     world: np.ndarray | None = None     # 33x3 metres
     flag: float = 0.0
+    presence: np.ndarray | None = None    # 33: is the landmark inside the crop at all
+    mask: np.ndarray | None = None        # 256x256 person segmentation of the pose crop
+    crop_inv: np.ndarray | None = None    # 2x3: pose crop px -> source px
 
 
 @dataclass
@@ -44,6 +47,27 @@ class Hand:
     world: np.ndarray | None = None     # 21x3 metres
     presence: float = 0.0
     points_flip: np.ndarray | None = None   # 21x2 source px, from the mirrored crop
+    handedness: float = 0.5                 # the landmark model's "right hand" score
+    angle: float = 0.0                      # rotation of the landmark crop (radians)
+    source: str = "palm"                    # "palm": palm detector; "pose": a pose wrist
+    second_presence: float | None = None    # the other landmark model's presence on the crop
+    second_handedness: float | None = None  # and its "right hand" score
+    second_points: np.ndarray | None = None  # and its 21 landmarks (source px)
+    side: str | None = None                 # "left"/"right": the pose wrist it was read at
+
+
+def infer(name: str, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Run model ``name`` (ONNX or TFLite, by its runtime in the model table) on one input
+    tensor; outputs by tensor name (``Identity``, ``Identity_1``, … for the MediaPipe models,
+    whichever runtime carries them)."""
+    if models.spec(name).runtime == "tflite":
+        interp = models.interpreter(name)
+        interp.set_tensor(interp.get_input_details()[0]["index"], x)
+        interp.invoke()
+        return {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+    sess = models.session(name)
+    outs = sess.run(None, {sess.get_inputs()[0].name: x})
+    return {o.name: v for o, v in zip(sess.get_outputs(), outs)}
 
 
 def _sigmoid(x):
@@ -170,22 +194,24 @@ def persons(rgb: np.ndarray, *, min_score: float = 0.4) -> list[Person]:
     return [Person(boxes[i], float(score[i])) for i in nms(boxes, score, 0.45)]
 
 
-def pose(rgb: np.ndarray, person: Person) -> None:
-    """Fill the 33 body landmarks of ``person`` (pose_landmark_lite on a square crop 1.25x
-    its box, upright); visibility = sigmoid of the model's visibility logit."""
+def pose(rgb: np.ndarray, person: Person, *, model: str = "pose-landmark-full") -> None:
+    """Fill the 33 body landmarks of ``person`` (MediaPipe pose landmarks, lite or full, on
+    a square crop 1.25x its box, upright); visibility = sigmoid of the model's visibility
+    logit; ``person.mask`` is the model's own person segmentation (crop px, 0-1) and
+    ``person.crop_inv`` maps crop px to source px."""
     box = person.box
     center = box[:2] + box[2:] / 2
     size = float(max(box[2], box[3]) * 1.25)
     crop, inv = _warp(rgb, center, size, 0.0, 256)
-    interp = models.interpreter("pose-landmark-lite")
-    interp.set_tensor(interp.get_input_details()[0]["index"], crop[None].astype(np.float32) / 255.0)
-    interp.invoke()
-    outs = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+    outs = infer(model, crop[None].astype(np.float32) / 255.0)
     lm = outs["Identity"].reshape(39, 5)[:33]
     person.points = _to_source(lm, inv)
     person.visibility = _sigmoid(lm[:, 3])
+    person.presence = _sigmoid(lm[:, 4])
     person.world = outs["Identity_4"].reshape(39, 3)[:33]
     person.flag = float(outs["Identity_1"].reshape(-1)[0])
+    person.mask = _sigmoid(outs["Identity_2"].reshape(256, 256))
+    person.crop_inv = inv
 
 
 def _palm_anchors() -> np.ndarray:
@@ -201,7 +227,7 @@ def _palm_anchors() -> np.ndarray:
 _PALM_ANCHORS = _palm_anchors()
 
 
-def _palms(rgb: np.ndarray, x0: int, y0: int, side: int, min_score: float):
+def _palms(rgb: np.ndarray, x0: int, y0: int, side: int, min_score: float, model: str):
     """Palm detections in the square (x0, y0, side) of ``rgb`` (zero padded outside the
     image): scores, centres, sizes and 7 keypoints, in source px."""
     h, w = rgb.shape[:2]
@@ -210,7 +236,8 @@ def _palms(rgb: np.ndarray, x0: int, y0: int, side: int, min_score: float):
     if xb > xa and yb > ya:
         sq[ya - y0:yb - y0, xa - x0:xb - x0] = rgb[ya:yb, xa:xb]
     inp = cv2.resize(sq, (192, 192), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    reg, cls = models.session("palm-detection-lite").run(None, {"input_1": inp[None]})
+    outs = infer(model, inp[None])
+    reg, cls = outs["Identity"], outs["Identity_1"]
     score = _sigmoid(cls[0, :, 0])
     idx = np.nonzero(score >= min_score)[0]
     raw = reg[0, idx] / 192.0
@@ -222,10 +249,10 @@ def _palms(rgb: np.ndarray, x0: int, y0: int, side: int, min_score: float):
     return score[idx], cxy, wh, kps
 
 
-def _hand_landmarks(crop: np.ndarray):
-    pts, presence, _hand, world = models.session("hand-landmark-lite").run(
-        None, {"input_1": crop[None].astype(np.float32) / 255.0})
-    return pts.reshape(21, 3), float(presence.reshape(-1)[0]), world.reshape(21, 3)
+def _hand_landmarks(crop: np.ndarray, model: str):
+    outs = infer(model, crop[None].astype(np.float32) / 255.0)
+    return (outs["Identity"].reshape(21, 3), float(outs["Identity_1"].reshape(-1)[0]),
+            outs["Identity_3"].reshape(21, 3), float(outs["Identity_2"].reshape(-1)[0]))
 
 
 #: person boxes whose square crop is below this share of the image side get their own palm
@@ -235,7 +262,8 @@ PERSON_CROP_MAX = 0.8
 
 
 def hands(rgb: np.ndarray, *, min_score: float = 0.5, max_hands: int = 6,
-          persons: list[Person] | None = None) -> list[Hand]:
+          persons: list[Person] | None = None, palm_model: str = "palm-detection-lite",
+          hand_model: str = "hand-landmark-lite") -> list[Hand]:
     """Palm detections turned into MediaPipe hand ROIs (rotated by wrist -> middle-finger
     base, scaled 2.6x, shifted 0.5 towards the fingers) and the 21 hand landmarks in each.
 
@@ -245,13 +273,13 @@ def hands(rgb: np.ndarray, *, min_score: float = 0.5, max_hands: int = 6,
     (a model that is unsure of the fingers puts them in different places)."""
     h, w = rgb.shape[:2]
     side = max(h, w)
-    parts = [_palms(rgb, -((side - w) // 2), -((side - h) // 2), side, min_score)]
+    parts = [_palms(rgb, -((side - w) // 2), -((side - h) // 2), side, min_score, palm_model)]
     for p in (persons or [])[:4]:
         bx, by, bw, bh = p.box
         s2 = int(max(bw, bh) * 1.1)
         if 32 <= s2 <= PERSON_CROP_MAX * side:
             parts.append(_palms(rgb, int(bx + bw / 2 - s2 / 2), int(by + bh / 2 - s2 / 2), s2,
-                                min_score))
+                                min_score, palm_model))
     score = np.concatenate([q[0] for q in parts])
     if not len(score):
         return []
@@ -264,15 +292,68 @@ def hands(rgb: np.ndarray, *, min_score: float = 0.5, max_hands: int = 6,
         bsize = float(max(wh[i]))
         # shift 0.5 box heights towards the fingers (up in the rotated frame)
         c = cxy[i] + 0.5 * bsize * np.array([np.sin(angle), -np.cos(angle)])
-        size = bsize * 2.6
-        crop, inv = _warp(rgb, c, size, angle, 224)
-        pts, presence, world = _hand_landmarks(crop)
-        flip, _, _ = _hand_landmarks(np.ascontiguousarray(crop[:, ::-1]))
-        flip[:, 0] = 224 - flip[:, 0]
-        hand = Hand(np.array([c[0] - size / 2, c[1] - size / 2, size, size]), float(score[i]))
-        hand.points = _to_source(pts, inv)
-        hand.points_flip = _to_source(flip, inv)
-        hand.world = world
-        hand.presence = presence
-        found.append(hand)
+        found.append(read_hand(rgb, c, bsize * 2.6, angle, score=float(score[i]),
+                               model=hand_model))
     return found
+
+
+def read_hand(rgb: np.ndarray, centre, size: float, angle: float, *, score: float,
+              model: str) -> Hand:
+    """The 21 hand landmarks on the square ROI (``centre``, side ``size``, rotated by
+    ``angle`` so the fingers point up), read on the crop and on its mirror image
+    (``points_flip``, mapped back: a model that is unsure of the fingers puts them in
+    different places)."""
+    crop, inv = _warp(rgb, centre, size, angle, 224)
+    pts, presence, world, right = _hand_landmarks(crop, model)
+    flip, _, _, _ = _hand_landmarks(np.ascontiguousarray(crop[:, ::-1]), model)
+    flip[:, 0] = 224 - flip[:, 0]
+    hand = Hand(np.array([centre[0] - size / 2, centre[1] - size / 2, size, size]), score)
+    hand.points = _to_source(pts, inv)
+    hand.points_flip = _to_source(flip, inv)
+    hand.world = world
+    hand.presence = presence
+    hand.handedness = right
+    hand.angle = angle
+    return hand
+
+
+#: pose joints of each hand: wrist, pinky knuckle, index knuckle (MediaPipe pose indices)
+POSE_HAND = {"left": (15, 17, 19), "right": (16, 18, 20)}
+POSE_ELBOW = {"left": 13, "right": 14}
+
+
+def hand_at_wrist(rgb: np.ndarray, person: Person, side: str, *,
+                  model: str = "hand-landmark-full") -> Hand:
+    """The hand the pose model puts at ``person``'s ``side`` wrist, read by the hand landmark
+    model on a ROI made from the pose joints (as MediaPipe Holistic does, no palm detector):
+    centred one palm length from the wrist towards the knuckles, 2.6 palm lengths wide,
+    rotated so the fingers point up. The palm length is the wrist -> knuckles distance, at
+    least 0.38 x the forearm (a hand is ~0.38 forearm lengths from wrist to knuckles).
+    ``presence`` says whether the landmark model sees a hand there at all."""
+    w, pinky, index = (person.points[j] for j in POSE_HAND[side])
+    knuckles = (pinky + index) / 2
+    forearm = float(np.linalg.norm(w - person.points[POSE_ELBOW[side]]))
+    axis = knuckles - w
+    palm = max(float(np.linalg.norm(axis)), 0.38 * forearm, 4.0)
+    if np.linalg.norm(axis) < 1e-3:
+        axis = w - person.points[POSE_ELBOW[side]]
+    axis = axis / (np.linalg.norm(axis) + 1e-9)
+    angle = float(np.arctan2(axis[1], axis[0]) + np.pi / 2)
+    hand = read_hand(rgb, w + axis * palm, 2.6 * palm, angle,
+                     score=float(person.visibility[POSE_HAND[side][0]]), model=model)
+    hand.source = "pose"
+    hand.side = side
+    return hand
+
+
+def second_opinion(rgb: np.ndarray, hand: Hand, model: str) -> float:
+    """Presence of a hand on ``hand``'s own landmark crop by another landmark model
+    (``hand.second_presence`` and ``hand.second_handedness`` are set too): a hand two
+    models see is a hand, and a hand both call a right hand is a right hand."""
+    x, y, size, _ = hand.box
+    crop, inv = _warp(rgb, (x + size / 2, y + size / 2), size, hand.angle, 224)
+    pts, presence, _, right = _hand_landmarks(crop, model)
+    hand.second_presence = presence
+    hand.second_handedness = right
+    hand.second_points = _to_source(pts, inv)
+    return presence

@@ -84,6 +84,10 @@ def segment(crop: np.ndarray, p: np.ndarray, palm: float, iters: int = 3) -> np.
     mask[sure > 0] = cv2.GC_FGD
     mask[:2], mask[-2:], mask[:, :2], mask[:, -2:] = (cv2.GC_BGD,) * 4
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    # GrabCut seeds its colour models with k-means on OpenCV's global random generator, so
+    # its outline depended on every OpenCV call made before it (a test order, the images a
+    # batch saw earlier): a fixed seed makes one hand read the same everywhere
+    cv2.setRNGSeed(0)
     cv2.grabCut(np.ascontiguousarray(crop[:, :, ::-1]), mask, None, bgd, fgd, iters,
                 cv2.GC_INIT_WITH_MASK)
     fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
@@ -163,6 +167,22 @@ def _bone_distance(q: np.ndarray, p: np.ndarray) -> float:
 
 
 def hand_silhouette(rgb: np.ndarray, hand: Hand) -> dict[str, float]:
+    """:func:`silhouette_of` the hand seeded by each landmark reading of it (the model's own,
+    the same model's on the mirrored crop, and the second model's when it saw a hand); each
+    number is the largest of them. GrabCut's outline follows its seeds: HandRefiner's
+    six-fingered hand (test/5.jpg) shows its extra finger with the mirrored-crop landmarks
+    (0.60) and not with the others (0.0) on the picture, with the own ones (0.57) on its
+    mirror image."""
+    seeds = [hand.points[:, :2]]
+    if hand.points_flip is not None:
+        seeds.append(hand.points_flip[:, :2])
+    if hand.second_points is not None and (hand.second_presence or 0.0) >= 0.5:
+        seeds.append(hand.second_points[:, :2])
+    reads = [silhouette_of(rgb, pts) for pts in seeds]
+    return {k: max(r[k] for r in reads) for k in reads[0]}
+
+
+def silhouette_of(rgb: np.ndarray, points: np.ndarray) -> dict[str, float]:
     """Protrusions of one hand's silhouette against its landmark skeleton.
 
     ``protrusions``: fingertip-like peaks of the segmented outline. ``unexplained_extent``:
@@ -171,7 +191,7 @@ def hand_silhouette(rgb: np.ndarray, hand: Hand) -> dict[str, float]:
     ``unexplained_extent_any``: the same over all peaks, finger-shaped or not.
     ``unexplained_protrusions``: finger-shaped peaks beyond ``UNEXPLAINED``. ``hand_fill``:
     share of the crop segmented as hand."""
-    crop, p, palm, scale = hand_crop(rgb, hand.points)
+    crop, p, palm, scale = hand_crop(rgb, points)
     mask = segment(crop, p, palm)
     centre = p[list(PALM)].mean(0)
     peaks = protrusions(mask, centre, scale)

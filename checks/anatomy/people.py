@@ -1,0 +1,434 @@
+"""Body accounting: reconcile independent detectors into people, and list what does not fit.
+
+Each detector sees one kind of thing: YOLOX sees person boxes, YuNet sees faces, the palm
+detector and hand-landmark model see hands, the pose model draws one skeleton (33 joints,
+with a visibility per joint and its own "a person is here" flag) inside each person box. On a
+real photo they agree: every face sits on a skeleton's head, every hand at the end of an arm,
+each skeleton has its own limbs. A broken body makes them disagree in ways a person can name:
+a hand attached to no arm, a third hand on one body, two skeletons sharing a pair of legs, a
+face on no body. And a picture the detectors cannot read (people entangled, a pose the model
+loses) makes them disagree in ways that name nothing: that is *uncertainty*, measured as its
+own number rather than turned into a defect.
+
+:func:`account` only matches geometry; it runs no model and judges nothing. The numbers it
+returns (distances in hand or body scales, counts) are mapped to severities by
+:mod:`checks.anatomy`. Pose joint indices are MediaPipe's (0 nose, 2/5 eyes, 11/12 shoulders,
+13/14 elbows, 15/16 wrists, 17-22 hand points, 23/24 hips, 25/26 knees, 27/28 ankles).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from checks.anatomy.detect import Face, Hand, Person
+
+#: a joint counts as seen above this visibility (the pose model's own estimate)
+VISIBLE = 0.5
+#: the pose model's person flag above which its skeleton is taken as a person
+POSE_VALID = 0.5
+#: a hand is attached to a skeleton's wrist when its wrist (or its centre) lies within this
+#: many palm lengths of the pose model's wrist (or of the pose model's hand points)
+ATTACH = 1.6
+#: two skeletons are one detection when head, shoulders and hips lie within this share of
+#: the body scale (YOLOX fires twice on one person); limbs closer than ``SHARED`` body scales
+#: joint by joint, on skeletons whose heads are apart, are one limb claimed by two bodies
+SAME_BODY, SHARED = 0.3, 0.25
+#: a hand landmark model sees a hand above this presence; the palm detector is sure of a
+#: palm above ``PALM_SURE`` (traffic cones and blurred grass read as hands by both landmark
+#: models in ai_human_anatomy sdXL_jogging_04 and mpii 051423444 score 0.44-0.48 there)
+HAND_SEEN, PALM_SURE = 0.5, 0.6
+#: a hand read this surely is one whose handedness is judged
+HAND_SURE = 0.8
+#: a hand whose wrist lies within this many palm lengths of the frame edge may belong to an
+#: arm outside the frame; a person box within this share of the frame of an edge is cut
+EDGE_PALMS, EDGE_SHARE = 1.5, 0.02
+#: a face at least this share of the frame height is a close-up (its body leaves the frame)
+CLOSEUP_FACE = 0.2
+#: weight of one thing the detectors cannot account for in the uncertainty sum, and of one
+#: pair of people overlapping by at least ``OVERLAP`` of the smaller box
+UNSURE_WEIGHT, OVERLAP, OVERLAP_WEIGHT = 0.5, 0.6, 0.25
+#: weight of one skeleton on which neither a face nor a hand can be read
+UNVERIFIED_WEIGHT = 0.25
+SIDES = {"left": (15, 17, 19, 21), "right": (16, 18, 20, 22)}
+LIMBS = {"left arm": (11, 13, 15), "right arm": (12, 14, 16),
+         "left leg": (23, 25, 27), "right leg": (24, 26, 28)}
+CORE = (0, 11, 12, 23, 24)
+
+
+@dataclass
+class Body:
+    """One person as the detectors agree on it."""
+
+    index: int                      # 1-based, in the order of the person boxes (largest first)
+    person: Person
+    valid: bool                     # the pose model says a person is in the box
+    scale: float                    # body scale (px): shoulder width or 0.6 torso length
+    closeup: bool                   # the body leaves the frame (head-and-shoulders shot)
+    faces: list[int] = field(default_factory=list)
+    hands: dict[str, int] = field(default_factory=dict)     # side -> hand index
+
+    @property
+    def box(self) -> np.ndarray:
+        return self.person.box
+
+
+@dataclass
+class Issue:
+    """One thing the detectors disagree on, in words and pixels.
+
+    ``kind`` is the finding code it supports (``extra_limb``, ``detached_part``,
+    ``merged_bodies``) or ``"uncertain"`` (the detectors cannot verify it); ``strength`` is
+    the evidence in [0, 1] before any cross-check; ``region`` is x, y, w, h in source px.
+    """
+
+    kind: str
+    strength: float
+    region: tuple[int, int, int, int]
+    sentence: str
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Accounting:
+    bodies: list[Body]
+    issues: list[Issue]
+    faces: list[Face]
+    hands: list[Hand]
+    #: per face / hand: the body index it belongs to (0: none)
+    face_owner: list[int]
+    hand_owner: list[int]
+
+
+def _box_int(box) -> tuple[int, int, int, int]:
+    return tuple(int(round(float(v))) for v in box)
+
+
+def _around(points: np.ndarray, pad: float) -> tuple[int, int, int, int]:
+    lo, hi = points.min(0) - pad, points.max(0) + pad
+    return _box_int((lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]))
+
+
+def _where(box, width: int, height: int) -> str:
+    """'the lower left', 'the top', 'the centre' … of the frame, for a sentence."""
+    cx = (box[0] + box[2] / 2) / width
+    cy = (box[1] + box[3] / 2) / height
+    v = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else ""
+    h = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else ""
+    if v and h:
+        return f"the {'upper' if v == 'top' else 'lower'} {h}"
+    return f"the {v or h or 'centre'}"
+
+
+def _inside(point, box, grow: float = 0.0) -> bool:
+    x, y, w, h = box
+    return (x - grow * w <= point[0] <= x + w * (1 + grow)
+            and y - grow * h <= point[1] <= y + h * (1 + grow))
+
+
+def body_scale(person: Person) -> float:
+    """Shoulder width or 0.6 x torso length (px), whichever is larger; a quarter of the box
+    height when the shoulders are not seen."""
+    p, v = person.points, person.visibility
+    if min(v[11], v[12]) > VISIBLE:
+        shoulders = float(np.linalg.norm(p[11] - p[12]))
+        torso = float(np.linalg.norm((p[11] + p[12]) / 2 - (p[23] + p[24]) / 2))
+        return max(shoulders, 0.6 * torso, 1.0)
+    return max(float(person.box[3]) / 4, 1.0)
+
+
+def _closeup(person: Person, width: int, height: int) -> bool:
+    """A head-and-shoulders (or tighter) framing: the box reaches the bottom edge and the
+    hips are outside the frame (or the box spans most of the height) — the pose model is not
+    expected to find a whole skeleton there."""
+    x, y, w, h = person.box
+    bottom = y + h >= 0.97 * height
+    hips = person.points[[23, 24]]
+    hips_out = bool((hips[:, 1] >= height).any())
+    return bool(bottom and (hips_out or h >= 0.85 * height))
+
+
+def _palm(hand: Hand) -> float:
+    return float(np.linalg.norm(hand.points[9] - hand.points[0])) + 1e-6
+
+
+def _hand_distance(hand: Hand, person: Person, side: str) -> float:
+    """Distance (palm lengths) from ``hand`` to the pose model's hand on ``side``."""
+    idx = SIDES[side]
+    pts = person.points[list(idx)]
+    d_wrist = np.linalg.norm(hand.points[0] - pts[0])
+    d_centre = np.linalg.norm(hand.points[[0, 5, 9, 13, 17]].mean(0) - pts[1:].mean(0))
+    return float(min(d_wrist, d_centre)) / _palm(hand)
+
+
+def _same_body(a: Body, b: Body) -> bool:
+    pa, pb = a.person, b.person
+    seen = [j for j in CORE if min(pa.visibility[j], pb.visibility[j]) > VISIBLE]
+    if len(seen) < 3:
+        return False
+    d = np.linalg.norm(pa.points[seen] - pb.points[seen], axis=1).mean()
+    return bool(d < SAME_BODY * max(a.scale, b.scale))
+
+
+def _bodies(persons: list[Person], width: int, height: int) -> list[Body]:
+    bodies = [Body(i + 1, p, bool(p.flag >= POSE_VALID), body_scale(p),
+                   _closeup(p, width, height)) for i, p in enumerate(persons)]
+    keep: list[Body] = []
+    for b in sorted(bodies, key=lambda b: -b.person.score):
+        if b.valid and any(k.valid and _same_body(b, k) for k in keep):
+            continue                      # the detector fired twice on one person
+        keep.append(b)
+    return sorted(keep, key=lambda b: b.index)
+
+
+def _assign_faces(bodies: list[Body], faces: list[Face]) -> tuple[list[int], list[list[int]]]:
+    """Each face to the valid skeleton whose nose lies on it; also every claimant."""
+    owner, claims = [], []
+    for k, f in enumerate(faces):
+        x, y, w, h = f.box
+        c, s = np.array([x + w / 2, y + h / 2]), max(w, h)
+        cand = []
+        for b in bodies:
+            p, v = b.person.points, b.person.visibility
+            if b.valid and v[0] > VISIBLE and np.linalg.norm(p[0] - c) < 0.6 * s:
+                cand.append((float(np.linalg.norm(p[0] - c)), b.index))
+        cand.sort()
+        claims.append([i for _, i in cand])
+        owner.append(cand[0][1] if cand else 0)
+        if cand:
+            next(b for b in bodies if b.index == cand[0][1]).faces.append(k)
+    return owner, claims
+
+
+def _assign_hands(bodies: list[Body], hands: list[Hand]) -> list[int]:
+    """Greedy: the closest (hand, wrist) pairs first, one hand per wrist."""
+    pairs = []
+    for k, h in enumerate(hands):
+        for b in bodies:
+            if not b.valid:
+                continue
+            for side in SIDES:
+                d = _hand_distance(h, b.person, side)
+                if d <= ATTACH:
+                    pairs.append((d, k, b.index, side))
+    owner = [0] * len(hands)
+    taken = set()
+    by_index = {b.index: b for b in bodies}
+    for d, k, i, side in sorted(pairs):
+        if owner[k] or (i, side) in taken:
+            continue
+        owner[k] = i
+        taken.add((i, side))
+        by_index[i].hands[side] = k
+        if hands[k].side is None:
+            hands[k].side = side
+    return owner
+
+
+def _edge_palms(hand: Hand, width: int, height: int) -> float:
+    """Distance (palm lengths) from the hand's wrist to the nearest frame edge."""
+    w = hand.points[0]
+    return float(min(w[0], w[1], width - w[0], height - w[1])) / _palm(hand)
+
+
+def _hand_issues(bodies, hands, owner, width, height) -> list[Issue]:
+    out = []
+    if not any(b.valid for b in bodies):
+        return out            # a picture of hands alone: there is no body to be attached to
+    for k, h in enumerate(hands):
+        if owner[k]:
+            continue
+        palm = _palm(h)
+        region = _around(h.points, 0.3 * palm)
+        where = _where(region, width, height)
+        sure = confirmed(h)
+        values = {"hand": k + 1, "edge_palms": round(_edge_palms(h, width, height), 2),
+                  "confirmed": float(sure)}
+        if values["edge_palms"] < EDGE_PALMS:
+            continue          # the arm comes in from outside the frame
+        hosts = [b for b in bodies if _inside(h.points.mean(0), b.box)]
+        full = [b for b in hosts if b.valid and len(b.hands) == 2]
+        if full:
+            b = full[0]
+            out.append(Issue("extra_limb", 0.6 + 0.3 * sure, region,
+                             f"person {b.index} shows a third hand at {where} "
+                             f"(both of its wrists already hold a hand)",
+                             {**values, "person": b.index}))
+        elif hosts:
+            names = " or ".join(f"person {b.index}" for b in hosts[:2])
+            out.append(Issue("uncertain", UNSURE_WEIGHT, region,
+                             f"a hand at {where} is not at the end of an arm of {names} "
+                             f"as the pose model draws it", values))
+        else:
+            out.append(Issue("detached_part", 0.6 + 0.3 * sure, region,
+                             f"a hand at {where} is attached to no arm", values))
+    return out
+
+
+def _face_issues(bodies, faces, owner, claims, width, height) -> list[Issue]:
+    out = []
+    for k, f in enumerate(faces):
+        region = _box_int(f.box)
+        where = _where(region, width, height)
+        values = {"face": k + 1}
+        if len(claims[k]) > 1:
+            a, b = claims[k][:2]
+            out.append(Issue("merged_bodies", 0.6, region,
+                             f"persons {a} and {b} share one head at {where}",
+                             {**values, "persons": float(len(claims[k]))}))
+            continue
+        if owner[k]:
+            continue
+        x, y, w, h = f.box
+        centre = (x + w / 2, y + h / 2)
+        hosts = [b for b in bodies if _inside(centre, b.box)]
+        crowded = any(sum(_inside((g.box[0] + g.box[2] / 2, g.box[1] + g.box[3] / 2), b.box)
+                          for g in faces) > 1 for b in hosts)
+        if not crowded and (h >= CLOSEUP_FACE * height or y + 4 * h >= height):
+            continue          # a close-up: the body leaves the frame below the face
+        if not crowded and hosts and all(b.closeup for b in hosts):
+            continue
+        out.append(Issue("uncertain", UNSURE_WEIGHT, region,
+                         f"a face at {where} sits on no skeleton the pose model draws"
+                         + (" (two faces share one person box)" if crowded else ""), values))
+    return out
+
+
+def _limb_issues(bodies, width, height) -> list[Issue]:
+    out = []
+    valid = [b for b in bodies if b.valid]
+    for i, a in enumerate(valid):
+        for b in valid[i + 1:]:
+            pa, pb = a.person, b.person
+            if np.linalg.norm(pa.points[0] - pb.points[0]) < max(a.scale, b.scale):
+                continue                         # one head: the face pass reports it
+            scale = max(a.scale, b.scale)
+            for name_a, ja in LIMBS.items():
+                for name_b, jb in LIMBS.items():
+                    if name_a.split()[1] != name_b.split()[1]:
+                        continue
+                    if min(pa.visibility[list(ja)].min(),
+                           pb.visibility[list(jb)].min()) <= VISIBLE:
+                        continue
+                    d = np.linalg.norm(pa.points[list(ja[1:])] - pb.points[list(jb[1:])],
+                                       axis=1).max() / scale
+                    if d < SHARED:
+                        pts = np.concatenate([pa.points[list(ja)], pb.points[list(jb)]])
+                        region = _around(pts, 0.2 * scale)
+                        out.append(Issue("merged_bodies", 1.0 - 0.5 * d / SHARED, region,
+                                         f"persons {a.index} and {b.index} share one "
+                                         f"{name_a.split()[1]} at "
+                                         f"{_where(region, width, height)}",
+                                         {"limb_gap_scales": round(float(d), 3)}))
+    return out
+
+
+def _unverified(bodies, width, height) -> list[Issue]:
+    """Skeletons on which neither a face nor a hand could be read: too small or too hidden
+    for the face and hand models (a crowd of small people is what the detectors cannot
+    vouch for, one such person is only noticeable)."""
+    out = []
+    for b in bodies:
+        if b.valid and not b.closeup and not b.faces and not b.hands:
+            region = _box_int(b.box)
+            out.append(Issue("uncertain", UNVERIFIED_WEIGHT, region,
+                             f"neither the face nor a hand of person {b.index} at "
+                             f"{_where(region, width, height)} can be read", {}))
+    return out
+
+
+def _touches_edge(box, width: int, height: int) -> bool:
+    x, y, w, h = box
+    m = EDGE_SHARE
+    return bool(x <= m * width or y <= m * height or x + w >= (1 - m) * width
+                or y + h >= (1 - m) * height)
+
+
+def _scene_issues(bodies, width, height) -> list[Issue]:
+    """People the pose model loses, and people overlapping so much that their limbs
+    cannot be told apart."""
+    out = []
+    for b in bodies:
+        if b.valid or b.closeup or b.person.score < 0.5 or _touches_edge(b.box, width, height):
+            continue          # a person cut by the frame is not expected to read whole
+        region = _box_int(b.box)
+        out.append(Issue("uncertain", UNSURE_WEIGHT, region,
+                         f"the pose model cannot read person {b.index} at "
+                         f"{_where(region, width, height)}",
+                         {"pose_flag": round(float(b.person.flag), 3)}))
+    for i, a in enumerate(bodies):
+        for b in bodies[i + 1:]:
+            ov = overlap(a.box, b.box)
+            if ov >= OVERLAP:
+                region = _box_int(_union(a.box, b.box))
+                out.append(Issue("uncertain", OVERLAP_WEIGHT, region,
+                                 f"persons {a.index} and {b.index} overlap "
+                                 f"({ov:.0%} of the smaller one)", {"overlap": round(ov, 3)}))
+    return out
+
+
+def overlap(a, b) -> float:
+    """Intersection of boxes ``a`` and ``b`` (x, y, w, h) over the smaller one's area."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return float(ix * iy / (min(a[2] * a[3], b[2] * b[3]) + 1e-9))
+
+
+def _union(a, b):
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def wrong_hand(hand: Hand) -> float:
+    """How sure both landmark models are that ``hand`` is the other hand than the arm it is
+    on (0 = it is the arm's own hand, 1 = both are certain it is the mirror hand: the thumb
+    on the wrong side). Needs the side (``hand.side``, set by :func:`account` or by the pose
+    read) and both models' handedness; 0 otherwise. On the real photos of ../shared/data
+    every hand read with presence >= 0.8 scores <= 0.28 with the full model alone."""
+    if hand.side is None or hand.second_handedness is None or hand.presence < HAND_SURE:
+        return 0.0
+    if (hand.second_presence or 0.0) < HAND_SEEN:
+        return 0.0
+    right = min(hand.handedness, hand.second_handedness)
+    left = 1.0 - max(hand.handedness, hand.second_handedness)
+    # MediaPipe's handedness is for a mirrored (selfie) picture: a person's left hand reads
+    # low "right hand" scores here (checked on the real photos above)
+    return float(right if hand.side == "left" else left)
+
+
+def confirmed(hand: Hand) -> bool:
+    """The palm detector is sure of it and both landmark models see a hand on its crop."""
+    return bool(hand.source == "palm" and hand.score >= PALM_SURE
+                and hand.presence >= HAND_SEEN and (hand.second_presence or 0.0) >= HAND_SEEN)
+
+
+def account(persons: list[Person], faces: list[Face], hands: list[Hand], *, width: int,
+            height: int) -> Accounting:
+    """Reconcile person boxes with skeletons, faces and hands into people.
+
+    Parameters
+    ----------
+    persons : list of Person
+        Person boxes with their pose filled in (:func:`checks.anatomy.detect.pose`), largest
+        first.
+    faces, hands : list
+        Faces (YuNet) and hands whose landmark model saw a hand (presence >= 0.5).
+    width, height : int, keyword-only
+        The frame, for "leaves the frame" and the words of a region.
+
+    Returns
+    -------
+    Accounting
+        The bodies, what each face and hand belongs to, and every inconsistency as an
+        :class:`Issue` (kind, raw strength, region, sentence).
+    """
+    bodies = _bodies(persons, width, height)
+    f_owner, claims = _assign_faces(bodies, faces)
+    h_owner = _assign_hands(bodies, hands)
+    issues = (_hand_issues(bodies, hands, h_owner, width, height)
+              + _face_issues(bodies, faces, f_owner, claims, width, height)
+              + _limb_issues(bodies, width, height)
+              + _scene_issues(bodies, width, height)
+              + _unverified(bodies, width, height))
+    return Accounting(bodies, issues, faces, hands, f_owner, h_owner)

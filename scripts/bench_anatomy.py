@@ -1,99 +1,77 @@
-"""Anatomy check on ../shared data: timing per image and agreement with human labels.
+"""Time the anatomy check per 1280-px image on one core (benchmark, not a test).
 
-Usage: KEYFRAME_MODELS=../shared/models python scripts/bench_anatomy.py [--dump out.csv]
+Usage: KEYFRAME_MODELS=../shared/models python scripts/bench_anatomy.py [--n 12]
 
-Prints (1) ms per image at 1280 px long side on one core (models warm), (2) on
-ai_human_anatomy, Spearman(overall severity, total_score_mean) and ROC-AUC of
-hand_malformed vs hands_severe_any and of max(pose_*) vs limbs_severe_any, for the
-calibration half (even rows) and the held-out half (odd rows), (3) the share of real
-mmpose_testdata photos of people flagged (any anatomy severity >= 0.5).
-
-hand_malformed is scored from ``hand_outlier`` (measures.hand_geometry): robust z-scores of
-finger-bone proportions and of the fingertip disagreement between a hand crop and its
-mirror, against the real hands of mmpose_testdata; palms are also searched inside person
-crops. Before that change: AUC hands 0.48 / 0.60 / 0.54 (calib / held-out / all).
+Every image is resized to 1280 px on its long side and measured with models warm. The time
+is the measuring thread's CPU time (``time.thread_time``: ONNX Runtime and LiteRT run
+single-threaded in the calling thread), so other processes on the machine do not inflate it;
+wall time is printed beside it. Groups: pictures without people (ComfyUI landscapes), one
+person (joggers, portraits), several people (ai_human_anatomy hugs, pizza, volleyball). The
+PNG decode of the same picture is timed the same way, for the ratio.
 """
 from __future__ import annotations
 
-import csv
+import argparse
 import glob
-import sys
+import io
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.stats import spearmanr
+from PIL import Image
 
 from checks.anatomy import AnatomyCheck
-from keyframe.image import load
+from keyframe.image import LoadedImage, load
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-POSE = ("pose_missing_limb", "pose_implausible")
+GROUPS = {
+    "no person": ("comfyui_examples/flux/flux_schnell_example.png",
+                  "comfyui_examples/sdxl/sdxl_simple_example.png",
+                  "comfyui_examples/stable_cascade/*.png"),
+    "one person": ("ai_human_anatomy/images/*/person_jogging/*",
+                   "p3m_demo/demo/imgs/original/*.jpg", "skimage_astronaut/*.png"),
+    "several": ("ai_human_anatomy/images/*/couple_hugging/*",
+                "ai_human_anatomy/images/*/people_eating_pizza/*",
+                "ai_human_anatomy/images/*/five_people_playing_volleyball/*"),
+}
 
 
-def auc(scores, labels) -> float:
-    s, y = np.asarray(scores, float), np.asarray(labels, bool)
-    pos, neg = s[y], s[~y]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    return float(((pos[:, None] > neg[None]) + 0.5 * (pos[:, None] == neg[None])).mean())
+def at_1280(path: str) -> np.ndarray:
+    rgb = load(path).rgb
+    s = 1280 / max(rgb.shape[:2])
+    return cv2.resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)),
+                      interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
 
 
-def run(check, path: Path) -> dict[str, float]:
-    return {m.code: m.severity for m in check.measure(load(path))}
+def timed(fn) -> tuple[float, float]:
+    c, w = time.thread_time(), time.perf_counter()
+    fn()
+    return (time.thread_time() - c) * 1000, (time.perf_counter() - w) * 1000
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=12, help="images per group")
+    args = ap.parse_args()
     check = AnatomyCheck()
-    img = load(DATA / "ai_human_anatomy/images/dall-e3/couple_hugging/dall_e3_hug_03.png")
-    rgb = cv2.resize(img.rgb, (1280, round(1280 * img.rgb.shape[0] / img.rgb.shape[1])))
-    from keyframe.image import LoadedImage
-    check.measure(LoadedImage(rgb=rgb))
-    times = []
-    for _ in range(5):
-        fresh = LoadedImage(rgb=rgb)  # an empty view cache, as after a real load
-        t = time.perf_counter()
-        check.measure(fresh)
-        times.append((time.perf_counter() - t) * 1000)
-    print(f"timing at {rgb.shape[1]}x{rgb.shape[0]}: median {np.median(times):.0f} ms, "
-          f"max {max(times):.0f} ms (5 runs, warm)")
-
-    rows = list(csv.DictReader(open(DATA / "ai_human_anatomy/labels_per_image.csv")))
-    dump = []
-    for i, r in enumerate(rows):
-        sev = run(check, DATA / "ai_human_anatomy" / r["path"])
-        dump.append({"half": "calib" if i % 2 == 0 else "heldout", "path": r["path"],
-                     "total": float(r["total_score_mean"]),
-                     "hands_severe": r["hands_severe_any"] == "True",
-                     "limbs_severe": r["limbs_severe_any"] == "True", **sev})
-    for half in ("calib", "heldout", None):
-        d = [x for x in dump if half is None or x["half"] == half]
-        overall = [max(x[c] for c in check.codes) for x in d]
-        rho = spearmanr(overall, [x["total"] for x in d]).statistic
-        a_h = auc([x["hand_malformed"] for x in d], [x["hands_severe"] for x in d])
-        a_l = auc([max(x[c] for c in POSE) for x in d], [x["limbs_severe"] for x in d])
-        print(f"ai_human_anatomy {half or 'all'} (n={len(d)}): spearman {rho:.2f}, "
-              f"AUC hands {a_h:.2f}, AUC limbs {a_l:.2f}")
-    real = sorted(glob.glob(str(DATA / "mmpose_testdata/tests/data/coco/*.jpg"))
-                  + glob.glob(str(DATA / "mmpose_testdata/tests/data/h36m/*/*/*.jpg"))
-                  + glob.glob(str(DATA / "mmpose_testdata/tests/data/humanart/real_human/*/*.jpg"))
-                  + glob.glob(str(DATA / "mmpose_testdata/tests/data/mpii/*.jpg"))
-                  + glob.glob(str(DATA / "mmpose_testdata/tests/data/ochuman/*.jpg"))
-                  + glob.glob(str(DATA / "mmpose_testdata/tests/data/crowdpose/*.jpg")))
-    flagged = []
-    for p in real:
-        sev = run(check, Path(p))
-        worst = max(sev, key=sev.get)
-        if sev[worst] >= 0.5:
-            flagged.append(f"{Path(p).name}:{worst}={sev[worst]:.2f}")
-    print(f"mmpose real photos flagged (>= 0.5): {len(flagged)}/{len(real)} {flagged}")
-    if "--dump" in sys.argv:
-        out = sys.argv[sys.argv.index("--dump") + 1]
-        with open(out, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(dump[0]))
-            w.writeheader()
-            w.writerows(dump)
+    check.measure(LoadedImage(rgb=at_1280(str(DATA / "skimage_astronaut/astronaut.png"))))
+    for group, patterns in GROUPS.items():
+        paths = sorted(p for pat in patterns for p in glob.glob(str(DATA / pat)))[::2][:args.n]
+        cpu, wall, dec = [], [], []
+        for p in paths:
+            rgb = at_1280(p)
+            buf = io.BytesIO()
+            Image.fromarray(rgb).save(buf, "PNG")
+            data = buf.getvalue()
+            dec.append(timed(lambda: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))[0])
+            c, w = timed(lambda: check.measure(LoadedImage(rgb=rgb)))
+            cpu.append(c)
+            wall.append(w)
+        print(f"{group:10s} n={len(paths):2d}: anatomy median {np.median(cpu):.0f} ms CPU "
+              f"(p90 {np.percentile(cpu, 90):.0f}, max {max(cpu):.0f}; wall median "
+              f"{np.median(wall):.0f}), PNG decode {np.median(dec):.0f} ms -> "
+              f"{np.median(cpu) / np.median(dec):.1f}x decode")
 
 
 if __name__ == "__main__":

@@ -101,29 +101,28 @@ class AnatomyCheck(Check):
             if f.box[3] >= MIN_FACE_PX:
                 detect.face_mesh(rgb, f)
         face_ms, unsure = severities.faces(faces, views.gray_u8(image), H, min_px=MIN_FACE_PX)
-        hands = self._hands(rgb, persons, silhouettes=silhouettes)
-        acc = people.account(persons, [f for f in faces if f.box[3] >= MIN_FACE_PX],
-                             [h for h, _ in hands], width=W, height=H)
+        found = self._hands(rgb, persons)
+        judged = [f for f in faces if f.box[3] >= MIN_FACE_PX]
+        acc = people.account(persons, judged, found, width=W, height=H)   # sides assigned
+        if self._second_opinions(rgb, acc):
+            acc = people.account(persons, judged, found, width=W, height=H)
+        hands = [(h, self._geometry(rgb, h, silhouettes=silhouettes)) for h in found]
         valid = [(p, measures.body_geometry(p, W, H)) for p in persons
                  if p.flag >= people.POSE_VALID]
         return [*face_ms, severities.hand(hands, acc),
                 *severities.bodies(valid, len(persons), persons),
                 *severities.accounting(acc.issues + unsure)]
 
-    def _hands(self, rgb: np.ndarray, persons, *, silhouettes: bool
-               ) -> list[tuple[detect.Hand, dict[str, float]]]:
-        """Hands the palm detector finds (each read by two landmark models) and hands at
-        the visible wrists of every skeleton that no palm hand already covers; each with its
-        geometry (and, for the palm hands, its silhouette)."""
+    def _hands(self, rgb: np.ndarray, persons) -> list[detect.Hand]:
+        """Hands the palm detector finds and hands at the visible wrists of every skeleton
+        that no palm hand already covers, each read by the landmark model."""
         H, W = rgb.shape[:2]
-        _, palm_model, hand_model, second_model = _models()
+        _, palm_model, hand_model, _ = _models()
         palm = detect.hands(rgb, persons=persons, palm_model=palm_model, hand_model=hand_model,
                             max_hands=MAX_HANDS)
         palm = [h for i, h in enumerate(palm)
                 if all(detect._iou(h.box, palm[j].box[None])[0] < 0.5 for j in range(i))]
         seen = [h for h in palm if h.presence >= people.HAND_SEEN]
-        for h in seen:
-            detect.second_opinion(rgb, h, second_model)
         for p in persons:
             if p.flag < people.POSE_VALID:
                 continue
@@ -137,13 +136,28 @@ class AnatomyCheck(Check):
                     continue
                 h = detect.hand_at_wrist(rgb, p, side, model=hand_model)
                 if h.presence >= people.HAND_SEEN:
-                    detect.second_opinion(rgb, h, second_model)
                     seen.append(h)
-        out = []
-        for h in seen[:MAX_HANDS]:
-            g = measures.hand_geometry(h)
-            if (silhouettes and h.source == "palm"
-                    and np.linalg.norm(h.points[9, :2] - h.points[0, :2]) >= SILHOUETTE_MIN_PALM):
-                g["unexplained_finger"] = silhouette.hand_silhouette(rgb, h)["unexplained_extent"]
-            out.append((h, g))
-        return out
+        return seen[:MAX_HANDS]
+
+    @staticmethod
+    def _second_opinions(rgb: np.ndarray, acc: people.Accounting) -> bool:
+        """The second landmark model's read of every hand where it can change a finding: a
+        hand on no arm (a third or detached hand is only sure when both models see it) and a
+        hand the first model already calls the other arm's (a wrong hand needs both).
+        Returns whether any was read."""
+        asked = False
+        for h, owner in zip(acc.hands, acc.hand_owner):
+            first = (h.handedness if h.side == "left" else 1.0 - h.handedness) if h.side else 0.0
+            if not owner or first >= severities.WRONG_HAND[0]:
+                detect.second_opinion(rgb, h, _models()[3])
+                asked = True
+        return asked
+
+    @staticmethod
+    def _geometry(rgb: np.ndarray, h: detect.Hand, *, silhouettes: bool) -> dict[str, float]:
+        """The hand's geometry and, for a palm hand large enough, its silhouette."""
+        g = measures.hand_geometry(h)
+        if (silhouettes and h.source == "palm"
+                and np.linalg.norm(h.points[9, :2] - h.points[0, :2]) >= SILHOUETTE_MIN_PALM):
+            g["unexplained_finger"] = silhouette.hand_silhouette(rgb, h)["unexplained_extent"]
+        return g

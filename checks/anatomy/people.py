@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from checks.anatomy import geometry
 from checks.anatomy.detect import Face, Hand, Person
 
 #: a joint counts as seen above this visibility (the pose model's own estimate)
@@ -98,32 +99,6 @@ class Accounting:
     #: per face / hand: the body index it belongs to (0: none)
     face_owner: list[int]
     hand_owner: list[int]
-
-
-def _box_int(box) -> tuple[int, int, int, int]:
-    return tuple(int(round(float(v))) for v in box)
-
-
-def _around(points: np.ndarray, pad: float) -> tuple[int, int, int, int]:
-    lo, hi = points.min(0) - pad, points.max(0) + pad
-    return _box_int((lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]))
-
-
-def _where(box, width: int, height: int) -> str:
-    """'the lower left', 'the top', 'the centre' … of the frame, for a sentence."""
-    cx = (box[0] + box[2] / 2) / width
-    cy = (box[1] + box[3] / 2) / height
-    v = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else ""
-    h = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else ""
-    if v and h:
-        return f"the {'upper' if v == 'top' else 'lower'} {h}"
-    return f"the {v or h or 'centre'}"
-
-
-def _inside(point, box, grow: float = 0.0) -> bool:
-    x, y, w, h = box
-    return (x - grow * w <= point[0] <= x + w * (1 + grow)
-            and y - grow * h <= point[1] <= y + h * (1 + grow))
 
 
 def body_scale(person: Person) -> float:
@@ -239,14 +214,14 @@ def _hand_issues(bodies, hands, owner, width, height) -> list[Issue]:
         if owner[k]:
             continue
         palm = _palm(h)
-        region = _around(h.points, 0.3 * palm)
-        where = _where(region, width, height)
+        region = geometry.around(h.points, 0.3 * palm)
+        where = geometry.where(region, width, height)
         sure = confirmed(h)
         values = {"hand": k + 1, "edge_palms": round(_edge_palms(h, width, height), 2),
                   "confirmed": float(sure)}
         if values["edge_palms"] < EDGE_PALMS:
             continue          # the arm comes in from outside the frame
-        hosts = [b for b in bodies if _inside(h.points.mean(0), b.box)]
+        hosts = [b for b in bodies if geometry.inside(h.points.mean(0), b.box)]
         full = [b for b in hosts if b.valid and len(b.hands) == 2]
         if full:
             b = full[0]
@@ -268,8 +243,8 @@ def _hand_issues(bodies, hands, owner, width, height) -> list[Issue]:
 def _face_issues(bodies, faces, owner, claims, width, height) -> list[Issue]:
     out = []
     for k, f in enumerate(faces):
-        region = _box_int(f.box)
-        where = _where(region, width, height)
+        region = geometry.box_int(f.box)
+        where = geometry.where(region, width, height)
         values = {"face": k + 1}
         if len(claims[k]) > 1:
             a, b = claims[k][:2]
@@ -281,8 +256,8 @@ def _face_issues(bodies, faces, owner, claims, width, height) -> list[Issue]:
             continue
         x, y, w, h = f.box
         centre = (x + w / 2, y + h / 2)
-        hosts = [b for b in bodies if _inside(centre, b.box)]
-        crowded = any(sum(_inside((g.box[0] + g.box[2] / 2, g.box[1] + g.box[3] / 2), b.box)
+        hosts = [b for b in bodies if geometry.inside(centre, b.box)]
+        crowded = any(sum(geometry.inside((g.box[0] + g.box[2] / 2, g.box[1] + g.box[3] / 2), b.box)
                           for g in faces) > 1 for b in hosts)
         if not crowded and (h >= CLOSEUP_FACE * height or y + 4 * h >= height):
             continue          # a close-up: the body leaves the frame below the face
@@ -314,11 +289,11 @@ def _limb_issues(bodies, width, height) -> list[Issue]:
                                        axis=1).max() / scale
                     if d < SHARED:
                         pts = np.concatenate([pa.points[list(ja)], pb.points[list(jb)]])
-                        region = _around(pts, 0.2 * scale)
+                        region = geometry.around(pts, 0.2 * scale)
                         out.append(Issue("merged_bodies", 1.0 - 0.5 * d / SHARED, region,
                                          f"persons {a.index} and {b.index} share one "
                                          f"{name_a.split()[1]} at "
-                                         f"{_where(region, width, height)}",
+                                         f"{geometry.where(region, width, height)}",
                                          {"limb_gap_scales": round(float(d), 3)}))
     return out
 
@@ -330,18 +305,11 @@ def _unverified(bodies, width, height) -> list[Issue]:
     out = []
     for b in bodies:
         if b.valid and not b.closeup and not b.faces and not b.hands:
-            region = _box_int(b.box)
+            region = geometry.box_int(b.box)
             out.append(Issue("uncertain", UNVERIFIED_WEIGHT, region,
                              f"neither the face nor a hand of person {b.index} at "
-                             f"{_where(region, width, height)} can be read", {}))
+                             f"{geometry.where(region, width, height)} can be read", {}))
     return out
-
-
-def _touches_edge(box, width: int, height: int) -> bool:
-    x, y, w, h = box
-    m = EDGE_SHARE
-    return bool(x <= m * width or y <= m * height or x + w >= (1 - m) * width
-                or y + h >= (1 - m) * height)
 
 
 def _scene_issues(bodies, width, height) -> list[Issue]:
@@ -349,35 +317,22 @@ def _scene_issues(bodies, width, height) -> list[Issue]:
     cannot be told apart."""
     out = []
     for b in bodies:
-        if b.valid or b.closeup or b.person.score < 0.5 or _touches_edge(b.box, width, height):
+        if b.valid or b.closeup or b.person.score < 0.5 or geometry.touches_edge(b.box, width, height, edge_share=EDGE_SHARE):
             continue          # a person cut by the frame is not expected to read whole
-        region = _box_int(b.box)
+        region = geometry.box_int(b.box)
         out.append(Issue("uncertain", UNSURE_WEIGHT, region,
                          f"the pose model cannot read person {b.index} at "
-                         f"{_where(region, width, height)}",
+                         f"{geometry.where(region, width, height)}",
                          {"pose_flag": round(float(b.person.flag), 3)}))
     for i, a in enumerate(bodies):
         for b in bodies[i + 1:]:
-            ov = overlap(a.box, b.box)
+            ov = geometry.overlap(a.box, b.box)
             if ov >= OVERLAP:
-                region = _box_int(_union(a.box, b.box))
+                region = geometry.box_int(geometry.union(a.box, b.box))
                 out.append(Issue("uncertain", OVERLAP_WEIGHT, region,
                                  f"persons {a.index} and {b.index} overlap "
                                  f"({ov:.0%} of the smaller one)", {"overlap": round(ov, 3)}))
     return out
-
-
-def overlap(a, b) -> float:
-    """Intersection of boxes ``a`` and ``b`` (x, y, w, h) over the smaller one's area."""
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return float(ix * iy / (min(a[2] * a[3], b[2] * b[3]) + 1e-9))
-
-
-def _union(a, b):
-    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def wrong_hand(hand: Hand) -> float:

@@ -79,7 +79,7 @@ def sets() -> list[dict]:
                                        "pal4vst/demo_test_data/*/images/*.jpg")))
 
 
-def measure(items: list[dict], cache: Path | None, full: bool) -> dict[str, dict]:
+def measure(items: list[dict], cache: Path | None, full: bool, profile) -> dict[str, dict]:
     """{path: {code: [severity, message, region]}} for every item, measured once."""
     done: dict[str, dict] = {}
     if cache and cache.exists():
@@ -93,7 +93,8 @@ def measure(items: list[dict], cache: Path | None, full: bool) -> dict[str, dict
         key = f"{it['path']}:{Path(it['path']).stat().st_size}:{int(full)}:{models}"
         if key not in done:
             image = load(it["path"])
-            ms = (list(assess(image).measurements.values()) if full else check.measure(image))
+            ms = (list(assess(image, profile=profile).measurements.values()) if full
+                  else check.measure(image))
             done[key] = {m.code: [m.severity, m.message, m.region, m.check] for m in ms}
             if cache:
                 with open(cache, "a") as fh:
@@ -137,7 +138,7 @@ def main() -> None:
     if not args.full:
         profile = dataclasses.replace(profile, required_checks=())
     items = sets()
-    got = measure(items, args.cache, args.full)
+    got = measure(items, args.cache, args.full, profile)
     rows = []
     for it in items:
         v, reason, worst = verdict(got[it["path"]], profile)

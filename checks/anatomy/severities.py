@@ -153,7 +153,9 @@ def bodies(rows: list[tuple[Person, dict[str, float]]], n_people: int,
     """``pose_missing_limb``, ``pose_implausible``, ``subject_cut_off`` from each valid
     skeleton's geometry (:func:`measures.body_geometry`)."""
     if not rows:
-        return [Measurement(c, 0.0, "no person found") for c in
+        why = ("no person found" if not n_people
+               else "no skeleton the pose model can read (a close-up or a lost pose)")
+        return [Measurement(c, 0.0, why) for c in
                 ("pose_missing_limb", "pose_implausible", "subject_cut_off")]
     miss = max(rows, key=lambda r: r[1]["missing_limb"])
     impl = max(rows, key=lambda r: r[1]["limb_asymmetry"])

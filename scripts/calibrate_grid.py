@@ -14,7 +14,6 @@ time per image.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -28,24 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 from checks.artifact import grid  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
+from tests.helpers import clean_paths  # noqa: E402
 from tests.textures import texture_images  # noqa: E402
 
 PERIODS = (2, 4, 8, 16, 32)
 LEVELS = (2, 4, 8)
-CLEAN_DIRS = ("flux", "sdxl", "sd3", "sdturbo", "stable_cascade", "hypernetworks")
-
-
-def clean_paths(data: Path) -> list[Path]:
-    """The clean images of ../shared/data (the sets named in the module docstring)."""
-    out = [p for d in CLEAN_DIRS for p in sorted((data / "comfyui_examples" / d).glob("*.png"))]
-    out.append(data / "skimage_astronaut" / "astronaut.png")
-    out += sorted((data / "live_iqa_cilissa" / "ref_images").glob("*.png"))
-    out += sorted((data / "blur_dataset_kwentar" / "samples").glob("*_S.*"))
-    out += sorted((data / "p3m_demo" / "demo" / "imgs" / "original").glob("*"))
-    with open(data / "MANIFEST.csv", newline="") as fh:
-        out += [data / r["path"] for r in csv.DictReader(fh)
-                if r["category"] == "natural_person" and r["path"].startswith("mmpose")]
-    return [p for p in out if p.exists()]
 
 
 def checker(rgb: np.ndarray, levels: float, period: int) -> np.ndarray:

@@ -11,7 +11,8 @@ entries; ``independent``: photos shipped in PyPI packages). Positives, made from
 image (nothing is written), three strengths per code:
 
 - clipped_highlights: +1, +2, +3 stops of linear-light gain;
-- clipped_shadows: -1, -2, -3 stops with a small black-level pull (``lin * 2**-s - 0.002 s``);
+- clipped_shadows: -1, -2, -3 stops with a small black-level pull (``lin * 2**-s - 0.002 s``),
+  and the black point raised to 25, 50, 75 (a levels push: ``samples/crushed_shadows.png``);
 - noise: Gaussian noise of std 4, 8, 16 grey levels per channel at the 1024-px scale (the
   std added at native size grows with the long side, as tests/test_artifact_noise.py does);
 - oversharpened: unsharp mask of radius 1.5 px (at the 1024-px scale), amount 1, 2, 4.
@@ -46,6 +47,12 @@ def exposed(rgb: np.ndarray, stops: int) -> np.ndarray:
     return (np.clip(lin, 0, 1) ** (1 / 2.2) * 255).round().astype(np.uint8)
 
 
+def black_point(rgb: np.ndarray, level: int) -> np.ndarray:
+    """Levels with the black point raised to ``level``: everything below it crushed."""
+    out = (rgb.astype(np.float64) - level) / (255.0 - level) * 255.0
+    return np.clip(out.round(), 0, 255).astype(np.uint8)
+
+
 def _scale(rgb: np.ndarray) -> float:
     return max(1.0, max(rgb.shape[:2]) / 1024)
 
@@ -54,7 +61,8 @@ DEGRADE = {
     "clipped_highlights": (("+1", lambda x: exposed(x, 1)), ("+2", lambda x: exposed(x, 2)),
                            ("+3", lambda x: exposed(x, 3))),
     "clipped_shadows": (("-1", lambda x: exposed(x, -1)), ("-2", lambda x: exposed(x, -2)),
-                        ("-3", lambda x: exposed(x, -3))),
+                        ("-3", lambda x: exposed(x, -3)))
+    + tuple((f"bp{b}", lambda x, b=b: black_point(x, b)) for b in (25, 50, 75)),
     "noise": tuple((f"s{s}", lambda x, s=s: add_noise(x, s * _scale(x))) for s in (4, 8, 16)),
     "oversharpened": tuple((f"a{a}", lambda x, a=a: usm(x, 1.5 * _scale(x), a))
                            for a in (1, 2, 4)),

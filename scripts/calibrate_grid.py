@@ -1,6 +1,10 @@
 """Calibration of ``grid_artifact``'s periodic-pattern measure (checks/artifact/grid.py).
 
-Usage: ``python scripts/calibrate_grid.py [--shared ../shared] [--limit N]``
+Usage: ``python scripts/calibrate_grid.py [--shared ../shared] [--limit N] [--held-out]``
+
+``--held-out`` measures instead the photos of ``scripts/clean_certified.py``'s independent
+split that the z gate was not set on (shipped in PyPI packages: scikit-image's
+motorcycle_left and camera, scikit-learn's china and flower, matplotlib's grace_hopper).
 
 Clean images: every clean set of ``<shared>/data`` (ComfyUI generations, skimage astronaut,
 LIVE references, blur_dataset ``_S`` shots, p3m portraits, mmpose real photos) plus
@@ -23,7 +27,7 @@ import skimage.data
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from checks.artifact import grid  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
@@ -58,11 +62,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--held-out", action="store_true")
     args = ap.parse_args()
-    images = {p.name: np.asarray(Image.open(p).convert("RGB"))
-              for p in clean_paths(Path(args.shared) / "data")}
-    for name in ("coffee", "chelsea", "rocket"):
-        images[name] = getattr(skimage.data, name)()
+    if args.held_out:
+        from clean_certified import independent_paths
+        images = {p.name: np.asarray(Image.open(p).convert("RGB")) for p in independent_paths()
+                  if p.stem not in ("coffee", "chelsea", "rocket")}
+    else:
+        images = {p.name: np.asarray(Image.open(p).convert("RGB"))
+                  for p in clean_paths(Path(args.shared) / "data")}
+        for name in ("coffee", "chelsea", "rocket"):
+            images[name] = getattr(skimage.data, name)()
     if args.limit:
         images = dict(list(images.items())[:args.limit])
     clean, pos = [], {p: [] for p in PERIODS}

@@ -9,7 +9,7 @@
   exact source pixels and a one-pixel line must not be blurred away.
 
 Calibration tables: ``scripts/calibrate_compression.py``; the false-alarm rules of the
-clipping measure (hue, low-key): ``scripts/calibrate_false_alarms.py``.
+clipping measure (the hue a blob lost): ``scripts/calibrate_false_alarms.py``.
 """
 from __future__ import annotations
 
@@ -179,13 +179,6 @@ _HUE_ZERO, _HUE_ONE, _HUE_FLOOR = 8.0, 20.0, 0.05
 #: a picture whose 95th-percentile chroma is below this is monochrome: no hue to lose, every
 #: highlight blob keeps its full weight
 _MONO = 16.0
-#: shadows: the weight falls to ``_LOWKEY_FLOOR`` as the picture's own highlights (99.5th
-#: percentile of luma) rise from 150 to 220: a low-key shot puts a black ground around a lit
-#: subject; an under-exposed frame has nothing bright at all
-_LOWKEY = (150.0, 220.0)
-_LOWKEY_FLOOR = 0.5
-
-
 def _median_by_label(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Median of ``values`` per label 1..n-1 (0 where a label has no value)."""
     out = np.zeros(n, np.float64)
@@ -229,7 +222,7 @@ def _clip_stats(image: LoadedImage, high: bool) -> dict:
     mask[:, :le] = False
     mask[:, w - ri:] = False
     out = {"fraction": 0.0, "weighted": 0.0, "largest": 0.0, "soft": 0.0, "hue": 0.0,
-           "lowkey": 1.0, "region": None}
+           "region": None}
     total = float(h * w)
     min_area = max(4.0, _MIN_BLOB * total)
     if np.count_nonzero(mask) < min_area:
@@ -254,22 +247,14 @@ def _clip_stats(image: LoadedImage, high: bool) -> dict:
     # a blob without a surround fills the frame: nothing but clip
     soft = np.where(ring_n > 0, soft_n / np.maximum(ring_n, 1), 1.0)
     weight = 0.35 + 0.65 * np.clip(soft / 0.5, 0, 1)
-    if high:
-        hue = _hue_weight(rgb.astype(np.int16), mask, labels, n)
-        weight = weight * hue
-        lowkey = 1.0
-    else:
-        hue = np.ones(n - 1)
-        top = float(np.percentile(gray_at(image)[::2, ::2], 99.5))
-        lowkey = 1.0 - (1.0 - _LOWKEY_FLOOR) * float(
-            np.clip((top - _LOWKEY[0]) / (_LOWKEY[1] - _LOWKEY[0]), 0, 1))
-        weight = weight * lowkey
+    hue = _hue_weight(rgb.astype(np.int16), mask, labels, n) if high else np.ones(n - 1)
+    weight = weight * hue
     a, wt = areas[keep], weight[keep]
     big = int(np.argmax(np.where(keep, areas * weight, 0)))
     x, y, bw, bh = (int(v) for v in stats[1 + big, :4])
     return {"fraction": float(a.sum() / total), "weighted": float((a * wt).sum() / total),
             "largest": float(areas[big] / total), "soft": float((a * soft[keep]).sum() / a.sum()),
-            "hue": float((a * hue[keep]).sum() / a.sum()), "lowkey": lowkey,
+            "hue": float((a * hue[keep]).sum() / a.sum()),
             "region": to_source((x, y, bw, bh), scale_to(image), image)}
 
 
@@ -281,7 +266,10 @@ def measure_clipping(image: LoadedImage) -> tuple[Measurement, Measurement]:
     excluded. Each blob's area is weighted by how much of its 3-px surround is a soft roll-off
     into the clip (min channel 215-249 / max channel 7-30): 0.35 for a hard-edged flat area (a
     designed black or white background, a night sky), 1.0 for a gradient that runs into the
-    clip (lost texture: a blown sky or face, crushed hair). Severity: piecewise log-linear
+    clip (lost texture: a blown sky or face, crushed hair). A highlight blob's weight is also
+    multiplied by the hue its bright surround lost (``_HUE_*``, 0.05 for a neutral surround: a
+    white backdrop, an overcast sky, a lamp; 1 for a coloured surface running into the clip;
+    1 in a monochrome picture), reported as ``hue_lost``. Severity: piecewise log-linear
     in that weighted fraction through ``_HI_POINTS`` / ``_LO_POINTS``, calibrated so that +1/+2/+3 stops of
     linear-light gain on skimage photos and ComfyUI generations rise monotonically with +2
     stops major, and the clean set (incl. dark, moody generations) stays below 0.25.
@@ -299,7 +287,8 @@ def measure_clipping(image: LoadedImage) -> tuple[Measurement, Measurement]:
         out.append(Measurement(
             code=code, severity=sev, message=msg, region=st["region"] if sev >= 0.25 else None,
             measurements={"fraction": st["fraction"], "largest_blob_fraction": st["largest"],
-                          "weighted_fraction": st["weighted"], "soft_edge": st["soft"]}))
+                          "weighted_fraction": st["weighted"], "soft_edge": st["soft"],
+                          "hue_lost": st["hue"]}))
     return out[0], out[1]
 
 

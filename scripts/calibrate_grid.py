@@ -1,6 +1,10 @@
 """Calibration of ``grid_artifact``'s periodic-pattern measure (checks/artifact/grid.py).
 
-Usage: ``python scripts/calibrate_grid.py [--shared ../shared] [--limit N]``
+Usage: ``python scripts/calibrate_grid.py [--shared ../shared] [--limit N] [--held-out]``
+
+``--held-out`` measures instead the photos of ``scripts/clean_certified.py``'s independent
+split that the z gate was not set on (shipped in PyPI packages: scikit-image's
+motorcycle_left and camera, scikit-learn's china and flower, matplotlib's grace_hopper).
 
 Clean images: every clean set of ``<shared>/data`` (ComfyUI generations, skimage astronaut,
 LIVE references, blur_dataset ``_S`` shots, p3m portraits, mmpose real photos) plus
@@ -14,7 +18,6 @@ time per image.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -24,28 +27,15 @@ import skimage.data
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from checks.artifact import grid  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
+from tests.helpers import clean_paths  # noqa: E402
 from tests.textures import texture_images  # noqa: E402
 
 PERIODS = (2, 4, 8, 16, 32)
 LEVELS = (2, 4, 8)
-CLEAN_DIRS = ("flux", "sdxl", "sd3", "sdturbo", "stable_cascade", "hypernetworks")
-
-
-def clean_paths(data: Path) -> list[Path]:
-    """The clean images of ../shared/data (the sets named in the module docstring)."""
-    out = [p for d in CLEAN_DIRS for p in sorted((data / "comfyui_examples" / d).glob("*.png"))]
-    out.append(data / "skimage_astronaut" / "astronaut.png")
-    out += sorted((data / "live_iqa_cilissa" / "ref_images").glob("*.png"))
-    out += sorted((data / "blur_dataset_kwentar" / "samples").glob("*_S.*"))
-    out += sorted((data / "p3m_demo" / "demo" / "imgs" / "original").glob("*"))
-    with open(data / "MANIFEST.csv", newline="") as fh:
-        out += [data / r["path"] for r in csv.DictReader(fh)
-                if r["category"] == "natural_person" and r["path"].startswith("mmpose")]
-    return [p for p in out if p.exists()]
 
 
 def checker(rgb: np.ndarray, levels: float, period: int) -> np.ndarray:
@@ -72,11 +62,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--held-out", action="store_true")
     args = ap.parse_args()
-    images = {p.name: np.asarray(Image.open(p).convert("RGB"))
-              for p in clean_paths(Path(args.shared) / "data")}
-    for name in ("coffee", "chelsea", "rocket"):
-        images[name] = getattr(skimage.data, name)()
+    if args.held_out:
+        from clean_certified import independent_paths
+        images = {p.name: np.asarray(Image.open(p).convert("RGB")) for p in independent_paths()
+                  if p.stem not in ("coffee", "chelsea", "rocket")}
+    else:
+        images = {p.name: np.asarray(Image.open(p).convert("RGB"))
+                  for p in clean_paths(Path(args.shared) / "data")}
+        for name in ("coffee", "chelsea", "rocket"):
+            images[name] = getattr(skimage.data, name)()
     if args.limit:
         images = dict(list(images.items())[:args.limit])
     clean, pos = [], {p: [] for p in PERIODS}

@@ -1,6 +1,7 @@
 """Helpers shared by the check tests: images made in code and real ones read from ../shared."""
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -72,6 +73,21 @@ def read_rgb(path: Path) -> np.ndarray:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     assert bgr is not None, path
     return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def clean_paths(data: Path) -> list[Path]:
+    """Every clean image of ../shared/data, sorted within each set: the ComfyUI generations,
+    skimage astronaut, LIVE references, blur_dataset ``_S`` shots, p3m portraits and the
+    mmpose real photos of people (MANIFEST category ``natural_person``)."""
+    out = clean_generations(data)
+    out.append(data / "skimage_astronaut" / "astronaut.png")
+    out += sorted((data / "live_iqa_cilissa" / "ref_images").glob("*.png"))
+    out += sorted((data / "blur_dataset_kwentar" / "samples").glob("*_S.*"))
+    out += sorted((data / "p3m_demo" / "demo" / "imgs" / "original").glob("*"))
+    with open(data / "MANIFEST.csv", newline="") as fh:
+        out += [data / r["path"] for r in csv.DictReader(fh)
+                if r["category"] == "natural_person" and r["path"].startswith("mmpose")]
+    return [p for p in out if p.exists()]
 
 
 def clean_generations(data: Path) -> list[Path]:

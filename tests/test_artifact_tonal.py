@@ -124,6 +124,57 @@ def test_small_bar_does_not_make_clipping_major():
     assert hi.severity < 0.25 and lo.severity < 0.25
 
 
+def on_ground(name: str, value: float, h: int = 768, w: int = 1024) -> np.ndarray:
+    """A photo in an elliptical, feathered cut on a plain neutral ground of ``value`` (above
+    255: a white studio backdrop clipped over most of the frame; below 0: a black one) that
+    rolls off by 60 levels towards the corners, as a lit backdrop does."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    r2 = ((yy - h / 2) / h) ** 2 + ((xx - w / 2) / w) ** 2
+    ground = np.clip(value - np.sign(value - 128) * 60 * r2, 0, 255)
+    out = np.repeat(ground[..., None], 3, 2)
+    sub = photo(name)
+    f = 0.6 * h / sub.shape[0]
+    sub = cv2.resize(sub, (int(sub.shape[1] * f), int(sub.shape[0] * f)),
+                     interpolation=cv2.INTER_AREA)
+    sh, sw = sub.shape[:2]
+    yy, xx = np.mgrid[0:sh, 0:sw]
+    a = np.clip((1 - ((yy - sh / 2) / (sh / 2)) ** 2 - ((xx - sw / 2) / (sw / 2)) ** 2) * 8,
+                0, 1)[..., None]
+    y0, x0 = (h - sh) // 2, (w - sw) // 2
+    out[y0:y0 + sh, x0:x0 + sw] = a * sub + (1 - a) * out[y0:y0 + sh, x0:x0 + sw]
+    return out.round().astype(np.uint8)
+
+
+@pytest.mark.parametrize("name", ("chelsea", "coffee"))
+def test_white_backdrop_is_not_blown_but_a_blown_subject_is(name):
+    """A white studio backdrop (31 % of the frame at 255, neutral roll-off) lost no hue and
+    no texture: below minor (it read 0.81 before the hue weight). +1 stop blows the subject's
+    coloured surfaces: major, and the ladder stays monotone."""
+    rgb = on_ground(name, 262)
+    hi = tonal.measure_clipping(img(rgb))[0]
+    assert hi.measurements["fraction"] > 0.25
+    assert hi.severity < 0.25, hi
+    sevs = [tonal.measure_clipping(img(exposed(rgb, s)))[0].severity for s in (0, 1, 2, 3)]
+    assert nondecreasing(sevs[:3]) and sevs[3] >= 0.8, sevs   # +3: the frame is all clip
+    assert sevs[1] >= 0.5, sevs
+
+
+@pytest.mark.parametrize("name", ("chelsea", "coffee", "astronaut"))
+def test_underexposed_frame_is_critical_and_darker_is_not_better(name):
+    """A frame with nothing above 8 grey levels (an under-exposed capture) is one crushed
+    blob with no surround: as bad as it gets, and pulling it down further never lowers the
+    severity (a blob without a surround used to count as a hard-edged designed ground)."""
+    dark = (photo(name) * (8 / 255)).round().astype(np.uint8)
+    sevs = [tonal.measure_clipping(img(exposed(dark, -s)))[1].severity for s in (0, 1, 2)]
+    assert sevs[0] >= 0.8 and nondecreasing(sevs), sevs
+
+
+def test_monochrome_picture_keeps_its_clipping_weight():
+    """A grey picture has no hue to lose: its blown areas count in full (camera +2 stops)."""
+    grey = np.repeat(photo("camera")[..., None], 3, 2)
+    assert tonal.measure_clipping(img(exposed(grey, 2)))[0].severity >= 0.5
+
+
 # ----------------------------------------------------------------------------- border
 
 @pytest.mark.parametrize("name", PHOTOS)

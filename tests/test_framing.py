@@ -81,3 +81,46 @@ def test_close_ups_and_whole_frame_boxes_are_compositions():
     assert _edge_with([("subject_cut_off", (0, 0, 1024, 768))]).severity == 0.0
     assert _edge_with([("pose_implausible", (200, -30, 500, 700))]).severity == 0.0
     assert _edge_with([("face_soft", (2, 300, 80, 90))]).severity >= 0.5
+
+
+def test_subject_near_edge_ladder_for_a_face_moving_out():
+    """A face of 12 % of the height sliding toward the left edge and past it: the severity
+    never falls, is 0 with a 5 % margin and 1 once the face touches or leaves the frame
+    (its box is clipped to the frame, so a box starting outside reads as touching)."""
+    w, h = 1024, 768
+    fh = int(0.12 * h)
+    xs = [200, 52, 40, 25, 10, 0, -20, -60]
+    s = [_edge_with([("face_soft", (x, 300, fh, fh))], (w, h)).severity for x in xs]
+    assert all(b >= a for a, b in zip(s, s[1:])), s
+    assert s[0] == 0.0 and s[1] == 0.0 and 0 < s[2] < s[3] < s[4] < 1.0
+    assert s[5] == s[6] == s[7] == 1.0
+
+
+def test_close_up_rule_ladder():
+    """A face pressed against the top edge, growing: small faces are crammed (1.0) up to the
+    close-up threshold (30 % of the height), beyond which the frame is a close-up (0)."""
+    h = 768
+    s = {share: _edge_with([("face_soft", (400, 0, int(share * h), int(share * h)))]).severity
+         for share in (0.1, 0.2, 0.29, 0.31, 0.5, 0.9)}
+    assert s[0.1] == s[0.2] == s[0.29] == 1.0, s
+    assert s[0.31] == s[0.5] == s[0.9] == 0.0, s
+    # a body reads as a close-up from 60 % of the height
+    body = [_edge_with([("pose_implausible", (300, 0, 300, int(r * h)))]).severity
+            for r in (0.4, 0.59, 0.61, 0.95)]
+    assert body == [1.0, 1.0, 0.0, 0.0], body
+
+
+def test_subject_near_edge_is_size_invariant():
+    """The same composition at 512-4096 px (boxes scaled with the frame) reads the same:
+    gaps and the close-up rule are fractions of the frame."""
+    boxes = [("face_soft", (0.03, 0.4, 0.1, 0.13)), ("subject_cut_off", (0.2, 0.02, 0.3, 0.9))]
+    for comp in ([boxes[0]], [boxes[1]], boxes,
+                 [("face_soft", (0.4, -0.05, 0.35, 0.45))],            # a clipped close-up
+                 [("pose_implausible", (-0.02, -0.02, 1.04, 1.04))]):  # fills the frame
+        sevs = []
+        for w in (512, 1024, 2048, 4096):
+            h = w * 3 // 4
+            scaled = [(c, (round(x * w), round(y * h), round(bw * w), round(bh * h)))
+                      for c, (x, y, bw, bh) in comp]
+            sevs.append(_edge_with(scaled, (w, h)).severity)
+        assert max(sevs) - min(sevs) <= 0.02, (comp, sevs)

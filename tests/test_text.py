@@ -141,3 +141,110 @@ def test_other_scripts_are_not_judged_by_the_english_lexicon():
         assert other_script(text), text
     for text in ("Welcome to the future!", "GARDEN", "FIIRE", "ZQXJVK", "XQZRTV", "HOTAM"):
         assert not other_script(text), text
+
+
+# ------------------------------------------------- issue 14: layouts, names, stability
+
+def _font(size):
+    return ImageFont.load_default(size)
+
+
+def bubble(base, lines, xy, size):
+    """A comic speech bubble: a white ellipse with an outline, black lines inside."""
+    im = Image.fromarray(base)
+    d = ImageDraw.Draw(im)
+    w = max(d.textlength(t, font=_font(size)) for t in lines)
+    h = len(lines) * size * 1.25
+    x, y = xy
+    d.ellipse((x - 0.35 * w, y - 0.5 * h, x + 1.35 * w, y + 1.5 * h), fill=(255, 255, 255),
+              outline=(0, 0, 0), width=3)
+    for i, t in enumerate(lines):
+        d.text((x, y + i * size * 1.25), t, font=_font(size), fill=(0, 0, 0))
+    return np.asarray(im)
+
+
+def sign(base, lines, xy, size, bg=(20, 110, 50)):
+    """A street sign: a coloured plate with a light rim and light letters."""
+    im = Image.fromarray(base)
+    d = ImageDraw.Draw(im)
+    w = max(d.textlength(t, font=_font(size)) for t in lines)
+    x, y = xy
+    d.rectangle((x - size * 0.4, y - size * 0.3, x + w + size * 0.4, y + len(lines) * size * 1.3),
+                fill=bg, outline=(240, 240, 240), width=2)
+    for i, t in enumerate(lines):
+        d.text((x, y + i * size * 1.3), t, font=_font(size), fill=(245, 245, 245))
+    return np.asarray(im)
+
+
+def banner(base, text, size, where):
+    """A caption along the bottom or a title across the top, light letters, dark outline."""
+    im = Image.fromarray(base)
+    d = ImageDraw.Draw(im)
+    w = d.textlength(text, font=_font(size))
+    y = base.shape[0] - size * 1.6 if where == "bottom" else size * 0.5
+    d.text(((base.shape[1] - w) / 2, y), text, font=_font(size), fill=(250, 250, 250),
+           stroke_width=max(1, size // 12), stroke_fill=(10, 10, 10))
+    return np.asarray(im)
+
+
+LAYOUTS = {
+    "bubble near a corner": lambda: bubble(photo("astronaut"), ["Welcome to", "the future!"],
+                                           (40, 40), 26),
+    "bubble at the top edge": lambda: bubble(photo("chelsea"), ["Where is", "my dinner?"],
+                                             (300, 20), 20),
+    "sign in a corner": lambda: sign(photo("coffee"), ["TWO WAY"], (470, 20), 22),
+    "two-line sign at the edge": lambda: sign(photo("rocket"), ["MAIN STREET", "EXIT 12"],
+                                              (20, 300), 20, bg=(30, 60, 150)),
+    "caption": lambda: banner(photo("chelsea"), "The morning after the storm", 22, "bottom"),
+    "title": lambda: banner(photo("coffee"), "OPEN MARKET", 56, "top"),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_legible_words_in_any_layout_are_not_defects(layout):
+    """Bubbles, signs, captions and titles in legible words: none of the text codes reaches
+    minor (the recogniser drops spaces: 'TWOWAY', 'MAINSTREET', 'OPENMARKET', 'Whereis')."""
+    rgb = LAYOUTS[layout]()
+    assert any(r.read for r in ocr.find_text(img(rgb)))
+    for code, m in scores(rgb).items():
+        assert m.severity < 0.25, (code, m.message)
+
+
+def test_comfyui_title_certifies_under_strict():
+    """"ComfyUI" as a title (read 'Comfyul': an I read as l) is a name, not pseudo-text: no
+    text finding at strict's major (0.35)."""
+    rgb = banner(photo("astronaut"), "ComfyUI", 64, "top")
+    m = scores(rgb)
+    decision = route(Report(path="x", measurements=m), load_profile("strict"))
+    assert not [f for f in decision.findings if f.code in m and f.level in ("major", "critical")]
+    assert max(v.severity for v in m.values()) < 0.25
+
+
+def test_plausibility_of_run_together_words_codes_and_names():
+    for text in ("TWOWAY", "MAINSTREET", "ComfyUI", "Comfyul", "EL2817G", "A380"):
+        assert plausibility(text) >= 0.9, text
+    for text in ("FIIRE", "XQZRTV", "QZXVKJ", "Loitrtttlatm", "ZQXJVK"):
+        assert plausibility(text) < 0.3, text
+
+
+def test_each_line_is_read_twice_and_scored_by_the_mean():
+    """The stability rule: a line is read from its quad and from the quad grown by 15 % of
+    its height, and its scores are the mean over the readings, so one flipped reading moves
+    a line's unreadable share half as far (scripts/text_stability.py: the widest swing of a
+    text code under 1-px crops, JPEG q92 and +-2 noise fell from 0.23 to 0.17, mean of 15
+    pictures). The generator's "FIIRE", which the recogniser's language prior reads "FIRE"
+    from one crop, stays half unreadable rather than reading (keeping the better reading
+    lowered garbled-vs-legible ROC-AUC from 0.925 to 0.888)."""
+    from checks.text import line_scores
+
+    rgb = draw(photo("coffee"), "GARDEN", (150, 200), 64)
+    regions = [r for r in ocr.find_text(img(rgb)) if r.read]
+    assert regions and all(len(r.readings) == 2 for r in regions)
+    quad = np.array([[0, 0], [100, 0], [100, 30], [0, 30]], np.float32)
+    one = ocr.TextRegion((0, 0, 100, 30), quad, "FIIRE", 0.75, True, (("FIIRE", 0.75),))
+    two = ocr.TextRegion((0, 0, 100, 30), quad, "FIIRE", 0.75, True,
+                         (("FIIRE", 0.75), ("FIRE", 0.94)))
+    u1, u2 = line_scores(one)[2], line_scores(two)[2]
+    assert u1 > 0.5 and u2 == pytest.approx(u1 / 2, abs=0.05)
+    grown = ocr.grown(quad, 0.15)
+    assert np.allclose(grown[0], [-4.5, -4.5]) and np.allclose(grown[2], [104.5, 34.5])

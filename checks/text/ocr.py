@@ -4,7 +4,11 @@ The PP-OCRv4 detector and recogniser are the ONNX models that ``rapidocr-onnxrun
 ships inside its wheel; the engine is created once per process with one thread per session.
 Detection runs on a copy whose long side is ``DET_LONG_SIDE`` (512 px: text under ~5 px tall
 there is too small to matter in a video's first frame); recognition reads crops of the
-canonical 1024-px copy, at most ``MAX_READ`` regions, the most prominent first.
+canonical 1024-px copy, at most ``MAX_READ`` regions, the most prominent first. Each line is
+read twice, from its detected quad and from the quad grown by ``PAD`` of its height on every
+side: a recogniser's reading of stylised or small text flips with a pixel of crop (a cap logo
+read 'NY' or 'WANY'; a rendered "COFFEE" read 'COFFEET' or 'COFFEEL' after a 1-px shift), and
+the text check averages its scores over the readings (``TextRegion.readings``).
 
 The gate: text is made of dense, high-contrast strokes, so at least one 32x32 block of the
 512-px luma must have a share of strong gradients (``GATE_EDGE_SHARE``); smooth or softly
@@ -25,6 +29,8 @@ from keyframe.registry import CheckSkipped
 DET_LONG_SIDE = 512
 READ_LONG_SIDE = 1024
 MAX_READ = 6
+#: the readings' crops: the quad grown by these shares of the line height on every side
+PADS = (0.0, 0.15)
 #: a gradient stronger than this (Sobel magnitude of 0-255 luma) counts as a stroke edge
 GATE_GRADIENT = 80.0
 #: share of strong-gradient pixels a 32x32 block needs for text to be possible in it
@@ -35,13 +41,27 @@ INSTALL_HINT = "pip install 'rapidocr-onnxruntime>=1.3,<2'"
 @dataclass(frozen=True)
 class TextRegion:
     """One detected line of text: bounding box (x, y, w, h) in source px, quad in source px,
-    the recognised string and the recogniser's confidence (0 when it was not read)."""
+    the recognised string and the recogniser's confidence (0 when it was not read), and every
+    reading made of it as ``(text, confidence)`` (``text``/``confidence`` are the first)."""
 
     box: tuple[int, int, int, int]
     quad: np.ndarray
     text: str
     confidence: float
     read: bool
+    readings: tuple[tuple[str, float], ...] = ()
+
+
+def grown(quad: np.ndarray, pad: float) -> np.ndarray:
+    """``quad`` (top-left, top-right, bottom-right, bottom-left) grown by ``pad`` x its height
+    along both of its own axes."""
+    q = np.asarray(quad, np.float32)
+    along = q[1] - q[0]
+    across = q[3] - q[0]
+    height = float(np.linalg.norm(across))
+    u = along / max(float(np.linalg.norm(along)), 1e-6) * pad * height
+    v = across / max(height, 1e-6) * pad * height
+    return np.stack([q[0] - u - v, q[1] + u - v, q[2] + u + v, q[3] - u + v])
 
 
 @lru_cache(maxsize=1)
@@ -85,16 +105,23 @@ def find_text(image: LoadedImage) -> list[TextRegion]:
     read_rgb = views.rgb_at(image, READ_LONG_SIDE)
     crops_bgr = np.ascontiguousarray(read_rgb[:, :, ::-1])
     chosen = [i for i in order if i in read_ids]
-    crops = eng.get_crop_img_list(crops_bgr, [np.ascontiguousarray(quads[i] * f_read)
-                                              for i in chosen])
-    rec, _ = eng.text_rec(crops)
-    results = {i: (str(r[0]), float(r[1])) for i, r in zip(chosen, rec)}
+    rh, rw = crops_bgr.shape[:2]
+    limit = np.array([rw - 1, rh - 1], np.float32)
+    base = [quads[i] * f_read for i in chosen]
+    views_ = [np.ascontiguousarray(np.clip(grown(q, pad), 0, limit) if pad else q)
+              for pad in PADS for q in base]
+    rec, _ = eng.text_rec(eng.get_crop_img_list(crops_bgr, views_))
+    n = len(chosen)
+    results = {i: tuple((str(rec[k + j * n][0]), float(rec[k + j * n][1]))
+                        for j in range(len(PADS)))
+               for k, i in enumerate(chosen)}
     out = []
     for i, q in enumerate(quads):
         x, y, w, h = cv2.boundingRect(q)
         x, y = max(0, x), max(0, y)
         w, h = min(w, image.width - x), min(h, image.height - y)
-        text, conf = results.get(i, ("", 0.0))
+        readings = results.get(i, ())
+        text, conf = readings[0] if readings else ("", 0.0)
         out.append(TextRegion(box=(x, y, max(1, w), max(1, h)), quad=q, text=text,
-                              confidence=conf, read=i in results))
+                              confidence=conf, read=i in results, readings=readings))
     return out

@@ -26,6 +26,12 @@ DATA = Path(__file__).with_name("data")
 SHORT_WORDS = frozenset(
     "a i o an as at be by do go he if in is it me my no of oh ok on or so to up us we "
     "tv dj uk usa ad am ax pm vs".split())
+#: two-letter endings of product names ("ComfyUI", "OpenAI", "FullHD")
+NAME_SUFFIXES = frozenset("ui ai hd tv pc id".split())
+#: how well two listed words run together read: OCR drops the space between capitals
+#: ("TWOWAY") and names are compounds ("PlayStation"), but 8 % of the most English-like
+#: pseudo-words (strings sampled from the trigram table) also split into two listed words
+COMPOUND_SCORE = 0.9
 #: mean trigram log-probability (natural log) of web2 words sits near -2.3 (median) and
 #: random letter strings near -4.4 (calibrate_text.py, "trigram" table): the two anchors
 TRIGRAM_OK, TRIGRAM_NOISE = -2.6, -4.0
@@ -56,32 +62,70 @@ def trigram_logp(word: str) -> float:
     return sum(lp) / len(lp)
 
 
+def _listed(w: str) -> bool:
+    """``w`` (lower case) is a word: a short word, a listed word of 3+ letters, or a plural."""
+    return (w in SHORT_WORDS or (len(w) >= 3 and w in words())
+            or (len(w) >= 4 and w.endswith("s") and w[:-1] in words()))
+
+
+def _compound(w: str) -> bool:
+    """``w`` is two listed words of at least 3 letters run together ("twoway", "sunflower"),
+    or one and a product-name ending ("comfyui")."""
+    def part(p: str) -> bool:
+        return len(p) >= 3 and p in words()
+    return any(part(w[:i]) and (part(w[i:]) or w[i:] in NAME_SUFFIXES)
+               for i in range(3, len(w) - 1))
+
+
+#: letters a recogniser confuses with a capital I ("ComfyUI" read "Comfyul")
+_LIKE_I = "l1|"
+
+
+def _variants(w: str) -> list[str]:
+    """``w`` with one letter a recogniser confuses with I read as i instead."""
+    return [w[:k] + "i" + w[k + 1:] for k, c in enumerate(w) if c in _LIKE_I]
+
+
 def word_score(token: str) -> float:
-    """How well one token reads, in [0, 1]: 1 for a listed word or a number, else the
-    trigram score capped at ``UNKNOWN_CAP``."""
+    """How well one token reads, in [0, 1]: 1 for a listed word or a number,
+    ``COMPOUND_SCORE`` for a compound of listed words (:func:`_compound`) or a word once an
+    l read for an I is put right, else the trigram score capped at ``UNKNOWN_CAP``."""
     if token.isdigit():
         return 1.0
     w = token.lower()
-    if w in SHORT_WORDS or (len(w) >= 3 and w in words()):
+    if _listed(w):
         return 1.0
-    if len(w) >= 4 and w.endswith("s") and w[:-1] in words():
-        return 1.0
+    if len(w) >= 5 and _compound(w):
+        return COMPOUND_SCORE
+    if any(_listed(v) or (len(v) >= 5 and _compound(v)) for v in _variants(w)):
+        return COMPOUND_SCORE
     if len(w) <= 2:
         return 0.3
     return UNKNOWN_CAP * ramp(trigram_logp(w), TRIGRAM_NOISE, TRIGRAM_OK)
 
 
+#: a code: letters and digits in one run, at least 2 digits, at most 3 letters in a row
+#: (a number plate, a model or flight number, a serial: "EL2817G", "A380", "B12")
+_CODE = re.compile(r"^(?=(?:.*[0-9]){2})(?=.*[A-Za-z])(?:[0-9]+|[A-Za-z]{1,3})+$")
+
+
 def plausibility(text: str) -> float:
     """Share of the string's letters that belong to words that read, in [0, 1].
 
-    Tokens are runs of letters or of digits; each is weighted by its length. A string with
-    no letter or digit (punctuation, CJK the English list cannot judge, empty) scores 0.
+    Tokens are runs of letters or of digits; each is weighted by its length. A run of
+    letters and digits that makes a code (``_CODE``) reads as a whole. A string with no
+    letter or digit (punctuation, CJK the English list cannot judge, empty) scores 0.
     """
-    tokens = _TOKEN.findall(text)
-    total = sum(len(t) for t in tokens)
-    if total == 0:
-        return 0.0
-    return sum(len(t) * word_score(t) for t in tokens) / total
+    total = score = 0.0
+    for chunk in re.findall(r"[A-Za-z0-9]+", text):
+        if _CODE.match(chunk):
+            total += len(chunk)
+            score += len(chunk)
+            continue
+        for t in _TOKEN.findall(chunk):
+            total += len(t)
+            score += len(t) * word_score(t)
+    return score / total if total else 0.0
 
 
 #: capitals and small letters that Cyrillic shares in shape with Latin (А В С Е Н І К М О Р

@@ -1,12 +1,13 @@
 """grid_artifact's periodic patterns (period 2..32 px) and degrid, on images made in code."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from checks.artifact import grid
 from keyframe.fixes.degrid import Degrid
-from tests.helpers import img, nondecreasing, photo, scene
+from tests.helpers import add_noise, img, nondecreasing, photo, scene
 from tests.textures import texture_images
 
 PERIODS = (2, 4, 8, 16, 32)
@@ -59,6 +60,24 @@ def test_local_pattern_has_a_region():
     x, y, w, h = m.region
     assert x < 64 and y < 64 and x + w <= 320 and y + h <= 320, m.region
     assert measure(checker(base, 4, 8)).region is None     # over the whole frame: no region
+
+
+def test_small_pictures_say_which_periods_they_cannot_judge():
+    """Issue 14: a picture too small to hold enough repetitions of a period cannot judge a
+    faint pattern of that period; it says so ("cannot judge", not "clean"), the judged range
+    grows with the size, and a strong pattern is still found on a small picture."""
+    fur = photo("chelsea")
+    judged = []
+    for n in (160, 224, 320, 512, 1024):
+        small = cv2.resize(fur, (n, n * 2 // 3), interpolation=cv2.INTER_AREA)
+        m = measure(small)
+        judged.append(m.measurements["judged_up_to"])
+        assert (judged[-1] < 32) == ("cannot judge" in m.message), (n, m.message)
+        assert m.measurements["faintest_at_32"] > 2.0 or judged[-1] == 32, m.measurements
+    assert nondecreasing(judged, tol=0) and judged[1] < 32 and judged[-1] == 32, judged
+    crop = cv2.resize(fur, (224, 149), interpolation=cv2.INTER_AREA)
+    assert measure(add_noise(crop, 8)).measurements["judged_up_to"] < judged[1]
+    assert measure(checker(crop, 8, 32)).severity >= 0.5
 
 
 @pytest.mark.parametrize("name", sorted(texture_images()))

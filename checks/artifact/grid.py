@@ -27,9 +27,20 @@ constant along it: stripes). When the pattern is significant in some parts of a 
 partition of the frame and not in others (a fix applied to a region, a tiled upscaler's
 overlap), those parts give the ``region`` and the amplitude is measured over them.
 
-**Tiling seams (period 16..512 px).** Column and row profiles of band-wise signed differences,
-folded at every period 16..512 (multiples of 8) after removing the 8-periodic JPEG component:
-a seam is a step at the same column in (nearly) every repetition.
+**What a picture can judge.** The same statistic says how faint a pattern the picture could
+show: a checkerboard of period P is significant when its power reaches ``MIN_Z`` standard
+errors of the tiles' products, i.e. at amplitude ``sqrt(MIN_Z * se / unit_power(P))``, and
+it only shows where pixels can carry it (luma not at 0/255, residual not clipped), so that
+amplitude is divided by the share of such pixels. ``judged_up_to`` is the largest period at
+which a 2-grey-level checkerboard (±1, the issue's faintest) would be found. A 224-px crop
+holds 7 cells of 32 px, too few to tell such a pattern from the content at period 32: that
+is "cannot judge", reported as such, not "clean". ``scripts/calibrate_grid.py``, the clean
+images of ../shared/data with 2-level checkerboards: at period 32, 49 pictures can judge and
+all 49 patterns read minor or more, while none of the 11 that cannot (224-px FreiHand crops,
+small COFW / OneHand10K crops, a 500-px COCO photo, a mostly white frame) finds its pattern;
+over periods 2-32, 3 of the 283 judged patterns read 0.
+
+**Tiling seams (period 16..512 px)**: :mod:`checks.artifact.seams`.
 
 Scale: native, because both defects are tied to source pixels. Images above
 ``MAX_SIDE`` px are read on up to four native crops (at the quadrant centres), which keeps
@@ -47,6 +58,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from checks.artifact import seams
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 from keyframe.severity import log_ramp
@@ -74,8 +86,9 @@ LOCAL_MAX_AMP = 4.0
 #: parts of the frame whose pattern power is at least this share of the strongest part's
 #: make up the region of a local pattern
 HOT_SHARE = 0.25
-#: rows (columns) read by the seam profile: 32-row bands, 32 of them at most
-_SEAM_LINES = 1024
+#: a period is judged when a checkerboard of this amplitude (±1: 2 grey levels from dark to
+#: light, the faintest the issue asks for) would reach ``MIN_Z`` (module docstring)
+JUDGED_AMPLITUDE = 1.0
 
 
 def _residual(f: np.ndarray) -> np.ndarray:
@@ -135,8 +148,9 @@ def _templates(pieces, period: int, short: int) -> list[tuple[int, int, int, np.
     return out
 
 
-def _power(grids: list, masks: list | None = None) -> tuple[float, float]:
-    """(power, z) of the pattern common to the tiles selected by ``masks`` (all: None).
+def _power(grids: list, masks: list | None = None) -> tuple[float, float, float]:
+    """(power, z, standard error) of the pattern common to the tiles selected by ``masks``
+    (all: None).
 
     Power: per tile, the inner product of its template with the mean template of the other
     tiles (per template pixel); their mean is an unbiased estimate of the common pattern's
@@ -151,11 +165,12 @@ def _power(grids: list, masks: list | None = None) -> tuple[float, float]:
         t = np.concatenate([t[mk] for (*_, t), mk in zip(grids, masks)])
     k, p = t.shape[0], t.shape[-1]
     if k < 3:
-        return 0.0, 0.0
+        return 0.0, 0.0, float("inf")
     s = t.sum(0)
     c = np.einsum("tij,tij->t", t, s[None] - t) / ((k - 1) * p * p)
     u = float(c.mean())
-    return u, u / (float(c.std(ddof=1)) / np.sqrt(k) + 1e-9)
+    se = float(c.std(ddof=1)) / np.sqrt(k)
+    return u, u / (se + 1e-9), se
 
 
 def _axis_period(t: np.ndarray, axis: int) -> int:
@@ -172,8 +187,9 @@ def _axis_period(t: np.ndarray, axis: int) -> int:
 
 
 def _strength(grids: list, shape: tuple[int, int]
-              ) -> tuple[float, float, tuple | None, np.ndarray | None]:
-    """(power, z, region, template) of one period; power 0 when not significant.
+              ) -> tuple[float, float, tuple | None, np.ndarray | None, float]:
+    """(power, z, region, template, standard error over the frame) of one period; power 0
+    when not significant.
 
     The pattern counts over the whole frame when its z reaches ``MIN_Z`` there; a local
     pattern when it does in some parts of a fixed 3 x 3 partition of the frame and not in
@@ -181,10 +197,10 @@ def _strength(grids: list, shape: tuple[int, int]
     projection, which would pick the noise too and inflate a faint pattern.)
     """
     if not grids:
-        return 0.0, 0.0, None, None
+        return 0.0, 0.0, None, None, float("inf")
     h, w = shape
     period = grids[0][3].shape[-1]
-    u, z = _power(grids)
+    u, z, se = _power(grids)
     parts = []
     for x0, y0, side, t in grids:
         ty, tx = t.shape[:2]
@@ -196,13 +212,13 @@ def _strength(grids: list, shape: tuple[int, int]
     for k in present:
         masks = [q == k for q in parts]
         if sum(int(mk.sum()) for mk in masks) >= MIN_PART_TILES:
-            uk, zk = _power(grids, masks)
+            uk, zk, _ = _power(grids, masks)
             if zk >= MIN_Z_LOCAL and 0 < uk <= LOCAL_MAX_AMP ** 2 * unit_power(period):
                 local[k] = uk
     if z >= MIN_Z and u > 0 and (len(local) == len(present) or max(local.values(), default=0) <= 2 * u):
-        return u, z, None, sum(t.sum(axis=(0, 1)) for *_, t in grids)
+        return u, z, None, sum(t.sum(axis=(0, 1)) for *_, t in grids), se
     if not local:
-        return 0.0, z, None, None
+        return 0.0, z, None, None, se
     top = max(local.values())
     keep = [k for k, v in local.items() if v >= HOT_SHARE * top]
     xs, ys, template = [], [], 0.0
@@ -213,84 +229,56 @@ def _strength(grids: list, shape: tuple[int, int]
         ys += [y0 + side * i for i in iy] + [y0 + side * (i + 1) for i in iy]
         template = template + t[on].sum(0)
     region = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
-    return top, z, region, template
+    return top, z, region, template, se
+
+
+def _carrying_share(g: np.ndarray, pieces: list) -> float:
+    """Share of the pixels read that can carry a faint pattern: luma not at 0/255 and a
+    residual that the ``±CLIP`` clip leaves room in."""
+    n = room = 0
+    for y0, x0, r in pieces:
+        lum = g[y0:y0 + r.shape[0], x0:x0 + r.shape[1]]
+        room += int(np.count_nonzero((np.abs(r) < CLIP - 1) & (lum > 1) & (lum < 254)))
+        n += r.size
+    return room / max(n, 1)
+
+
+def _judged_up_to(floors: dict[int, float]) -> int:
+    """Largest period whose detection floor is at most ±1 (a 2-grey-level checkerboard),
+    every shorter period judged too (0: none)."""
+    judged = 0
+    for period in PERIODS:
+        if floors.get(period, float("inf")) > JUDGED_AMPLITUDE:
+            break
+        judged = period
+    return judged
 
 
 def _periodic(g: np.ndarray) -> dict:
-    """The strongest periodic pattern of period 2..32 px (see the module docstring)."""
+    """The strongest periodic pattern of period 2..32 px, and the detection floor per period
+    (see the module docstring)."""
     none = {"amplitude": 0.0, "z": 0.0, "period": 0, "period_x": 0, "period_y": 0,
-            "region": None}
+            "region": None, "judged_up_to": 0, "floor_32": float("inf")}
     if min(g.shape) < 2 * TILE // 2:
         return none
     pieces = _pieces(g)
+    share = max(_carrying_share(g, pieces), 1e-6)
     found = {}
     for period in PERIODS:
         found[period] = _strength(_templates(pieces, period, min(g.shape)), g.shape)
+    floors = {p: float(np.sqrt(MIN_Z * v[4] / unit_power(p))) / share
+              for p, v in found.items()}
+    judged = {"judged_up_to": _judged_up_to(floors), "floor_32": floors[PERIODS[-1]]}
     sig = {p: v for p, v in found.items() if v[0] > 0}
     if not sig:
-        return none
+        return {**none, **judged}
     best = max(sig, key=lambda p: sig[p][0] / unit_power(p))
     period = min(p for p in sig if best % p == 0 and sig[p][0] >= 0.8 * sig[best][0])
-    u, z, region, template = found[period]
+    u, z, region, template, _ = found[period]
     amp = float(np.sqrt(max(u, 0.0) / unit_power(period)))
     return {"amplitude": amp, "z": float(z), "period": period,
             "period_x": _axis_period(template, 1), "period_y": _axis_period(template, 0),
-            "region": region}
-
-
-def _band_profile(g: np.ndarray) -> np.ndarray:
-    """Column profile of seam evidence: median over 32-row bands of |band-mean signed diff|.
-
-    A seam is a consistent step at one column along a stretch of rows, so it survives the
-    signed mean over a band while texture averages out; the median over bands ignores the few
-    bands where a real vertical edge crosses.
-    """
-    h, w = g.shape
-    d = np.diff(g.astype(np.int16), axis=1)
-    band = 32
-    nb = h // band
-    if nb < 3:
-        return np.abs(d.mean(0, dtype=np.float32))
-    m = d[:nb * band].reshape(nb, band, w - 1).sum(1, dtype=np.int32) * np.float32(1 / band)
-    return np.median(np.abs(m), axis=0)
-
-
-def _seams(g: np.ndarray) -> dict:
-    """Periodic seams (period 16..512 px, multiples of 8) in one axis' column profile.
-
-    The profile's 8-periodic part (a JPEG grid) is removed first; then, per candidate period
-    P with at least six repetitions in the image, the profile is folded (lower quartile over
-    the repetitions, per phase) and the best phase's excess over the median phase
-    is the seam amplitude (grey levels). It counts only when it stands >= 5 robust deviations
-    above the other phases. The smallest period reaching 70 % of the best amplitude is kept
-    (64 and its multiples all see a 64-px seam).
-    """
-    prof = _band_profile(g)
-    w = prof.size
-    best = {"amp": 0.0, "z": 0.0, "period": 0, "pos": 0}
-    if w < 48:
-        return best
-    k = w // 8 * 8
-    e = prof.astype(np.float64).copy()
-    e[:k] -= np.tile(e[:k].reshape(-1, 8).mean(0), k // 8)
-    found = []
-    for period in range(16, min(513, w // 6 + 1), 8):
-        n = w // period * period
-        # lower quartile over the repetitions: a seam is in (nearly) every repetition, an
-        # edge or a horizon line only in one or two
-        fold = np.percentile(e[:n].reshape(-1, period), 25, axis=0)
-        med = float(np.median(fold))
-        mad = float(np.median(np.abs(fold - med))) * 1.4826 + 0.02
-        ph = int(np.argmax(fold))
-        amp = float(fold[ph] - med)
-        z = amp / mad
-        if z >= 5.0 and amp > 0:
-            found.append((period, amp, z, ph))
-    if found:
-        top = max(a for _, a, _, _ in found)
-        period, amp, z, ph = min(f for f in found if f[1] >= 0.7 * top)
-        best = {"amp": amp, "z": z, "period": period, "pos": ph + 1}
-    return best
+            "region": region, **judged}
 
 
 #: anchors on the pattern's strength in grey levels. Periodic patterns: the checkerboard-
@@ -310,13 +298,15 @@ def measure_grid_artifact(image: LoadedImage) -> Measurement:
 
     Severity: the larger of two log ramps on the pattern's strength in grey levels (the
     checkerboard-equivalent amplitude of the periodic pattern, the seam step). The region is
-    the tiles that carry a local pattern (None when it covers the frame).
+    the tiles that carry a local pattern (None when it covers the frame). ``judged_up_to``
+    (px) is the largest period at which a 2-grey-level pattern would have been found, and
+    ``faintest_at_32`` the grey levels (dark to light) a 32-px one needs here: below a
+    judged period a 0 means "not found", beyond it "cannot judge".
     """
     def compute() -> dict:
         g = gray_u8(image)
         fine = _periodic(g)
-        sx = _seams(g[::max(1, -(-g.shape[0] // _SEAM_LINES)), :])
-        sy = _seams(g[:, ::max(1, -(-g.shape[1] // _SEAM_LINES))].T)
+        sx, sy = seams.seams_both_axes(g)
         return {"fine": fine, "sx": sx, "sy": sy}
     r = cached(image, "grid.grid", compute)
     fine, sx, sy = r["fine"], r["sx"], r["sy"]
@@ -340,6 +330,8 @@ def measure_grid_artifact(image: LoadedImage) -> Measurement:
         msg = "no periodic decoder grid or tiling seams"
         if sev > 0:
             msg += f" worth noticing ({kind})"
+        if fine["judged_up_to"] < PERIODS[-1]:
+            msg += _unjudged(fine)
         region = None
     else:
         msg = f"periodic grid artifact: {kind}"
@@ -350,4 +342,14 @@ def measure_grid_artifact(image: LoadedImage) -> Measurement:
         measurements={"period_x": int(period_x), "period_y": int(period_y),
                       "period": int(fine["period"]), "peak_ratio": float(ratio),
                       "fine_amplitude": fine["amplitude"], "fine_z": fine["z"],
-                      "seam_step": seam_amp})
+                      "seam_step": seam_amp, "judged_up_to": int(fine["judged_up_to"]),
+                      "faintest_at_32": min(2 * fine["floor_32"], 255.0)})
+
+
+def _unjudged(fine: dict) -> str:
+    """The message's note on the periods the picture cannot judge (cannot judge, not clean)."""
+    upto = fine["judged_up_to"]
+    what = f"above {upto} px" if upto else "of any period"
+    return (f"; cannot judge faint patterns {what}: too few repetitions or too little "
+            f"unclipped detail (a 32-px pattern needs {min(2 * fine['floor_32'], 255):.0f}+ "
+            f"grey levels to be told from the content)")

@@ -3,7 +3,7 @@
 (checks/artifact/noise.py) and ``oversharpened`` (checks/artifact/sharpness.py).
 
 Usage: ``python scripts/calibrate_false_alarms.py [--shared ../shared] [--split S]
-[--code C] [--verbose]``
+[--code C] [--grey] [--verbose]``
 
 Clean images: the three splits of ``scripts/clean_certified.py`` (``tune``: even entries of
 the clean sets of ``<shared>/data``, the only ones the rules were tuned on; ``held-out``: odd
@@ -19,6 +19,9 @@ image (nothing is written), three strengths per code:
 
 Prints per split and code: ROC-AUC of severity (clean vs each strength and vs all, ties
 half) and how many clean images reach minor / major; ``--verbose`` adds every image's row.
+``--grey`` measures grey copies (BT.601 luma in all three channels) of every clean picture
+instead, degraded the same way: the pictures the monochrome (texture) rule of
+``clipped_highlights`` is judged on (tuned on the grey ``tune`` split).
 To get another checkout's figures (before/after), run this file with that checkout first on
 ``sys.path``.
 """
@@ -28,6 +31,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +88,7 @@ def main() -> None:
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--split", choices=("tune", "held-out", "independent"), default=None)
     ap.add_argument("--code", choices=tuple(DEGRADE), action="append", default=None)
+    ap.add_argument("--grey", action="store_true", help="grey copies of the clean pictures")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     sets = splits(Path(args.shared) / "data")
@@ -95,6 +100,8 @@ def main() -> None:
         pos = {(c, name): [] for c in codes for name, _ in DEGRADE[c]}
         for path in paths:
             rgb = load(path).rgb
+            if args.grey:
+                rgb = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
             row = []
             for c in codes:
                 s0 = severity(c, rgb)

@@ -170,9 +170,52 @@ def test_underexposed_frame_is_critical_and_darker_is_not_better(name):
 
 
 def test_monochrome_picture_keeps_its_clipping_weight():
-    """A grey picture has no hue to lose: its blown areas count in full (camera +2 stops)."""
+    """A grey picture has no hue to lose; the texture its blown areas cut through counts
+    (camera +2 stops: major)."""
     grey = np.repeat(photo("camera")[..., None], 3, 2)
     assert tonal.measure_clipping(img(exposed(grey, 2)))[0].severity >= 0.5
+
+
+def grey(rgb: np.ndarray) -> np.ndarray:
+    return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, 2)
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_monochrome_exposure_ladder(name):
+    """Grey copies of the photos: clean below minor, +2 stops major, monotone."""
+    sevs = [tonal.measure_clipping(img(exposed(grey(photo(name)), s)))[0].severity
+            for s in (0, 1, 2, 3, 4)]
+    assert sevs[0] < 0.25 and sevs[2] >= 0.5 and nondecreasing(sevs), sevs
+
+
+@pytest.mark.parametrize("name", ("chelsea", "coffee"))
+def test_monochrome_white_backdrop_is_not_blown_but_a_blown_subject_is(name):
+    """Issue 14: in a black-and-white picture a white backdrop (a third of the frame at 255,
+    smooth roll-off) lost no texture: below minor (it read 0.81 with the full weight); +1
+    stop blows the subject's detail: major, and brighter stays major."""
+    rgb = grey(on_ground(name, 262))
+    hi = tonal.measure_clipping(img(rgb))[0]
+    assert hi.measurements["fraction"] > 0.25 and hi.severity < 0.25, hi
+    assert hi.measurements["texture_lost"] < 0.2 and hi.measurements["hue_lost"] == 1.0
+    sevs = [tonal.measure_clipping(img(exposed(rgb, s)))[0].severity for s in (1, 2, 3)]
+    assert min(sevs) >= 0.5, sevs
+
+
+def test_frame_blown_all_over_is_critical():
+    """A frame that is all clip has no surround to call it plain: critical, like the
+    under-exposed frame for shadows."""
+    white = np.full((480, 640, 3), 255, np.uint8)
+    assert tonal.measure_clipping(img(white))[0].severity >= 0.8
+
+
+def test_colour_picture_blown_all_over_is_not_read_as_monochrome():
+    """A colour photo pushed until > 95 % of the frame clips keeps the hue rule (it is
+    judged monochrome on its unclipped pixels, which are coloured): critical. Judged on every
+    pixel it read as grey and the texture rule let two real photos' +3 stops fall from 1.0
+    to 0.35-0.47 (brighter reading better)."""
+    m = tonal.measure_clipping(img(exposed(photo("chelsea"), 9)))[0]
+    assert m.measurements["fraction"] > 0.95, m
+    assert m.measurements["texture_lost"] == 1.0 and m.severity >= 0.8, m
 
 
 # ----------------------------------------------------------------------------- border

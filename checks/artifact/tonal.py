@@ -9,13 +9,15 @@
   exact source pixels and a one-pixel line must not be blurred away.
 
 Calibration tables: ``scripts/calibrate_compression.py``; the false-alarm rules of the
-clipping measure (the hue a blob lost): ``scripts/calibrate_false_alarms.py``.
+clipping measure (the hue or, in a black-and-white picture, the texture a blob lost:
+``checks/artifact/clip_surround.py``): ``scripts/calibrate_false_alarms.py``.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
+from checks.artifact.clip_surround import lost_detail
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 from keyframe.severity import log_ramp
@@ -168,44 +170,6 @@ _HI_POINTS = ((0.005, 0.0), (0.02, 0.25), (0.055, 0.5), (0.3, 0.8), (0.6, 1.0))
 _LO_POINTS = ((0.03, 0.0), (0.16, 0.25), (0.35, 0.5), (0.6, 0.8), (0.85, 1.0))
 
 
-#: highlights: a blob's weight x this ramp on the median chroma (max - min channel) of the
-#: pixels within 6 px of it that reach the top in some channel (max >= 245): a coloured
-#: surface running into the clip (skin, a blue sky, petals) has one channel clipped before
-#: the others and loses its hue to white; a neutral one (a white backdrop, an overcast sky,
-#: white paint, a lamp) was white already. Calibrated on the ``tune`` split of
-#: scripts/calibrate_false_alarms.py: the clean pictures' large blobs 2-10 (lamps up to 16), the
-#: same pictures' blobs after +2 stops 9-150, mostly >= 17.
-_HUE_ZERO, _HUE_ONE, _HUE_FLOOR = 8.0, 20.0, 0.05
-#: a picture whose 95th-percentile chroma is below this is monochrome: no hue to lose, every
-#: highlight blob keeps its full weight
-_MONO = 16.0
-def _median_by_label(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Median of ``values`` per label 1..n-1 (0 where a label has no value)."""
-    out = np.zeros(n, np.float64)
-    if labels.size == 0:
-        return out[1:]
-    order = np.lexsort((values, labels))
-    ls, vs = labels[order], values[order]
-    counts = np.bincount(ls, minlength=n)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    has = counts > 0
-    out[has] = vs[starts[has] + counts[has] // 2]
-    return out[1:]
-
-
-def _hue_weight(rgb: np.ndarray, mask: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-    """Per blob (labels 1..n-1): how much hue the clip took away, 0.05..1 (see ``_HUE_*``)."""
-    chroma = rgb.max(axis=2) - rgb.min(axis=2)
-    if np.percentile(chroma[::4, ::4], 95) < _MONO:
-        return np.ones(n - 1)
-    band = cv2.dilate(mask.view(np.uint8), np.ones((13, 13), np.uint8)).view(bool) & ~mask
-    near = band & (rgb.max(axis=2) >= 245)
-    # the bright surround carries the label of the blob it surrounds
-    lab = cv2.dilate(labels.astype(np.float32), np.ones((9, 9), np.uint8)).astype(np.int64)
-    med = _median_by_label(lab[near], chroma[near].astype(np.float64), n)
-    return np.clip((med - _HUE_ZERO) / (_HUE_ONE - _HUE_ZERO), _HUE_FLOOR, 1.0)
-
-
 def _clip_stats(image: LoadedImage, high: bool) -> dict:
     rgb = rgb_at(image)
     h, w = rgb.shape[:2]
@@ -222,7 +186,7 @@ def _clip_stats(image: LoadedImage, high: bool) -> dict:
     mask[:, :le] = False
     mask[:, w - ri:] = False
     out = {"fraction": 0.0, "weighted": 0.0, "largest": 0.0, "soft": 0.0, "hue": 0.0,
-           "region": None}
+           "texture": 0.0, "region": None}
     total = float(h * w)
     min_area = max(4.0, _MIN_BLOB * total)
     if np.count_nonzero(mask) < min_area:
@@ -247,14 +211,16 @@ def _clip_stats(image: LoadedImage, high: bool) -> dict:
     # a blob without a surround fills the frame: nothing but clip
     soft = np.where(ring_n > 0, soft_n / np.maximum(ring_n, 1), 1.0)
     weight = 0.35 + 0.65 * np.clip(soft / 0.5, 0, 1)
-    hue = _hue_weight(rgb.astype(np.int16), mask, labels, n) if high else np.ones(n - 1)
+    hue, kind = (lost_detail(rgb.astype(np.int16), mask, labels, n) if high
+                 else (np.ones(n - 1), "hue"))
     weight = weight * hue
     a, wt = areas[keep], weight[keep]
     big = int(np.argmax(np.where(keep, areas * weight, 0)))
     x, y, bw, bh = (int(v) for v in stats[1 + big, :4])
     return {"fraction": float(a.sum() / total), "weighted": float((a * wt).sum() / total),
             "largest": float(areas[big] / total), "soft": float((a * soft[keep]).sum() / a.sum()),
-            "hue": float((a * hue[keep]).sum() / a.sum()),
+            "hue": float((a * hue[keep]).sum() / a.sum()) if kind == "hue" else 1.0,
+            "texture": float((a * hue[keep]).sum() / a.sum()) if kind == "texture" else 1.0,
             "region": to_source((x, y, bw, bh), scale_to(image), image)}
 
 
@@ -267,9 +233,11 @@ def measure_clipping(image: LoadedImage) -> tuple[Measurement, Measurement]:
     into the clip (min channel 215-249 / max channel 7-30): 0.35 for a hard-edged flat area (a
     designed black or white background, a night sky), 1.0 for a gradient that runs into the
     clip (lost texture: a blown sky or face, crushed hair). A highlight blob's weight is also
-    multiplied by the hue its bright surround lost (``_HUE_*``, 0.05 for a neutral surround: a
-    white backdrop, an overcast sky, a lamp; 1 for a coloured surface running into the clip;
-    1 in a monochrome picture), reported as ``hue_lost``. Severity: piecewise log-linear
+    multiplied by what its bright surround says was lost (:mod:`checks.artifact.clip_surround`):
+    in a colour picture the hue (0.05 for a neutral surround: a white backdrop, an overcast
+    sky, a lamp; 1 for a coloured surface running into the clip), reported as ``hue_lost``; in
+    a monochrome one the texture (0.05 for a smooth surround: a lit backdrop, a wall, paper;
+    1 where the clip cuts through detail), reported as ``texture_lost``. Severity: piecewise log-linear
     in that weighted fraction through ``_HI_POINTS`` / ``_LO_POINTS``, calibrated so that +1/+2/+3 stops of
     linear-light gain on skimage photos and ComfyUI generations rise monotonically with +2
     stops major, and the clean set (incl. dark, moody generations) stays below 0.25.
@@ -288,7 +256,7 @@ def measure_clipping(image: LoadedImage) -> tuple[Measurement, Measurement]:
             code=code, severity=sev, message=msg, region=st["region"] if sev >= 0.25 else None,
             measurements={"fraction": st["fraction"], "largest_blob_fraction": st["largest"],
                           "weighted_fraction": st["weighted"], "soft_edge": st["soft"],
-                          "hue_lost": st["hue"]}))
+                          "hue_lost": st["hue"], "texture_lost": st["texture"]}))
     return out[0], out[1]
 
 

@@ -19,7 +19,8 @@ Sets (all under ../shared/data, nothing copied):
 * ``real people``: photos of people in mmpose_testdata (COCO, CrowdPose, MPII, H36M, HumanArt
   real, ExLPose, 300W, COFW), p3m_demo portraits, the scikit-image astronaut.
 * ``real hands``: FreiHAND, OneHand10K, RHD (hand-only photos and renders).
-* ``clean gens``: comfyui_examples generations (people and not).
+* ``clean gens``: comfyui_examples generations (people and not; not the two files
+  MANIFEST.csv marks as edge cases to reject).
 * ``handrefiner``: five generations with malformed hands; ``other ai``: realishuman, PAL4VST.
 
 Printed: verdict counts per set; on each half of the graded set, the share of severe images
@@ -51,6 +52,9 @@ from keyframe.router import route
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MM = DATA / "mmpose_testdata/tests/data"
 PARTS = ("torso", "limbs", "feet", "hands", "face")
+#: comfyui_examples files MANIFEST.csv marks as edge cases to reject (a UI screenshot, an
+#: RGBA inpainting input with a transparent hole), not clean generations
+EDGE_CASES = ("controlnet_example.png", "yosemite_inpaint_example.png")
 
 
 def ai_graded() -> list[dict]:
@@ -73,7 +77,8 @@ def sets() -> list[dict]:
             + _glob("real people", DATA, ("p3m_demo/demo/imgs/original/*.jpg",
                                           "skimage_astronaut/*.png"))
             + _glob("real hands", MM, ("freihand/*.jpg", "onehand10k/*.jpg", "rhd/*.png"))
-            + _glob("clean gens", DATA, ("comfyui_examples/*/*.png",))
+            + [it for it in _glob("clean gens", DATA, ("comfyui_examples/*/*.png",))
+               if Path(it["path"]).name not in EDGE_CASES]
             + _glob("handrefiner", DATA, ("handrefiner/test/*.jpg",))
             + _glob("other ai", DATA, ("realishuman/data/images/image/*.png",
                                        "pal4vst/demo_test_data/*/images/*.jpg")))

@@ -7,8 +7,9 @@ text-like strokes, cloned detail, a colour or texture that does not continue its
 surroundings and a seam; a local edit (``face_detail``, a step with a region) for a seam
 along its border; a geometry step for how much it enlarges the picture (the profile's
 ``[gate] max_enlarge``, read before the step runs) and, for a canvas extension, for
-mirrored or repeated detail and a seam. An inspection at the profile's ``rollback_at`` level rolls the
-step back whatever the global scores say: a local defect moves no global score.
+mirrored or repeated detail and a seam. An inspection at the profile's ``rollback_at``
+level rolls the step back whatever the global scores say: a local defect moves no global
+score.
 
 Then the keep rule (:func:`judge`, margins in the profile's ``[gate]`` table,
 :class:`keyframe.profiles.GateRule`): the step is **kept** when

@@ -78,9 +78,9 @@ class Degrid(Fix):
         h, w = rgb.shape[:2]
         f = to_float(rgb)
         if px > FINE_MAX:
-            _deseam(f, px, params.strength)
+            _deseam(f, _seam_spacing(px), params.strength)
         if py > FINE_MAX:
-            _deseam(f.transpose(1, 0, 2), py, params.strength)
+            _deseam(f.transpose(1, 0, 2), _seam_spacing(py), params.strength)
         fx = px if px <= FINE_MAX else 0
         fy = py if py <= FINE_MAX else 0
         if NOTCH_MAX < max(fx, fy) <= TEMPLATE_MAX:
@@ -112,6 +112,13 @@ def _periodic_part(f: np.ndarray, px: int, py: int) -> np.ndarray:
                          for c in range(r.shape[1])], axis=1) / np.maximum(count, 1)[:, None]
     template -= template.mean(axis=0, keepdims=True)
     return template[phase].reshape(f.shape).astype(f.dtype)
+
+
+def _seam_spacing(period: int) -> int:
+    """Lines to treat for a seam period: every half period while that stays a seam period
+    (a tiling read at twice its period — 128 for 64-px tiles, the fold finds both — loses
+    no seam; lines with no seam have no average step, so nothing moves there)."""
+    return period // 2 if period // 2 > FINE_MAX and period % 2 == 0 else period
 
 
 def _deseam(f: np.ndarray, period: int, strength: float) -> None:

@@ -49,7 +49,7 @@ from keyframe.image import LoadedImage, from_array
 from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
 from keyframe.profiles import Profile
 from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
-                             run_step_plane, run_step_rgba, step_changes_geometry)
+                             run_step_plane, run_step_rgba)
 from keyframe.registry import Check, CheckSkipped, fix_classes
 from keyframe.report import Report, level_rank
 from keyframe.router import reroute
@@ -253,6 +253,51 @@ def inspect_step(step: RecipeStep, before: np.ndarray, after: np.ndarray,
     return []       # a filter over the whole frame: the global re-check measures it
 
 
+def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
+             image: LoadedImage, profile: Profile, target: str | None,
+             checks: Sequence[Check] | None
+             ) -> tuple[Attempt, LoadedImage | None, Report | None]:
+    """Run ``step`` on ``current``, inspect what it changed, re-assess and judge it: the
+    attempt, and the new pixels and report (None, None when it was not kept)."""
+    limit = profile.gate.max_enlarge
+
+    def refused(scale: float) -> tuple[Attempt, None, None]:
+        return Attempt(rnd, step, False, f"would enlarge the picture x{scale:.2f} (the "
+                                         f"profile allows x{limit:g})"), None, None
+
+    try:
+        scale, layout = enlargement(step, current.rgb)
+        if scale > limit:
+            return refused(scale)         # refused before it runs: no 300x upscale is made
+        rgb, alpha = run_step_rgba(step, current.rgb, current.alpha)
+    except (ValueError, RuntimeError, CheckSkipped) as exc:
+        return Attempt(rnd, step, False, f"failed: {exc}"), None, None
+    if layout is None and rgb.shape[:2] != current.rgb.shape[:2]:
+        scale = math.sqrt(rgb.shape[0] * rgb.shape[1]
+                          / (current.rgb.shape[0] * current.rgb.shape[1]))
+        if scale > limit:
+            return refused(scale)
+    found = inspect_step(step, current.rgb, rgb, layout)
+    if any(i.severity >= profile.levels[profile.gate.rollback_at] for i in found):
+        judged = judge(step.fix, now, now, profile=profile, inspections=found)
+        return Attempt(rnd, step, False, judged.reason, inspections=found), None, None
+    candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,
+                           provenance=image.provenance)
+    if alpha is None and current.alpha is not None:
+        # flattened: the cut-out's alpha is the composite's subject matte, so its edge is
+        # still measured (an opaque picture without one is not)
+        candidate = dataclasses.replace(candidate, matte=current.alpha, cache={})
+    elif current.matte is not None and alpha is None:
+        candidate = _carry_matte(candidate, current, step)
+    new = assess(candidate, profile=profile, target=target, checks=checks)
+    judged = judge(step.fix, now, new, profile=profile, inspections=found)
+    why = judged.reason
+    if judged.keep and layout is not None:
+        why = f"{why}; {layout.describe()}"
+    attempt = Attempt(rnd, step, judged.keep, why, judged.changes, judged.levels, found)
+    return (attempt, candidate, new) if judged.keep else (attempt, None, None)
+
+
 def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
          max_rounds: int = MAX_ROUNDS, checks: Sequence[Check] | None = None,
          report: Report | None = None,
@@ -304,43 +349,10 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
             if key in tried:
                 continue
             tried.add(key)
-            try:
-                scale, layout = enlargement(step, current.rgb)
-                if scale <= profile.gate.max_enlarge:
-                    rgb, alpha = run_step_rgba(step, current.rgb, current.alpha)
-                    if layout is None and step_changes_geometry(fix_classes()[step.fix],
-                                                                step.params):
-                        scale = math.sqrt(rgb.shape[0] * rgb.shape[1]
-                                          / (current.rgb.shape[0] * current.rgb.shape[1]))
-            except (ValueError, RuntimeError, CheckSkipped) as exc:
-                attempts.append(Attempt(rnd, step, False, f"failed: {exc}"))
-                continue
-            if scale > profile.gate.max_enlarge:
-                attempts.append(Attempt(
-                    rnd, step, False, f"would enlarge the picture x{scale:.2f} (the profile "
-                    f"allows x{profile.gate.max_enlarge:g})"))
-                continue
-            found = inspect_step(step, current.rgb, rgb, layout)
-            if any(i.severity >= profile.levels[profile.gate.rollback_at] for i in found):
-                judged = judge(step.fix, now, now, profile=profile, inspections=found)
-                attempts.append(Attempt(rnd, step, False, judged.reason, inspections=found))
-                continue
-            candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,
-                                   provenance=image.provenance)
-            if alpha is None and current.alpha is not None:
-                # flattened: the cut-out's alpha is the composite's subject matte, so its
-                # edge is still measured (an opaque picture without one is not)
-                candidate = dataclasses.replace(candidate, matte=current.alpha, cache={})
-            elif current.matte is not None and alpha is None:
-                candidate = _carry_matte(candidate, current, step)
-            new = assess(candidate, profile=profile, target=target, checks=checks)
-            judged = judge(step.fix, now, new, profile=profile, inspections=found)
-            why = judged.reason
-            if judged.keep and layout is not None and hasattr(layout, "describe"):
-                why = f"{why}; {layout.describe()}"
-            attempts.append(Attempt(rnd, step, judged.keep, why, judged.changes,
-                                    judged.levels, found))
-            if judged.keep:
+            attempt, candidate, new = _attempt(rnd, step, current, now, image=image,
+                                               profile=profile, target=target, checks=checks)
+            attempts.append(attempt)
+            if attempt.kept:
                 shape = current.rgb.shape
                 current, now, progress = candidate, new, True
                 kept.append(step)

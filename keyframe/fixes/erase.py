@@ -14,7 +14,8 @@ model from :mod:`keyframe.models`: inputs image ``1x3xHxW`` and mask ``1x1xHxW``
 thinner than 12 px and ``grain`` otherwise. The hole is dilated by ``dilate`` px, the fill of
 a method that does not grow from the hole's boundary (``patch``, ``onnx:``) is
 colour-matched (per-channel mean and std of the filled area set to those of a ring around
-it), and every fill is feathered into the original over ``feather`` px, so no seam shows.
+it), a boundary fill is shifted by its mean step against the 2 px around it, and every fill
+is feathered into the original over ``feather`` px, so no seam shows.
 """
 from __future__ import annotations
 
@@ -107,7 +108,9 @@ def _pull_push(f: np.ndarray, hole: np.ndarray) -> np.ndarray:
         levels.append((cv2.resize(v, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA),
                        cv2.resize(wt, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)))
     v, wt = levels[-1]
-    est = v / np.maximum(wt, 1e-6)[..., None]
+    known = f[~hole].mean(axis=0) if (~hole).any() else np.zeros(f.shape[2], np.float32)
+    # a 1-px level can still miss pixels (the hole spans the picture): they take the mean
+    est = np.where(wt[..., None] > 1e-6, v / np.maximum(wt, 1e-6)[..., None], known)
     for v, wt in reversed(levels[:-1]):
         up = cv2.resize(est, (wt.shape[1], wt.shape[0]), interpolation=cv2.INTER_LINEAR)
         a = np.clip(wt, 0, 1)[..., None]
@@ -145,6 +148,28 @@ def _grain_fill(f: np.ndarray, hole: np.ndarray) -> np.ndarray:
     grain = cv2.GaussianBlur(grain, (0, 0), 1.0)
     grain /= max(float(grain.std()), 1e-6)
     out[hole] += grain[hole][:, None] * strength[None, :]
+    return out
+
+
+def _boundary_match(fill: np.ndarray, f: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """A boundary fill, corrected: its variation damped to the ring's where it has more
+    (Telea leaves +-2-level ripples on a flat ring), then shifted by the mean difference
+    between the 2 px just outside the hole and its own 2 px just inside — side by side, so
+    an uneven ring shifts nothing (a shift to the whole ring's mean prints a blotch)."""
+    h8 = hole.astype(np.uint8)
+    ring = cv2.dilate(h8, np.ones((2 * RING + 1,) * 2, np.uint8)).astype(bool) & ~hole
+    k = np.ones((5, 5), np.uint8)
+    outside = cv2.dilate(h8, k).astype(bool) & ~hole
+    inside = hole & ~cv2.erode(h8, k).astype(bool)
+    if not ring.any() or not inside.any():
+        return fill
+    out = fill.copy()
+    src = out[hole]
+    centre = src.mean(axis=0)
+    spread = src.std(axis=0)
+    gain = np.minimum(1.0, f[ring].std(axis=0) / np.maximum(spread, 1e-3))
+    out[hole] = (src - centre) * gain + centre
+    out[hole] += f[outside].mean(axis=0) - out[inside].mean(axis=0)
     return out
 
 
@@ -276,6 +301,8 @@ def erase(rgb: np.ndarray, hole: np.ndarray, *, dilate: int = 4, feather: int = 
         # fill already continues the colours around it, gradients included, and a shift to
         # the ring's mean would print a blotch where the ring is uneven (a shadow's edge)
         filled = _colour_match(filled, f, big)
+    else:
+        filled = _boundary_match(filled, f, big)
     dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
     alpha = np.clip(1.0 - dist / (feather + 1), 0.0, 1.0) if feather else hole.astype(np.float32)
     return to_uint8(f + (filled - f) * alpha[..., None])

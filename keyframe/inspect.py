@@ -91,7 +91,7 @@ def _detail(g: np.ndarray, sigma: float = 2.0) -> np.ndarray:
 def _strokes(g: np.ndarray) -> np.ndarray:
     """Stroke edges: strong gradients of the luma smoothed by 1 px (pixel grain is not)."""
     g = cv2.GaussianBlur(g, (0, 0), 1.0)
-    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+    mag = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
     return (mag > STROKE_GRADIENT).astype(np.float32)
 
 

@@ -15,7 +15,9 @@ could tell apart:
 
 Per code: the largest change while both readings stay below ``minor`` (bound: 0.05), and
 the number of level changes where a reading is at or above ``minor`` (bound: 0) — the
-profile's levels, ``default`` unless ``--profile``.
+profile's levels, ``default`` unless ``--profile`` — with, beside it, how many of those
+cross the threshold by more than the profile's ``[gate] level_margin`` (the gate reads a
+smaller crossing as wobble, not damage).
 
     python scripts/stability.py [--limit N] [--long-side 1024] [--json out.jsonl]
     KEYFRAME_MODELS=/work/shared/models python scripts/stability.py   # anatomy codes too
@@ -144,13 +146,15 @@ def main() -> None:
     profile = load_profile(args.profile)
     below = defaultdict(lambda: (0.0, ""))          # code: (largest change, where)
     flips = defaultdict(list)                       # code: [(where, a, b)]
+    wide = defaultdict(int)                         # code: level changes past the margin
     seen = defaultdict(int)
     out = args.json.open("w") if args.json else None
     n = 0
     for path, *planes in pictures(args.long_side, args.limit, args.only):
         n += 1
         base, regions = scores(planes)
-        record = {"path": path, "changes": {}}
+        record = {"path": path, "scores": {c: round(v, 4) for c, v in base.items()},
+                  "changes": {}}
         for name, pert in perturbations(planes, regions):
             a, b = base, scores(pert)[0]
             for code in a.keys() & b.keys():
@@ -165,6 +169,10 @@ def main() -> None:
                 elif level_rank(la) != level_rank(lb):
                     flips[code].append(f"{name} on {path} ({a[code]:.2f} {la or '-'} -> "
                                        f"{b[code]:.2f} {lb or '-'})")
+                    m = profile.gate.level_margin
+                    hi, lo = max(a[code], b[code]), min(a[code], b[code])
+                    if level_rank(rule.level(hi - m)) > level_rank(rule.level(lo)):
+                        wide[code] += 1
         if out:
             out.write(json.dumps(record) + "\n")
             out.flush()
@@ -174,13 +182,14 @@ def main() -> None:
     print(f"{n} pictures, perturbations: noise +-1, 1-px shift, PNG round-trip, far edit; "
           f"profile {profile.name}")
     print("| code | readings | largest change below minor (bound 0.05) | level changes at or "
-          "above minor (bound 0) | within bounds | worst case |")
-    print("|---|---|---|---|---|---|")
+          f"above minor (bound 0) | of which past the {profile.gate.level_margin:g} margin | "
+          "within bounds | worst case |")
+    print("|---|---|---|---|---|---|---|")
     for code in sorted(seen):
         d, where = below[code]
         ok = d <= BELOW_MINOR_BOUND and not flips[code]
         worst = flips[code][0] if flips[code] else where
-        print(f"| `{code}` | {seen[code]} | {d:.3f} | {len(flips[code])} | "
+        print(f"| `{code}` | {seen[code]} | {d:.3f} | {len(flips[code])} | {wide[code]} | "
               f"{'yes' if ok else '**no**'} | {worst or '-'} |")
 
 

@@ -13,7 +13,10 @@ Anchors (severity 0 → 1), on the shared scale (0.5 = visible harm to the first
   0 at 0.01 (1 %, rounding), 1 at 0.3 (16:9 vs 4:3 is 0.288); outside the target's input
   range it is 1 (the service refuses or crops blindly).
 * ``too_small`` — log2 of (needed short side / short side): 0 at the target's minimum,
-  1 when the image has half of it (a 2x upscale invents every other pixel).
+  1 when the image has half of it (a 2x upscale invents every other pixel). The need is
+  never under ``MIN_JUDGED_SIDE`` (64 px), whatever the target: below that the checks'
+  blocks (32-px text blocks, 64-px banding tiles, 8-px JPEG grid) hold too few samples to
+  judge the picture, so a 1 x 10000 strip reads 1 even for a target without a minimum.
 * ``file_too_large`` — log2 of (JPEG bytes at quality 90 at the export size / the cap),
   0 at the cap, 1 at twice it; 0 when the source file already fits. Quality 90 is where JPEG
   stops being visible; needing less means the export loses detail to fit.
@@ -49,6 +52,8 @@ from keyframe.report import Measurement
 from keyframe.severity import ramp
 from keyframe.targets import Target, load_target
 
+#: the smallest short side (px) the checks can judge (see ``too_small`` above)
+MIN_JUDGED_SIDE = 64
 #: outer band (fraction of each side) where a subject is lost to a 10 % push-in
 EDGE_BAND = 0.05
 SALIENCY_EDGE_ZERO, SALIENCY_EDGE_ONE = 2.0, 4.0
@@ -165,10 +170,13 @@ class FramingCheck(Check):
         short = min(w, h)
         fixed = bool(t.size or t.sizes or t.area)
         need = max(t.min_short_side, min(out_w, out_h)) if fixed else t.min_short_side
+        who = t.label if need >= MIN_JUDGED_SIDE else "the checks"
+        need = max(need, MIN_JUDGED_SIDE)
         ratio = need / short
         sev = ramp(math.log2(max(ratio, 1e-9)), 0.0, 1.0)
+        extra = f": it would have to be enlarged x{ratio:.3g}" if ratio >= 2 else ""
         return Measurement("too_small", sev,
-                           f"short side {short} px, {t.label} needs {need} px",
+                           f"short side {short} px, {who} needs {need} px{extra}",
                            measurements={**common, "short_side": short, "needed": need,
                                          "upscale": ratio})
 

@@ -42,6 +42,10 @@ class Export:
     width: int
     height: int
     quality: int | None
+    #: how the keyframe was brought to the target's geometry (Layout.record()), None if not
+    reframe: dict | None = None
+    #: the same in words ("cropped …; canvas extended …; resized …"), "" if not reframed
+    note: str = ""
 
     @property
     def ext(self) -> str:
@@ -59,7 +63,8 @@ class Export:
         """The manifest entry: file, sha256, bytes, size, format, JPEG quality."""
         return {"file": f"exports/{self.filename}", "sha256": self.sha256,
                 "bytes": len(self.data), "width": self.width, "height": self.height,
-                "format": self.format, "quality": self.quality}
+                "format": self.format, "quality": self.quality, "reframe": self.reframe,
+                "note": self.note}
 
 
 def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
@@ -116,12 +121,16 @@ def make_export(rgb: np.ndarray, target: Target, *,
     for _ in range(12):
         params = Reframe.validate({"width": size[0], "height": size[1],
                                    "protect": [list(b) for b in protect]})
-        pixels = reframe.apply(rgb, params)
+        lay = reframe.layout(rgb, params)
+        pixels = reframe.render(rgb, lay)
         encoded = _encode(pixels, target)
         if encoded is not None:
             fmt, data, quality = encoded
+            changed = lay.size != lay.source or any(lay.pad) or lay.crop != (0, 0, w, h)
             return Export(target=target.name, format=fmt, data=data, width=size[0],
-                          height=size[1], quality=quality)
+                          height=size[1], quality=quality,
+                          reframe=lay.record() if changed else None,
+                          note=lay.describe() if changed else "")
         if fixed:
             break
         # even the lowest JPEG quality is over the cap: shrink by the bytes' square root

@@ -1,65 +1,81 @@
 """The closed loop: assess -> route -> apply the plan step by step -> re-assess, bounded.
 
 :func:`gate` takes one image through the router's plan. Every step is applied to the current
-pixels and the result is measured again with every check; the step is **kept** only when
+pixels; before the result is measured again with every check, the gate **inspects what the
+step changed** (:mod:`keyframe.inspect`, :func:`inspect_step`): a fill (``erase``) for
+text-like strokes, cloned detail, a colour or texture that does not continue its
+surroundings and a seam; a local edit (``face_detail``, a step with a region) for a seam
+along its border; a geometry step for how much it enlarges the picture (the profile's
+``[gate] max_enlarge``, read before the step runs) and, for a canvas extension, for
+mirrored or repeated detail and a seam. An inspection at the profile's ``rollback_at``
+level rolls the step back whatever the global scores say: a local defect moves no global
+score.
 
-* it lowered the severity of at least one code it was planned for (the codes whose finding
-  routes to that fix), and
-* it raised no other code's severity by more than ``epsilon``.
+Then the keep rule (:func:`judge`, margins in the profile's ``[gate]`` table,
+:class:`keyframe.profiles.GateRule`): the step is **kept** when
+
+* it lowered at least one code it was planned for (the codes whose major finding routes to
+  that fix) by ``min_gain``, and
+* no code ends at a higher level than it had: a rise that stays below ``minor`` is no damage,
+  and one that passes a level threshold by less than ``level_margin`` is measurement wobble.
 
 ``flatten`` is the exception: it is kept whenever it removed the transparency, because it
 changes what the checks see (the chosen background under the once-transparent pixels, where
 the checks saw mid-grey) rather than damaging pixels; the flattened picture's verdict decides.
 
 Otherwise it is **rolled back** (the pixels before it are kept) and the attempt is recorded
-with the reason. Rounds repeat while the verdict is ``fix`` and the last round kept a step,
-up to ``max_rounds``; a kept step that changes the geometry ends its round, so the regions of
-the remaining steps are measured again on the new frame; a step identical to one already
-rolled back is not tried again.
+with the reason; every attempt records the codes that moved and their levels before and
+after. Rounds repeat while the verdict is ``fix`` and the last round kept a step, up to
+``max_rounds``; a kept step that changes the geometry ends its round, so the regions of the
+remaining steps are measured again on the new frame; a step identical to one already rolled
+back is not tried again.
 
 The end state is the router's verdict on the final pixels, except that a plan the loop could
 not complete (still ``fix``) becomes ``review``: ``certified`` pixels can be packaged
 (:func:`keyframe.package.write_package` with ``source=`` and ``recipe=``), the rest carry
-the reason in one sentence. The gate never writes files; it never makes a score worse by
-more than ``epsilon``.
+the reason in one sentence. The gate never writes files.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import numpy as np
+
 from keyframe.assess import assess
 from keyframe.image import LoadedImage, from_array
+from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
 from keyframe.profiles import Profile
 from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
                              run_step_plane, run_step_rgba)
-from keyframe.registry import Check, CheckSkipped
+from keyframe.registry import Check, CheckSkipped, fix_classes
 from keyframe.report import Report, level_rank
 from keyframe.router import reroute
 
-#: largest rise of any other code's severity a kept step may cause
-EPSILON = 0.02
-#: smallest fall of a planned code's severity that counts as lowering it (a step that only
-#: nudges its code is dead weight in a recipe)
-MIN_GAIN = 0.01
 MAX_ROUNDS = 3
 
 
 @dataclass
 class Attempt:
-    """One step the loop tried: kept or rolled back, and the score changes it caused."""
+    """One step the loop tried: kept or rolled back, the score changes it caused (with the
+    codes' levels before and after) and what the inspection of the changed region read."""
 
     round: int
     step: RecipeStep
     kept: bool
     reason: str
     changes: dict[str, tuple[float, float]] = field(default_factory=dict)   # code: (old, new)
+    levels: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    inspections: list[Inspection] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"round": self.round, **self.step.to_dict(), "kept": self.kept,
                 "reason": self.reason,
-                "changes": {c: [round(a, 4), round(b, 4)] for c, (a, b) in self.changes.items()}}
+                "changes": {c: [round(a, 4), round(b, 4)] for c, (a, b) in self.changes.items()},
+                "levels": {c: list(v) for c, v in self.levels.items()},
+                "inspections": [i.to_dict() for i in self.inspections]}
 
 
 @dataclass
@@ -91,38 +107,75 @@ class GateResult:
                 "scores_before": self.before.scores, "scores_after": self.after.scores}
 
 
-def judge(step: str, before: Report, after: Report, *, epsilon: float = EPSILON
-          ) -> tuple[bool, str, dict[str, tuple[float, float]]]:
-    """Keep or roll back: did ``step`` lower a code it was planned for without raising another?
+@dataclass(frozen=True)
+class Judgement:
+    """What :func:`judge` decided about one step, and what moved."""
 
-    Returns ``(keep, reason, changes)``; ``changes`` maps every code whose severity moved by
-    more than 0.001 to ``(old, new)``.
+    keep: bool
+    reason: str
+    changes: dict[str, tuple[float, float]]
+    levels: dict[str, tuple[str | None, str | None]]
+
+
+def _moved(codes: list[str], changes: dict[str, tuple[float, float]]) -> str:
+    return ", ".join(f"{c} {changes[c][0]:.2f} -> {changes[c][1]:.2f}" for c in codes)
+
+
+def judge(step: str, before: Report, after: Report, *, profile: Profile,
+          inspections: Sequence[Inspection] = ()) -> Judgement:
+    """Keep or roll back: did ``step`` lower a code it was planned for without damage?
+
+    Damage is an inspection of the changed region at the profile's ``rollback_at`` level, or
+    a code that ends at a higher level than it had (see the module docstring); the rule's
+    margins are the profile's ``[gate]`` table. ``changes`` maps every code whose severity
+    moved by more than 0.001 to ``(old, new)``, ``levels`` each of them to its levels.
     """
+    rule = profile.gate
     old, new = before.scores, after.scores
     changes = {c: (old[c], new[c]) for c in old if c in new and abs(new[c] - old[c]) > 1e-3}
+
+    def level(code: str, severity: float) -> str | None:
+        return profile.rule(code).level(max(0.0, severity))
+
+    levels = {c: (level(c, a), level(c, b)) for c, (a, b) in changes.items()}
+    bad = [i for i in inspections if i.severity >= profile.levels[rule.rollback_at]]
+    if bad:
+        worst = max(bad, key=lambda i: i.severity)
+        return Judgement(False, f"the changed region shows damage: {worst.message} "
+                                f"({worst.code} {worst.severity:.2f})", changes, levels)
     targets = [f.code for f in before.findings
                if f.fix == step and level_rank(f.level) >= level_rank("major")]
-    if step == "flatten" and targets and all(new.get(c, 0.0) < old[c] - MIN_GAIN
-                                             for c in targets):
+    lowered = [c for c in targets if c in new and new[c] <= old[c] - rule.min_gain]
+    if step == "flatten" and targets and len(lowered) == len(targets):
         # flattening changes what the checks see (the chosen background instead of the
         # mid-grey stand-in under transparent pixels), it does not damage pixels: other
         # codes move with the background, and the flattened picture's verdict decides
-        moved = ", ".join(f"{c} {a:.2f} -> {b:.2f}" for c, (a, b) in changes.items()
-                          if c not in targets) or "nothing else"
-        return True, (f"flattened ({', '.join(targets)} gone); the verdict of the flattened "
-                      f"picture decides (moved: {moved})"), changes
-    raised = sorted(((new[c] - old[c], c) for c in old
-                     if c in new and c not in targets and new[c] - old[c] > epsilon), reverse=True)
+        moved = _moved([c for c in changes if c not in targets], changes) or "nothing else"
+        return Judgement(True, f"flattened ({', '.join(targets)} gone); the verdict of the "
+                               f"flattened picture decides (moved: {moved})", changes, levels)
+    # damage: a code ending a level higher than it had, by more than the margin
+    raised = sorted(((new[c] - old[c], c) for c, (a, b) in changes.items()
+                     if c not in targets and b > a
+                     and level_rank(level(c, b - rule.level_margin)) > level_rank(level(c, a))),
+                    reverse=True)
     if raised:
-        rise, code = raised[0]
-        return False, (f"raised {code} from {old[code]:.2f} to {new[code]:.2f} "
-                       f"(more than {epsilon:g})"), changes
-    lowered = [c for c in targets if c in new and new[c] < old[c] - MIN_GAIN]
-    if targets and not lowered:
+        _, code = raised[0]
+        was, now = levels[code]
+        return Judgement(False, f"raised {code} from {old[code]:.2f} ({was or 'below minor'}) "
+                                f"to {new[code]:.2f} ({now})", changes, levels)
+    if not targets:
+        mends = getattr(fix_classes().get(step), "mends", ())
+        lowered = [c for c in mends if c in changes and changes[c][1] < changes[c][0]]
+        if not lowered:
+            return Judgement(False, "lowered nothing it mends", changes, levels)
+        return Judgement(True, f"lowered {_moved(lowered, changes)}", changes, levels)
+    if not lowered:
         c = targets[0]
-        return False, (f"did not lower {c} ({old[c]:.2f} -> {new.get(c, old[c]):.2f})"), changes
-    done = ", ".join(f"{c} {old[c]:.2f} -> {new[c]:.2f}" for c in lowered) or "no planned code"
-    return True, f"lowered {done}", changes
+        return Judgement(False, f"did not lower {c} ({old[c]:.2f} -> "
+                                f"{new.get(c, old[c]):.2f})", changes, levels)
+    others = [c for c in changes if c not in lowered and changes[c][1] > changes[c][0]]
+    tail = (f"; also moved {_moved(others, changes)}, no level higher" if others else "")
+    return Judgement(True, f"lowered {_moved(lowered, changes)}{tail}", changes, levels)
 
 
 def with_background(profile: Profile) -> Profile:
@@ -166,9 +219,88 @@ def _carry_matte(candidate: LoadedImage, current: LoadedImage, step: RecipeStep
     return dataclasses.replace(candidate, matte=matte, matte_source=source, cache={})
 
 
+def enlargement(step: RecipeStep, rgb: np.ndarray) -> tuple[float, Any]:
+    """How much ``step`` would enlarge the content of ``rgb``, and its layout when the fix
+    describes one (``geometry(rgb, params)``, e.g. :meth:`Reframe.layout`: crop, canvas
+    extension, output size). A geometry step without one is judged by the square root of
+    its output's area over its input's after running it (0.0 here: not known yet)."""
+    fix = fix_classes()[step.fix]()
+    describe = getattr(fix, "geometry", None)
+    if describe is None or step.region is not None:
+        return 0.0, None
+    layout = describe(rgb, step.params)
+    return float(layout.scale), layout
+
+
+def inspect_step(step: RecipeStep, before: np.ndarray, after: np.ndarray,
+                 layout: Any = None) -> list[Inspection]:
+    """The inspections of what ``step`` changed (:mod:`keyframe.inspect`): a canvas
+    extension (the bands of ``layout.added()``) as an extension; a fix whose ``inspect_as``
+    is ``"fill"`` (erase) as a fill; one whose ``inspect_as`` is ``"local"`` (face_detail)
+    or any step with a region as a local change. Filters over the whole frame (sharpen,
+    denoise, …) and dehalo's thin band along a matte (the edge-halo check re-measures
+    exactly that band) are left to the global re-check."""
+    if layout is not None:
+        bands = layout.added()
+        return inspect_extension(after, bands) if bands else []
+    if before.shape != after.shape:
+        return []
+    kind = getattr(fix_classes()[step.fix], "inspect_as", None)
+    if kind == "fill":
+        return inspect_fill(before, after)
+    if kind == "local" or step.region is not None:
+        return inspect_change(before, after)
+    return []       # a filter over the whole frame: the global re-check measures it
+
+
+def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
+             image: LoadedImage, profile: Profile, target: str | None,
+             checks: Sequence[Check] | None
+             ) -> tuple[Attempt, LoadedImage | None, Report | None]:
+    """Run ``step`` on ``current``, inspect what it changed, re-assess and judge it: the
+    attempt, and the new pixels and report (None, None when it was not kept)."""
+    limit = profile.gate.max_enlarge
+
+    def refused(scale: float) -> tuple[Attempt, None, None]:
+        return Attempt(rnd, step, False, f"would enlarge the picture x{scale:.2f} (the "
+                                         f"profile allows x{limit:g})"), None, None
+
+    try:
+        scale, layout = enlargement(step, current.rgb)
+        if scale > limit:
+            return refused(scale)         # refused before it runs: no 300x upscale is made
+        rgb, alpha = run_step_rgba(step, current.rgb, current.alpha)
+    except (ValueError, RuntimeError, CheckSkipped) as exc:
+        return Attempt(rnd, step, False, f"failed: {exc}"), None, None
+    if layout is None and rgb.shape[:2] != current.rgb.shape[:2]:
+        scale = math.sqrt(rgb.shape[0] * rgb.shape[1]
+                          / (current.rgb.shape[0] * current.rgb.shape[1]))
+        if scale > limit:
+            return refused(scale)
+    found = inspect_step(step, current.rgb, rgb, layout)
+    if any(i.severity >= profile.levels[profile.gate.rollback_at] for i in found):
+        judged = judge(step.fix, now, now, profile=profile, inspections=found)
+        return Attempt(rnd, step, False, judged.reason, inspections=found), None, None
+    candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,
+                           provenance=image.provenance)
+    if alpha is None and current.alpha is not None:
+        # flattened: the cut-out's alpha is the composite's subject matte, so its edge is
+        # still measured (an opaque picture without one is not)
+        candidate = dataclasses.replace(candidate, matte=current.alpha, cache={})
+    elif current.matte is not None and alpha is None:
+        candidate = _carry_matte(candidate, current, step)
+    new = assess(candidate, profile=profile, target=target, checks=checks)
+    judged = judge(step.fix, now, new, profile=profile, inspections=found)
+    why = judged.reason
+    if judged.keep and layout is not None:
+        why = f"{why}; {layout.describe()}"
+    attempt = Attempt(rnd, step, judged.keep, why, judged.changes, judged.levels, found)
+    return (attempt, candidate, new) if judged.keep else (attempt, None, None)
+
+
 def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
-         max_rounds: int = MAX_ROUNDS, epsilon: float = EPSILON,
-         checks: Sequence[Check] | None = None, report: Report | None = None,
+         max_rounds: int = MAX_ROUNDS, checks: Sequence[Check] | None = None,
+         report: Report | None = None,
          background: str | None = None) -> GateResult:
     """Take ``image`` through check -> route -> fix -> re-check until it settles.
 
@@ -178,10 +310,11 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
         The source; never modified.
     profile : Profile
         Thresholds, fixes per code and trash rules (the router's).
+    target : str, optional
+        Video target (name or .toml path) the framing codes measure against; reframe
+        plans its aspect and size.
     max_rounds : int, keyword-only
         Bound on plan rounds (each round applies the current plan once, step by step).
-    epsilon : float, keyword-only
-        Largest rise of another code's severity a kept step may cause.
     checks : sequence of Check, optional
         Checks to measure with (default: every registered check).
     report : Report, optional
@@ -216,23 +349,10 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
             if key in tried:
                 continue
             tried.add(key)
-            try:
-                rgb, alpha = run_step_rgba(step, current.rgb, current.alpha)
-            except (ValueError, RuntimeError, CheckSkipped) as exc:
-                attempts.append(Attempt(rnd, step, False, f"failed: {exc}"))
-                continue
-            candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,
-                                   provenance=image.provenance)
-            if alpha is None and current.alpha is not None:
-                # flattened: the cut-out's alpha is the composite's subject matte, so its
-                # edge is still measured (an opaque picture without one is not)
-                candidate = dataclasses.replace(candidate, matte=current.alpha, cache={})
-            elif current.matte is not None and alpha is None:
-                candidate = _carry_matte(candidate, current, step)
-            new = assess(candidate, profile=profile, target=target, checks=checks)
-            keep, why, changes = judge(step.fix, now, new, epsilon=epsilon)
-            attempts.append(Attempt(rnd, step, keep, why, changes))
-            if keep:
+            attempt, candidate, new = _attempt(rnd, step, current, now, image=image,
+                                               profile=profile, target=target, checks=checks)
+            attempts.append(attempt)
+            if attempt.kept:
                 shape = current.rgb.shape
                 current, now, progress = candidate, new, True
                 kept.append(step)
@@ -249,4 +369,5 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
         reason = (f"review: the automatic fixes did not mend everything "
                   f"({now.reason.removeprefix('fix: ')}){why}")
     return GateResult(source=image, before=before, after=now, image=current,
-                      recipe=from_steps(kept), attempts=attempts, verdict=verdict, reason=reason)
+                      recipe=from_steps(kept, size=(image.width, image.height)),
+                      attempts=attempts, verdict=verdict, reason=reason)

@@ -121,7 +121,7 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
                   recipe: Sequence[dict[str, Any]] = (),
                   models: dict[str, str] | None = None,
                   notes: Sequence[str] = (), targets: Sequence[Target] = (),
-                  review: dict[str, str] | None = None) -> Path:
+                  review: dict[str, str] | None = None, stem: str | None = None) -> Path:
     """Write the certified keyframe package of ``image`` into ``out_dir``, atomically.
 
     Parameters
@@ -157,6 +157,9 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
     review : dict, optional
         A person's decision (``keyframe review``): ``{decision, reviewer, at, note}``,
         recorded as the manifest's ``review`` and covered by ``manifest_sha256``.
+    stem : str, optional
+        The default folder name's base instead of the source's file stem (re-certifying a
+        package's ``keyframe.png`` keeps the package's name); suffixed like a stem.
 
     Returns
     -------
@@ -218,7 +221,7 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     explicit = name is not None
-    base = name if explicit else sanitise_name(Path(origin.path).stem)
+    base = name if explicit else sanitise_name(stem or Path(origin.path).stem)
     final = _choose_folder(out, base, source_sha, explicit)
 
     manifest: dict[str, Any] = {

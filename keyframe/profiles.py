@@ -16,6 +16,14 @@ A profile is a TOML file (built-ins in ``keyframe/profiles/``; any path works to
     [codes.anatomy_uncertain]
     max_level = "major"            # a ceiling: this code never reads above major here
 
+A ``[gate]`` table holds the keep rule of ``keyframe gate`` (:mod:`keyframe.gate`)::
+
+    [gate]
+    min_gain = 0.01        # a planned code must fall by this much for a step to lower it
+    level_margin = 0.03    # a rise past a level threshold by less than this is wobble
+    max_enlarge = 2.0      # a step may enlarge the picture's content at most this much
+    rollback_at = "minor"  # an inspection of a changed region at this level rolls it back
+
 ``max_level`` is how a profile says what a code can mean, instead of a check capping its own
 number: a measure that is only ever grounds for a look ("the detectors cannot verify these
 people") is capped at ``major`` (review) in ``default`` and ``strict`` and at ``minor``
@@ -27,6 +35,7 @@ and fails with one clear line. Thresholds are calibrated in one place: here.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +79,25 @@ class CodeRule:
 
 
 @dataclass(frozen=True)
+class GateRule:
+    """How ``keyframe gate`` keeps or rolls back a step (:func:`keyframe.gate.judge`).
+
+    A step is kept when it lowers a code it was planned for by at least ``min_gain`` and no
+    code ends at a higher level than it had; a rise that stays below ``minor`` is no damage,
+    and one that passes a level threshold by less than ``level_margin`` is measurement
+    wobble (``scripts/stability.py`` measures it), not damage. A step that enlarges the
+    picture's content by more than ``max_enlarge`` is rolled back, and so is a step whose
+    changed region the gate's inspection (:mod:`keyframe.inspect`) reads at ``rollback_at``
+    or above.
+    """
+
+    min_gain: float = 0.01
+    level_margin: float = 0.03
+    max_enlarge: float = 2.0
+    rollback_at: str = "minor"
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
@@ -78,6 +106,7 @@ class Profile:
     required_checks: tuple[str, ...] = ()
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    gate: GateRule = GateRule()
 
     def rule(self, code: str) -> CodeRule:
         """The rule for ``code``; codes the profile does not name use the default levels."""
@@ -178,7 +207,27 @@ def load_profile(name_or_path: str | Path = "default", *,
         raise ProfileError(f"{where}: required_checks must be a list of check names")
     name = raw.get("name") or Path(source).stem
     return Profile(name=str(name), description=str(raw.get("description", "")), levels=levels,
-                   codes=codes, required_checks=tuple(required), source=source, raw=raw)
+                   codes=codes, required_checks=tuple(required), source=source, raw=raw,
+                   gate=_gate_rule(raw.get("gate") or {}, where))
+
+
+def _gate_rule(spec: Any, where: str) -> GateRule:
+    """The ``[gate]`` table, validated: numbers in range, a known level."""
+    if not isinstance(spec, dict):
+        raise ProfileError(f"{where}: [gate] must be a table")
+    fields = {f.name: f.default for f in dataclasses.fields(GateRule)}
+    unknown = set(spec) - set(fields)
+    if unknown:
+        raise ProfileError(f"{where}: [gate] has unknown key(s) {', '.join(sorted(unknown))}")
+    bounds = {"min_gain": (0.0, 1.0), "level_margin": (0.0, 0.25), "max_enlarge": (1.0, 16.0)}
+    for key, (lo, hi) in bounds.items():
+        value = spec.get(key, fields[key])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not lo <= value <= hi:
+            raise ProfileError(f"{where}: [gate] {key} must be a number in [{lo:g}, {hi:g}]")
+    if spec.get("rollback_at", fields["rollback_at"]) not in LEVELS:
+        raise ProfileError(f"{where}: [gate] rollback_at must be one of {', '.join(LEVELS)}")
+    return GateRule(**{k: (float(v) if k in bounds else v) for k, v in spec.items()})
 
 
 def _levels(spec: dict[str, Any], defaults: dict[str, float], where: str) -> dict[str, float]:

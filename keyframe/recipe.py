@@ -18,6 +18,12 @@
     region = [120, 40, 256, 256]  # optional: mend only this (x, y, w, h) ...
     feather = 8                   # ... blended back over this many px
 
+A recipe made by ``keyframe gate`` records the ``size = [w, h]`` of the picture it was made
+on. A step with absolute geometry — a ``region``, or params in source pixels (a fix's
+``source_px``: crop widths, protected boxes, erase boxes, a face box) — fits that size only:
+:func:`replay` on a picture of another size refuses it with one line, unless the recipe says
+``scale_geometry = true``, in which case those numbers are scaled to the new size.
+
 A recipe is validated whole (:func:`parse`) before any step runs: an unknown fix, a bad
 parameter, a malformed region, a region on a step that changes geometry or a model whose
 file no longer has the recorded hash gives one :class:`RecipeError` naming the step number.
@@ -38,6 +44,7 @@ import numpy as np
 from keyframe import __version__
 from keyframe.fileio import read_text
 from keyframe.fixes._common import apply_in_region, check_region
+from keyframe.recipe_toml import to_toml
 from keyframe.registry import CheckSkipped, Fix, fix_classes
 
 if sys.version_info >= (3, 11):
@@ -48,7 +55,8 @@ else:  # pragma: no cover - Python 3.10
 SCHEMA = "keyframe.recipe/1"
 #: default feather (px) of a local step
 DEFAULT_FEATHER = 8
-_TOP_KEYS = {"schema", "keyframe_version", "models", "steps", "description"}
+_TOP_KEYS = {"schema", "keyframe_version", "models", "steps", "description", "size",
+             "scale_geometry"}
 _STEP_KEYS = {"fix", "params", "region", "feather"}
 
 
@@ -80,10 +88,18 @@ class Recipe:
     steps: tuple[RecipeStep, ...] = ()
     models: dict[str, str] = field(default_factory=dict)
     keyframe_version: str = __version__
+    #: (width, height) of the picture the recipe was made on, when known
+    size: tuple[int, int] | None = None
+    #: replay on another size scales the steps' absolute geometry instead of refusing
+    scale_geometry: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "keyframe_version": self.keyframe_version,
-                "models": dict(sorted(self.models.items())),
+        d: dict[str, Any] = {"schema": SCHEMA, "keyframe_version": self.keyframe_version}
+        if self.size is not None:
+            d["size"] = list(self.size)
+        if self.scale_geometry:
+            d["scale_geometry"] = True
+        return {**d, "models": dict(sorted(self.models.items())),
                 "steps": [s.to_dict() for s in self.steps]}
 
     def to_json(self) -> str:
@@ -175,8 +191,16 @@ def parse(data: Any) -> Recipe:
                               f"{', '.join(sorted(_STEP_KEYS))}")
         steps.append(make_step(raw.get("fix"), raw.get("params"), region=raw.get("region"),
                                feather=raw.get("feather", DEFAULT_FEATHER), number=n))
+    size = data.get("size")
+    if size is not None and not (isinstance(size, list) and len(size) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+        raise RecipeError(f"`size` must be [width, height] in whole px, got {size!r}")
+    scale = data.get("scale_geometry", False)
+    if not isinstance(scale, bool):
+        raise RecipeError(f"`scale_geometry` must be true or false, got {scale!r}")
     recipe = Recipe(steps=tuple(steps), models=dict(models),
-                    keyframe_version=str(data.get("keyframe_version", __version__)))
+                    keyframe_version=str(data.get("keyframe_version", __version__)),
+                    size=tuple(size) if size else None, scale_geometry=scale)
     check_models(recipe)
     return recipe
 
@@ -215,11 +239,13 @@ def load(path: str | Path) -> Recipe:
         raise RecipeError(f"{path}: {exc}") from None
 
 
-def from_steps(steps: Iterable[RecipeStep]) -> Recipe:
-    """A recipe of ``steps`` recording the current hash of every model they use."""
+def from_steps(steps: Iterable[RecipeStep], *, size: tuple[int, int] | None = None
+               ) -> Recipe:
+    """A recipe of ``steps`` (made on a picture of ``size``) recording the current hash of
+    every model they use."""
     steps = tuple(steps)
     names = {m for s in steps for m in step_models(fix_classes()[s.fix], s.params)}
-    return Recipe(steps=steps, models={m: model_sha256(m) for m in sorted(names)})
+    return Recipe(steps=steps, models={m: model_sha256(m) for m in sorted(names)}, size=size)
 
 
 def model_sha256(name: str) -> str:
@@ -235,8 +261,12 @@ def from_manifest(manifest: dict[str, Any]) -> Recipe:
     """The recipe recorded in a package's ``manifest.json`` (steps and model hashes)."""
     if not isinstance(manifest, dict) or "recipe" not in manifest:
         raise RecipeError("the manifest records no recipe")
-    return parse({"keyframe_version": manifest.get("keyframe_version", __version__),
-                  "models": manifest.get("models") or {}, "steps": manifest["recipe"]})
+    data = {"keyframe_version": manifest.get("keyframe_version", __version__),
+            "models": manifest.get("models") or {}, "steps": manifest["recipe"]}
+    source = manifest.get("source")
+    if isinstance(source, dict) and source.get("width") and source.get("height"):
+        data["size"] = [source["width"], source["height"]]   # the steps ran on the source
+    return parse(data)
 
 
 def run_step(step: RecipeStep, rgb: np.ndarray) -> np.ndarray:
@@ -283,11 +313,13 @@ def replay(recipe: Recipe, rgb: np.ndarray) -> np.ndarray:
     Raises
     ------
     RecipeError
-        A step failed on this image (a region outside it, an external command that failed);
-        the message names the step. Nothing is written by this function.
+        A step failed on this image (a region outside it, an external command that failed),
+        or has absolute geometry made for another size and the recipe does not allow
+        scaling it; the message names the step. Nothing is written by this function.
     """
+    steps = _fit_geometry(recipe, rgb.shape[1], rgb.shape[0])
     out = rgb
-    for n, step in enumerate(recipe.steps, 1):
+    for n, step in enumerate(steps, 1):
         try:
             out = run_step(step, out)
         except (ValueError, RuntimeError, OSError, CheckSkipped) as exc:
@@ -295,36 +327,56 @@ def replay(recipe: Recipe, rgb: np.ndarray) -> np.ndarray:
     return out if out is not rgb else rgb.copy()
 
 
-# ------------------------------------------------------------------------------ TOML writer
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}"
-                                for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+def _absolute(step: RecipeStep) -> list[str]:
+    """The parts of ``step`` in source pixels: its region, its fix's ``source_px`` params
+    that are set (non-zero, non-empty)."""
+    px = getattr(fix_classes()[step.fix], "source_px", {})
+    found = ["region"] if step.region is not None else []
+    return found + [name for name in px if getattr(step.params, name)]
 
 
-def _toml_key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else json.dumps(k)
+def _scaled(value: Any, kind: str, fx: float, fy: float) -> Any:
+    """``value`` of a ``source_px`` kind (x, y, box, boxes, regions) scaled by fx, fy."""
+    def box(b: Any) -> list[int]:
+        x, y, w, h = (float(v) for v in b)
+        return [round(x * fx), round(y * fy), max(1, round(w * fx)), max(1, round(h * fy))]
+    if kind == "x":
+        return round(value * fx)
+    if kind == "y":
+        return round(value * fy)
+    if kind == "boxes":
+        return [box(b) for b in value]
+    if kind == "regions":          # "x,y,w,h;x,y,w,h"
+        return ";".join(",".join(str(v) for v in box(p.split(",")))
+                        for p in filter(None, (q.strip() for q in value.split(";"))))
+    raise ValueError(f"unknown source_px kind {kind!r}")
 
 
-def to_toml(d: dict[str, Any]) -> str:
-    """TOML text of a recipe dict (:meth:`Recipe.to_dict`); ``tomllib`` reads it back."""
-    lines = [f"schema = {_toml_value(d['schema'])}",
-             f"keyframe_version = {_toml_value(d['keyframe_version'])}"]
-    if not d["steps"]:
-        lines.append("steps = []")
-    lines += ["", "[models]"]
-    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d.get("models", {}).items()]
-    for step in d["steps"]:
-        lines += ["", "[[steps]]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in step.items()]
-    return "\n".join(lines) + "\n"
+def _fit_geometry(recipe: Recipe, width: int, height: int) -> tuple[RecipeStep, ...]:
+    """The recipe's steps for a ``width`` x ``height`` input: as they are on the size the
+    recipe was made on (or when it records none); scaled when ``scale_geometry``; else a
+    :class:`RecipeError` for the first step with absolute geometry."""
+    if recipe.size is None or tuple(recipe.size) == (width, height):
+        return recipe.steps
+    w0, h0 = recipe.size
+    fx, fy = width / w0, height / h0
+    out = []
+    for n, step in enumerate(recipe.steps, 1):
+        parts = _absolute(step)
+        if parts and not recipe.scale_geometry:
+            verb = "is" if len(parts) == 1 else "are"
+            raise RecipeError(
+                f"step {n} ({step.fix}): its {', '.join(parts)} {verb}"
+                f" in pixels of the {w0}x{h0} picture the recipe was made on, this one is "
+                f"{width}x{height}; refused (set `scale_geometry = true` in the recipe to "
+                "scale them)")
+        if parts:
+            px = getattr(fix_classes()[step.fix], "source_px", {})
+            params = {**params_dict(step.params),
+                      **{k: _scaled(getattr(step.params, k), px[k], fx, fy)
+                         for k in px if k in parts}}
+            region = (None if step.region is None
+                      else _scaled([step.region], "boxes", fx, fy)[0])
+            step = make_step(step.fix, params, region=region, feather=step.feather, number=n)
+        out.append(step)
+    return tuple(out)

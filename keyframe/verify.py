@@ -228,6 +228,31 @@ def read_manifest(package_dir: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
+def package_origin(path: str | os.PathLike) -> dict[str, Any] | None:
+    """When ``path`` is the ``keyframe.png`` of a package whose manifest pins these very
+    bytes: the package's ``name``, the generator's ``provenance`` and a note naming the
+    package and its original source, so that re-certifying a package's keyframe (for another
+    target) keeps them; else None (any other file, or a keyframe.png that was edited)."""
+    path = Path(path)
+    if path.name != KEYFRAME_FILE:
+        return None
+    try:
+        manifest = read_manifest(path.parent)
+        digest = sha256_bytes(path.read_bytes())
+    except (ValueError, OSError):
+        return None
+    output, source = manifest.get("output"), manifest.get("source")
+    if not isinstance(output, dict) or output.get("sha256") != digest:
+        return None
+    name = manifest.get("name")
+    provenance = manifest.get("provenance")
+    origin = source.get("path", "?") if isinstance(source, dict) else "?"
+    return {"name": name if isinstance(name, str) and name else path.parent.name,
+            "provenance": provenance if isinstance(provenance, dict) else {},
+            "notes": [f"keyframe.png of package {path.parent} (made from {origin}); its name "
+                      "and provenance carried over"]}
+
+
 def verify(package_dir: str | os.PathLike, *, profile: Profile | None = None,
            recheck: bool = True, checks: Sequence[Check] | None = None) -> VerifyResult:
     """Re-hash and (optionally) re-check a package folder.

@@ -15,12 +15,13 @@ one line. Writing the bytes to disk is :func:`keyframe.package.write_atomic`'s j
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import cv2
 import ffmpeg
@@ -258,9 +259,12 @@ class DriftResult:
     flicker_max: float
     faces: dict[str, Any] | None = None
     skipped: list[str] = field(default_factory=list)
+    #: what the first frame was compared with: "keyframe.png" or an export's file
+    reference: str = "keyframe.png"
 
     def to_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "reason": self.reason, "frames": self.frames,
+                "reference": self.reference,
                 "first_ssim": round(self.first_ssim, 4),
                 "first_psnr": round(self.first_psnr, 2),
                 "flicker_p95": round(self.flicker_p95, 3),
@@ -287,11 +291,28 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if mse == 0 else min(99.0, 10 * np.log10(255.0 ** 2 / mse))
 
 
-def drift(path: str | os.PathLike, keyframe: np.ndarray) -> DriftResult:
-    """Did the clip at ``path`` start from ``keyframe`` and stay steady?
+def nearest_reference(references: Sequence[tuple[str, np.ndarray]], width: int, height: int
+                      ) -> tuple[str, np.ndarray]:
+    """Of ``(name, pixels)`` references (a package's keyframe and its exports), the one a
+    ``width`` x ``height`` clip was most likely made from: the nearest aspect, then the
+    nearest size (a 16:9 clip is compared with the 16:9 export, reframed or extended as the
+    video model received it, not with a 1:1 master cropped blindly)."""
+    def key(ref: tuple[str, np.ndarray]) -> tuple[float, float]:
+        h, w = ref[1].shape[:2]
+        return (round(abs(math.log((w / h) / (width / height))), 3),
+                abs(math.log((w * h) / (width * height))))
+    return min(references, key=key)
+
+
+def drift(path: str | os.PathLike, keyframe: np.ndarray, *,
+          exports: Sequence[tuple[str, np.ndarray]] = ()) -> DriftResult:
+    """Did the clip at ``path`` start from ``keyframe`` (or one of its ``exports``) and stay
+    steady?
 
     * first-frame fidelity: SSIM (luma) and PSNR between the clip's first frame and the
-      keyframe centre-cropped to the clip's aspect and resized to its size;
+      reference nearest the clip in aspect and size (:func:`nearest_reference` over the
+      keyframe and the ``(name, pixels)`` exports), centre-cropped to the clip's aspect and
+      resized to its size;
     * flicker: the frame-to-frame change of mean luma (grey levels), 95th percentile and max:
       a video model's exposure pumping shows there while camera motion barely moves it;
     * faces appearing or vanishing need a face model; with none installed that part is
@@ -311,7 +332,8 @@ def drift(path: str | os.PathLike, keyframe: np.ndarray) -> DriftResult:
     if first is None:
         raise VideoError(f"{os.fspath(path)}: the clip has no frames")
     h, w = first.shape[:2]
-    ref = fit_to(keyframe, w, h)
+    against, chosen = nearest_reference([("keyframe.png", keyframe), *exports], w, h)
+    ref = fit_to(chosen, w, h)
     g1 = cv2.cvtColor(first, cv2.COLOR_RGB2GRAY)
     g0 = cv2.cvtColor(ref, cv2.COLOR_RGB2GRAY)
     win = min(7, (min(h, w) // 2) * 2 - 1) if min(h, w) < 7 else 7
@@ -330,5 +352,6 @@ def drift(path: str | os.PathLike, keyframe: np.ndarray) -> DriftResult:
     else:
         verdict, reason = "kept", (f"first frame matches the keyframe (SSIM {ssim:.2f}, "
                                    f"PSNR {p:.1f} dB); flicker {p95:.1f} grey levels")
-    return DriftResult(verdict=verdict, reason=reason, frames=count, first_ssim=ssim,
-                       first_psnr=p, flicker_p95=p95, flicker_max=mx, skipped=skipped)
+    return DriftResult(verdict=verdict, reason=f"{reason} (against {against})", frames=count,
+                       first_ssim=ssim, first_psnr=p, flicker_p95=p95, flicker_max=mx,
+                       skipped=skipped, reference=against)

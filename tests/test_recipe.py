@@ -180,3 +180,66 @@ def test_a_recipe_step_erases_a_given_region(tmp_path):
     outside = np.ones(rgb.shape[:2], bool)
     outside[130:200, 0:70] = False                           # region + dilation + feather
     assert np.array_equal(out[outside], rgb[outside])
+
+
+# ------------------------------------------------------- absolute geometry on another size
+
+def sized(steps, **extra):
+    return parse({"size": [200, 100], "steps": steps, **extra})
+
+
+def test_replay_refuses_absolute_geometry_made_for_another_size():
+    crop = [{"fix": "crop_border", "params": {"top": 10, "bottom": 10}}]
+    rgb = photo("coffee")[:100, :200].copy()
+    assert replay(sized(crop), rgb).shape == (80, 200, 3)         # the size it was made on
+    with pytest.raises(RecipeError, match=r"step 1 \(crop_border\): its top, bottom are in "
+                                          r"pixels of the 200x100 picture.*refused"):
+        replay(sized(crop), photo("coffee")[:150, :300].copy())
+    reframe = [{"fix": "reframe", "params": {"width": 100, "height": 100,
+                                             "protect": [[50, 10, 60, 60]]}}]
+    with pytest.raises(RecipeError, match=r"its protect is in pixels"):
+        replay(sized(reframe), photo("coffee")[:150, :300].copy())
+    local = [{"fix": "sharpen", "params": {}, "region": [10, 10, 50, 50]}]
+    with pytest.raises(RecipeError, match=r"its region is in pixels"):
+        replay(sized(local), photo("coffee")[:150, :300].copy())
+
+
+def test_replay_scales_absolute_geometry_when_the_recipe_allows_it():
+    crop = [{"fix": "crop_border", "params": {"top": 10, "bottom": 10}}]
+    out = replay(sized(crop, scale_geometry=True), photo("coffee")[:200, :400].copy())
+    assert out.shape == (160, 400, 3)                             # 20 px each side at x2
+
+
+def test_size_free_steps_and_size_free_recipes_replay_anywhere():
+    rgb = photo("coffee")[:150, :300].copy()
+    assert replay(sized([{"fix": "sharpen", "params": {}}]), rgb).shape == rgb.shape
+    free = parse({"steps": [{"fix": "crop_border", "params": {"top": 10}}]})
+    assert replay(free, rgb).shape == (140, 300, 3)               # hand-written: as given
+
+
+def test_recipe_size_round_trips_through_toml_and_is_validated(tmp_path):
+    rec = sized([{"fix": "crop_border", "params": {"top": 10}}], scale_geometry=True)
+    path = tmp_path / "r.toml"
+    path.write_text(rec.to_toml())
+    assert load_recipe(path) == rec
+    with pytest.raises(RecipeError, match="size"):
+        parse({"size": [0, 10], "steps": []})
+    with pytest.raises(RecipeError, match="scale_geometry"):
+        parse({"scale_geometry": "yes", "steps": []})
+
+
+def test_cli_apply_refuses_the_file_of_another_size_and_goes_on(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "same.png").write_bytes(encode_png(photo("coffee")[:100, :200].copy()))
+    (src / "other.png").write_bytes(encode_png(photo("coffee")[:150, :300].copy()))
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"size": [200, 100], "steps": [
+        {"fix": "crop_border", "params": {"top": 10, "bottom": 10}}]}))
+    r = CliRunner().invoke(main, ["apply", str(recipe), str(src), "-o", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    records = {json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line)
+               for line in (tmp_path / "o" / "apply.jsonl").read_text().splitlines()}
+    assert records["same.png"]["output"] and records["same.png"]["error"] is None
+    assert "refused" in records["other.png"]["error"]
+    assert len(records["other.png"]["error"].splitlines()) == 1

@@ -270,6 +270,8 @@ _LINE_DRIFT = 4.0
 #: padding bar ends on a straight line across the frame; a plain backdrop ends at the
 #: silhouette of what stands on it (a centred cut-out flattened onto a colour is no border)
 _DEPART_LEVEL, _DEPART_SHARE = 12.0, 0.5
+#: lines after a bar's last uniform line in which the content must start
+_DEPART_LINES = 6
 #: ... and is either textured or, if flat too, at least this far from the bar colour
 _FLAT_JUMP = 40.0
 _BORDER_POINTS = ((0.002, 0.0), (0.01, 0.3), (0.04, 0.55), (0.1, 0.7), (0.25, 0.85),
@@ -300,7 +302,10 @@ def _side(lines: np.ndarray, limit: int) -> int:
         k *= 2
     if n >= limit:
         return -1
-    nxt = lines[n:n + 3, ::step].astype(np.float32)
+    # the transition may take a few lines (a soft edge): the content is looked for in the
+    # next _DEPART_LINES lines, so that one line of it crossing _LINE_STD (+-1 level of
+    # noise does) does not decide between a 35-px bar and none (scripts/stability.py)
+    nxt = lines[n:n + _DEPART_LINES, ::step].astype(np.float32)
     depart = (np.abs(nxt - bar).max(axis=2) > _DEPART_LEVEL).mean(axis=1)
     # content is textured (non-uniform lines) or, when flat, a clearly different colour: a
     # flat step of a few levels is the next plateau of a gradient, not the end of a bar

@@ -207,6 +207,39 @@ def not_run_lines(skips) -> None:
     """Print, on stderr, one line per check that did not run on some images."""
     for line in not_run_summary(skips):
         click.echo(click.style(line, fg="yellow"), err=True)
+def targets_option(f):
+    return click.option(
+        "--target", "target_names", multiple=True, metavar="NAME|FILE",
+        help="Video target to certify for (repeatable): OUT/<name>/exports/<target>.<ext> "
+             "within its limits; the first target's profile and framing decide unless "
+             "--profile is given (see `keyframe targets`).")(f)
+
+
+def targets_and_profile(target_names, profile: str):
+    """The loaded targets and the profile that decides: the first target's unless
+    ``--profile`` was given on the command line."""
+    from keyframe.targets import TargetError, load_target
+
+    try:
+        targets = [load_target(t) for t in target_names]
+    except TargetError as exc:
+        raise click.UsageError(str(exc)) from None
+    explicit = click.get_current_context().get_parameter_source("profile")
+    if targets and explicit != click.core.ParameterSource.COMMANDLINE:
+        return targets, targets[0].profile
+    return targets, profile_or_usage_error(profile)
+
+
+def export_lines(package: Path) -> list[str]:
+    """One line per export of a written package, saying how it was reframed."""
+    from keyframe.verify import read_manifest
+
+    lines = []
+    for name, rec in sorted((read_manifest(package).get("exports") or {}).items()):
+        how = rec.get("note") or "same framing as keyframe.png"
+        lines.append(f"    export {rec.get('file')} {rec.get('width')}x{rec.get('height')}: "
+                     f"{how}")
+    return lines
 
 
 def profile_or_usage_error(name: str):

@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from keyframe.batch import BatchOptions, assess_many, exit_code, iter_images, summarise
-from keyframe.cli._base import (BackgroundType, InputError, found_or_error, hold_out, main,
-                                mattes_option, max_pixels_option, not_run_lines,
-                                overwrite_option, profile_option, profile_or_usage_error,
-                                refuse_or_error, summary_line, verdict_line, wait_option)
+from keyframe.cli._base import (BackgroundType, InputError, export_lines, found_or_error,
+                                hold_out, main, mattes_option, max_pixels_option,
+                                not_run_lines, overwrite_option, profile_option,
+                                profile_or_usage_error, refuse_or_error, summary_line,
+                                targets_and_profile, targets_option, verdict_line, wait_option)
 from keyframe.report import Report
 
 @main.command()
@@ -193,10 +194,7 @@ def route(report_file, profile, out, decisions, overwrite):
                    "recipe); the manifest records the review.")
 @click.option("--force", is_flag=True,
               help="Package images that are not certified too (the manifest records it).")
-@click.option("--target", "target_names", multiple=True, metavar="NAME|FILE",
-              help="Certify for this video target and write OUT/<name>/exports/<target>.<ext> "
-                   "within its limits (repeatable; the first target's profile decides unless "
-                   "--profile is given; see `keyframe targets`).")
+@targets_option
 @click.option("--background", metavar="COLOR|IMAGE", type=BackgroundType(),
               help="Flatten a cut-out (RGBA) onto this '#rrggbb' colour or image before "
                    "packaging (recorded as a recipe step); its edges must already be clean.")
@@ -210,18 +208,10 @@ def certify(paths, out, approved, force, target_names, background, profile, max_
     from keyframe.assess import assess_path
     from keyframe.gate import flatten_onto
     from keyframe.package import PackageError, write_package
-    from keyframe.targets import TargetError, load_target
+    from keyframe.verify import package_origin
 
-    try:
-        targets = [load_target(t) for t in target_names]
-    except TargetError as exc:
-        raise click.UsageError(str(exc)) from None
-    explicit = click.get_current_context().get_parameter_source("profile")
-    if targets and explicit != click.core.ParameterSource.COMMANDLINE:
-        prof = targets[0].profile
-    else:
-        prof = profile_or_usage_error(profile)
-    target = targets[0].name if targets else None
+    targets, prof = targets_and_profile(target_names, profile)
+    target = target_names[0] if targets else None
     if (approved is None) == (not paths):
         raise click.UsageError("give IMAGE... or --approved REVIEWED (not both)")
     if approved is not None:
@@ -235,10 +225,16 @@ def certify(paths, out, approved, force, target_names, background, profile, max_
     for path in found:
         report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels,
                                     mattes=mattes.resolve() if mattes else None)
+        origin = package_origin(path) if image is not None else None
+        if origin is not None:
+            # a package's keyframe.png: its name and the generator's provenance carry over
+            image = dataclasses.replace(image, provenance=origin["provenance"])
+            report = dataclasses.replace(report, provenance=origin["provenance"])
         reports.append(report)
         if image is None:
             click.echo(verdict_line(report))
             continue
+        stem = origin["name"] if origin is not None else None
         source, recipe = None, []
         if background is not None and image.has_alpha:
             flat = flatten_onto(image, report, profile=prof, background=background)
@@ -256,13 +252,16 @@ def certify(paths, out, approved, force, target_names, background, profile, max_
             continue
         try:
             where = write_package(out, image=image, report=report, profile=prof, forced=force,
-                                  targets=targets, source=source, recipe=recipe)
+                                  targets=targets, source=source, recipe=recipe, stem=stem,
+                                  notes=origin["notes"] if origin is not None else ())
         except PackageError as exc:
             reports[-1] = dataclasses.replace(reports[-1], verdict="review",
                                               reason=f"review: {exc}")
             click.echo(verdict_line(reports[-1]))
             continue
         click.echo(verdict_line(reports[-1]) + f" → {where}")
+        for line in export_lines(where):
+            click.echo(line)
     counts = summarise(reports)
     click.echo(summary_line(counts), err=True)
     sys.exit(exit_code(counts))

@@ -1,6 +1,7 @@
 """Fix commands: gate (the closed loop), fix and apply (recipe replay), recipe show/check."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -10,10 +11,11 @@ import click
 from keyframe.batch import exit_code, iter_images, summarise
 from keyframe.fileio import same_folder
 from keyframe.report import Report
-from keyframe.cli._base import (BackgroundType, InputError, found_or_error, hold_out, main,
-                                mattes_option, max_pixels_option, overwrite_option,
-                                profile_option, profile_or_usage_error, refuse_or_error,
-                                summary_line, verdict_line, wait_option)
+from keyframe.cli._base import (BackgroundType, InputError, export_lines, found_or_error,
+                                hold_out, main, mattes_option, max_pixels_option,
+                                overwrite_option, profile_option, profile_or_usage_error,
+                                refuse_or_error, summary_line, targets_and_profile,
+                                targets_option, verdict_line, wait_option)
 
 
 def _recipe_or_usage_error(path: Path):
@@ -64,28 +66,36 @@ def _error_line(path: Path, exc: Exception) -> str:
 @click.option("--background", metavar="COLOR|IMAGE", type=BackgroundType(),
               help="Flatten cut-outs (RGBA) onto this '#rrggbb' colour or image, after "
                    "defringing; without it, transparency goes to review.")
+@targets_option
 @profile_option
 @max_pixels_option
 @mattes_option
 @wait_option
-def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes, wait):
+def gate(paths, out, as_json, rounds, background, target_names, profile, max_pixels, mattes,
+         wait):
     """Check, fix and re-check each image; package what ends certified.
 
-    A step that raises another score or does not lower its own is rolled back and
-    reported. Images that cannot be certified end as review or trash with the reason.
+    A step that damages the picture (a code reaching a higher level, or an edit the gate's
+    inspection of the changed region finds: copied text, cloned or mismatched fills,
+    mirrored extensions, an enlargement beyond the profile's limit) or that does not lower
+    its own code is rolled back and reported. With --target, reframe plans the target's
+    aspect and size and the package carries its exports. Images that cannot be certified
+    end as review or trash with the reason.
     """
     from keyframe.assess import assess_path
     from keyframe.gate import gate as run_gate
     from keyframe.package import PackageError, write_package
+    from keyframe.verify import package_origin
 
-    prof = profile_or_usage_error(profile)
+    targets, prof = targets_and_profile(target_names, profile)
+    target = target_names[0] if targets else None
     finals = []
     lines = []      # OUT/gate.jsonl: what `keyframe review OUT` shows
     found = found_or_error(iter_images(paths, exclude=[out] + ([mattes] if mattes else [])),
                            paths)
     hold_out(out, "gate", wait=wait)
     journal = _gate_journal(out, prof, max_pixels=max_pixels, rounds=rounds,
-                            background=background, mattes=mattes)
+                            background=background, mattes=mattes, targets=target_names)
     fresh = set()                           # keys gated by this run
     for path in found:
         key, done = journal.lookup(path)
@@ -101,7 +111,7 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes, w
             continue
         fresh.add(key)
         # resolved: a dehalo step records the matte file's path in the recipe
-        report, image = assess_path(path, profile=prof, max_pixels=max_pixels,
+        report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels,
                                     mattes=mattes.resolve() if mattes else None)
         if image is None:
             finals.append(report)
@@ -110,18 +120,25 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes, w
             click.echo(json.dumps({"path": str(path), "verdict": "error", "reason": report.reason})
                        if as_json else verdict_line(report))
             continue
-        result = run_gate(image, profile=prof, max_rounds=rounds, report=report,
-                          background=background)
+        origin = package_origin(path)
+        if origin is not None:      # a package's keyframe.png: keep its name and provenance
+            image = dataclasses.replace(image, provenance=origin["provenance"])
+            report = dataclasses.replace(report, provenance=origin["provenance"])
+        result = run_gate(image, profile=prof, target=target, max_rounds=rounds,
+                          report=report, background=background)
         record = result.to_dict()
         record["package"] = None
-        final = result.after.apply(_decision(result), profile=prof.name, target=None)
+        final = result.after.apply(_decision(result), profile=prof.name, target=target)
         if result.verdict == "certified":
             try:
                 pkg = write_package(out, image=result.image, report=result.before, profile=prof,
                                     source=image if result.recipe.steps else None,
                                     recipe=[s.to_dict() for s in result.recipe.steps],
-                                    models=result.recipe.models, notes=result.notes())
+                                    models=result.recipe.models, targets=targets,
+                                    notes=result.notes() + (origin or {}).get("notes", []),
+                                    stem=origin["name"] if origin else None)
                 record["package"] = str(pkg)
+                record["exports"] = [line.strip() for line in export_lines(pkg)]
             except PackageError as exc:
                 final.verdict, final.reason = "review", f"review: {exc}"
                 record["verdict"], record["reason"] = final.verdict, final.reason
@@ -137,6 +154,9 @@ def gate(paths, out, as_json, rounds, background, profile, max_pixels, mattes, w
             for a in result.attempts:
                 mark = "kept" if a.kept else "rolled back"
                 click.echo(f"    {mark:<11} {a.step.fix}: {a.reason}")
+            if record["package"]:
+                for line in export_lines(Path(record["package"])):
+                    click.echo(line)
     _write_gate_log(out, lines)
     if not as_json:
         click.echo(summary_line(summarise(finals)), err=True)
@@ -154,13 +174,14 @@ def _write_gate_log(out: Path, lines: list) -> None:
 
 
 def _gate_journal(out: Path, prof, *, max_pixels: int, rounds: int, background: str | None,
-                  mattes: Path | None):
+                  mattes: Path | None, targets: tuple[str, ...] = ()):
     """The resumable journal of ``keyframe gate`` in OUT (closed when the command ends)."""
     from keyframe.store import Resumable, run_id
 
-    rid = run_id(prof.raw, target=None, max_pixels=max_pixels,
+    rid = run_id(prof.raw, target=targets[0] if targets else None, max_pixels=max_pixels,
                  mattes=str(mattes.resolve()) if mattes else None,
-                 extra={"command": "gate", "rounds": rounds, "background": background})
+                 extra={"command": "gate", "rounds": rounds, "background": background,
+                        "targets": list(targets)})
     return click.get_current_context().with_resource(Resumable(out, "gate_results", rid))
 
 

@@ -27,6 +27,28 @@ def _read_keyframe(package: Path):
     return image.rgb, target
 
 
+def _read_exports(package: Path) -> list:
+    """``(file, pixels)`` of every export the package's manifest records and that decodes
+    (drift picks the one the clip was made from)."""
+    from keyframe.image import ImageError, load
+    from keyframe.verify import read_manifest
+
+    try:
+        records = (read_manifest(package).get("exports") or {}).values()
+    except ValueError:
+        return []
+    out = []
+    for rec in records:
+        name = rec.get("file") if isinstance(rec, dict) else None
+        if not isinstance(name, str):
+            continue
+        try:
+            out.append((name, load(package / name, max_pixels=None).rgb))
+        except ImageError:
+            continue   # `keyframe verify` reports a broken export; drift compares the rest
+    return out
+
+
 @main.command()
 @click.argument("clip", type=click.Path(path_type=Path))
 @click.option("--frame", default="first", show_default=True, metavar="first|last|N|t=SECONDS",
@@ -104,13 +126,17 @@ def preview(package, out, target, seconds, fps, overwrite):
 def drift(clip, package, as_json):
     """Check a generated CLIP against its keyframe: first-frame fidelity and flicker.
 
+    The first frame is compared with the package's picture nearest the clip in aspect and
+    size: the export made for the clip's model (reframed or extended as it was sent), else
+    keyframe.png.
+
     Exit 0 when the clip kept the keyframe, 1 when it drifted or flickers, 2 on errors.
     """
     from keyframe.video import VideoError, drift as measure_drift
 
     rgb, _ = _read_keyframe(package)
     try:
-        result = measure_drift(clip, rgb)
+        result = measure_drift(clip, rgb, exports=_read_exports(package))
     except VideoError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

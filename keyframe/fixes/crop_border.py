@@ -27,6 +27,8 @@ class CropBorder(Fix):
     name = "crop_border"
     mends = ("border",)
     changes_geometry = True
+    #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
+    source_px = {"top": "y", "bottom": "y", "left": "x", "right": "x"}
 
     @dataclass(frozen=True)
     class Params:

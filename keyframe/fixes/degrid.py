@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 
 from keyframe.fixes._common import check_rgb, to_float, to_uint8
-from keyframe.fixes.deblock import taper_boundaries
 from keyframe.registry import Fix
 from keyframe.report import Measurement
 
@@ -42,9 +41,8 @@ class Degrid(Fix):
 
     Periods above ``FINE_MAX`` (32 px) are tiling seams, not textures: notching their dense
     harmonics would take real content with them, so along such an axis the step at every
-    seam (lines ``k * period``, anchored at pixel 0) is instead spread into a ramp of
-    ``SEAM_TAPER`` px each side where the step is small and the sides are calm, as
-    :mod:`keyframe.fixes.deblock` does for 8-px blocks.
+    seam (lines ``k * period``, anchored at pixel 0), averaged along the seam, is instead
+    spread into a ramp of ``SEAM_TAPER`` px each side (:func:`_deseam`).
 
     Why: VAE decoders and upsamplers leave faint 2-, 4- or 8-px grids; in a video they stay
     fixed on the screen while the content moves behind them.
@@ -80,9 +78,9 @@ class Degrid(Fix):
         h, w = rgb.shape[:2]
         f = to_float(rgb)
         if px > FINE_MAX:
-            taper_boundaries(f, px, params.strength, SEAM_TAPER)
+            _deseam(f, _seam_spacing(px), params.strength)
         if py > FINE_MAX:
-            taper_boundaries(f.transpose(1, 0, 2), py, params.strength, SEAM_TAPER)
+            _deseam(f.transpose(1, 0, 2), _seam_spacing(py), params.strength)
         fx = px if px <= FINE_MAX else 0
         fy = py if py <= FINE_MAX else 0
         if NOTCH_MAX < max(fx, fy) <= TEMPLATE_MAX:
@@ -114,6 +112,39 @@ def _periodic_part(f: np.ndarray, px: int, py: int) -> np.ndarray:
                          for c in range(r.shape[1])], axis=1) / np.maximum(count, 1)[:, None]
     template -= template.mean(axis=0, keepdims=True)
     return template[phase].reshape(f.shape).astype(f.dtype)
+
+
+def _seam_spacing(period: int) -> int:
+    """Lines to treat for a seam period: every half period while that stays a seam period
+    (a tiling read at twice its period — 128 for 64-px tiles, the fold finds both — loses
+    no seam; lines with no seam have no average step, so nothing moves there)."""
+    return period // 2 if period // 2 > FINE_MAX and period % 2 == 0 else period
+
+
+def _deseam(f: np.ndarray, period: int, strength: float) -> None:
+    """Spread the step at every vertical seam x = k * period of ``f`` (H x W x 3, in place)
+    into a ramp of ``SEAM_TAPER`` px each side.
+
+    The step across a seam is the jump between its two neighbouring columns minus the
+    local slope; a tile's offset changes slowly along its seam while texture does not, so
+    the step is averaged along the seam (a Gaussian of a quarter period) before it is
+    removed: the seam's offset goes, the texture crossing it stays.
+    """
+    n = min(SEAM_TAPER, period // 2)
+    xb = np.arange(period, f.shape[1] - n + 1, period)
+    if xb.size == 0 or n < 2:
+        return
+    p0, p1, q0, q1 = f[:, xb - 1], f[:, xb - 2], f[:, xb], f[:, xb + 1]
+    step = (q0 - p0) - 0.5 * ((p0 - p1) + (q1 - q0))                 # H x B x 3
+    flat = step.reshape(step.shape[0], -1)
+    step = cv2.GaussianBlur(flat, (1, 0), sigmaX=0.1, sigmaY=period / 4.0,
+                            borderType=cv2.BORDER_REFLECT).reshape(step.shape)
+    i = np.arange(n)
+    w = 0.5 * (n - i) / (n + 0.5)                 # p0/q0 move almost half the step, then less
+    shift = strength * step[:, :, None, :] * w[None, None, :, None]
+    idx_p, idx_q = xb[:, None] - 1 - i, xb[:, None] + i
+    f[:, idx_p] += shift
+    f[:, idx_q] -= shift
 
 
 def _pad_periodic(f: np.ndarray, period: int, axis: int) -> np.ndarray:

@@ -2,14 +2,20 @@
 ``watermark``; the object eraser of recipes).
 
 Methods: ``telea`` / ``ns`` (OpenCV fast marching / Navier-Stokes inpainting), ``biharmonic``
-(scikit-image, on a crop around the hole), ``patch`` (a smooth Telea fill of the low
-frequencies plus the high-frequency texture of the best-matching neighbouring block of the
-same size, so a large hole gets grain instead of a smear), ``onnx:<model>`` (an inpainting
+(scikit-image, on a crop around the hole), ``grain`` (a smooth membrane of the low
+frequencies, pulled in from every side, plus synthetic grain with the surroundings'
+strength, so a large hole gets grain instead of a smear and nothing of the picture is
+copied into it), ``patch`` (the same low
+frequencies plus the high-frequency texture of the best-matching neighbouring block: real
+texture, but it copies whatever that block holds — a neighbouring line of text included —
+so it is for recipes that choose it, never ``auto``), ``onnx:<model>`` (an inpainting
 model from :mod:`keyframe.models`: inputs image ``1x3xHxW`` and mask ``1x1xHxW`` float32 in
 [0, 1], mask 1 = hole; output image ``1x3xHxW`` in [0, 1]); ``auto`` picks Telea for holes
-thinner than 12 px and ``patch`` otherwise. The hole is dilated by ``dilate`` px, the fill is
+thinner than 12 px and ``grain`` otherwise. The hole is dilated by ``dilate`` px, the fill of
+a method that does not grow from the hole's boundary (``patch``, ``onnx:``) is
 colour-matched (per-channel mean and std of the filled area set to those of a ring around
-it) and feathered into the original over ``feather`` px, so no seam shows.
+it), a boundary fill is shifted by its mean step against the 2 px around it, and every fill
+is feathered into the original over ``feather`` px, so no seam shows.
 """
 from __future__ import annotations
 
@@ -23,10 +29,12 @@ from keyframe.fixes._common import check_rgb, to_uint8
 from keyframe.registry import Fix
 from keyframe.report import Measurement
 
-METHODS = ("auto", "telea", "ns", "biharmonic", "patch")
+METHODS = ("auto", "telea", "ns", "biharmonic", "grain", "patch")
 #: a hole whose largest inscribed half-width is under this (px) is "thin": Telea fills it
 THIN_HOLE = 6
 RING = 12
+#: Jacobi sweeps that settle the grain fill's membrane onto its boundary
+RELAX_SWEEPS = 40
 
 
 def parse_regions(text: str) -> list[tuple[int, int, int, int]]:
@@ -87,6 +95,84 @@ def _patch_fill(f: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return out
 
 
+def _pull_push(f: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """A smooth membrane over ``hole``: the known pixels averaged down a pyramid (each level
+    a weighted 2x2 mean, the weight being how much of it was known) until nothing is
+    missing, then brought back up, each level filling its holes from the coarser one. No
+    direction is preferred, so a square hole gets no cross of streaks (as Telea's marching
+    front leaves), and the fill meets the boundary's colours."""
+    w = (~hole).astype(np.float32)
+    levels = [(f * w[..., None], w)]
+    while levels[-1][1].min() <= 0 and min(levels[-1][1].shape) > 1:
+        v, wt = levels[-1]
+        levels.append((cv2.resize(v, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA),
+                       cv2.resize(wt, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)))
+    v, wt = levels[-1]
+    known = f[~hole].mean(axis=0) if (~hole).any() else np.zeros(f.shape[2], np.float32)
+    # a 1-px level can still miss pixels (the hole spans the picture): they take the mean
+    est = np.where(wt[..., None] > 1e-6, v / np.maximum(wt, 1e-6)[..., None], known)
+    for v, wt in reversed(levels[:-1]):
+        up = cv2.resize(est, (wt.shape[1], wt.shape[0]), interpolation=cv2.INTER_LINEAR)
+        a = np.clip(wt, 0, 1)[..., None]
+        est = v / np.maximum(wt, 1e-6)[..., None] * a + up * (1 - a)
+    # relax towards the harmonic (Laplace) fill, so that the membrane meets the boundary
+    # without a step: the coarse levels set the interior, a few sweeps settle the rim
+    ys, xs = np.nonzero(hole)
+    y0, y1 = max(0, ys.min() - 1), min(hole.shape[0], ys.max() + 2)
+    x0, x1 = max(0, xs.min() - 1), min(hole.shape[1], xs.max() + 2)
+    sub, inside = est[y0:y1, x0:x1].copy(), hole[y0:y1, x0:x1]
+    kernel = np.array([[0, 0.25, 0], [0.25, 0, 0.25], [0, 0.25, 0]], np.float32)
+    for _ in range(RELAX_SWEEPS):
+        sub[inside] = cv2.filter2D(sub, -1, kernel, borderType=cv2.BORDER_REPLICATE)[inside]
+    est[y0:y1, x0:x1] = sub
+    return est
+
+
+def _grain_fill(f: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Low frequencies by a pull-push membrane (:func:`_pull_push`) over a blurred copy, plus
+    seeded grain (a 1-px Gaussian-blurred normal field shared by the channels) scaled per
+    channel to the ring's high-frequency strength, read robustly (median absolute deviation:
+    a stroke of a neighbouring letter in the ring does not raise it). Nothing is copied from
+    elsewhere in the picture."""
+    h8 = hole.astype(np.uint8)
+    base = cv2.GaussianBlur(f, (0, 0), 3)
+    reach = cv2.dilate(h8, np.ones((7, 7), np.uint8)).astype(bool)  # the blur saw the hole
+    out = f.copy()
+    out[reach] = _pull_push(base, reach)[reach]
+    ring = cv2.dilate(h8, np.ones((2 * RING + 1,) * 2, np.uint8)).astype(bool) & ~hole
+    if not ring.any():
+        return out
+    high = (f - base)[ring]
+    strength = 1.4826 * np.median(np.abs(high - np.median(high, axis=0)), axis=0)
+    grain = np.random.default_rng(0).standard_normal(hole.shape).astype(np.float32)
+    grain = cv2.GaussianBlur(grain, (0, 0), 1.0)
+    grain /= max(float(grain.std()), 1e-6)
+    out[hole] += grain[hole][:, None] * strength[None, :]
+    return out
+
+
+def _boundary_match(fill: np.ndarray, f: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """A boundary fill, corrected: its variation damped to the ring's where it has more
+    (Telea leaves +-2-level ripples on a flat ring), then shifted by the mean difference
+    between the 2 px just outside the hole and its own 2 px just inside — side by side, so
+    an uneven ring shifts nothing (a shift to the whole ring's mean prints a blotch)."""
+    h8 = hole.astype(np.uint8)
+    ring = cv2.dilate(h8, np.ones((2 * RING + 1,) * 2, np.uint8)).astype(bool) & ~hole
+    k = np.ones((5, 5), np.uint8)
+    outside = cv2.dilate(h8, k).astype(bool) & ~hole
+    inside = hole & ~cv2.erode(h8, k).astype(bool)
+    if not ring.any() or not inside.any():
+        return fill
+    out = fill.copy()
+    src = out[hole]
+    centre = src.mean(axis=0)
+    spread = src.std(axis=0)
+    gain = np.minimum(1.0, f[ring].std(axis=0) / np.maximum(spread, 1e-3))
+    out[hole] = (src - centre) * gain + centre
+    out[hole] += f[outside].mean(axis=0) - out[inside].mean(axis=0)
+    return out
+
+
 def _colour_match(fill: np.ndarray, f: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Set the per-channel mean and std of the filled area to those of a ring around it."""
     ring = cv2.dilate(hole.astype(np.uint8), np.ones((2 * RING + 1,) * 2, np.uint8)
@@ -120,7 +206,7 @@ def fill(rgb: np.ndarray, hole: np.ndarray, *, method: str = "auto") -> np.ndarr
     h8 = hole.astype(np.uint8)
     if method == "auto":
         thick = cv2.distanceTransform(h8, cv2.DIST_L2, 3).max()
-        method = "telea" if thick < THIN_HOLE else "patch"
+        method = "telea" if thick < THIN_HOLE else "grain"
     if method in ("telea", "ns"):
         flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
         out = cv2.inpaint(rgb, h8, 5, flag).astype(np.float32)
@@ -133,6 +219,8 @@ def fill(rgb: np.ndarray, hole: np.ndarray, *, method: str = "auto") -> np.ndarr
         out = f.copy()
         out[y0:y1, x0:x1] = inpaint_biharmonic(f[y0:y1, x0:x1] / 255, hole[y0:y1, x0:x1],
                                                channel_axis=-1) * 255
+    elif method == "grain":
+        out = _grain_fill(f, hole)
     elif method == "patch":
         out = _patch_fill(f, hole)
     else:
@@ -151,6 +239,10 @@ class Erase(Fix):
     name = "erase"
     mends = ("stray_text", "watermark")
     changes_geometry = False
+    #: the gate inspects what this step changed as a fill (keyframe.inspect.inspect_fill)
+    inspect_as = "fill"
+    #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
+    source_px = {"region": "regions"}
 
     @dataclass(frozen=True)
     class Params:
@@ -158,7 +250,7 @@ class Erase(Fix):
         mask: str = ""            # path of a mask image (non-zero = erase), same size
         dilate: int = field(default=4, metadata={"min": 0, "max": 64})
         feather: int = field(default=3, metadata={"min": 0, "max": 64})
-        method: str = "auto"      # auto, telea, ns, biharmonic, patch, onnx:<model-name>
+        method: str = "auto"      # auto, telea, ns, biharmonic, grain, patch, onnx:<model-name>
 
     @classmethod
     def validate(cls, params: dict[str, Any] | None) -> Any:
@@ -202,7 +294,15 @@ def erase(rgb: np.ndarray, hole: np.ndarray, *, dilate: int = 4, feather: int = 
     if feather:   # fill a wider hole, then blend its outer band into the original
         big = cv2.dilate(h8, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * feather + 1,) * 2)
                          ).astype(bool)
-    filled = _colour_match(fill(rgb, big, method=method), f, big)
+    filled = fill(rgb, big, method=method)
+    if method not in ("auto", "telea", "ns", "biharmonic", "grain"):
+        # a fill whose low frequencies do not come from the hole's own boundary (copied
+        # texture, a model's output) is brought to the ring's colour statistics; a boundary
+        # fill already continues the colours around it, gradients included, and a shift to
+        # the ring's mean would print a blotch where the ring is uneven (a shadow's edge)
+        filled = _colour_match(filled, f, big)
+    else:
+        filled = _boundary_match(filled, f, big)
     dist = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
     alpha = np.clip(1.0 - dist / (feather + 1), 0.0, 1.0) if feather else hole.astype(np.float32)
     return to_uint8(f + (filled - f) * alpha[..., None])

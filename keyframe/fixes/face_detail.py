@@ -44,6 +44,10 @@ class FaceDetail(Fix):
     name = "face_detail"
     mends = ("face_soft",)
     changes_geometry = False
+    #: the gate inspects what this step changed as a local edit (keyframe.inspect)
+    inspect_as = "local"
+    #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
+    source_px = {"x": "x", "y": "y", "w": "x", "h": "y"}
 
     @dataclass(frozen=True)
     class Params:

@@ -84,23 +84,39 @@ def _window(length: int, keep: int, lo: int, hi: int) -> int | None:
     return max(0, start)
 
 
-def extend(rgb: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
-    """Extend the canvas by mirrored content that fades into its own blur away from the seam.
+#: distance (px from the seam) over which the added band's blur grows: detail of scale s is
+#: gone s / EXTEND_RATE px from the seam (so nothing of the subject reads as mirrored)
+EXTEND_RATE = 0.5
 
-    The mirror keeps colours and edge directions continuous at the seam; blending towards a
-    strong blur with the distance from it keeps the added band from reading as a duplicate.
+
+def extend(rgb: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    """Extend the canvas by the picture's mirror image, blurred more the further from the seam.
+
+    The mirror keeps colours and edge directions continuous at the seam (no step); the blur
+    radius grows with the distance ``d`` from the seam (a Gaussian of sigma about
+    ``EXTEND_RATE * d``, blended between a few precomputed levels), so within a few pixels
+    every detail of the mirrored content is gone and only its soft colours continue — the
+    band reads as out-of-focus surroundings, never as a mirror image of the subject.
     """
     pad = cv2.copyMakeBorder(rgb, top, bottom, left, right, cv2.BORDER_REFLECT_101)
     big = max(top, bottom, left, right, 1)
-    blurred = _wide_blur(pad, max(2.0, big / 3))
     h, w = rgb.shape[:2]
     H, W = pad.shape[:2]
     yy = np.arange(H, dtype=np.float32)
     xx = np.arange(W, dtype=np.float32)
-    dy = np.maximum(top - yy, yy - (top + h - 1)).clip(0) / big
-    dx = np.maximum(left - xx, xx - (left + w - 1)).clip(0) / big
-    wgt = np.clip(np.maximum(dy[:, None], dx[None, :]) * 2.0, 0, 1)[..., None]
-    out = pad.astype(np.float32) * (1 - wgt) + blurred.astype(np.float32) * wgt
+    dy = np.maximum(top - yy, yy - (top + h - 1)).clip(0)
+    dx = np.maximum(left - xx, xx - (left + w - 1)).clip(0)
+    want = np.maximum(dy[:, None], dx[None, :]) * EXTEND_RATE      # sigma wanted per pixel
+    sigmas = [0.0]
+    while sigmas[-1] < big * EXTEND_RATE:
+        sigmas.append(max(1.0, sigmas[-1] * 2.0))
+    pos = np.interp(want, sigmas, np.arange(len(sigmas), dtype=np.float32))
+    out = np.zeros(pad.shape, np.float32)
+    for i, sigma in enumerate(sigmas):   # blend the two levels around each pixel's sigma
+        wgt = np.clip(1.0 - np.abs(pos - i), 0.0, 1.0)
+        if wgt.any():
+            level = pad if sigma == 0 else _wide_blur(pad, sigma)
+            out += level.astype(np.float32) * wgt[..., None]
     out[top:top + h, left:left + w] = rgb
     return np.ascontiguousarray(np.clip(np.rint(out), 0, 255).astype(np.uint8))
 
@@ -118,6 +134,66 @@ def _wide_blur(rgb: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """What a reframe does to a picture, decided before any pixel moves.
+
+    ``crop`` (x, y, w, h, source px) is the part of the source kept; ``pad`` (top, bottom,
+    left, right, px at the crop's scale) the canvas added around it by :func:`extend`;
+    ``size`` (w, h) the output after the final resize; ``source`` (w, h) the input.
+    """
+
+    crop: Box
+    pad: tuple[int, int, int, int]
+    size: tuple[int, int]
+    source: tuple[int, int]
+
+    @property
+    def canvas(self) -> tuple[int, int]:
+        """(w, h) of the cropped and extended picture, before the final resize."""
+        t, b, l, r = self.pad
+        return self.crop[2] + l + r, self.crop[3] + t + b
+
+    @property
+    def scale(self) -> float:
+        """How much the source's content is enlarged (above 1) or reduced by the resize."""
+        cw, ch = self.canvas
+        return max(self.size[0] / cw, self.size[1] / ch)
+
+    def describe(self) -> str:
+        """What the reframe did, in words: cropped, extended, resized (one line)."""
+        x, y, cw, ch = self.crop
+        t, b, l, r = self.pad
+        parts = []
+        if (x, y) != (0, 0) or (cw, ch) != self.source:
+            parts.append(f"cropped {cw}x{ch} at ({x}, {y}) out of {self.source[0]}x"
+                         f"{self.source[1]}")
+        if any(self.pad):
+            sides = [f"{n} {v} px" for n, v in zip(("top", "bottom", "left", "right"), self.pad)
+                     if v]
+            parts.append("canvas extended (blurred mirror) " + ", ".join(sides))
+        if self.size != self.canvas:
+            parts.append(f"resized to {self.size[0]}x{self.size[1]} (x{self.scale:.2f})")
+        return "; ".join(parts) or "unchanged"
+
+    def record(self) -> dict:
+        """The layout for a manifest: source, crop, pad, size, scale."""
+        return {"source": list(self.source), "crop": list(self.crop), "pad": list(self.pad),
+                "size": list(self.size), "scale": round(self.scale, 4)}
+
+    def added(self) -> list[tuple[str, Box]]:
+        """The extended bands in output px: ``(side, (x, y, w, h))`` per side extended."""
+        cw, ch = self.canvas
+        fx, fy = self.size[0] / cw, self.size[1] / ch
+        t, b, l, r = self.pad
+        W, H = self.size
+        bands = [("top", (0, 0, W, round(t * fy))), ("bottom", (0, H - round(b * fy), W,
+                                                                 round(b * fy))),
+                 ("left", (0, 0, round(l * fx), H)), ("right", (W - round(r * fx), 0,
+                                                                round(r * fx), H))]
+        return [(side, box) for side, box in bands if box[2] > 0 and box[3] > 0]
+
+
 class Reframe(Fix):
     """Crop or extend to ``width:height``, keeping protected boxes whole, then resize.
 
@@ -127,7 +203,8 @@ class Reframe(Fix):
     canvas (:func:`extend`); ``margin`` (fraction of the frame) is then kept between the kept
     box and every edge, extending when needed, so a camera push-in keeps the subject. The
     result is resized with Lanczos to ``width`` x ``height`` (0 keeps the cropped size, with
-    sides rounded to ``multiple``).
+    sides rounded to ``multiple``). :meth:`layout` says all of this before it is done (the
+    gate reads the enlargement and the extended bands from it).
 
     Why: a video model crops or pads a first frame of another aspect itself, blindly.
     """
@@ -135,6 +212,8 @@ class Reframe(Fix):
     name = "reframe"
     mends = ("aspect_mismatch", "too_small", "subject_near_edge")
     changes_geometry = True
+    #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
+    source_px = {"protect": "boxes"}
 
     @dataclass(frozen=True)
     class Params:
@@ -159,32 +238,54 @@ class Reframe(Fix):
             params["margin"] = float(m.get("margin_wanted", 0.0) or 0.0)
         return params
 
-    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
+    def layout(self, rgb: np.ndarray, params: Any) -> Layout:
+        """The crop, the canvas extension and the output size this step will give ``rgb``."""
         check_rgb(rgb, self.name)
         h, w = rgb.shape[:2]
-        boxes = [_box(b, w, h) for b in params.protect]
-        keep = union(boxes) or salient_box(rgb)
         if (params.width == 0) != (params.height == 0):
             raise ValueError(f"{self.name}: give both width and height, or neither")
+        boxes = [_box(b, w, h) for b in params.protect]
+        keep = union(boxes) or salient_box(rgb)
         aspect = params.width / params.height if params.width else w / h
-        out, keep = self._to_aspect(rgb, aspect, keep, params.mode, bool(boxes))
+        crop, pad, keep = self._to_aspect(w, h, aspect, keep, params.mode, bool(boxes))
         if params.margin > 0:
-            out = self._margin(out, keep, params.margin, aspect)
-        oh, ow = out.shape[:2]
+            more = self._margin(crop[2] + pad[2] + pad[3], crop[3] + pad[0] + pad[1], keep,
+                                params.margin, aspect)
+            pad = tuple(a + b for a, b in zip(pad, more))
+        t, b, l, r = pad
+        ow, oh = crop[2] + l + r, crop[3] + t + b
         tw, th = params.width, params.height
         if not tw:
             m = params.multiple
             tw, th = max(m, ow // m * m), max(m, oh // m * m)
-        if (ow, oh) != (tw, th):
-            out = np.asarray(Image.fromarray(out).resize((tw, th), Image.Resampling.LANCZOS))
+        return Layout(crop=crop, pad=pad, size=(tw, th), source=(w, h))
+
+    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
+        return self.render(rgb, self.layout(rgb, params))
+
+    @staticmethod
+    def render(rgb: np.ndarray, lay: Layout) -> np.ndarray:
+        """The pixels of ``lay`` (made by :meth:`layout` for this ``rgb``): crop, extend,
+        resize."""
+        x, y, cw, ch = lay.crop
+        out = rgb[y:y + ch, x:x + cw]
+        if any(lay.pad):
+            out = extend(np.ascontiguousarray(out), *lay.pad)
+        if (out.shape[1], out.shape[0]) != lay.size:
+            out = np.asarray(Image.fromarray(np.ascontiguousarray(out)).resize(
+                lay.size, Image.Resampling.LANCZOS))
         return np.ascontiguousarray(out).copy()
 
-    def _to_aspect(self, rgb: np.ndarray, aspect: float, keep: Box, mode: str,
-                   strict: bool) -> tuple[np.ndarray, Box]:
-        h, w = rgb.shape[:2]
+    def geometry(self, rgb: np.ndarray, params: Any) -> Layout:
+        """What the gate inspects: the enlargement and the added bands (:meth:`layout`)."""
+        return self.layout(rgb, params)
+
+    def _to_aspect(self, w: int, h: int, aspect: float, keep: Box, mode: str, strict: bool
+                   ) -> tuple[Box, tuple[int, int, int, int], Box]:
+        """(crop box, canvas pads, kept box in the extended canvas) bringing w:h to aspect."""
         kx, ky, kw, kh = keep
         if abs(np.log(w / h / aspect)) < 1e-3:
-            return rgb, keep
+            return (0, 0, w, h), (0, 0, 0, 0), keep
         wide = w / h > aspect
         if mode != "extend":
             if wide:
@@ -193,40 +294,41 @@ class Reframe(Fix):
                 if x0 is None and not strict and mode == "crop":
                     x0 = min(max(0, kx + kw // 2 - cw // 2), w - cw)
                 if x0 is not None:
-                    return rgb[:, x0:x0 + cw], (kx - x0, ky, min(kw, cw), kh)
+                    return (x0, 0, cw, h), (0, 0, 0, 0), (kx - x0, ky, min(kw, cw), kh)
             else:
                 ch = max(1, round(w / aspect))
                 y0 = _window(h, ch, ky, ky + kh)
                 if y0 is None and not strict and mode == "crop":
                     y0 = min(max(0, ky + kh // 2 - ch // 2), h - ch)
                 if y0 is not None:
-                    return rgb[y0:y0 + ch], (kx, ky - y0, kw, min(kh, ch))
+                    return (0, y0, w, ch), (0, 0, 0, 0), (kx, ky - y0, kw, min(kh, ch))
             if mode == "crop":
                 raise ValueError(f"{self.name}: a crop to aspect {aspect:.3f} would cut the "
                                  f"protected box {keep}; use mode='extend' or 'auto'")
         if wide:
             add = max(0, round(w / aspect) - h)
             top = add // 2
-            return extend(rgb, top, add - top, 0, 0), (kx, ky + top, kw, kh)
+            return (0, 0, w, h), (top, add - top, 0, 0), (kx, ky + top, kw, kh)
         add = max(0, round(h * aspect) - w)
         left = add // 2
-        return extend(rgb, 0, 0, left, add - left), (kx + left, ky, kw, kh)
+        return (0, 0, w, h), (0, 0, left, add - left), (kx + left, ky, kw, kh)
 
     @staticmethod
-    def _margin(rgb: np.ndarray, keep: Box, margin: float, aspect: float) -> np.ndarray:
-        """Extend evenly (keeping ``aspect``) until ``keep`` is ``margin`` from every edge."""
-        h, w = rgb.shape[:2]
+    def _margin(w: int, h: int, keep: Box, margin: float, aspect: float
+                ) -> tuple[int, int, int, int]:
+        """Pads (top, bottom, left, right) extending evenly (keeping ``aspect``) until
+        ``keep`` is ``margin`` from every edge of a ``w`` x ``h`` canvas."""
         kx, ky, kw, kh = keep
         need = max(margin * w - kx, margin * w - (w - kx - kw),
                    (margin * h - ky) * aspect, (margin * h - (h - ky - kh)) * aspect, 0.0)
         if need <= 0:
-            return rgb
+            return 0, 0, 0, 0
         # extending each side by p px (and each of top/bottom by p / aspect) moves the box
         # p further from the sides while the frame grows: solve margin * (w + 2p) <= kx + p
         gap = min(kx, w - kx - kw, min(ky, h - ky - kh) * aspect)
         p = int(np.ceil(max(0.0, (margin * w - gap) / (1 - 2 * margin))))
         q = int(round(p / aspect))
-        return extend(rgb, q, q, p, p)
+        return q, q, p, p
 
 
 def _box(b: Any, w: int, h: int) -> Box:

@@ -110,6 +110,15 @@ class Upscale(Fix):
         scale = max(1.0, scale)
         return max(1, int(round(width * scale))), max(1, int(round(height * scale)))
 
+    def geometry(self, rgb: np.ndarray, params: Any):
+        """What the gate reads before the step runs: the whole picture kept, nothing added,
+        the output size (so the enlargement) of :meth:`output_size`."""
+        from keyframe.fixes.reframe import Layout
+
+        h, w = rgb.shape[:2]
+        return Layout(crop=(0, 0, w, h), pad=(0, 0, 0, 0), size=self.output_size(w, h, params),
+                      source=(w, h))
+
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         check_rgb(rgb, self.name)
         h, w = rgb.shape[:2]

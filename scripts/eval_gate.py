@@ -1,0 +1,268 @@
+"""Does `keyframe gate` mend mild defects of real pictures, and certify only what it mended?
+
+Data: the clean pictures of ../shared/data (the eight clean ComfyUI generations, the
+scikit-image astronaut, the lemur photo, the two LIVE reference photos, the two sharp
+blur_dataset camera shots), each brought to at most ``--long-side`` px (area resampling).
+A picture the default profile does not certify as it is (e.g. a sign the text family cannot
+read) is listed and left out: a gate figure on it would measure the checks, not the gate.
+
+Degradations (each a ladder, mildest first): Gaussian blur, Gaussian noise, JPEG, banding
+(the smooth areas posterised to N levels per channel), letterbox / pillarbox / window-box
+bars (the picture padded with black bars, so a crop gives back the exact original), a faint
+2-px checkerboard and faint tiling seams (64-px tiles offset by +-N grey levels). For each
+picture and ladder the **mild** rung is the mildest one at which the default profile flags
+the degraded code at ``major`` (the verdict is ``fix`` or worse because of it); the gate
+then runs on that rung.
+
+A case counts as **mended** when the gate certifies it with at least one kept step (a
+picture certified untouched is not mended). For every certified result the script also
+reports the PSNR to the clean original before and after the gate (same size only), so a
+"mend" that moved away from the clean picture shows.
+
+    python scripts/eval_gate.py [--long-side 1024] [--only blur,noise] [--json cases.jsonl]
+    python scripts/eval_gate.py --held-out     # scikit-image's coffee, chelsea, rocket
+    KEYFRAME_MODELS=/work/shared/models python scripts/eval_gate.py   # anatomy models too
+
+The figures quoted in README.md ("Fixing") and docs/gate.md come from this script.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from keyframe.assess import assess  # noqa: E402
+from keyframe.gate import gate  # noqa: E402
+from keyframe.image import from_array, load  # noqa: E402
+from keyframe.profiles import load_profile  # noqa: E402
+from keyframe.report import level_rank  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+CLEAN = (
+    "comfyui_examples/flux/flux_dev_example.png",
+    "comfyui_examples/flux/flux_schnell_example.png",
+    "comfyui_examples/flux/girl_in_field.png",
+    "comfyui_examples/sdxl/sdxl_simple_example.png",
+    "comfyui_examples/sd3/sd3.5_simple_example.png",
+    "comfyui_examples/sdturbo/sdxlturbo_example.png",
+    "comfyui_examples/stable_cascade/stable_cascade__text_to_image.png",
+    "comfyui_examples/hypernetworks/hypernetwork_example_output.png",
+    "skimage_astronaut/astronaut.png",
+    "pymatting/data/lemur/lemur.png",
+    "live_iqa_cilissa/ref_images/monarch.png",
+    "live_iqa_cilissa/ref_images/parrots.png",
+    "blur_dataset_kwentar/samples/106_NIKON-D3400-35MM_S.JPG",
+    "blur_dataset_kwentar/samples/176_HONOR-7X_S.jpg",
+)
+
+
+def _u8(x):
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def blur(rgb, s):
+    return cv2.GaussianBlur(rgb, (0, 0), s)
+
+
+def noise(rgb, s):
+    return _u8(rgb + np.random.default_rng(3).normal(0, s, rgb.shape))
+
+
+def jpeg(rgb, q):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=int(q))
+    return np.array(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def posterise(rgb, levels):
+    step = 255.0 / (levels - 1)
+    return _u8(np.round(rgb / step) * step)
+
+
+def smooth_banding(rgb, levels):
+    """The picture's smooth areas (local mean |luma gradient| under 3 grey levels per px
+    over 17 px, feathered) posterised to ``levels`` per channel: contour bands in skies and
+    backdrops, where a generator's 8-bit output or a re-encode leaves them."""
+    f = rgb.astype(np.float32)
+    y = f @ np.array([0.299, 0.587, 0.114], np.float32)
+    grad = np.zeros_like(y)
+    grad[:, :-1] += np.abs(np.diff(y, axis=1))
+    grad[:-1, :] += np.abs(np.diff(y, axis=0))
+    flat = np.clip(2.0 - cv2.blur(grad, (17, 17)) / 3.0, 0, 1)
+    m = cv2.GaussianBlur(flat, (0, 0), 4)[..., None]
+    return _u8(f * (1 - m) + posterise(rgb, levels).astype(np.float32) * m)
+
+
+def bars(sides):
+    def pad(rgb, share):
+        b = max(1, round(share * rgb.shape[0]))
+        t, bo, le, ri = (b if s in sides else 0 for s in "tblr")
+        return cv2.copyMakeBorder(rgb, t, bo, le, ri, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    return pad
+
+
+def checker(rgb, amp):
+    h, w = rgb.shape[:2]
+    sign = np.where((np.arange(h)[:, None] + np.arange(w)[None, :]) % 2, 1.0, -1.0)
+    return _u8(rgb + amp * sign[..., None])
+
+
+def seams(rgb, amp):
+    """Tiles of 64 px, each offset by its own +-amp grey levels (a tiled decoder's seams)."""
+    h, w = rgb.shape[:2]
+    rng = np.random.default_rng(5)
+    offs = rng.choice([-1.0, 1.0], size=(h // 64 + 1, w // 64 + 1)) * amp
+    tile = offs[np.arange(h)[:, None] // 64, np.arange(w)[None, :] // 64]
+    return _u8(rgb + tile[..., None])
+
+
+#: name -> (code it must flag, degrade(rgb, rung), rungs mildest first)
+LADDERS = {
+    "blur": ("blur", blur, [0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0]),
+    "noise": ("noise", noise, [2, 3, 4, 5, 6, 8, 10, 12, 16]),
+    "jpeg": ("jpeg_blocking", jpeg, [80, 70, 60, 50, 40, 30, 25, 20, 15, 10]),
+    "banding": ("banding", smooth_banding, [96, 64, 48, 40, 32, 24, 16, 12]),
+    "letterbox": ("border", bars("tb"), [0.005, 0.01, 0.02, 0.04, 0.08]),
+    "pillarbox": ("border", bars("lr"), [0.005, 0.01, 0.02, 0.04, 0.08]),
+    "windowbox": ("border", bars("tblr"), [0.005, 0.01, 0.02, 0.04, 0.08]),
+    "checker": ("grid_artifact", checker, [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]),
+    "seams": ("grid_artifact", seams, [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]),
+}
+
+
+#: held out: scikit-image photos nothing here was tuned on (the astronaut is in CLEAN)
+HELD_OUT = ("coffee", "chelsea", "rocket")
+
+
+def pictures(long_side: int, held_out: bool = False):
+    import skimage.data
+
+    sources = ([(n, lambda n=n: getattr(skimage.data, n)()) for n in HELD_OUT] if held_out
+               else [(Path(r).stem, lambda r=r: load(DATA / r).rgb) for r in CLEAN
+                     if (DATA / r).is_file()])
+    for stem, read in sources:
+        rgb = read()
+        h, w = rgb.shape[:2]
+        f = long_side / max(h, w)
+        if f < 1:
+            rgb = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        yield stem, np.ascontiguousarray(rgb)
+
+
+def psnr(a, b):
+    if a.shape != b.shape:
+        return None
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else round(10 * np.log10(255 ** 2 / mse), 2)
+
+
+def mild_rung(clean, code, degrade, rungs, profile):
+    """The mildest rung flagging ``code`` at major; its degraded picture and report."""
+    for rung in rungs:
+        rgb = degrade(clean, rung)
+        rep = assess(from_array(rgb, name="x.png"), profile=profile)
+        m = rep.measurements.get(code)
+        if m is not None and level_rank(profile.rule(code).level(m.severity)) >= 2:
+            return rung, rgb, rep
+    return None, None, None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--long-side", type=int, default=1024)
+    ap.add_argument("--only", help="comma-separated ladder names")
+    ap.add_argument("--images", help="comma-separated picture stems")
+    ap.add_argument("--json", type=Path, help="write one JSON line per case here")
+    ap.add_argument("--table", type=Path, help="only print the table of a --json file")
+    ap.add_argument("--held-out", action="store_true",
+                    help=f"the scikit-image photos {', '.join(HELD_OUT)} instead (nothing was "
+                         "tuned on them)")
+    args = ap.parse_args()
+    if args.table:
+        cases = [json.loads(line) for line in args.table.open()]
+        report(cases, {k: v for k, v in LADDERS.items() if any(c["ladder"] == k for c in cases)})
+        return
+    profile = load_profile("default")
+    ladders = {k: v for k, v in LADDERS.items()
+               if not args.only or k in args.only.split(",")}
+    cases, out = [], (args.json.open("w") if args.json else None)
+    left_out = []
+    for stem, clean in pictures(args.long_side, args.held_out):
+        if args.images and stem not in args.images.split(","):
+            continue
+        base = assess(from_array(clean, name=f"{stem}.png"), profile=profile)
+        if base.verdict != "certified":
+            left_out.append((stem, base.reason))
+            continue
+        for name, (code, degrade, rungs) in ladders.items():
+            rung, rgb, rep = mild_rung(clean, code, degrade, rungs, profile)
+            case = {"image": stem, "ladder": name, "code": code, "rung": rung}
+            if rung is None:
+                case["verdict"] = "never flagged"
+            else:
+                src = from_array(rgb, name=f"{stem}-{name}-{rung}.png")
+                t0 = time.perf_counter()
+                res = gate(src, profile=profile, report=rep)
+                case.update(
+                    seconds=round(time.perf_counter() - t0, 2), before=rep.verdict,
+                    verdict=res.verdict, reason=res.reason,
+                    kept=[s.fix for s in res.recipe.steps],
+                    attempts=[f"{'kept' if a.kept else 'rolled back'} {a.step.fix}: {a.reason}"
+                              for a in res.attempts],
+                    psnr_before=psnr(rgb, clean), psnr_after=psnr(res.image.rgb, clean))
+            cases.append(case)
+            if out:
+                out.write(json.dumps(case) + "\n")
+                out.flush()
+            print(f"{stem:32s} {name:10s} {str(rung):6s} {case['verdict']:10s} "
+                  f"{case.get('kept', '')} {case.get('reason', '')[:120]}", file=sys.stderr)
+    if out:
+        out.close()
+    for stem, why in left_out:
+        print(f"left out (not certified as it is): {stem}: {why}")
+    report(cases, ladders)
+
+
+def report(cases, ladders) -> None:
+    rows = defaultdict(list)
+    for c in cases:
+        rows[c["ladder"]].append(c)
+    print("| degradation (code) | mild rungs | flagged | mended + certified | certified "
+          "untouched | other ends | PSNR to clean before → after (certified) | s / image |")
+    print("|---|---|---|---|---|---|---|---|")
+    tot_f = tot_m = 0
+    for name in ladders:
+        cs = [c for c in rows[name] if c["rung"] is not None]
+        mended = [c for c in cs if c["verdict"] == "certified" and c["kept"]]
+        untouched = [c for c in cs if c["verdict"] == "certified" and not c["kept"]]
+        ends = Counter(c["verdict"] for c in cs if c["verdict"] != "certified")
+        pa = [c["psnr_after"] for c in mended if c["psnr_after"] is not None]
+        pb = [c["psnr_before"] for c in mended if c["psnr_after"] is not None
+              and c["psnr_before"] is not None]
+        gain = (f"{np.mean(pb):.1f} → {np.mean(pa):.1f} dB" if pb and len(pb) == len(pa)
+                else f"– → {np.mean(pa):.1f} dB" if pa else "-")
+        secs = np.mean([c["seconds"] for c in cs]) if cs else 0.0
+        share = f"{len(mended)}/{len(cs)} ({100 * len(mended) / len(cs):.0f} %)" if cs else "-"
+        rungs = sorted({c["rung"] for c in cs})
+        print(f"| {name} (`{ladders[name][0]}`) | {rungs} | {len(cs)}/{len(rows[name])} | "
+              f"{share} | {len(untouched)} | {dict(ends) or '-'} | {gain} | {secs:.2f} |")
+        tot_f += len(cs)
+        tot_m += len(mended)
+    if tot_f:
+        print(f"| **all** | | {tot_f} | **{tot_m}/{tot_f} ({100 * tot_m / tot_f:.0f} %)** "
+              f"| | | | |")
+
+
+if __name__ == "__main__":
+    main()

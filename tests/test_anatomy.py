@@ -323,25 +323,26 @@ def _m(code: str, severity: float, **ms) -> Measurement:
 
 def test_two_readings_keep_the_lower_defect_and_turn_one_sided_ones_into_uncertainty():
     """readings.combine: a defect counts when both readings see it (per kind of evidence for
-    hands); what one reading alone sees is what the detectors disagree on."""
-    first = [_m("pose_implausible", 0.7), _m("merged_bodies", 0.6),
+    hands); what one reading alone sees of a body or a face is what the detectors disagree
+    on; a hand's one-sided reading is landmark jitter, not counted."""
+    first = [_m("pose_implausible", 0.7), _m("merged_bodies", 0.0), _m("face_distorted", 0.8),
              _m("hand_malformed", 0.9, outlier_severity=0.9, extra_finger_severity=0.0,
                 wrong_hand_severity=0.2),
              _m("anatomy_uncertain", 0.2)]
-    second = [_m("pose_implausible", 0.4), _m("merged_bodies", 0.0),
+    second = [_m("pose_implausible", 0.4), _m("merged_bodies", 0.0), _m("face_distorted", 0.1),
               _m("hand_malformed", 0.85, outlier_severity=0.1, extra_finger_severity=0.0,
                  wrong_hand_severity=0.85),
               _m("anatomy_uncertain", 0.4)]
     out = {m.code: m for m in readings.combine(first, second, width=100)}
     assert out["pose_implausible"].severity == 0.4
-    assert out["merged_bodies"].severity == 0.0
+    assert out["face_distorted"].severity == 0.1
     # the outlier was seen on the picture only, the wrong hand on the mirror only: neither is
-    # on both readings, so the hand is not malformed by this measure ...
+    # on both readings, so the hand is not malformed by this measure
     assert out["hand_malformed"].severity == pytest.approx(0.2)
-    # ... but the hand's shape read 0.9 one way and 0.1 the other: that is uncertainty
+    # the face read 0.8 one way and 0.1 the other: that is uncertainty
     u = out["anatomy_uncertain"]
-    assert u.severity == pytest.approx(0.8)
-    assert "the picture reads hand_malformed" in u.message and u.region == (10, 20, 30, 40)
+    assert u.severity == pytest.approx(0.7)
+    assert "the picture reads face_distorted" in u.message and u.region == (10, 20, 30, 40)
     assert all("mirror_severity" in m.measurements for m in out.values())
     calm = readings.combine([_m("merged_bodies", 0.1), _m("anatomy_uncertain", 0.2)],
                             [_m("merged_bodies", 0.0), _m("anatomy_uncertain", 0.4)], width=100)
@@ -350,6 +351,11 @@ def test_two_readings_keep_the_lower_defect_and_turn_one_sided_ones_into_uncerta
                                 [_m("merged_bodies", 0.6), _m("anatomy_uncertain", 0.0)],
                                 width=100)
     assert mirrored[1].region == (60, 20, 30, 40)     # the mirror's region, mapped back
+    hand_only = readings.combine(
+        [_m("hand_malformed", 0.9, outlier_severity=0.9), _m("anatomy_uncertain", 0.0)],
+        [_m("hand_malformed", 0.1, outlier_severity=0.1), _m("anatomy_uncertain", 0.0)],
+        width=100)
+    assert hand_only[1].severity == 0.0
 
 
 def test_a_clean_first_reading_is_final(shared_models):

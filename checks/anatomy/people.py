@@ -23,6 +23,7 @@ import numpy as np
 
 from checks.anatomy import geometry
 from checks.anatomy.detect import Face, Hand, Person
+from keyframe.severity import ramp
 
 #: a joint counts as seen above this visibility (the pose model's own estimate)
 VISIBLE = 0.5
@@ -47,7 +48,10 @@ EDGE_PALMS, EDGE_SHARE = 1.5, 0.02
 #: a face at least this share of the frame height is a close-up (its body leaves the frame)
 CLOSEUP_FACE = 0.2
 #: weight of one thing the detectors cannot account for in the uncertainty sum, and of one
-#: pair of people overlapping by at least ``OVERLAP`` of the smaller box
+#: pair of people overlapping by at least ``OVERLAP`` of the smaller box; each is scaled by
+#: how far its evidence lies past the line where it starts to count (a hand just beyond
+#: its wrist, a pose flag just under 0.5, an overlap just over 0.6 count little), so one
+#: pixel more or less moves the sum by little (scripts/anatomy_stability.py)
 UNSURE_WEIGHT, OVERLAP, OVERLAP_WEIGHT = 0.5, 0.6, 0.25
 #: weight of one skeleton on which neither a face nor a hand can be read
 UNVERIFIED_WEIGHT = 0.25
@@ -231,9 +235,12 @@ def _hand_issues(bodies, hands, owner, width, height) -> list[Issue]:
                              {**values, "person": b.index}))
         elif hosts:
             names = " or ".join(f"person {b.index}" for b in hosts[:2])
-            out.append(Issue("uncertain", UNSURE_WEIGHT, region,
-                             f"a hand at {where} is not at the end of an arm of {names} "
-                             f"as the pose model draws it", values))
+            gap = min((_hand_distance(h, b.person, s) for b in bodies if b.valid
+                       for s in SIDES), default=np.inf)
+            values["nearest_wrist_palms"] = round(float(min(gap, 99.0)), 2)
+            out.append(Issue("uncertain", UNSURE_WEIGHT * ramp(gap, ATTACH, 2 * ATTACH),
+                             region, f"a hand at {where} is not at the end of an arm of "
+                             f"{names} as the pose model draws it", values))
         else:
             out.append(Issue("detached_part", 0.6 + 0.3 * sure, region,
                              f"a hand at {where} is attached to no arm", values))
@@ -263,7 +270,13 @@ def _face_issues(bodies, faces, owner, claims, width, height) -> list[Issue]:
             continue          # a close-up: the body leaves the frame below the face
         if not crowded and hosts and all(b.closeup for b in hosts):
             continue
-        out.append(Issue("uncertain", UNSURE_WEIGHT, region,
+        # how far the nearest skeleton's nose is from this face, in face sizes (a nose at 0.6
+        # still owns it): a face just missed reads little, one on no body reads in full
+        noses = [np.linalg.norm(b.person.points[0] - np.asarray(centre)) / max(w, h)
+                 for b in bodies if b.valid]
+        gap = min(noses, default=np.inf)
+        values["nearest_nose_faces"] = round(float(min(gap, 99.0)), 2)
+        out.append(Issue("uncertain", UNSURE_WEIGHT * ramp(gap, 0.6, 1.2), region,
                          f"a face at {where} sits on no skeleton the pose model draws"
                          + (" (two faces share one person box)" if crowded else ""), values))
     return out
@@ -317,11 +330,13 @@ def _scene_issues(bodies, width, height) -> list[Issue]:
     cannot be told apart."""
     out = []
     for b in bodies:
-        if b.valid or b.closeup or b.person.score < 0.5 or geometry.touches_edge(b.box, width, height, edge_share=EDGE_SHARE):
+        if (b.valid or b.closeup or b.person.score < 0.5
+                or geometry.touches_edge(b.box, width, height, edge_share=EDGE_SHARE)):
             continue          # a person cut by the frame is not expected to read whole
         region = geometry.box_int(b.box)
-        out.append(Issue("uncertain", UNSURE_WEIGHT, region,
-                         f"the pose model cannot read person {b.index} at "
+        # weighed by how sure the pose model is that no person is there (its flag 0.5 .. 0.1)
+        out.append(Issue("uncertain", UNSURE_WEIGHT * ramp(b.person.flag, POSE_VALID, 0.1),
+                         region, f"the pose model cannot read person {b.index} at "
                          f"{geometry.where(region, width, height)}",
                          {"pose_flag": round(float(b.person.flag), 3)}))
     for i, a in enumerate(bodies):
@@ -329,7 +344,7 @@ def _scene_issues(bodies, width, height) -> list[Issue]:
             ov = geometry.overlap(a.box, b.box)
             if ov >= OVERLAP:
                 region = geometry.box_int(geometry.union(a.box, b.box))
-                out.append(Issue("uncertain", OVERLAP_WEIGHT, region,
+                out.append(Issue("uncertain", OVERLAP_WEIGHT * ramp(ov, OVERLAP, 1.0), region,
                                  f"persons {a.index} and {b.index} overlap "
                                  f"({ov:.0%} of the smaller one)", {"overlap": round(ov, 3)}))
     return out

@@ -82,7 +82,8 @@ def faces(found: list[Face], gray: np.ndarray, height: int, *, min_px: int
         g = measures.face_geometry(f)
         if g["presence"] < UNSURE_MESH:
             unsure.append(people.Issue(
-                "uncertain", people.UNSURE_WEIGHT, region(f.box),
+                "uncertain", people.UNSURE_WEIGHT * ramp(g["presence"], UNSURE_MESH, 0.05),
+                region(f.box),
                 f"the face mesh cannot read the face at {f.box[0]:.0f},{f.box[1]:.0f}",
                 {"mesh_presence": round(g["presence"], 3)}))
             s = 0.0

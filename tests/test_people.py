@@ -184,3 +184,25 @@ def test_strong_consistent_evidence_trashes_and_one_detector_reviews():
         assert route(_report(**{code: 0.9}), default).verdict == "trash"
         assert route(_report(**{code: 0.6}), default).verdict == "review"
         assert code in route(_report(**{code: 0.9}), default).reason
+
+
+def test_a_hand_shaped_unlike_real_hands_cannot_be_verified():
+    """A hand's finger geometry beyond real photos' hands is an uncertainty item whose
+    weight grows with its robust z: none inside real hands' range, a whole item (a review
+    on its own) past it; the sentence names the hand and where it is."""
+    body = skeleton(500, 100, 600)
+    hand = hand_at(body.points[15] + (0, 5))
+    acc = people.account([body], [], [hand], width=W, height=H)
+    lo, hi = severities.HAND_UNSURE
+    weights = []
+    for z in (0.0, lo, (lo + hi) / 2, hi, 3 * hi):
+        items = severities.hand_unsure([(hand, {"hand_outlier": z})], acc, W, H)
+        weights.append(items[0].strength if items else 0.0)
+    assert weights == sorted(weights) and weights[:2] == [0.0, 0.0]
+    assert 0 < weights[2] < weights[3] == weights[4]
+    item = severities.hand_unsure([(hand, {"hand_outlier": 3 * hi})], acc, W, H)[0]
+    assert item.kind == "uncertain" and item.region == severities.region(hand.box)
+    assert "cannot be verified" in item.sentence and "person 1's hand" in item.sentence
+    sev = next(m for m in severities.accounting([item]) if m.code == "anatomy_uncertain")
+    assert route(_report(anatomy_uncertain=sev.severity), load_profile("default")).verdict \
+        == "review"

@@ -111,7 +111,8 @@ class AnatomyCheck(Check):
                  if p.flag >= people.POSE_VALID]
         return [*face_ms, severities.hand(hands, acc),
                 *severities.bodies(valid, len(persons), persons),
-                *severities.accounting(acc.issues + unsure)]
+                *severities.accounting(acc.issues + unsure
+                                        + severities.hand_unsure(hands, acc, W, H))]
 
     def _hands(self, rgb: np.ndarray, persons) -> list[detect.Hand]:
         """Hands the palm detector finds and hands at the visible wrists of every skeleton

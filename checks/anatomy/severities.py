@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from checks.anatomy import measures, people
+from checks.anatomy import geometry, measures, people
 from checks.anatomy.detect import Face, Hand, Person
 from keyframe.report import Measurement
 from keyframe.severity import ramp
@@ -36,6 +36,13 @@ FACE_SMALL = (0.07, 0.015)
 #: foreshortened hand), hands graded severe on ai_human_anatomy 17+. Linear from 0 so that
 #: the ranking survives (ties at 0 hide it); 0.5 at 20, 0.8 at 32.
 HAND_OUTLIER = (0.0, 40.0)
+#: ``hand_outlier`` beyond which a hand's shape lies outside what real hands show, so the
+#: landmark model's read of it cannot vouch for its fingers: an ``anatomy_uncertain`` item
+#: whose weight rises from 0 at the first anchor to a whole item (major on its own) at the
+#: second. Set on the real photos alone (the false-alarm budget): of the 26 real photos of
+#: ../shared/data with a hand read (mmpose_testdata people and hands, p3m, astronaut) the
+#: worst hand's z is <= 4.5 on 22 and 7.0, 9.7, 15.4, 16.9 on the other four.
+HAND_UNSURE = (4.5, 10.0)
 #: ``unexplained_finger`` (hand scales from the nearest landmark finger bone to the tip of a
 #: finger-shaped protrusion of the hand's silhouette): real people and real hand photos of
 #: mmpose_testdata reach 0.15 and 0.07, HandRefiner's six-fingered hand (test/5.jpg) 0.51
@@ -147,6 +154,27 @@ def hand(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting) -> 
         + (f"; the hand at the end of {whose} {h.side} arm is shaped like a {mirror} hand "
            f"({wrong:.2f}: its thumb is on the wrong side)" if wrong >= WRONG_HAND[0] else ""),
         region(h.box), {**g, "hands": len(found), **boxes("hand", [h for h, _ in found])})
+
+
+def hand_unsure(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting,
+                width: int, height: int) -> list[people.Issue]:
+    """An uncertainty item per hand whose finger geometry lies beyond real hands'
+    (``HAND_UNSURE``): the defect anchors (``HAND_OUTLIER``) keep their meaning, but a hand
+    this far out is not one the gate can vouch for."""
+    owner = dict(zip(map(id, acc.hands), acc.hand_owner))
+    out = []
+    for h, g in found:
+        weight = 2 * people.UNSURE_WEIGHT * ramp(g["hand_outlier"], *HAND_UNSURE)
+        if weight <= 0:
+            continue
+        whose = f"person {owner[id(h)]}'s" if owner.get(id(h)) else "a"
+        r = region(h.box)
+        out.append(people.Issue(
+            "uncertain", weight, r,
+            f"{whose} hand at {geometry.where(r, width, height)} is shaped unlike real hands "
+            f"({g['hand_outlier']:.1f} robust z): its fingers cannot be verified",
+            {"hand_outlier": round(g["hand_outlier"], 2)}))
+    return out
 
 
 def bodies(rows: list[tuple[Person, dict[str, float]]], n_people: int,

@@ -224,7 +224,10 @@ def test_tiling_does_not_change_the_result(shared_models):
     whole, k = run_network("sr-fsrcnn-x2", y, tile=512)
     tiled, _ = run_network("sr-fsrcnn-x2", y, tile=48)
     assert k == 2 and whole.shape == (300, 400)
-    assert np.array_equal(whole, tiled)
+    # equal to float rounding: the convolutions' summation order follows the tile's size
+    # (OpenCV's SIMD and thread split), which moved one value by 1 ulp in CI; a seam from
+    # missing context would be off by 1e-3 or more
+    assert np.abs(whole - tiled).max() < 1e-6
 
 
 # ------------------------------------------------------------------------- the fix

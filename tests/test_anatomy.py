@@ -367,3 +367,43 @@ def test_a_clean_first_reading_is_final(shared_models):
     check._once = lambda image, **kw: calls.append(kw) or once(image, **kw)
     found = check.measure(from_array(photo("astronaut")))
     assert len(calls) == 1 and max(m.severity for m in found) < 0.25
+
+
+def test_a_face_on_no_person_is_not_a_face_where_people_were_found():
+    """faces_on_people: with a person found, a face whose centre lies on no person box is
+    dropped; with none, every face is kept (close-ups the person detector misses)."""
+    from checks.anatomy import faces_on_people
+    body = detect.Person(np.array([300.0, 30, 500, 970]), 0.9)
+    on = detect.Face(np.array([440.0, 280, 120, 140]), 0.84, np.zeros((5, 2)))
+    off = detect.Face(np.array([5.0, 320, 130, 220]), 0.82, np.zeros((5, 2)))
+    assert faces_on_people([on, off], [body]) == [on]
+    assert faces_on_people([on, off], []) == [on, off]
+
+
+@pytest.mark.slow
+def test_a_debanded_urn_is_not_a_face_at_the_frame_edge(shared_models, shared_data):
+    """flux_dev_example with banded smooth areas: deband smooths an urn beside the girl into
+    something YuNet reads as a face (0.82) at the left edge. It sits on no person box, so it
+    is not a subject: framing does not call the picture cramped and the gate keeps the
+    deband (before, subject_near_edge went 0 -> 0.82 and the step was rolled back)."""
+    from keyframe.gate import gate
+    from keyframe.image import from_array, load
+
+    rgb = load(shared_data / "comfyui_examples/flux/flux_dev_example.png").rgb
+    f = 1024 / max(rgb.shape[:2])
+    rgb = cv2.resize(rgb, (round(rgb.shape[1] * f), round(rgb.shape[0] * f)),
+                     interpolation=cv2.INTER_AREA)
+    y = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    grad = np.zeros_like(y)
+    grad[:, :-1] += np.abs(np.diff(y, axis=1))
+    grad[:-1, :] += np.abs(np.diff(y, axis=0))
+    smooth = cv2.GaussianBlur(np.clip(2.0 - cv2.blur(grad, (17, 17)) / 3.0, 0, 1), (0, 0), 4)
+    step = 255.0 / 31
+    banded = np.round(rgb / step) * step
+    rgb = np.clip(np.rint(rgb * (1 - smooth[..., None]) + banded * smooth[..., None]),
+                  0, 255).astype(np.uint8)
+    result = gate(from_array(rgb, name="flux.png"), profile=load_profile("default"))
+    deband = [a for a in result.attempts if a.step.fix == "deband"]
+    assert deband and deband[0].kept, deband[0].reason if deband else result.reason
+    assert result.after.scores["subject_near_edge"] < 0.25
+    assert result.verdict == "certified", result.reason

@@ -167,7 +167,11 @@ def face_mesh(rgb: np.ndarray, face: Face) -> None:
     face.presence = float(_sigmoid(flag.reshape(-1)[0]))
 
 
-def persons(rgb: np.ndarray, *, min_score: float = 0.4) -> list[Person]:
+#: YOLOX score from which a box is a person whose skeleton is read
+PERSON_SCORE = 0.4
+
+
+def persons(rgb: np.ndarray, *, min_score: float = PERSON_SCORE) -> list[Person]:
     """YOLOX-nano person boxes (COCO class 0), score = objectness x class."""
     h, w = rgb.shape[:2]
     r = min(416 / h, 416 / w)

@@ -25,7 +25,8 @@ the checks saw mid-grey) rather than damaging pixels; the flattened picture's ve
 
 Otherwise it is **rolled back** (the pixels before it are kept) and the attempt is recorded
 with the reason; every attempt records the codes that moved and their levels before and
-after. Rounds repeat while the verdict is ``fix`` and the last round kept a step, up to
+after. Rounds repeat while the verdict is ``fix`` (or ``review`` with fixes planned for
+its other findings) and the last round kept a step, up to
 ``max_rounds``; a kept step that changes the geometry ends its round, so the regions of the
 remaining steps are measured again on the new frame; a step identical to one already rolled
 back is not tried again.
@@ -298,6 +299,14 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
     return (attempt, candidate, new) if judged.keep else (attempt, None, None)
 
 
+def _mendable(report: Report) -> bool:
+    """Whether the loop has work: a ``fix`` verdict, or a ``review`` whose plan still holds
+    fixes for its other findings (a letterboxed picture whose anatomy the detectors cannot
+    verify gets its bars cropped all the same: the person looks at the mended picture, and
+    the mended picture's own measurement decides its verdict)."""
+    return report.verdict == "fix" or (report.verdict == "review" and bool(report.plan))
+
+
 def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
          max_rounds: int = MAX_ROUNDS, checks: Sequence[Check] | None = None,
          report: Report | None = None,
@@ -338,7 +347,7 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
     attempts: list[Attempt] = []
     tried: set[tuple[str, str]] = set()
     for rnd in range(1, max_rounds + 1):
-        if now.verdict != "fix":
+        if not _mendable(now):
             break
         progress = False
         for planned in now.plan:

@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from checks.artifact import ArtifactCheck
 from keyframe.cli import main
 from keyframe.gate import gate, judge
 from keyframe.inspect import Inspection
 from keyframe.image import encode_png, from_array, load
 from keyframe.verify import verify
 from keyframe.profiles import load_profile
+from keyframe.registry import Check
 from keyframe.recipe import from_manifest, load as load_recipe, replay
 from keyframe.report import Finding, Measurement, Report
 
@@ -210,3 +212,35 @@ def test_the_gate_rule_is_inherited_and_overridden(tmp_path):
     path.write_text('name = "wide"\nextends = "default"\n[gate]\nmax_enlarge = 3.0\n')
     rule = load_profile(str(path)).gate
     assert rule.max_enlarge == 3.0 and rule.level_margin == load_profile("default").gate.level_margin
+
+
+class _Unverifiable(Check):
+    """A stand-in anatomy check: 'cannot verify' at major (review, no fix) on every picture,
+    or (``bars_only``) only while black bars frame it, as a detector that reads the boxed
+    picture differently does."""
+
+    name = "anatomy"
+    codes = ("anatomy_uncertain",)
+
+    def __init__(self, *, bars_only: bool):
+        self.bars_only = bars_only
+
+    def measure(self, image):
+        boxed = bool(image.rgb[:4].max() == 0)
+        s = 0.7 if boxed or not self.bars_only else 0.0
+        return [Measurement("anatomy_uncertain", s, "cannot verify the anatomy (stand-in)")]
+
+
+@pytest.mark.parametrize("bars_only", [False, True])
+def test_a_review_picture_gets_its_other_findings_mended(bars_only):
+    """A picture in review (a finding with no fix) whose plan still mends another finding is
+    mended: the bars are cropped; the verdict is the mended picture's own — still review when
+    the unfixable finding stays, certified when it went with the bars."""
+    boxed = cv2.copyMakeBorder(photo("astronaut"), 12, 12, 0, 0, cv2.BORDER_CONSTANT,
+                               value=(0, 0, 0))
+    checks = [ArtifactCheck(), _Unverifiable(bars_only=bars_only)]
+    res = gate(from_array(boxed, name="x.png"), profile=load_profile("default"), checks=checks)
+    assert res.before.verdict == "review"
+    assert [(a.step.fix, a.kept) for a in res.attempts][:1] == [("crop_border", True)]
+    assert res.image.rgb.shape[:2] == (512, 512)
+    assert res.verdict == ("certified" if bars_only else "review"), res.reason

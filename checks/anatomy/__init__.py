@@ -44,7 +44,7 @@ MAX_HANDS = 8
 MIN_FACE_PX = 24            # smaller faces are counted for size but not judged for shape
 #: a person box shorter than this share of the frame is too small to read a skeleton in
 MIN_PERSON_HEIGHT = 0.15
-#: palm length (source px) below which a hand's silhouette is not drawn: the 128-px crop of
+#: palm length (source px) below which a hand's silhouette is not drawn: the 96-px crop of
 #: a smaller hand is upsampled, its fingers under 3 source px wide, and GrabCut's outline is
 #: the blur's, not the fingers'
 SILHOUETTE_MIN_PALM = 16.0

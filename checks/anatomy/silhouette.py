@@ -26,7 +26,11 @@ from checks.anatomy.detect import Hand, _warp
 
 FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
 PALM = (0, 5, 9, 13, 17)
-CROP = 128                  # crop side (px): fingers of a hand filling half of it are ~6 px wide
+#: crop side (px): fingers of a hand filling half of it are ~4-5 px wide. 96 px and two GrabCut
+#: iterations (was 128 px, three) take 0.36x the GrabCut time with the same verdict on every
+#: picture of scripts/calibrate_anatomy.py's sets; real hands' largest unexplained extent
+#: stays 0.07 and HandRefiner's sixth finger 0.51 (tests/test_anatomy.py)
+CROP = 96
 
 #: a protrusion is fingertip-like when its outline point lies at least ``PEAK_HEIGHT`` hand
 #: scales from the palm centre and stands ``PEAK_PROMINENCE`` above the valleys on both sides
@@ -60,7 +64,7 @@ def hand_crop(rgb: np.ndarray, points: np.ndarray, out: int = CROP):
     return crop, p, palm_px, max(palm_px, 0.5 * float(np.ptp(p, 0).max()))
 
 
-def segment(crop: np.ndarray, p: np.ndarray, palm: float, iters: int = 3) -> np.ndarray:
+def segment(crop: np.ndarray, p: np.ndarray, palm: float, iters: int = 2) -> np.ndarray:
     """Hand mask (uint8 0/1) of ``crop`` by GrabCut seeded with the landmarks ``p`` (crop px);
     ``palm`` is the palm length in crop px (it sets the stroke widths).
 

@@ -26,6 +26,7 @@ geometry (pure arithmetic); :mod:`keyframe.exports` makes the bytes.
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,9 @@ class Target:
     verified: bool
     profile: Profile
     source: str
+    #: other names the target answers to (``[target] aliases``: ``runway`` for the current
+    #: Runway model), listed by ``keyframe targets``
+    aliases: tuple[str, ...] = ()
 
     def accepted_aspects(self) -> tuple[float, ...]:
         """The discrete aspects a keyframe should match (empty: any aspect in the range)."""
@@ -156,12 +160,29 @@ class Target:
                 "aspects": list(self.aspect_labels),
                 "size": list(self.size) if self.size else None,
                 "sizes": [list(s) for s in self.sizes], "area": self.area,
-                "multiple_of": self.multiple_of, "verified": self.verified}
+                "multiple_of": self.multiple_of, "verified": self.verified,
+                "aliases": list(self.aliases)}
 
 
 def builtin_target_names() -> list[str]:
     """Names of the targets shipped with keyframe."""
     return sorted(p.stem for p in TARGETS_DIR.glob("*.toml"))
+
+
+def builtin_aliases() -> dict[str, str]:
+    """Alias -> built-in target name, from each built-in's ``[target] aliases``."""
+    out = {}
+    for path in sorted(TARGETS_DIR.glob("*.toml")):
+        spec = tomllib.loads(path.read_text(encoding="utf-8")).get("target", {})
+        for alias in spec.get("aliases", []):
+            out[str(alias)] = path.stem
+    return out
+
+
+def canonical_name(name_or_path: str) -> str:
+    """The built-in target an alias names (``runway`` -> ``runway-gen4``); anything else as
+    given."""
+    return builtin_aliases().get(str(name_or_path), str(name_or_path))
 
 
 def _ratio(text: Any, where: str) -> float:
@@ -197,10 +218,11 @@ def load_target(name_or_path: str | Path) -> Target:
     TargetError
         Unknown name, unreadable file, not a profile, or a missing/invalid ``[target]`` key.
     """
-    path = toml_path(name_or_path, TARGETS_DIR)
+    path = toml_path(canonical_name(str(name_or_path)), TARGETS_DIR)
     if path is None:
         raise TargetError(f"unknown target {name_or_path!r}; built-in targets: "
-                          f"{', '.join(builtin_target_names())}, or give a .toml path")
+                          f"{', '.join(builtin_target_names())} (aliases: "
+                          f"{', '.join(sorted(builtin_aliases()))}), or give a .toml path")
     try:
         profile = load_profile(path)
     except ProfileError as exc:
@@ -228,7 +250,8 @@ def load_target(name_or_path: str | Path) -> Target:
         aspects=tuple(_ratio(a, where) for a in labels), aspect_labels=labels,
         size=_pair(size, "size", where) if size else None, sizes=sizes,
         area=_int(spec, "area", 0, where), multiple_of=_int(spec, "multiple_of", 2, where, 1),
-        verified=bool(spec.get("verified", False)), profile=profile, source=str(path))
+        verified=bool(spec.get("verified", False)), profile=profile, source=str(path),
+        aliases=tuple(str(a) for a in spec.get("aliases", [])))
     if target.min_short_side > target.max_side:
         raise TargetError(f"{where}: min_short_side is above max_side")
     return target

@@ -52,3 +52,61 @@ def test_targets_command_lists_limits():
     rows = [json.loads(l) for l in r.output.splitlines()]
     assert {row["name"] for row in rows} >= set(NAMES)
     assert CliRunner().invoke(main, ["targets", "--help"]).exit_code == 0
+
+
+def _square_png(tmp_path):
+    from PIL import Image
+    from helpers import photo
+    path = tmp_path / "square.png"
+    Image.fromarray(photo("astronaut")).save(path)
+    return path
+
+
+def test_check_measures_framing_against_the_target_given(tmp_path):
+    """`keyframe check --target veo` measures a 1:1 picture against Veo's 16:9 (and its
+    720-px short side), where the generic target accepts it; the report names the target."""
+    path = _square_png(tmp_path)
+    runner = CliRunner()
+    generic = json.loads(runner.invoke(main, ["check", str(path), "--json"]
+                                       ).output.splitlines()[0])
+    veo = json.loads(runner.invoke(main, ["check", str(path), "--json", "--target", "veo"]
+                                   ).output.splitlines()[0])
+    assert generic["target"] is None and veo["target"] == "veo"
+    assert generic["scores"]["aspect_mismatch"] == 0.0
+    assert veo["scores"]["aspect_mismatch"] > 0.25
+    assert veo["scores"]["too_small"] > generic["scores"]["too_small"]
+
+
+def test_an_alias_names_the_current_model_everywhere(tmp_path):
+    """`runway` is Runway's current model: accepted by --target, written into reports under
+    the model's own name, listed by `keyframe targets` (text and JSON)."""
+    assert load_target("runway").name == "runway-gen4"
+    runner = CliRunner()
+    out = runner.invoke(main, ["check", str(_square_png(tmp_path)), "--json", "--target",
+                               "runway"])
+    assert json.loads(out.output.splitlines()[0])["target"] == "runway-gen4"
+    listing = runner.invoke(main, ["targets"]).output
+    assert "also --target runway" in next(l for l in listing.splitlines()
+                                          if l.startswith("runway-gen4"))
+    rows = [json.loads(l) for l in runner.invoke(main, ["targets", "--json"]).output.splitlines()]
+    assert {r["name"]: r["aliases"] for r in rows}["runway-gen4"] == ["runway"]
+    bad = runner.invoke(main, ["check", str(tmp_path), "--target", "nope"])
+    assert bad.exit_code == 2 and "aliases: ltx, luma, runway" in bad.output
+
+
+def test_triage_measures_against_the_target_and_reruns_for_another(tmp_path):
+    """triage --target puts the target into every report and into the journal's run id: the
+    same folder triaged for another target is measured again, not reused."""
+    src = tmp_path / "in"
+    src.mkdir()
+    _square_png(src)
+    runner = CliRunner()
+    first = runner.invoke(main, ["triage", str(src), "-o", str(tmp_path / "o"), "--no-html",
+                                 "--target", "kling"])
+    lines = (tmp_path / "o" / "report.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["target"] == "kling", first.output
+    again = runner.invoke(main, ["triage", str(src), "-o", str(tmp_path / "o"), "--no-html",
+                                 "--target", "veo"])
+    assert "1 assessed, 0 reused" in again.output, again.output
+    lines = (tmp_path / "o" / "report.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["target"] == "veo"

@@ -215,13 +215,23 @@ def targets_option(f):
              "--profile is given (see `keyframe targets`).")(f)
 
 
+def target_option(f):
+    return click.option(
+        "--target", "target_name", metavar="NAME|FILE",
+        help="Video target whose limits the framing codes measure against (aspect, size, "
+             "file size, subject margins; see `keyframe targets`); its profile decides "
+             "unless --profile is given. Default: generic.")(f)
+
+
 def targets_and_profile(target_names, profile: str):
     """The loaded targets and the profile that decides: the first target's unless
     ``--profile`` was given on the command line."""
     from keyframe.targets import TargetError, load_target
 
+    from keyframe.targets import canonical_name
+
     try:
-        targets = [load_target(t) for t in target_names]
+        targets = [load_target(canonical_name(t)) for t in target_names]
     except TargetError as exc:
         raise click.UsageError(str(exc)) from None
     explicit = click.get_current_context().get_parameter_source("profile")

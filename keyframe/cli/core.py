@@ -13,12 +13,14 @@ from keyframe.cli._base import (BackgroundType, InputError, export_lines, found_
                                 hold_out, main, mattes_option, max_pixels_option,
                                 not_run_lines, overwrite_option, profile_option,
                                 profile_or_usage_error, refuse_or_error, summary_line,
-                                targets_and_profile, targets_option, verdict_line, wait_option)
+                                target_option, targets_and_profile, targets_option, verdict_line,
+                                wait_option)
 from keyframe.report import Report
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines (one report per image).")
+@target_option
 @profile_option
 @max_pixels_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
@@ -29,14 +31,14 @@ from keyframe.report import Report
               help="Write the mask of each finding that has one (edge band, specks, text "
                    "boxes) to DIR/<stem>.<sha8>.<code>.png (grey, 255 = affected); noted in "
                    "the report.")
-def check(paths, as_json, profile, max_pixels, jobs, mattes, masks):
+def check(paths, as_json, target_name, profile, max_pixels, jobs, mattes, masks):
     """Check images (files or folders) and print a verdict per image.
 
     By default a readable table: verdict, quality (0-100), file, and the reason in one
     sentence. With --json, one keyframe.report/1 object per line on stdout.
     """
-    prof = profile_or_usage_error(profile)
-    options = BatchOptions(profile=prof.source, max_pixels=max_pixels,
+    target, prof = _target_and_profile(target_name, profile)
+    options = BatchOptions(profile=prof.source, target=target, max_pixels=max_pixels,
                            mattes=None if mattes is None else str(mattes.resolve()),
                            masks=None if masks is None else str(masks.resolve()))
     reports = []
@@ -52,12 +54,22 @@ def check(paths, as_json, profile, max_pixels, jobs, mattes, masks):
     sys.exit(exit_code(counts))
 
 
+def _target_and_profile(target_name: str | None, profile: str):
+    """The target name the framing codes measure against (an alias resolved) and the
+    profile that decides: the target's unless ``--profile`` was given."""
+    from keyframe.targets import canonical_name
+
+    targets, prof = targets_and_profile((target_name,) if target_name else (), profile)
+    return (canonical_name(target_name) if targets else None), prof
+
+
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "out", required=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: report.jsonl, report.html, thumbs/, the resumable store "
                    "(.keyframe/) and, with --sort-into, one folder per verdict.")
+@target_option
 @profile_option
 @max_pixels_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
@@ -80,7 +92,7 @@ def check(paths, as_json, profile, max_pixels, jobs, mattes, masks):
 @mattes_option
 @wait_option
 @overwrite_option
-def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mode, html,
+def triage(folder, out, target_name, profile, max_pixels, jobs, executor, scheduler, sort_mode, html,
            check_names, mattes, wait, overwrite):
     """Assess every image under FOLDER into OUT: report.jsonl, report.html, a summary.
 
@@ -92,14 +104,15 @@ def triage(folder, out, profile, max_pixels, jobs, executor, scheduler, sort_mod
                                 triage as run_triage)
     from keyframe.executors import ExecutorError, make_executor
 
-    prof = profile_or_usage_error(profile)
+    target, prof = _target_and_profile(target_name, profile)
     names = None if check_names is None else tuple(
         n.strip() for n in check_names.split(",") if n.strip())
     try:
         select_checks(names)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    options = BatchOptions(profile=prof.source, max_pixels=max_pixels, checks=names,
+    options = BatchOptions(profile=prof.source, target=target, max_pixels=max_pixels,
+                           checks=names,
                            mattes=None if mattes is None else str(mattes.resolve()))
     why = out_folder_problem(out, folder, overwrite=overwrite)
     if why:
@@ -208,10 +221,11 @@ def certify(paths, out, approved, force, target_names, background, profile, max_
     from keyframe.assess import assess_path
     from keyframe.gate import flatten_onto
     from keyframe.package import PackageError, write_package
+    from keyframe.targets import canonical_name
     from keyframe.verify import package_origin
 
     targets, prof = targets_and_profile(target_names, profile)
-    target = target_names[0] if targets else None
+    target = canonical_name(target_names[0]) if targets else None
     if (approved is None) == (not paths):
         raise click.UsageError("give IMAGE... or --approved REVIEWED (not both)")
     if approved is not None:

@@ -85,10 +85,11 @@ def gate(paths, out, as_json, rounds, background, target_names, profile, max_pix
     from keyframe.assess import assess_path
     from keyframe.gate import gate as run_gate
     from keyframe.package import PackageError, write_package
+    from keyframe.targets import canonical_name
     from keyframe.verify import package_origin
 
     targets, prof = targets_and_profile(target_names, profile)
-    target = target_names[0] if targets else None
+    target = canonical_name(target_names[0]) if targets else None
     finals = []
     lines = []      # OUT/gate.jsonl: what `keyframe review OUT` shows
     found = found_or_error(iter_images(paths, exclude=[out] + ([mattes] if mattes else [])),

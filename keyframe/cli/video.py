@@ -167,4 +167,5 @@ def targets(as_json):
         click.echo(f"{name:<12} {'/'.join(t.formats):<15} {cap:>7}  short side >= "
                    f"{t.min_short_side} px, sides <= {t.max_side} px, multiple of "
                    f"{t.multiple_of}; aspects {aspects}; {size}"
-                   f"{'' if t.verified else ' (unverified)'}")
+                   f"{'' if t.verified else ' (unverified)'}"
+                   + (f"; also --target {', '.join(t.aliases)}" if t.aliases else ""))

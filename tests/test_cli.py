@@ -123,3 +123,36 @@ def test_originals_never_modified(runner, folder, tmp_path):
     runner.invoke(main, ["certify", str(folder), "-o", str(tmp_path / "p"), "--force"])
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.iterdir()}
     assert before == after
+
+
+def test_check_runs_only_the_checks_named(tmp_path):
+    """`check --checks artifact` measures the artifact family alone; an unknown name is a
+    usage error naming the registered checks."""
+    from PIL import Image
+    from helpers import photo
+    path = tmp_path / "a.png"
+    Image.fromarray(photo("astronaut")).save(path)
+    out = CliRunner().invoke(main, ["check", str(path), "--json", "--checks", "artifact"])
+    report = json.loads(out.output.splitlines()[0])
+    assert {m["check"] for m in report["evidence"].values()} == {"artifact"}
+    bad = CliRunner().invoke(main, ["check", str(path), "--checks", "artifact,nope"])
+    assert bad.exit_code == 2 and "unknown check 'nope'" in bad.output
+
+
+def test_triage_json_prints_every_report_on_stdout(tmp_path):
+    """`triage --json`: one keyframe.report/1 line per picture on stdout (report.jsonl's
+    lines, in its order), the summary on stderr, so a pipeline can read stdout alone."""
+    from PIL import Image
+    from helpers import photo
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("astronaut", "coffee"):
+        Image.fromarray(photo(name)).save(src / f"{name}.png")
+    res = CliRunner().invoke(main, ["triage", str(src), "-o", str(tmp_path / "o"), "--json",
+                                    "--no-html", "--checks", "artifact,framing"])
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    saved = [json.loads(line) for line in
+             (tmp_path / "o" / "report.jsonl").read_text().splitlines()]
+    assert [r["path"] for r in rows] == [r["path"] for r in saved] and len(rows) == 2
+    assert all(r["schema"] == "keyframe.report/1" for r in rows)
+    assert "2 images" in res.stderr

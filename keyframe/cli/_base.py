@@ -215,6 +215,27 @@ def targets_option(f):
              "--profile is given (see `keyframe targets`).")(f)
 
 
+def checks_option(f):
+    return click.option(
+        "--checks", "check_names", metavar="NAME,...",
+        help="Run only these checks (e.g. artifact,framing: the model-free suite); "
+             "default: every registered check.")(f)
+
+
+def check_names_or_usage_error(check_names: str | None) -> tuple[str, ...] | None:
+    """``--checks`` as a tuple of names (None: every check); unknown names are a usage
+    error naming the registered ones."""
+    from keyframe.batch import select_checks
+
+    names = None if check_names is None else tuple(
+        n.strip() for n in check_names.split(",") if n.strip())
+    try:
+        select_checks(names)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    return names
+
+
 def target_option(f):
     return click.option(
         "--target", "target_name", metavar="NAME|FILE",

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from keyframe.batch import BatchOptions, assess_many, exit_code, iter_images, summarise
-from keyframe.cli._base import (BackgroundType, InputError, export_lines, found_or_error,
+from keyframe.cli._base import (BackgroundType, InputError, check_names_or_usage_error,
+                                checks_option, export_lines, found_or_error,
                                 hold_out, main, mattes_option, max_pixels_option,
                                 not_run_lines, overwrite_option, profile_option,
                                 profile_or_usage_error, refuse_or_error, summary_line,
@@ -25,13 +26,15 @@ from keyframe.report import Report
 @max_pixels_option
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes.")
+@checks_option
 @mattes_option
 @click.option("--masks", "masks", metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
               help="Write the mask of each finding that has one (edge band, specks, text "
                    "boxes) to DIR/<stem>.<sha8>.<code>.png (grey, 255 = affected); noted in "
                    "the report.")
-def check(paths, as_json, target_name, profile, max_pixels, jobs, mattes, masks):
+def check(paths, as_json, target_name, profile, max_pixels, jobs, check_names, mattes,
+          masks):
     """Check images (files or folders) and print a verdict per image.
 
     By default a readable table: verdict, quality (0-100), file, and the reason in one
@@ -39,6 +42,7 @@ def check(paths, as_json, target_name, profile, max_pixels, jobs, mattes, masks)
     """
     target, prof = _target_and_profile(target_name, profile)
     options = BatchOptions(profile=prof.source, target=target, max_pixels=max_pixels,
+                           checks=check_names_or_usage_error(check_names),
                            mattes=None if mattes is None else str(mattes.resolve()),
                            masks=None if masks is None else str(masks.resolve()))
     reports = []
@@ -86,31 +90,26 @@ def _target_and_profile(target_name: str | None, profile: str):
                    "relative symlinks (bare --sort-into) or copies. Originals never move.")
 @click.option("--html/--no-html", default=True, show_default=True,
               help="Write OUT/report.html (offline contact sheet) and OUT/thumbs/.")
-@click.option("--checks", "check_names", metavar="NAME,...",
-              help="Run only these checks (e.g. artifact,framing: the model-free suite); "
-                   "default: every registered check.")
+@checks_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print every report as JSON Lines on stdout (report.jsonl's lines, in its "
+                   "order) instead of the table of pictures not certified.")
 @mattes_option
 @wait_option
 @overwrite_option
-def triage(folder, out, target_name, profile, max_pixels, jobs, executor, scheduler, sort_mode, html,
-           check_names, mattes, wait, overwrite):
+def triage(folder, out, target_name, profile, max_pixels, jobs, executor, scheduler, sort_mode,
+           html, check_names, as_json, mattes, wait, overwrite):
     """Assess every image under FOLDER into OUT: report.jsonl, report.html, a summary.
 
     Resumable: finished images are journaled as they finish, keyed by the file's sha256,
     the profile and the keyframe version, so a rerun (after a crash or kill -9, or with new
     files added) assesses only what is not done yet.
     """
-    from keyframe.batch import (out_folder_problem, read_reports, select_checks, sort_into,
-                                triage as run_triage)
+    from keyframe.batch import out_folder_problem, read_reports, sort_into, triage as run_triage
     from keyframe.executors import ExecutorError, make_executor
 
     target, prof = _target_and_profile(target_name, profile)
-    names = None if check_names is None else tuple(
-        n.strip() for n in check_names.split(",") if n.strip())
-    try:
-        select_checks(names)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+    names = check_names_or_usage_error(check_names)
     options = BatchOptions(profile=prof.source, target=target, max_pixels=max_pixels,
                            checks=names,
                            mattes=None if mattes is None else str(mattes.resolve()))
@@ -129,7 +128,9 @@ def triage(folder, out, target_name, profile, max_pixels, jobs, executor, schedu
     except ExecutorError as exc:
         raise click.UsageError(str(exc)) from None
     for d in read_reports(summary.report):
-        if d["verdict"] != "certified":
+        if as_json:
+            click.echo(Report.from_dict(d).to_json())
+        elif d["verdict"] != "certified":
             click.echo(verdict_line(Report.from_dict(d)))
     extra = [f"report: {summary.report}"]
     if html:
@@ -144,7 +145,8 @@ def triage(folder, out, target_name, profile, max_pixels, jobs, executor, schedu
                      f"({'symlinks' if sort_mode == 'link' else 'copies'})")
     same = f", {summary.identical} identical to another input" if summary.identical else ""
     click.echo(f"{summary_line(summary.counts)} ({summary.assessed} assessed, "
-               f"{summary.reused} reused from earlier runs{same}); " + "; ".join(extra))
+               f"{summary.reused} reused from earlier runs{same}); " + "; ".join(extra),
+               err=as_json)
     not_run_lines(d.get("skipped") or [] for d in read_reports(summary.report))
     sys.exit(exit_code(summary.counts))
 

@@ -115,6 +115,21 @@ def _install(tmp: Path, final: Path) -> None:
     shutil.rmtree(old)
 
 
+def _files_read(recipe: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``{"files": {path: sha256}}`` for the files the recipe's steps read (a matte, a
+    background image, a mask), so a replay from the manifest refuses a changed file; empty
+    when no step reads one."""
+    from keyframe.recipe import DEFAULT_FEATHER, RecipeError, file_sha256s, make_step
+
+    try:
+        files = file_sha256s([make_step(d["fix"], d.get("params"), region=d.get("region"),
+                                        feather=d.get("feather", DEFAULT_FEATHER))
+                                for d in recipe])
+    except (RecipeError, KeyError) as exc:
+        raise PackageError(f"the recipe's files: {exc}") from None
+    return {"files": files} if files else {}
+
+
 def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Report,
                   profile: Profile, forced: bool = False, name: str | None = None,
                   checks: Sequence[Check] | None = None, source: LoadedImage | None = None,
@@ -241,6 +256,7 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
         "report_after": after.to_dict(),
         "recipe": [dict(step) for step in recipe],
         "models": dict(sorted((models or {}).items())),
+        **_files_read(recipe),
         "versions": library_versions(),
         "provenance": dict(report.provenance or origin.provenance),
         "notes": notes,

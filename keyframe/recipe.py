@@ -8,6 +8,9 @@
     [models]                      # model name -> sha256 of every model file a step uses
     "sr-fsrcnn-x2" = "…"
 
+    [files]                       # path -> sha256 of every file a step reads (a matte,
+    "/work/mattes/hero.png" = "…"  # a background image, a mask); a replay refuses a change
+
     [[steps]]
     fix = "crop_border"
     params = { top = 12, bottom = 12, left = 0, right = 0 }
@@ -55,7 +58,7 @@ else:  # pragma: no cover - Python 3.10
 SCHEMA = "keyframe.recipe/1"
 #: default feather (px) of a local step
 DEFAULT_FEATHER = 8
-_TOP_KEYS = {"schema", "keyframe_version", "models", "steps", "description", "size",
+_TOP_KEYS = {"schema", "keyframe_version", "models", "files", "steps", "description", "size",
              "scale_geometry"}
 _STEP_KEYS = {"fix", "params", "region", "feather"}
 
@@ -92,6 +95,8 @@ class Recipe:
     size: tuple[int, int] | None = None
     #: replay on another size scales the steps' absolute geometry instead of refusing
     scale_geometry: bool = False
+    #: path -> sha256 of every file a step reads (``Fix.files_for``), checked at replay
+    files: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"schema": SCHEMA, "keyframe_version": self.keyframe_version}
@@ -99,7 +104,8 @@ class Recipe:
             d["size"] = list(self.size)
         if self.scale_geometry:
             d["scale_geometry"] = True
-        return {**d, "models": dict(sorted(self.models.items())),
+        files = {"files": dict(sorted(self.files.items()))} if self.files else {}
+        return {**d, "models": dict(sorted(self.models.items())), **files,
                 "steps": [s.to_dict() for s in self.steps]}
 
     def to_json(self) -> str:
@@ -128,6 +134,35 @@ def step_models(fix: type[Fix], params: Any) -> tuple[str, ...]:
     """Model names (keyframe.models) a step with these params needs; none for most fixes."""
     needs = getattr(fix, "models_for", None)
     return tuple(needs(params)) if needs is not None else ()
+
+
+def file_sha256s(steps: Iterable[RecipeStep]) -> dict[str, str]:
+    """path -> sha256 of every file ``steps`` read (:meth:`Fix.files_for`); a file that
+    cannot be read is a :class:`RecipeError`."""
+    from keyframe.fileio import sha256_file
+
+    out = {}
+    for n, step in enumerate(steps, 1):
+        for path in fix_classes()[step.fix].files_for(step.params):
+            digest = sha256_file(path)
+            if digest is None:
+                raise RecipeError(f"step {n} ({step.fix}): cannot read {path}")
+            out[path] = digest
+    return out
+
+
+def check_files(recipe: Recipe) -> None:
+    """Every file a step reads is there with the sha256 the recipe recorded (a recipe that
+    recorded none — hand-written, or older — is not checked)."""
+    if not recipe.files:
+        return
+    for n, step in enumerate(recipe.steps, 1):
+        current = file_sha256s([step])
+        for path, digest in current.items():
+            recorded = recipe.files.get(path)
+            if recorded is not None and recorded != digest:
+                raise RecipeError(f"step {n} ({step.fix}): {path} has sha256 {digest[:12]}…, "
+                                  f"the recipe was made with {recorded[:12]}…")
 
 
 def make_step(fix: str, params: dict[str, Any] | None = None, *,
@@ -181,6 +216,9 @@ def parse(data: Any) -> Recipe:
     models = data.get("models") or {}
     if not isinstance(models, dict) or not all(isinstance(v, str) for v in models.values()):
         raise RecipeError("`models` must map model names to sha256 strings")
+    files = data.get("files") or {}
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise RecipeError("`files` must map file paths to sha256 strings")
     steps = []
     for n, raw in enumerate(raw_steps, 1):
         if not isinstance(raw, dict):
@@ -200,8 +238,10 @@ def parse(data: Any) -> Recipe:
         raise RecipeError(f"`scale_geometry` must be true or false, got {scale!r}")
     recipe = Recipe(steps=tuple(steps), models=dict(models),
                     keyframe_version=str(data.get("keyframe_version", __version__)),
-                    size=tuple(size) if size else None, scale_geometry=scale)
+                    size=tuple(size) if size else None, scale_geometry=scale,
+                    files=dict(files))
     check_models(recipe)
+    check_files(recipe)
     return recipe
 
 
@@ -245,7 +285,8 @@ def from_steps(steps: Iterable[RecipeStep], *, size: tuple[int, int] | None = No
     every model they use."""
     steps = tuple(steps)
     names = {m for s in steps for m in step_models(fix_classes()[s.fix], s.params)}
-    return Recipe(steps=steps, models={m: model_sha256(m) for m in sorted(names)}, size=size)
+    return Recipe(steps=steps, models={m: model_sha256(m) for m in sorted(names)}, size=size,
+                  files=file_sha256s(steps))
 
 
 def model_sha256(name: str) -> str:
@@ -262,7 +303,8 @@ def from_manifest(manifest: dict[str, Any]) -> Recipe:
     if not isinstance(manifest, dict) or "recipe" not in manifest:
         raise RecipeError("the manifest records no recipe")
     data = {"keyframe_version": manifest.get("keyframe_version", __version__),
-            "models": manifest.get("models") or {}, "steps": manifest["recipe"]}
+            "models": manifest.get("models") or {}, "files": manifest.get("files") or {},
+            "steps": manifest["recipe"]}
     source = manifest.get("source")
     if isinstance(source, dict) and source.get("width") and source.get("height"):
         data["size"] = [source["width"], source["height"]]   # the steps ran on the source

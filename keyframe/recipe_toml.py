@@ -34,6 +34,9 @@ def to_toml(d: dict[str, Any]) -> str:
         lines.append("steps = []")
     lines += ["", "[models]"]
     lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d.get("models", {}).items()]
+    if d.get("files"):
+        lines += ["", "[files]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["files"].items()]
     for step in d["steps"]:
         lines += ["", "[[steps]]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in step.items()]

@@ -111,6 +111,13 @@ class Fix(abc.ABC):
         """Params suited to what was measured (default: the fix's defaults)."""
         return {}
 
+    @classmethod
+    def files_for(cls, params: Any) -> tuple[str, ...]:
+        """Paths of the files a step with ``params`` reads (a subject matte, a background
+        image, a mask): a recipe records their sha256 and a replay refuses a file that
+        changed. None for most fixes."""
+        return ()
+
     @abc.abstractmethod
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         """Return a new HxWx3 uint8 array; never modify ``rgb``."""

@@ -81,3 +81,26 @@ def test_hidden_colours_of_transparent_pixels_are_not_measured(files):
     rec = json.loads(CliRunner().invoke(main, ["check", "--json", str(files["fringed"])]).stdout)
     assert rec["scores"]["clipped_shadows"] < 0.25
     assert rec["scores"]["alpha_fringe"] >= 0.5   # the edge family still sees the alpha
+
+
+def test_a_background_image_is_recorded_by_hash_and_its_change_refused(files, tmp_path):
+    """certify --background PLATE.png: the manifest records the plate's sha256 beside the
+    flatten step, and the recipe read back from the manifest refuses the plate once it
+    changed (a replay would otherwise composite onto other pixels)."""
+    from keyframe.recipe import RecipeError, from_manifest
+    from keyframe.fileio import sha256_file
+    from keyframe.schemas import validation_errors
+
+    plate = tmp_path / "plate.png"
+    Image.fromarray(np.full((400, 600, 3), (40, 90, 160), np.uint8)).save(plate)
+    out = tmp_path / "pk"
+    result = CliRunner().invoke(main, ["certify", str(files["clean"]), "-o", str(out),
+                                       "--background", str(plate)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "clean" / "manifest.json").read_text())
+    assert manifest["files"] == {str(plate): sha256_file(plate)}
+    assert validation_errors("manifest", manifest) == []
+    assert from_manifest(manifest).files == manifest["files"]
+    Image.fromarray(np.full((400, 600, 3), (41, 90, 160), np.uint8)).save(plate)
+    with pytest.raises(RecipeError, match="plate.png has sha256"):
+        from_manifest(manifest)

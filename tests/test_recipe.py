@@ -243,3 +243,34 @@ def test_cli_apply_refuses_the_file_of_another_size_and_goes_on(tmp_path):
     assert records["same.png"]["output"] and records["same.png"]["error"] is None
     assert "refused" in records["other.png"]["error"]
     assert len(records["other.png"]["error"].splitlines()) == 1
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_a_step_reading_a_file_records_its_hash_and_a_replay_refuses_a_change(tmp_path, suffix):
+    """dehalo's matte, flatten's background image and erase's mask are files: the recipe
+    records each one's sha256 (written to TOML/JSON and read back), and loading it after the
+    file changed is one line naming the step and the file; a hand-written recipe without
+    [files] is not checked."""
+    from PIL import Image
+    from keyframe.recipe import Recipe, from_steps, load, make_step
+
+    matte, plate, mask = tmp_path / "matte.png", tmp_path / "plate.png", tmp_path / "mask.png"
+    for p, v in ((matte, 255), (plate, 90), (mask, 0)):
+        Image.fromarray(np.full((32, 32), v, np.uint8)).save(p)
+    steps = [make_step("dehalo", {"matte": str(matte)}),
+             make_step("flatten", {"background": str(plate)}),
+             make_step("erase", {"mask": str(mask)}),
+             make_step("flatten", {"background": "#102030"})]
+    recipe = from_steps(steps)
+    assert set(recipe.files) == {str(matte), str(plate), str(mask)}
+    path = tmp_path / f"r{suffix}"
+    path.write_text(recipe.to_json() if suffix == ".json" else recipe.to_toml())
+    assert load(path).files == recipe.files
+    Image.fromarray(np.full((32, 32), 254, np.uint8)).save(matte)       # the matte changed
+    with pytest.raises(RecipeError) as err:
+        load(path)
+    assert "step 1 (dehalo)" in str(err.value) and str(matte) in str(err.value)
+    assert "\n" not in str(err.value)
+    bare = Recipe(steps=tuple(steps))                                      # no [files]
+    path.write_text(bare.to_json() if suffix == ".json" else bare.to_toml())
+    assert load(path).files == {}

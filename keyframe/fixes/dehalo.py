@@ -52,6 +52,11 @@ class Dehalo(Fix):
         matte: str = ""
 
     @classmethod
+    def files_for(cls, params: Any) -> tuple[str, ...]:
+        """The subject matte the rim is taken from, when the step names one."""
+        return (params.matte,) if params.matte else ()
+
+    @classmethod
     def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
         """With a subject matte (the check's matte measurement): ``width`` covering the band
         it judged — ``band_px_source``, its 3 canonical px in source px, at least 2, at most

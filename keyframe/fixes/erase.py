@@ -253,6 +253,11 @@ class Erase(Fix):
         method: str = "auto"      # auto, telea, ns, biharmonic, grain, patch, onnx:<model-name>
 
     @classmethod
+    def files_for(cls, params: Any) -> tuple[str, ...]:
+        """The mask image, when the step names one."""
+        return (params.mask,) if params.mask else ()
+
+    @classmethod
     def validate(cls, params: dict[str, Any] | None) -> Any:
         p = super().validate(params)
         parse_regions(p.region)

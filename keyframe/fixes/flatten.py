@@ -58,6 +58,12 @@ class Flatten(AlphaFix):
             raise ValueError("flatten: background must be '#rrggbb' or an image path")
         return p
 
+    @classmethod
+    def files_for(cls, params: Any) -> tuple[str, ...]:
+        """The background image, when the background is one (not a '#rrggbb' colour)."""
+        text = params.background.strip()
+        return () if text.startswith("#") else (text,)
+
     def apply_alpha(self, rgb: np.ndarray, alpha: np.ndarray, params: Any
                     ) -> tuple[np.ndarray, np.ndarray | None]:
         a = (alpha.astype(np.float32) / 255.0)[..., None]

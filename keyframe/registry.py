@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
+import hashlib
 import importlib
 import typing
 from importlib import metadata
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -198,3 +201,34 @@ def fix_classes() -> dict[str, type[Fix]]:
 def all_codes() -> dict[str, str]:
     """Every finding code a registered check owns, mapped to its family."""
     return {code: name for name, cls in check_classes().items() for code in cls.codes}
+
+
+def _module_files(module: str) -> list[Path]:
+    """The source files of ``module`` (every ``.py`` of a package), found without importing
+    it (only its parent packages are)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return []
+    origin = Path(spec.origin)
+    return sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+
+
+@functools.lru_cache(maxsize=None)
+def checks_fingerprint() -> str:
+    """16 hex digits naming the code and anchors of every registered check: the sha256 of the
+    source files of each built-in and plug-in check module (every ``.py`` of its package) and
+    of the model table (keyframe/models.py pins each model file's sha256). The triage and
+    gate journals put it into their run id, so a rerun after a measure, an anchor or a model
+    changed measures again instead of reusing old severities. Found without importing the
+    checks (a triage's main process need not load the models' runtimes); shared helpers
+    outside the check packages change with keyframe's version."""
+    modules = [spec.partition(":")[0] for spec in BUILTIN_CHECKS]
+    modules += [ep.module for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+    h = hashlib.sha256()
+    for module in sorted(set(modules)) + ["keyframe.models"]:
+        for f in _module_files(module):
+            h.update(f"{module}:{f.name}".encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]

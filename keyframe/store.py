@@ -62,12 +62,17 @@ def run_id(profile_raw: dict[str, Any], *, target: str | None, max_pixels: int,
         The folder of subject mattes (its resolved path; replacing a matte file in place
         does not change the id: use a new folder, or delete the store).
     version : str, keyword-only
-        keyframe's version: a new release re-measures.
+        keyframe's version: a new release re-measures. Each check family's source and model
+        hashes (:func:`keyframe.registry.checks_fingerprint`) are part of the id too, so a
+        changed measure, anchor or model re-measures within a version.
     extra : dict, keyword-only
         Anything else the results depend on (the gate's rounds and background).
     """
+    from keyframe.registry import checks_fingerprint
+
     blob = json.dumps({"profile": profile_raw, "target": target, "max_pixels": int(max_pixels),
                        "checks": None if checks is None else sorted(checks),
+                       "check_sources": checks_fingerprint(),
                        "version": version, **({"mattes": mattes} if mattes else {}),
                        **({"extra": extra} if extra else {})},
                       sort_keys=True, default=str)

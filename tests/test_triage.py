@@ -263,3 +263,29 @@ def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_report(uninterrupted
     assert len(entries) == len({e["key"] for e in entries}) == n   # nothing lost, no duplicate
     assert sorted(lines(out / "report.jsonl")) == sorted(lines(ref))
     assert lines(out / "report.jsonl") == lines(ref)   # input order too
+
+
+def test_run_id_changes_when_a_checks_source_changes(tmp_path, monkeypatch):
+    """A check's measure or anchors edited in place (same keyframe version) gives another run
+    id, so a rerun measures again rather than reusing stale severities; found from the check
+    modules' files without importing them."""
+    import sys
+    from keyframe import registry
+
+    pkg = tmp_path / "plugin_check"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("ANCHOR = (0.1, 0.5)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "BUILTIN_CHECKS",
+                        registry.BUILTIN_CHECKS + ("plugin_check:PluginCheck",))
+    registry.checks_fingerprint.cache_clear()
+    before = run_id({"name": "default"}, target=None, max_pixels=100)
+    assert "plugin_check" not in sys.modules
+    (pkg / "__init__.py").write_text("ANCHOR = (0.1, 0.6)\n")
+    registry.checks_fingerprint.cache_clear()
+    after = run_id({"name": "default"}, target=None, max_pixels=100)
+    assert before != after
+    registry.checks_fingerprint.cache_clear()
+    assert after == run_id({"name": "default"}, target=None, max_pixels=100)
+    monkeypatch.undo()
+    registry.checks_fingerprint.cache_clear()

@@ -32,17 +32,18 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
     """Run ``checks`` (default: all registered) and collect measurements and skips.
 
     Checks that do not read alpha see an RGBA input flattened onto mid-grey
-    (:func:`keyframe.views.flattened`). A check with ``wants_context = True`` (framing) runs after the others and is called as
+    (:func:`keyframe.views.flattened`). A check with ``wants_context = True`` (framing) runs
+    after the others and is called as
     ``measure(image, target=target, prior=<measurements so far>)``: it measures against the
     video target and may read the regions other checks found (faces, persons).
     """
     measurements: dict[str, Measurement] = {}
     skipped: list[Skipped] = []
     todo = default_checks() if checks is None else checks
-    for check in sorted(todo, key=lambda c: bool(getattr(c, "wants_context", False))):
+    for check in sorted(todo, key=lambda c: c.wants_context):
         seen = image if check.reads_alpha else views.flattened(image)
         try:
-            if getattr(check, "wants_context", False):
+            if check.wants_context:
                 found = check.measure(seen, target=target, prior=dict(measurements))
             else:
                 found = check.measure(seen)
@@ -52,6 +53,13 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
         except Exception as exc:  # noqa: BLE001 - one broken check must not stop a batch
             reason = f"check failed: {type(exc).__name__}: {exc}".splitlines()[0]
             skipped.append(Skipped(check=check.name, reason=reason))
+            continue
+        undeclared = sorted({m.code for m in found} - set(check.codes))
+        if undeclared:
+            # a typo in Measurement("code") would otherwise become a new code no profile knows
+            skipped.append(Skipped(check=check.name, reason=(
+                f"check broke its contract: measured {', '.join(undeclared)}, which it does "
+                f"not declare (its codes: {', '.join(check.codes)})")))
             continue
         for m in found:
             m.check = m.check or check.name

@@ -147,7 +147,8 @@ def judge(step: str, before: Report, after: Report, *, profile: Profile,
     targets = [f.code for f in before.findings
                if f.fix == step and level_rank(f.level) >= level_rank("major")]
     lowered = [c for c in targets if c in new and new[c] <= old[c] - rule.min_gain]
-    if step == "flatten" and targets and len(lowered) == len(targets):
+    if (getattr(fix_classes().get(step), "keep_rule", "level") == "mended" and targets
+            and len(lowered) == len(targets)):
         # flattening changes what the checks see (the chosen background instead of the
         # mid-grey stand-in under transparent pixels), it does not damage pixels: other
         # codes move with the background, and the flattened picture's verdict decides

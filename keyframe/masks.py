@@ -8,7 +8,6 @@ compositing tool can open them over the picture.
 """
 from __future__ import annotations
 
-import inspect
 import io
 import os
 from pathlib import Path
@@ -22,13 +21,12 @@ from keyframe.report import Report
 
 def masking_checks(names: tuple[str, ...] | None = None) -> tuple[Check, ...]:
     """One instance of each named check (all registered when None), created with
-    ``with_mask=True`` where its class takes that option."""
+    ``with_mask=True`` where its class declares ``supports_masks``."""
     classes = check_classes()
     out = []
     for name in (sorted(classes) if names is None else names):
         cls = classes[name]
-        takes = "with_mask" in inspect.signature(cls).parameters
-        out.append(cls(with_mask=True) if takes else cls())
+        out.append(cls(with_mask=True) if cls.supports_masks else cls())
     return tuple(out)
 
 

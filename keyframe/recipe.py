@@ -125,15 +125,13 @@ def params_dict(params: Any) -> dict[str, Any]:
 
 
 def step_changes_geometry(fix: type[Fix], params: Any) -> bool:
-    """Whether a step may change the image size (a fix may decide per params)."""
-    decide = getattr(fix, "step_changes_geometry", None)
-    return bool(decide(params)) if decide is not None else bool(fix.changes_geometry)
+    """Whether a step may change the image size (:meth:`Fix.geometry_changes`)."""
+    return bool(fix.geometry_changes(params))
 
 
 def step_models(fix: type[Fix], params: Any) -> tuple[str, ...]:
-    """Model names (keyframe.models) a step with these params needs; none for most fixes."""
-    needs = getattr(fix, "models_for", None)
-    return tuple(needs(params)) if needs is not None else ()
+    """Model names (keyframe.models) a step with these params needs (:meth:`Fix.models_for`)."""
+    return tuple(fix.models_for(params))
 
 
 def file_sha256s(steps: Iterable[RecipeStep]) -> dict[str, str]:

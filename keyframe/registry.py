@@ -9,8 +9,13 @@ that cannot run (a model is missing, the input has no alpha to look at) raises
 A **fix** is one class per pixel operation: a pure ``rgb -> rgb`` step with typed params
 (a frozen dataclass), declaring whether it changes geometry. It never judges pixels.
 
-Built-in checks are listed in :data:`BUILTIN_CHECKS`; plug-ins register through the
-``keyframe.checks`` entry-point group. The CLI builds its choices from these registries.
+Built-in checks are listed in :data:`BUILTIN_CHECKS`, built-in fixes in
+:data:`BUILTIN_FIXES`; plug-ins register through the ``keyframe.checks`` and
+``keyframe.fixes`` entry-point groups. A fix declares everything the pipeline needs to know
+about it: its ``stage`` in a plan, whether a step changes the geometry
+(:meth:`Fix.geometry_changes`), the models and files a step reads (:meth:`Fix.models_for`,
+:meth:`Fix.files_for`) and the gate's ``keep_rule``. The CLI builds its choices from these
+registries.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 
 ENTRY_POINT_GROUP = "keyframe.checks"
+FIX_ENTRY_POINT_GROUP = "keyframe.fixes"
 BUILTIN_CHECKS = (
     "checks.artifact:ArtifactCheck",
     "checks.edge_halo:EdgeHaloCheck",
@@ -73,6 +79,12 @@ class Check(abc.ABC):
     #: picture, so their hidden colours must not read as black clipping or noise);
     #: True: the check gets the alpha plane and judges it (edge halo, framing)
     reads_alpha: ClassVar[bool] = False
+    #: True: ``measure(image, target=..., prior=...)`` — the check runs after the others and
+    #: gets the video target and the measurements made so far (framing reads their regions)
+    wants_context: ClassVar[bool] = False
+    #: True: the class takes ``with_mask=True`` and then puts the mask of each finding that
+    #: has one into its measurement (``keyframe check --masks``)
+    supports_masks: ClassVar[bool] = False
 
     @abc.abstractmethod
     def measure(self, image: LoadedImage) -> list[Measurement]:
@@ -92,6 +104,28 @@ class Fix(abc.ABC):
     changes_geometry: ClassVar[bool] = False
     #: the finding codes this fix is meant to mend (documentation and routing sanity)
     mends: ClassVar[tuple[str, ...]] = ()
+    #: where the router puts the step in a plan (lower first): 10-59 local repairs whose
+    #: regions are in source pixels (erase, edge repairs), 60-79 geometry (the gate re-plans
+    #: after a step that changes it, so later regions are measured anew), 80-139 artefact
+    #: removal, 140-159 detail restoration, 160 flatten; a plug-in declares its own
+    stage: ClassVar[int] = 100
+    #: how the gate judges the step (keyframe.gate.judge): ``"level"`` — kept when it lowers
+    #: a code it was planned for and no code ends a level higher; ``"mended"`` — kept when it
+    #: lowers every code it was planned for, whatever else moves (flatten: the checks then
+    #: see the chosen background instead of mid-grey, which moves other codes without damage)
+    keep_rule: ClassVar[str] = "level"
+
+    @classmethod
+    def geometry_changes(cls, params: Any) -> bool:
+        """Whether a step with ``params`` may change the image's size (default: the class's
+        ``changes_geometry``; a fix may decide per params)."""
+        return bool(cls.changes_geometry)
+
+    @classmethod
+    def models_for(cls, params: Any) -> tuple[str, ...]:
+        """Model names (``keyframe.models``) a step with ``params`` needs: a recipe records
+        their sha256. None for most fixes."""
+        return ()
 
     @classmethod
     def validate(cls, params: dict[str, Any] | None) -> Any:
@@ -194,8 +228,9 @@ def check_classes() -> dict[str, type[Check]]:
 
 
 def fix_classes() -> dict[str, type[Fix]]:
-    """All registered fixes by name."""
-    return _collect("fixes", BUILTIN_FIXES, None)
+    """All registered fixes by name: built-ins, then ``keyframe.fixes`` entry-point
+    plug-ins."""
+    return _collect("fixes", BUILTIN_FIXES, FIX_ENTRY_POINT_GROUP)
 
 
 def all_codes() -> dict[str, str]:

@@ -23,15 +23,6 @@ from keyframe.profiles import Profile
 from keyframe.registry import fix_classes
 from keyframe.report import Decision, Finding, Report, Step, level_rank
 
-#: order in which fixes run: local repairs whose regions are in source pixels first (erase,
-#: edge repairs), then geometry (the gate re-plans after a step that changes it, so later
-#: regions are measured anew), then artefact removal, then detail restoration
-FIX_ORDER = ("erase", "despeck", "defringe", "refine_alpha", "dehalo", "crop_border",
-             "reframe",
-             "degrid", "deblock", "denoise", "deband", "downscale", "upscale", "sharpen",
-             "face_detail",
-             "flatten")
-
 
 def _quality(scores: dict[str, float]) -> float:
     q = 100.0 * math.prod(1.0 - s * s for s in scores.values())
@@ -62,8 +53,9 @@ def _plan(findings: list[Finding], report: Report) -> list[Step]:
             continue
         params = fixes[f.fix].plan_params(report.measurements[f.code])
         chosen[f.fix] = Step(fix=f.fix, params=params)
-    rank = {name: i for i, name in enumerate(FIX_ORDER)}
-    return sorted(chosen.values(), key=lambda s: rank.get(s.fix, len(rank)))
+    # each fix declares its place (Fix.stage): local repairs, geometry, artefact removal,
+    # detail restoration, flatten; ties in a stable order by name
+    return sorted(chosen.values(), key=lambda s: (fixes[s.fix].stage, s.fix))
 
 
 def _describe(f: Finding) -> str:

@@ -44,6 +44,7 @@ class EdgeHaloCheck(Check):
 
     reads_alpha = True
     name = "edge_halo"
+    supports_masks = True        # with_mask=True: the band and speck masks (check --masks)
     codes = ("edge_halo", "hard_edge", "alpha_fringe", "alpha_specks")
 
     def __init__(self, *, with_mask: bool = False):

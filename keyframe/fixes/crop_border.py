@@ -27,6 +27,7 @@ class CropBorder(Fix):
     name = "crop_border"
     mends = ("border",)
     changes_geometry = True
+    stage = 60
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
     source_px = {"top": "y", "bottom": "y", "left": "x", "right": "x"}
 

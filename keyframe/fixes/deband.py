@@ -34,6 +34,7 @@ class Deband(Fix):
     name = "deband"
     mends = ("banding",)
     changes_geometry = False
+    stage = 110
 
     @dataclass(frozen=True)
     class Params:

@@ -32,6 +32,7 @@ class Deblock(Fix):
     name = "deblock"
     mends = ("jpeg_blocking",)
     changes_geometry = False
+    stage = 90
 
     @dataclass(frozen=True)
     class Params:

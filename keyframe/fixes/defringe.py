@@ -50,6 +50,7 @@ class Defringe(AlphaFix):
     name = "defringe"
     mends = ("alpha_fringe", "edge_halo")
     changes_geometry = False
+    stage = 30
 
     @dataclass(frozen=True)
     class Params:

@@ -51,6 +51,7 @@ class Degrid(Fix):
     name = "degrid"
     mends = ("grid_artifact",)
     changes_geometry = False
+    stage = 80
 
     @dataclass(frozen=True)
     class Params:

@@ -39,6 +39,7 @@ class Dehalo(Fix):
     name = "dehalo"
     mends = ("edge_halo",)
     changes_geometry = False
+    stage = 50
     #: on an RGBA cut-out the rim is in the matte, not in the colour: see :meth:`apply_rgba`
     uses_alpha = True
 

@@ -31,6 +31,7 @@ class Denoise(Fix):
     name = "denoise"
     mends = ("noise",)
     changes_geometry = False
+    stage = 100
 
     @dataclass(frozen=True)
     class Params:

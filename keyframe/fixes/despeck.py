@@ -25,6 +25,7 @@ class Despeck(AlphaFix):
     name = "despeck"
     mends = ("alpha_specks",)
     changes_geometry = False
+    stage = 20
 
     @dataclass(frozen=True)
     class Params:

@@ -32,6 +32,7 @@ class Downscale(Fix):
     name = "downscale"
     mends = ("oversized",)
     changes_geometry = True
+    stage = 120
 
     @dataclass(frozen=True)
     class Params:

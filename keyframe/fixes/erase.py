@@ -239,6 +239,7 @@ class Erase(Fix):
     name = "erase"
     mends = ("stray_text", "watermark")
     changes_geometry = False
+    stage = 10
     #: the gate inspects what this step changed as a fill (keyframe.inspect.inspect_fill)
     inspect_as = "fill"
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)

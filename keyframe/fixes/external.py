@@ -72,6 +72,7 @@ class External(Fix):
     name = "external"
     mends = ()
     changes_geometry = False
+    stage = 155
 
     @dataclass(frozen=True)
     class Params:
@@ -83,7 +84,7 @@ class External(Fix):
             object.__setattr__(self, "command", _argv(self.command))
 
     @classmethod
-    def step_changes_geometry(cls, params: Any) -> bool:
+    def geometry_changes(cls, params: Any) -> bool:
         """Whether this step may change the image's size (declared by ``geometry``)."""
         return bool(params.geometry)
 

@@ -44,6 +44,7 @@ class FaceDetail(Fix):
     name = "face_detail"
     mends = ("face_soft",)
     changes_geometry = False
+    stage = 150
     #: the gate inspects what this step changed as a local edit (keyframe.inspect)
     inspect_as = "local"
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)

@@ -43,6 +43,8 @@ class Flatten(AlphaFix):
     name = "flatten"
     mends = ("has_alpha",)
     changes_geometry = False
+    stage = 160
+    keep_rule = "mended"      # keyframe.gate.judge: kept when it removed the transparency
 
     @dataclass(frozen=True)
     class Params:

@@ -56,6 +56,7 @@ class RefineAlpha(AlphaFix):
     name = "refine_alpha"
     mends = ("hard_edge",)
     changes_geometry = False
+    stage = 40
 
     @dataclass(frozen=True)
     class Params:

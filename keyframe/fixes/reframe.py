@@ -212,6 +212,7 @@ class Reframe(Fix):
     name = "reframe"
     mends = ("aspect_mismatch", "too_small", "subject_near_edge")
     changes_geometry = True
+    stage = 70
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
     source_px = {"protect": "boxes"}
 

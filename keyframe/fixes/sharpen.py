@@ -33,6 +33,7 @@ class Sharpen(Fix):
     name = "sharpen"
     mends = ("blur",)
     changes_geometry = False
+    stage = 140
 
     @dataclass(frozen=True)
     class Params:

@@ -68,6 +68,7 @@ class Upscale(Fix):
     name = "upscale"
     mends = ("too_small", "blur")
     changes_geometry = True
+    stage = 130
 
     @dataclass(frozen=True)
     class Params:

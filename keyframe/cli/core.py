@@ -1,7 +1,6 @@
 """Core commands: check, triage, route, certify, verify."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -220,14 +219,9 @@ def route(report_file, profile, out, decisions, overwrite):
 def certify(paths, out, approved, force, target_names, background, profile, max_pixels,
             mattes, wait):
     """Write a certified keyframe package for each certified image (IMAGE... or --approved)."""
-    from keyframe.assess import assess_path
-    from keyframe.gate import flatten_onto
-    from keyframe.package import PackageError, write_package
-    from keyframe.targets import canonical_name
-    from keyframe.verify import package_origin
+    from keyframe.workflows import certify as certify_one
 
     targets, prof = targets_and_profile(target_names, profile)
-    target = canonical_name(target_names[0]) if targets else None
     if (approved is None) == (not paths):
         raise click.UsageError("give IMAGE... or --approved REVIEWED (not both)")
     if approved is not None:
@@ -239,44 +233,16 @@ def certify(paths, out, approved, force, target_names, background, profile, max_
                            paths)
     hold_out(out, "certify", wait=wait)
     for path in found:
-        report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels,
-                                    mattes=mattes.resolve() if mattes else None)
-        origin = package_origin(path) if image is not None else None
-        if origin is not None:
-            # a package's keyframe.png: its name and the generator's provenance carry over
-            image = dataclasses.replace(image, provenance=origin["provenance"])
-            report = dataclasses.replace(report, provenance=origin["provenance"])
-        reports.append(report)
-        if image is None:
-            click.echo(verdict_line(report))
+        done = certify_one(path, out, profile=prof, targets=[t.source for t in targets],
+                           background=background, force=force, max_pixels=max_pixels,
+                           mattes=mattes)
+        reports.append(done.report)
+        if done.package is None:
+            click.echo(verdict_line(done.report)
+                       + (f" — {done.message}" if done.message else ""))
             continue
-        stem = origin["name"] if origin is not None else None
-        source, recipe = None, []
-        if background is not None and image.has_alpha:
-            flat = flatten_onto(image, report, profile=prof, background=background)
-            if isinstance(flat, str) and not force:
-                click.echo(verdict_line(report) + f" — not packaged: {flat}")
-                continue
-            if not isinstance(flat, str):
-                source, (image, step) = image, flat
-                recipe = [step.to_dict()]
-                reports[-1] = dataclasses.replace(
-                    report, verdict="certified",
-                    reason=f"certified: flattened onto {background}; {report.reason}")
-        if report.verdict != "certified" and source is None and not force:
-            click.echo(verdict_line(report) + " — not packaged (use --force)")
-            continue
-        try:
-            where = write_package(out, image=image, report=report, profile=prof, forced=force,
-                                  targets=targets, source=source, recipe=recipe, stem=stem,
-                                  notes=origin["notes"] if origin is not None else ())
-        except PackageError as exc:
-            reports[-1] = dataclasses.replace(reports[-1], verdict="review",
-                                              reason=f"review: {exc}")
-            click.echo(verdict_line(reports[-1]))
-            continue
-        click.echo(verdict_line(reports[-1]) + f" → {where}")
-        for line in export_lines(where):
+        click.echo(verdict_line(done.report) + f" → {done.package}")
+        for line in export_lines(done.package):
             click.echo(line)
     counts = summarise(reports)
     click.echo(summary_line(counts), err=True)

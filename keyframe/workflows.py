@@ -1,0 +1,176 @@
+"""The library's front door: one function per job, each returning a result (never printing).
+
+``keyframe check``, ``gate``, ``certify`` and ``verify`` are thin layers over these; a
+pipeline calls them directly::
+
+    from keyframe.workflows import certify, check, gate, verify
+
+    report = check("render.png", target="kling")          # a keyframe.report/1 Report
+    if report.verdict == "fix":
+        result = gate("render.png", target="kling")        # mended pixels + recipe
+    done = certify("render.png", "packages/", targets=["kling"])
+    if done.package:
+        assert verify(done.package).ok
+
+(They live here rather than on the ``keyframe`` package itself, whose ``keyframe.gate`` and
+``keyframe.verify`` are the modules these functions wrap.) Profiles and targets are given by
+name (or .toml path) or as loaded objects; an unreadable
+file is a report with verdict ``error`` (``check``, ``certify``) or an
+:class:`keyframe.image.ImageError` (``gate``, which needs pixels), never a traceback.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from keyframe.image import DEFAULT_MAX_PIXELS, LoadedImage
+from keyframe.profiles import Profile, load_profile
+from keyframe.registry import Check
+from keyframe.report import Report
+
+PathLike = str | os.PathLike
+
+
+def _profile(profile: str | Profile) -> Profile:
+    return profile if isinstance(profile, Profile) else load_profile(profile)
+
+
+def check(source: PathLike | LoadedImage, *, profile: str | Profile = "default",
+          target: str | None = None, checks: Sequence[Check] | None = None,
+          max_pixels: int = DEFAULT_MAX_PIXELS, mattes: PathLike | None = None) -> Report:
+    """Measure one picture and decide its verdict.
+
+    Parameters
+    ----------
+    source : path-like or LoadedImage
+        A file (decoded here, under ``max_pixels``) or pixels already loaded.
+    profile : str or Profile, keyword-only
+        Thresholds and fixes per code (a built-in name, a .toml path, or a loaded profile).
+    target : str, optional
+        Video target (name, alias or .toml path) the framing codes measure against.
+    checks : sequence of Check, optional
+        The checks to run (default: every registered check).
+    mattes : path-like, optional
+        Folder of subject mattes of opaque composites (``<stem>.png``).
+
+    Returns
+    -------
+    Report
+        ``verdict`` certified / fix / review / trash, or ``error`` for a file that cannot be
+        read (with the reason in one line).
+    """
+    from keyframe.assess import assess, assess_path
+    from keyframe.targets import canonical_name
+
+    prof = _profile(profile)
+    target = canonical_name(target) if target else None
+    if isinstance(source, LoadedImage):
+        return assess(source, profile=prof, target=target, checks=checks)
+    return assess_path(source, profile=prof, target=target, max_pixels=max_pixels,
+                       checks=checks, mattes=mattes)[0]
+
+
+def gate(source: PathLike | LoadedImage, *, profile: str | Profile = "default",
+         target: str | None = None, background: str | None = None, rounds: int = 3,
+         checks: Sequence[Check] | None = None, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Check, mend with the automatic fixes and re-check until the picture settles
+    (:func:`keyframe.gate.gate`): a :class:`keyframe.gate.GateResult` with the verdict, the
+    mended pixels (``image``), the kept ``recipe`` and every attempt. Raises
+    :class:`keyframe.image.ImageError` for a file that cannot be read."""
+    from keyframe.gate import gate as run_gate
+    from keyframe.image import load
+    from keyframe.targets import canonical_name
+
+    image = source if isinstance(source, LoadedImage) else load(source, max_pixels=max_pixels)
+    return run_gate(image, profile=_profile(profile),
+                    target=canonical_name(target) if target else None, max_rounds=rounds,
+                    checks=checks, background=background)
+
+
+@dataclass(frozen=True)
+class Certified:
+    """What :func:`certify` did with one picture: its report (``verdict`` certified when a
+    package was written, or ``forced``), the package folder or None, and why it was not
+    packaged when the report's reason does not say so (an unreadable file's or a refused
+    package's reason does)."""
+
+    report: Report
+    package: Path | None
+    message: str = ""
+
+
+def certify(source: PathLike, out: PathLike, *, profile: str | Profile = "default",
+            targets: Sequence[str] = (), background: str | None = None, force: bool = False,
+            max_pixels: int = DEFAULT_MAX_PIXELS, mattes: PathLike | None = None,
+            checks: Sequence[Check] | None = None) -> Certified:
+    """Write the certified keyframe package of one picture into ``out``.
+
+    A package's own ``keyframe.png`` keeps its package name and the generator's provenance
+    (re-certifying for another target). A cut-out is flattened onto ``background`` when that
+    is all it needs (anything else is the gate's job: the message says so). A picture that
+    is not certified is not packaged unless ``force`` (recorded in the manifest).
+
+    Parameters
+    ----------
+    source : path-like
+        The picture.
+    out : path-like
+        Folder receiving ``<name>/keyframe.png``, ``manifest.json`` and the exports.
+    profile : str or Profile, keyword-only
+        Used as given. (The CLI lets the first target's profile decide unless ``--profile``
+        is given: pass ``load_target(t).profile`` for that.)
+    targets : sequence of str
+        Video targets (names, aliases or .toml paths) to export for; the first one's framing
+        is measured.
+    """
+    from keyframe.assess import assess_path
+    from keyframe.gate import flatten_onto
+    from keyframe.package import PackageError, write_package
+    from keyframe.targets import canonical_name, load_target
+    from keyframe.verify import package_origin
+
+    prof = _profile(profile)
+    loaded = [load_target(canonical_name(t)) for t in targets]
+    target = loaded[0].name if loaded else None
+    report, image = assess_path(source, profile=prof, target=target, max_pixels=max_pixels,
+                                checks=checks, mattes=Path(mattes).resolve() if mattes else None)
+    if image is None:
+        return Certified(report, None)
+    origin = package_origin(source)
+    if origin is not None:
+        image = dataclasses.replace(image, provenance=origin["provenance"])
+        report = dataclasses.replace(report, provenance=origin["provenance"])
+    unmixed, recipe = None, []
+    if background is not None and image.has_alpha:
+        flat = flatten_onto(image, report, profile=prof, background=background)
+        if isinstance(flat, str) and not force:
+            return Certified(report, None, f"not packaged: {flat}")
+        if not isinstance(flat, str):
+            unmixed, (image, step) = image, flat
+            recipe = [step.to_dict()]
+            report = dataclasses.replace(
+                report, verdict="certified",
+                reason=f"certified: flattened onto {background}; {report.reason}")
+    if report.verdict != "certified" and unmixed is None and not force:
+        return Certified(report, None, "not packaged (use --force)")
+    try:
+        where = write_package(out, image=image, report=report, profile=prof, forced=force,
+                              targets=loaded, source=unmixed, recipe=recipe,
+                              stem=origin["name"] if origin is not None else None,
+                              notes=origin["notes"] if origin is not None else (),
+                              checks=checks)
+    except PackageError as exc:
+        return Certified(dataclasses.replace(report, verdict="review",
+                                             reason=f"review: {exc}"), None)
+    return Certified(report, where)
+
+
+def verify(package: PathLike, *, recheck: bool = True):
+    """Re-hash and re-check a package folder (:func:`keyframe.verify.verify`): a
+    :class:`keyframe.verify.VerifyResult` (``ok``, ``problems``, ``unchecked``)."""
+    from keyframe.verify import verify as run_verify
+
+    return run_verify(package, recheck=recheck)

@@ -1,0 +1,38 @@
+"""The library API (keyframe.workflows): the four jobs as functions returning results."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from helpers import photo
+from keyframe.image import from_array
+from keyframe.workflows import certify, check, gate, verify
+
+
+def test_check_gate_certify_verify_as_library_calls(tmp_path):
+    """A blurred photo: check says fix, gate mends it, certify packages the clean one for a
+    target given by its alias, verify accepts the package; nothing is printed."""
+    clean, soft = tmp_path / "clean.png", tmp_path / "soft.png"
+    rgb = photo("astronaut")
+    Image.fromarray(rgb).save(clean)
+    Image.fromarray(cv2.GaussianBlur(rgb, (0, 0), 2.0)).save(soft)
+    assert check(clean).verdict == "certified"
+    report = check(soft, target="runway")
+    assert report.verdict == "fix" and report.target == "runway-gen4"
+    assert check(from_array(rgb, name="mem.png")).verdict == "certified"
+    mended = gate(soft)
+    assert mended.verdict == "certified" and [s.fix for s in mended.recipe.steps] == ["sharpen"]
+    done = certify(clean, tmp_path / "pk", targets=["kling"])
+    assert done.package is not None and (done.package / "exports").is_dir()
+    assert verify(done.package).ok
+    refused = certify(soft, tmp_path / "pk")
+    assert refused.package is None and "use --force" in refused.message
+
+
+def test_an_unreadable_file_is_a_report_not_a_raise(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    assert check(bad).verdict == "error"
+    done = certify(bad, tmp_path / "pk")
+    assert done.report.verdict == "error" and done.package is None

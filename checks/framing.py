@@ -37,7 +37,6 @@ Anchors (severity 0 → 1), on the shared scale (0.5 = visible harm to the first
 """
 from __future__ import annotations
 
-import io
 import math
 from functools import lru_cache
 from typing import Any
@@ -46,7 +45,7 @@ import numpy as np
 from PIL import Image
 
 from keyframe.fixes.reframe import salient_box, saliency, union
-from keyframe.image import LoadedImage
+from keyframe.image import LoadedImage, encode_jpeg
 from keyframe.registry import Check
 from keyframe.report import Measurement
 from keyframe.severity import ramp
@@ -121,12 +120,14 @@ def saliency_edge_ratio(rgb: np.ndarray) -> float:
 
 
 def _jpeg90_bytes(rgb: np.ndarray, size: tuple[int, int]) -> int:
-    im = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
-    if im.size != size:
-        im = im.resize(size, Image.Resampling.BILINEAR)
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=90)
-    return len(buf.getvalue())
+    """Bytes of ``rgb`` as the export would write it at quality 90: resized to ``size`` as
+    the reframe renders (Lanczos), encoded by the exports' own encoder
+    (:func:`keyframe.image.encode_jpeg`)."""
+    out = np.ascontiguousarray(rgb)
+    if (out.shape[1], out.shape[0]) != tuple(size):
+        out = np.asarray(Image.fromarray(out, "RGB").resize(tuple(size),
+                                                            Image.Resampling.LANCZOS))
+    return len(encode_jpeg(out, quality=90))
 
 
 class FramingCheck(Check):

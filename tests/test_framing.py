@@ -124,3 +124,17 @@ def test_subject_near_edge_is_size_invariant():
                       for c, (x, y, bw, bh) in comp]
             sevs.append(_edge_with(scaled, (w, h)).severity)
         assert max(sevs) - min(sevs) <= 0.02, (comp, sevs)
+
+
+def test_the_file_size_framing_predicts_is_the_exports_own():
+    """file_too_large predicts with the export's resize (Lanczos) and encoder at quality 90:
+    the prediction is the byte count of that export, not of another JPEG encoder's."""
+    from PIL import Image as PILImage
+    from checks.framing import _jpeg90_bytes
+    from keyframe.image import encode_jpeg
+    from helpers import photo
+
+    rgb = photo("astronaut")
+    assert _jpeg90_bytes(rgb, (512, 512)) == len(encode_jpeg(rgb, quality=90))
+    small = np.asarray(PILImage.fromarray(rgb).resize((320, 200), PILImage.Resampling.LANCZOS))
+    assert _jpeg90_bytes(rgb, (320, 200)) == len(encode_jpeg(small, quality=90))

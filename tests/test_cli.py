@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -156,3 +157,27 @@ def test_triage_json_prints_every_report_on_stdout(tmp_path):
     assert [r["path"] for r in rows] == [r["path"] for r in saved] and len(rows) == 2
     assert all(r["schema"] == "keyframe.report/1" for r in rows)
     assert "2 images" in res.stderr
+
+
+def test_certify_and_apply_print_json_for_pipelines(tmp_path):
+    """certify --json: one object per image with its package (or null and why not); apply
+    --json: apply.jsonl's records on stdout; stdout holds nothing else."""
+    import cv2
+    from PIL import Image
+    from helpers import photo
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(photo("astronaut")).save(src / "sharp.png")
+    Image.fromarray(cv2.GaussianBlur(photo("astronaut"), (0, 0), 2.0)).save(src / "soft.png")
+    res = CliRunner().invoke(main, ["certify", str(src / "sharp.png"), str(src / "soft.png"),
+                                    "-o", str(tmp_path / "pk"), "--json"])
+    rows = {Path(r["path"]).name: r for r in map(json.loads, res.stdout.splitlines())}
+    assert rows["sharp.png"]["verdict"] == "certified"
+    assert Path(rows["sharp.png"]["package"], "keyframe.png").is_file()
+    assert rows["soft.png"]["package"] is None and "--force" in rows["soft.png"]["message"]
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[[steps]]\nfix = "sharpen"\n')
+    res = CliRunner().invoke(main, ["apply", str(recipe), str(src), "-o", str(tmp_path / "a"),
+                                    "--json"])
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(rows) == 2 and all(r["error"] is None and r["sha256"] for r in rows)

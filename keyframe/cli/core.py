@@ -212,12 +212,15 @@ def route(report_file, profile, out, decisions, overwrite):
 @click.option("--background", metavar="COLOR|IMAGE", type=BackgroundType(),
               help="Flatten a cut-out (RGBA) onto this '#rrggbb' colour or image before "
                    "packaging (recorded as a recipe step); its edges must already be clean.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per image (path, verdict, reason, quality, "
+                   "package or null, why not packaged) instead of the table.")
 @profile_option
 @max_pixels_option
 @mattes_option
 @wait_option
-def certify(paths, out, approved, force, target_names, background, profile, max_pixels,
-            mattes, wait):
+def certify(paths, out, approved, force, target_names, background, as_json, profile,
+            max_pixels, mattes, wait):
     """Write a certified keyframe package for each certified image (IMAGE... or --approved)."""
     from keyframe.workflows import certify as certify_one
 
@@ -237,6 +240,13 @@ def certify(paths, out, approved, force, target_names, background, profile, max_
                            background=background, force=force, max_pixels=max_pixels,
                            mattes=mattes)
         reports.append(done.report)
+        if as_json:
+            click.echo(json.dumps({
+                "path": str(path), "verdict": done.report.verdict,
+                "reason": done.report.reason, "quality": done.report.quality,
+                "package": str(done.package) if done.package else None,
+                "message": done.message}, ensure_ascii=False))
+            continue
         if done.package is None:
             click.echo(verdict_line(done.report)
                        + (f" — {done.message}" if done.message else ""))

@@ -239,10 +239,13 @@ def fix_command(image, recipe_path, out, max_pixels, overwrite):
 @click.option("-o", "--out", "out", required=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: one PNG per input (same relative path) and apply.jsonl.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print apply.jsonl's records on stdout (path, output, sha256, error) "
+                   "instead of the lines for people.")
 @max_pixels_option
 @wait_option
 @overwrite_option
-def apply_command(recipe_path, folder, out, max_pixels, wait, overwrite):
+def apply_command(recipe_path, folder, out, as_json, max_pixels, wait, overwrite):
     """Replay RECIPE over every image under FOLDER (a campaign).
 
     One bad file gets an error record in OUT/apply.jsonl and the batch goes on.
@@ -275,11 +278,15 @@ def apply_command(recipe_path, folder, out, max_pixels, wait, overwrite):
             rgb = replay(recipe, load(path, max_pixels=max_pixels).rgb)
             record["sha256"] = _write_png(out / rel, rgb)
             record["output"] = str(out / rel)
-            click.echo(f"ok     {path} -> {out / rel}")
+            if not as_json:
+                click.echo(f"ok     {path} -> {out / rel}")
         except (ImageError, RecipeError) as exc:
             failed += 1
             record["error"] = _error_line(path, exc)
-            click.echo(f"error  {record['error']}", err=True)
+            if not as_json:
+                click.echo(f"error  {record['error']}", err=True)
+        if as_json:
+            click.echo(json.dumps(record, ensure_ascii=False))
         records.append(record)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "apply.jsonl",

@@ -174,3 +174,28 @@ def verify(package: PathLike, *, recheck: bool = True):
     from keyframe.verify import verify as run_verify
 
     return run_verify(package, recheck=recheck)
+
+
+def replay_file(item: tuple[dict, str, str, int]) -> dict:
+    """Replay a recipe on one file and write the PNG atomically (``keyframe apply``; one
+    picklable argument so an executor's worker can run it).
+
+    ``item`` is ``(recipe dict, input path, output path, max_pixels)``. Returns the record
+    of ``apply.jsonl``: ``path``, ``output``, ``sha256`` and ``error`` (one line, naming the
+    file) — a bad file is a record, never a raise.
+    """
+    from keyframe.fileio import write_atomic
+    from keyframe.image import ImageError, encode_png, load, sha256_bytes
+    from keyframe.recipe import RecipeError, parse, replay
+
+    data, path, out, max_pixels = item
+    record = {"path": path, "output": None, "sha256": None, "error": None}
+    try:
+        png = encode_png(replay(parse(data), load(path, max_pixels=max_pixels).rgb))
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, png)
+        record.update(output=out, sha256=sha256_bytes(png))
+    except (ImageError, RecipeError) as exc:
+        text = str(exc)
+        record["error"] = text if text.startswith(path) else f"{path}: {text}"
+    return record

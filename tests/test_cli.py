@@ -181,3 +181,27 @@ def test_certify_and_apply_print_json_for_pipelines(tmp_path):
                                     "--json"])
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert len(rows) == 2 and all(r["error"] is None and r["sha256"] for r in rows)
+
+
+def test_apply_with_jobs_writes_the_same_bytes_in_input_order(tmp_path):
+    """apply --jobs 2 replays in worker processes: the same PNG bytes as one process, the
+    log in input order, a bad file one record while the rest are written."""
+    from PIL import Image
+    from helpers import photo
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("astronaut", "coffee", "chelsea"):
+        Image.fromarray(photo(name)).save(src / f"{name}.png")
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[[steps]]\nfix = "denoise"\n')
+    logs = {}
+    for jobs in ("1", "2"):
+        res = CliRunner().invoke(main, ["apply", str(recipe), str(src), "-o",
+                                        str(tmp_path / f"o{jobs}"), "--jobs", jobs])
+        assert res.exit_code == 2, res.output
+        logs[jobs] = [json.loads(line) for line in
+                      (tmp_path / f"o{jobs}" / "apply.jsonl").read_text().splitlines()]
+    assert [r["path"] for r in logs["2"]] == [r["path"] for r in logs["1"]]
+    assert [r["sha256"] for r in logs["2"]] == [r["sha256"] for r in logs["1"]]
+    assert sum(r["error"] is not None for r in logs["2"]) == 1

@@ -242,10 +242,12 @@ def fix_command(image, recipe_path, out, max_pixels, overwrite):
 @click.option("--json", "as_json", is_flag=True,
               help="Print apply.jsonl's records on stdout (path, output, sha256, error) "
                    "instead of the lines for people.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes.")
 @max_pixels_option
 @wait_option
 @overwrite_option
-def apply_command(recipe_path, folder, out, as_json, max_pixels, wait, overwrite):
+def apply_command(recipe_path, folder, out, as_json, jobs, max_pixels, wait, overwrite):
     """Replay RECIPE over every image under FOLDER (a campaign).
 
     One bad file gets an error record in OUT/apply.jsonl and the batch goes on.
@@ -253,13 +255,15 @@ def apply_command(recipe_path, folder, out, as_json, max_pixels, wait, overwrite
     inputs is refused; an existing file in an OUT that no earlier apply wrote is replaced
     only with --overwrite.
     """
+    from itertools import chain
+
+    from keyframe.executors import LocalExecutor
     from keyframe.fileio import file_ids, is_output_folder, refuse_overwrite
-    from keyframe.image import ImageError, load
     from keyframe.package import write_atomic
-    from keyframe.recipe import RecipeError, replay
+    from keyframe.recipe import RecipeError
+    from keyframe.workflows import replay_file
 
     recipe = _recipe_or_usage_error(recipe_path)
-    records, failed = [], 0
     root = folder if folder.is_dir() else folder.parent
     if folder.is_dir() and same_folder(out, folder):
         raise InputError(f"-o {out} is the input folder: the outputs would replace the "
@@ -268,26 +272,26 @@ def apply_command(recipe_path, folder, out, as_json, max_pixels, wait, overwrite
     ours = overwrite or is_output_folder(out)           # an earlier apply wrote OUT
     originals = file_ids(found)
     hold_out(out, "apply", wait=wait)
+    by_path, todo = {}, []
     for path in found:
-        rel = path.relative_to(root).with_suffix(".png")
-        record = {"path": str(path), "output": None, "sha256": None, "error": None}
-        try:
-            why = refuse_overwrite(out / rel, input_ids=originals, overwrite=ours)
-            if why:
-                raise RecipeError(why)
-            rgb = replay(recipe, load(path, max_pixels=max_pixels).rgb)
-            record["sha256"] = _write_png(out / rel, rgb)
-            record["output"] = str(out / rel)
-            if not as_json:
-                click.echo(f"ok     {path} -> {out / rel}")
-        except (ImageError, RecipeError) as exc:
-            failed += 1
-            record["error"] = _error_line(path, exc)
-            if not as_json:
+        target = out / path.relative_to(root).with_suffix(".png")
+        why = refuse_overwrite(target, input_ids=originals, overwrite=ours)
+        if why:
+            by_path[str(path)] = {"path": str(path), "output": None, "sha256": None,
+                                  "error": _error_line(path, RecipeError(why))}
+        else:
+            todo.append((recipe.to_dict(), str(path), str(target), max_pixels))
+    with LocalExecutor(jobs=jobs) as runner:
+        for record in chain(list(by_path.values()), runner.imap_unordered(replay_file, todo)):
+            by_path[record["path"]] = record
+            if as_json:
+                click.echo(json.dumps(record, ensure_ascii=False))
+            elif record["error"]:
                 click.echo(f"error  {record['error']}", err=True)
-        if as_json:
-            click.echo(json.dumps(record, ensure_ascii=False))
-        records.append(record)
+            else:
+                click.echo(f"ok     {record['path']} -> {record['output']}")
+    records = [by_path[str(p)] for p in found]          # apply.jsonl in input order
+    failed = sum(r["error"] is not None for r in records)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "apply.jsonl",
                  "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode())

@@ -114,6 +114,10 @@ class Fix(abc.ABC):
     #: lowers every code it was planned for, whatever else moves (flatten: the checks then
     #: see the chosen background instead of mid-grey, which moves other codes without damage)
     keep_rule: ClassVar[str] = "level"
+    #: the measurement keys :meth:`plan_params` reads from the finding it mends (a contract
+    #: test ties each one to a key its check emits: a renamed key cannot silently turn a
+    #: planned step into its defaults)
+    reads: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def geometry_changes(cls, params: Any) -> bool:

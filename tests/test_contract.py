@@ -132,3 +132,38 @@ def test_every_builtin_declares_the_contract():
     for cls in registry.check_classes().values():
         if cls.supports_masks:
             assert cls(with_mask=True).with_mask
+
+
+def test_every_key_a_fix_plans_from_is_one_its_checks_emit(samples_dir, tmp_path):
+    """Fix.reads against what the checks emit: every measurement key a fix's plan_params
+    reads appears in the measurements of a code routed to that fix (default profile) or that
+    it mends, over the samples, an RGBA cut-out and a composite with its matte file. A key
+    renamed on one side would otherwise turn a planned step into its defaults, silently."""
+    import cv2
+    from PIL import Image
+    from keyframe.assess import assess_path
+    from keyframe.registry import fix_classes
+
+    rgb = cv2.resize(np.asarray(Image.open(samples_dir / "clean_coffee.png").convert("RGB")),
+                     (300, 200), interpolation=cv2.INTER_AREA).astype(np.float32)
+    yy, xx = np.mgrid[0:200, 0:300]
+    alpha = np.clip((80 - np.hypot(yy - 100, xx - 150)) / 3.0, 0, 1)
+    cutout = np.dstack([rgb * alpha[..., None], alpha * 255]).round().astype(np.uint8)
+    Image.fromarray(cutout, "RGBA").save(tmp_path / "cutout.png")
+    mattes = tmp_path / "mattes"
+    mattes.mkdir()
+    composite = rgb * alpha[..., None] + np.array([20.0, 200, 60]) * (1 - alpha[..., None])
+    Image.fromarray(composite.round().astype(np.uint8)).save(tmp_path / "composite.png")
+    Image.fromarray((alpha * 255).round().astype(np.uint8)).save(mattes / "composite.png")
+    prof = load_profile("default")
+    pictures = [p for p in sorted(samples_dir.iterdir())
+                if p.suffix in (".png", ".jpg") and p.name != "broken.png"]
+    emitted: dict[str, set[str]] = {}
+    for path in [*pictures, tmp_path / "cutout.png", tmp_path / "composite.png"]:
+        report, _ = assess_path(path, profile=prof, mattes=mattes)
+        for code, m in report.measurements.items():
+            emitted.setdefault(code, set()).update(m.measurements)
+    for name, fix in fix_classes().items():
+        codes = {c for c in emitted if prof.rule(c).fix == name} | set(fix.mends)
+        keys = set().union(*(emitted.get(c, set()) for c in codes))
+        assert set(fix.reads) <= keys, (name, sorted(set(fix.reads) - keys))

@@ -28,6 +28,7 @@ class CropBorder(Fix):
     mends = ("border",)
     changes_geometry = True
     stage = 60
+    reads = ("top", "bottom", "left", "right")
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
     source_px = {"top": "y", "bottom": "y", "left": "x", "right": "x"}
 

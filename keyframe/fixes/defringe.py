@@ -51,6 +51,7 @@ class Defringe(AlphaFix):
     mends = ("alpha_fringe", "edge_halo")
     changes_geometry = False
     stage = 30
+    reads = ("premultiplied",)
 
     @dataclass(frozen=True)
     class Params:

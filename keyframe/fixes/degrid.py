@@ -52,6 +52,7 @@ class Degrid(Fix):
     mends = ("grid_artifact",)
     changes_geometry = False
     stage = 80
+    reads = ("period_x", "period_y")
 
     @dataclass(frozen=True)
     class Params:

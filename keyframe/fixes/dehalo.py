@@ -40,6 +40,7 @@ class Dehalo(Fix):
     mends = ("edge_halo",)
     changes_geometry = False
     stage = 50
+    reads = ("band_px_source", "matte_file")
     #: on an RGBA cut-out the rim is in the matte, not in the colour: see :meth:`apply_rgba`
     uses_alpha = True
 

@@ -32,6 +32,7 @@ class Denoise(Fix):
     mends = ("noise",)
     changes_geometry = False
     stage = 100
+    reads = ("sigma",)
 
     @dataclass(frozen=True)
     class Params:

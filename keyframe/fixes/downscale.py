@@ -33,6 +33,7 @@ class Downscale(Fix):
     mends = ("oversized",)
     changes_geometry = True
     stage = 120
+    reads = ("delivery_long_side",)
 
     @dataclass(frozen=True)
     class Params:

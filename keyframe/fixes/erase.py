@@ -240,6 +240,7 @@ class Erase(Fix):
     mends = ("stray_text", "watermark")
     changes_geometry = False
     stage = 10
+    reads = ("boxes",)
     #: the gate inspects what this step changed as a fill (keyframe.inspect.inspect_fill)
     inspect_as = "fill"
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)

@@ -213,6 +213,8 @@ class Reframe(Fix):
     mends = ("aspect_mismatch", "too_small", "subject_near_edge")
     changes_geometry = True
     stage = 70
+    reads = ("target_width", "target_height", "multiple_of", "subject_x", "subject_y",
+             "subject_w", "subject_h", "subject_from_regions", "margin_wanted")
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
     source_px = {"protect": "boxes"}
 

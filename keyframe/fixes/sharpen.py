@@ -34,6 +34,7 @@ class Sharpen(Fix):
     mends = ("blur",)
     changes_geometry = False
     stage = 140
+    reads = ("edge_width",)
 
     @dataclass(frozen=True)
     class Params:

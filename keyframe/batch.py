@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import cv2
 
 from keyframe.assess import assess_path
-from keyframe.executors import ignore_sigint
+from keyframe.executors import init_worker
 from keyframe.fileio import (ReadError, atomic_text_writer, copy_atomic, is_output_folder,
                              sha256_file, write_atomic)
 from keyframe.image import DEFAULT_MAX_PIXELS, encode_jpeg, scan_suffixes
@@ -96,7 +96,7 @@ _worker_options: BatchOptions | None = None
 def _init_worker(options: BatchOptions, *, pool: bool = False) -> None:
     global _worker_profile, _worker_options
     if pool:
-        ignore_sigint()
+        init_worker()           # Ctrl-C is the parent's; OpenCV on one thread per worker
     _worker_options = options
     _worker_profile = load_profile(options.profile)
 

@@ -24,9 +24,24 @@ EXECUTORS = ("local", "dask")
 
 
 def ignore_sigint() -> None:
-    """Pool worker initialiser: Ctrl-C is the parent's to handle (it stops the batch, keeps
-    the journal and exits 130); a worker that took it would print a traceback of its own."""
+    """Ctrl-C is the parent's to handle (it stops the batch, keeps the journal and exits
+    130); a worker that took it would print a traceback of its own."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def one_thread() -> None:
+    """Run OpenCV on one thread in this process: a pool has one worker per core, and
+    OpenCV's default (a thread per core in every worker) oversubscribes the cores with
+    ``--jobs``. The ONNX sessions are single-threaded already (:func:`keyframe.models.session`)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def init_worker() -> None:
+    """Pool worker initialiser: :func:`ignore_sigint` and :func:`one_thread`."""
+    ignore_sigint()
+    one_thread()
 
 
 class ExecutorError(RuntimeError):
@@ -42,7 +57,7 @@ class LocalExecutor:
 
     def __enter__(self) -> "LocalExecutor":
         if self.jobs > 1:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=ignore_sigint)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -112,6 +127,7 @@ class DaskExecutor:
                                              processes=True, dashboard_address=None,
                                              silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
+                self._client.run(one_thread)     # our own workers: one core each
         except (OSError, TimeoutError) as exc:
             self.__exit__(None, None, None)
             where = self.scheduler or "a LocalCluster"

@@ -1,9 +1,10 @@
 """Where a batch's work runs: this process, a local process pool, or a Dask cluster.
 
-Every executor has one method, :meth:`imap_unordered`: call a picklable top-level function on
-each item and yield results as they finish (not in input order), with at most ``window``
-items in flight, so a batch of any size holds a bounded number of results in memory and the
-caller can record each one as soon as it exists.
+Every executor has :meth:`imap_unordered`: call a picklable top-level function on each item
+and yield results as they finish (not in input order), with at most ``window`` items in
+flight, so a batch of any size holds a bounded number of results in memory and the caller
+can record each one as soon as it exists; :meth:`imap_batches` yields the results that
+finished together as one list, for a caller that commits them as a group.
 
 * :class:`LocalExecutor` — ``jobs == 1`` runs in this process; ``jobs > 1`` uses a
   :class:`concurrent.futures.ProcessPoolExecutor` (one process per core given).
@@ -71,9 +72,16 @@ class LocalExecutor:
 
     def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
                        window: int | None = None) -> Iterator[Any]:
+        for batch in self.imap_batches(fn, items, window=window):
+            yield from batch
+
+    def imap_batches(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
+                     window: int | None = None) -> Iterator[list[Any]]:
+        """Like :meth:`imap_unordered`, but the results that finished together come as one
+        list (one at a time in this process), so the caller can commit them as a group."""
         if self._pool is None:
             for item in items:
-                yield fn(item)
+                yield [fn(item)]
             return
         window = window or 4 * self.jobs
         pending: set[Future] = set()
@@ -88,8 +96,7 @@ class LocalExecutor:
             if not pending:
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
+            yield [fut.result() for fut in done]
 
 
 class DaskExecutor:
@@ -152,6 +159,13 @@ class DaskExecutor:
 
     def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
                        window: int | None = None) -> Iterator[Any]:
+        for batch in self.imap_batches(fn, items, window=window):
+            yield from batch
+
+    def imap_batches(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
+                     window: int | None = None) -> Iterator[list[Any]]:
+        """The results that finished together, as one list each (see
+        :meth:`LocalExecutor.imap_batches`)."""
         from distributed import as_completed
 
         if self._client is None:
@@ -163,13 +177,15 @@ class DaskExecutor:
             flight.add(self._client.submit(fn, item, pure=False))
             if flight.count() >= window:
                 break
-        for fut in flight:
-            result = fut.result()
-            fut.release()
-            nxt = next(it, _END)
-            if nxt is not _END:
-                flight.add(self._client.submit(fn, nxt, pure=False))
-            yield result
+        for done in flight.batches():
+            results = []
+            for fut in done:
+                results.append(fut.result())
+                fut.release()
+                nxt = next(it, _END)
+                if nxt is not _END:
+                    flight.add(self._client.submit(fn, nxt, pure=False))
+            yield results
 
 
 _END = object()

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import cv2
 
 from keyframe.assess import assess_path
-from keyframe.executors import init_worker
+from keyframe.executors import init_worker, one_thread, restore_threads
 from keyframe.fileio import (ReadError, atomic_text_writer, copy_atomic, is_output_folder,
                              sha256_file, write_atomic)
 from keyframe.image import DEFAULT_MAX_PIXELS, encode_jpeg, scan_suffixes
@@ -96,7 +96,7 @@ _worker_options: BatchOptions | None = None
 def _init_worker(options: BatchOptions, *, pool: bool = False) -> None:
     global _worker_profile, _worker_options
     if pool:
-        init_worker()           # Ctrl-C is the parent's; OpenCV on one thread per worker
+        init_worker()           # Ctrl-C is the parent's; OpenCV's one thread is inherited
     _worker_options = options
     _worker_profile = load_profile(options.profile)
 
@@ -120,6 +120,7 @@ def assess_many(paths: Iterable[Path], *, options: BatchOptions, jobs: int = 1) 
         for item in items:
             yield Report.from_dict(_assess_one(item))
         return
+    threads = one_thread()                    # before the fork (see executors.one_thread)
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=partial(_init_worker, pool=True),
                                initargs=(options,))
     try:
@@ -127,6 +128,7 @@ def assess_many(paths: Iterable[Path], *, options: BatchOptions, jobs: int = 1) 
             yield Report.from_dict(d)
     finally:                                  # Ctrl-C: do not wait for the images not started
         pool.shutdown(wait=True, cancel_futures=True)
+        restore_threads(threads)
 
 
 def summarise(reports: Iterable[Report]) -> dict[str, int]:

@@ -16,6 +16,7 @@ finished together as one list, for a caller that commits them as a group.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -30,19 +31,42 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def one_thread() -> None:
-    """Run OpenCV on one thread in this process: a pool has one worker per core, and
-    OpenCV's default (a thread per core in every worker) oversubscribes the cores with
-    ``--jobs``. The ONNX sessions are single-threaded already (:func:`keyframe.models.session`)."""
+def one_thread() -> int:
+    """Run OpenCV on one thread in this process and return the count it had: a pool has one
+    worker per core, and OpenCV's default (a thread per core in every worker) oversubscribes
+    the cores with ``--jobs``. The ONNX sessions are single-threaded already
+    (:func:`keyframe.models.session`).
+
+    Call it in the parent **before** a pool forks its workers: a forked child inherits
+    OpenCV's thread pool without its threads, and resizing that pool in the child hangs for
+    ever (measured: ``cv2.setNumThreads(1)`` in a forked worker of a process that had run
+    OpenCV on two threads blocked in ``pthread_cond_destroy``). Workers then inherit one
+    thread and :func:`init_worker` leaves it alone.
+    """
     import cv2
 
-    cv2.setNumThreads(1)
+    before = cv2.getNumThreads()
+    if before != 1:
+        cv2.setNumThreads(1)
+    return before
+
+
+def restore_threads(count: int) -> None:
+    """Give OpenCV back the ``count`` threads :func:`one_thread` took (after a pool)."""
+    import cv2
+
+    if count != cv2.getNumThreads():
+        cv2.setNumThreads(count)
 
 
 def init_worker() -> None:
-    """Pool worker initialiser: :func:`ignore_sigint` and :func:`one_thread`."""
+    """Pool worker initialiser: :func:`ignore_sigint`; OpenCV's single thread is inherited
+    from the parent (:func:`one_thread`, called before the fork), a spawned worker sets it."""
     ignore_sigint()
-    one_thread()
+    import cv2
+
+    if cv2.getNumThreads() != 1 and multiprocessing.get_start_method() != "fork":
+        cv2.setNumThreads(1)
 
 
 class ExecutorError(RuntimeError):
@@ -55,9 +79,11 @@ class LocalExecutor:
     def __init__(self, *, jobs: int = 1):
         self.jobs = max(1, int(jobs))
         self._pool: ProcessPoolExecutor | None = None
+        self._threads = 0
 
     def __enter__(self) -> "LocalExecutor":
         if self.jobs > 1:
+            self._threads = one_thread()            # before the fork: see one_thread
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker)
         return self
 
@@ -65,6 +91,7 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            restore_threads(self._threads)
 
     @property
     def workers(self) -> int:

@@ -16,10 +16,17 @@ def _cv2_threads(_item: object) -> tuple[int, int]:
 
 
 def test_pool_workers_run_opencv_on_one_thread():
+    import cv2
+
+    cv2.setNumThreads(2)
     with LocalExecutor(jobs=2) as ex:
+        # set in the parent before the fork: resizing OpenCV's pool in a forked worker can
+        # hang (seen in this suite: pthread_cond_destroy), so the workers inherit one thread
+        assert cv2.getNumThreads() == 1
         seen = list(ex.imap_unordered(_cv2_threads, range(6)))
     assert {threads for _pid, threads in seen} == {1}
     assert all(pid != os.getpid() for pid, _ in seen)
+    assert cv2.getNumThreads() == 2               # the parent gets its threads back
 
 
 def test_onnx_sessions_are_single_threaded_and_made_once(monkeypatch):

@@ -14,8 +14,10 @@ the ONNX sessions are single-threaded already; ``--pin`` adds ``taskset -c 0``):
   workers' peak RSS);
 * ``cold check`` — ``keyframe check one.png`` as a new process, every model installed;
 * ``gate vs check`` — one image that needs one fix (a certified picture blurred until its
-  plan is one ``sharpen``): the time of ``assess`` against ``gate`` + ``write_package`` of
-  the certified result (both warm: sessions made, imports done).
+  plan is one ``sharpen`` that the gate keeps and certifies): the time of ``assess`` against ``gate`` + ``write_package`` of
+  the certified result (both warm: sessions made, imports done), and ``keyframe gate -o``
+  against ``keyframe check`` of it, each as a new process (what a pipeline calling
+  keyframe once per picture pays).
 
 Every row gives wall seconds and **process CPU seconds** (user + system, children
 included) per image: the machine is shared, so CPU time is the figure to compare; wall
@@ -150,7 +152,8 @@ def reuse(res) -> dict:
 
 def row_gate(folder: Path) -> dict:
     """check vs gate (+ package) of one image that needs one step: the first certified
-    picture blurred (sigma 2, 3 or 4) until its plan is exactly ``sharpen``."""
+    picture blurred (sigma 2, 3 or 4) until its plan is exactly ``sharpen`` and the gate
+    certifies it after that one step."""
     import cv2
 
     from keyframe.assess import assess
@@ -169,12 +172,18 @@ def row_gate(folder: Path) -> dict:
             soft = from_array(cv2.GaussianBlur(src.rgb, (0, 0), sigma), name=path.name)
             plan = [s.fix for s in assess(soft, profile=profile).plan]
             if plan == ["sharpen"]:
-                break
+                done = gate(dataclasses.replace(soft, cache={}), profile=profile)
+                if done.verdict == "certified" and len(done.recipe.steps) == 1:
+                    break                              # one step, and the gate ends there
             soft = None
         if soft is not None:
             break
     if soft is None:
         return {"missing": "no picture whose blurred copy plans exactly one sharpen"}
+    from keyframe.image import encode_png
+
+    soft_file = folder.parent / "soft.png"            # for the cold gate vs check rows
+    soft_file.write_bytes(encode_png(soft.rgb))
     rows = {}
     for _ in range(2):                                             # best of two
         fresh = dataclasses.replace(soft, cache={})                # no view measured yet
@@ -194,7 +203,7 @@ def row_gate(folder: Path) -> dict:
             rows = {"check_wall": check[0], "check_cpu": check[1], "gate_wall": full[0],
                     "gate_cpu": full[1], "verdict_before": report.verdict,
                     "verdict": res.verdict, "steps": [s.fix for s in res.recipe.steps],
-                    "attempts": len(res.attempts)}
+                    "attempts": len(res.attempts), "file": str(soft_file)}
     return rows
 
 
@@ -231,10 +240,13 @@ def run_child(row: str, folder: Path, *, models: Path | None, pin: bool, checks:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cold_check(image: Path, *, models: Path, pin: bool, repeat: int) -> dict:
-    """``keyframe check IMAGE`` as a new process: best wall and its CPU over ``repeat``."""
+def cold_check(image: Path, *, models: Path, pin: bool, repeat: int,
+               command: tuple[str, ...] = ("check",)) -> dict:
+    """``keyframe check IMAGE`` (or ``command``) as a new process: best wall and its CPU
+    over ``repeat``."""
     env = {**os.environ, **ONE_THREAD, "KEYFRAME_MODELS": str(models)}
-    cmd = [sys.executable, "-c", "from keyframe.cli import main; main()", "check", str(image)]
+    cmd = [sys.executable, "-c", "from keyframe.cli import main; main()", *command,
+           str(image)]
     # cwd=ROOT: `python -c` puts the current folder first on sys.path
     if pin and shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
@@ -293,6 +305,15 @@ def main() -> None:
         rows["cold check"] = cold_check(paths[0], models=args.models, pin=args.pin,
                                         repeat=args.repeat)
         print(f"{'cold check':<15} {json.dumps(rows['cold check'])}", flush=True)
+        soft = rows["gate vs check"].get("file")
+        if soft:                          # the one-step picture, each command a new process
+            out = Path(tmp) / "gated"
+            rows["cold check soft"] = cold_check(Path(soft), models=args.models,
+                                                 pin=args.pin, repeat=args.repeat)
+            rows["cold gate soft"] = cold_check(Path(soft), models=args.models, pin=args.pin,
+                                                repeat=args.repeat,
+                                                command=("gate", "-o", str(out)))
+            print(f"{'cold gate':<15} {json.dumps(rows['cold gate soft'])}", flush=True)
     report(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
@@ -331,6 +352,11 @@ def report(rows: dict[str, dict]) -> None:
     print(f"  gate + package / check, one-step fix ({' '.join(g['steps']) or 'no step'}, "
           f"{g['verdict']}): CPU {g['gate_cpu'] / g['check_cpu']:.2f}x, wall "
           f"{g['gate_wall'] / g['check_wall']:.2f}x (goal <= 2x)")
+    if "cold gate soft" in rows:
+        c, k = rows["cold check soft"], rows["cold gate soft"]
+        print(f"  the same as new processes: `keyframe gate -o` {k['wall']:.2f} s wall / "
+              f"`keyframe check` {c['wall']:.2f} s = {k['wall'] / c['wall']:.2f}x wall, "
+              f"{k['cpu'] / c['cpu']:.2f}x CPU")
 
 
 if __name__ == "__main__":

@@ -224,3 +224,25 @@ def test_store_sync_is_needed_only_once_for_many_lines(tmp_path, monkeypatch):
         assert len(calls) == 2           # the default still fsyncs each line
     with ResultStore(tmp_path) as st:
         assert len(st) == 6
+
+
+# ------------------------------------------------------------ imports a cold check pays
+
+def test_importing_the_cli_and_the_checks_imports_no_heavy_module():
+    """scipy.signal cost 1.2 s of a cold `keyframe check` (anatomy's find_peaks, now
+    keyframe.peaks); urllib.request is only for `models pull`."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "import keyframe.cli\n"
+            "from keyframe.registry import check_classes\n"
+            "check_classes()\n"
+            "heavy = ('scipy', 'urllib.request', 'http.client', 'torch', 'sklearn')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n") % str(root)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -375,8 +375,10 @@ def pull(names: Iterable[str], *, base_url: str | None = None,
     ModelDownloadError
         On a network error or a checksum mismatch (the partial file is deleted).
     """
-    import urllib.error       # here, not at the top: every process imports this module,
-    import urllib.request     # only `models pull` downloads (http.client, email, ssl: ~13 ms)
+    # imported here, not at the top: every process imports this module, only `models pull`
+    # downloads (urllib.request brings http.client, email and ssl: ~13 ms)
+    import urllib.error
+    import urllib.request
 
     out = []
     for name in names:

@@ -20,10 +20,10 @@ def _signals():
     yield np.array([0.0, 1.0, 1.0, 1.0, 0.0, 2.0, 2.0, 0.0])
 
 
-@pytest.mark.parametrize("kw", [dict(height=0.5, prominence=0.3, distance=4),
-                                dict(height=-1.0, prominence=1.0, distance=1),
-                                dict(prominence=0.05), dict(distance=9.5),
-                                dict(height=0.0)])
+@pytest.mark.parametrize("kw", [{"height": 0.5, "prominence": 0.3, "distance": 4},
+                                {"height": -1.0, "prominence": 1.0, "distance": 1},
+                                {"prominence": 0.05}, {"distance": 9.5},
+                                {"height": 0.0}])
 def test_find_peaks_equals_scipy(kw):
     for x in _signals():
         ours, props = find_peaks(x, **kw)

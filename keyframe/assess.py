@@ -28,8 +28,13 @@ def default_checks() -> tuple[Check, ...]:
 
 
 def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
-            target: str | None = None) -> tuple[dict[str, Measurement], list[Skipped]]:
+            target: str | None = None, prior: dict[str, Measurement] | None = None
+            ) -> tuple[dict[str, Measurement], list[Skipped]]:
     """Run ``checks`` (default: all registered) and collect measurements and skips.
+
+    ``prior``: measurements of the same pixels already made by other checks (the package's
+    re-check of a file measures only the checks that read the file); they are returned
+    with the new ones and a context check reads them as it would its own run's.
 
     Checks that do not read alpha see an RGBA input flattened onto mid-grey
     (:func:`keyframe.views.flattened`). A check with ``wants_context = True`` (framing) runs
@@ -37,7 +42,7 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
     ``measure(image, target=target, prior=<measurements so far>)``: it measures against the
     video target and may read the regions other checks found (faces, persons).
     """
-    measurements: dict[str, Measurement] = {}
+    measurements: dict[str, Measurement] = dict(prior or {})
     skipped: list[Skipped] = []
     todo = default_checks() if checks is None else checks
     for check in sorted(todo, key=lambda c: c.wants_context):

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import cv2
 
 from keyframe.assess import assess_path
-from keyframe.executors import ignore_sigint
+from keyframe.executors import init_worker, one_thread, restore_threads
 from keyframe.fileio import (ReadError, atomic_text_writer, copy_atomic, is_output_folder,
                              sha256_file, write_atomic)
 from keyframe.image import DEFAULT_MAX_PIXELS, encode_jpeg, scan_suffixes
@@ -96,7 +96,7 @@ _worker_options: BatchOptions | None = None
 def _init_worker(options: BatchOptions, *, pool: bool = False) -> None:
     global _worker_profile, _worker_options
     if pool:
-        ignore_sigint()
+        init_worker()           # Ctrl-C is the parent's; OpenCV's one thread is inherited
     _worker_options = options
     _worker_profile = load_profile(options.profile)
 
@@ -120,6 +120,7 @@ def assess_many(paths: Iterable[Path], *, options: BatchOptions, jobs: int = 1) 
         for item in items:
             yield Report.from_dict(_assess_one(item))
         return
+    threads = one_thread()                    # before the fork (see executors.one_thread)
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=partial(_init_worker, pool=True),
                                initargs=(options,))
     try:
@@ -127,6 +128,7 @@ def assess_many(paths: Iterable[Path], *, options: BatchOptions, jobs: int = 1) 
             yield Report.from_dict(d)
     finally:                                  # Ctrl-C: do not wait for the images not started
         pool.shutdown(wait=True, cancel_futures=True)
+        restore_threads(threads)
 
 
 def summarise(reports: Iterable[Report]) -> dict[str, int]:
@@ -214,8 +216,10 @@ def triage(paths: Sequence[Path], out: str | os.PathLike, *, options: BatchOptio
     Each input is hashed (or its hash reused when its size and mtime are unchanged); inputs
     whose ``<sha256>:<run id>`` key is already in ``out/.keyframe/results.jsonl`` are not
     assessed again, and identical files are assessed once. Finished images are journaled
-    (fsynced) as they arrive, in any order. ``out/report.jsonl`` is then written atomically
-    in input order, one ``keyframe.report/1`` line per path.
+    as they arrive, in any order, the ones that finished together with one fsync, and an
+    image is reported done (``progress``) only after the fsync covering its line.
+    ``out/report.jsonl`` is then written atomically in input order, one
+    ``keyframe.report/1`` line per path.
 
     Parameters
     ----------
@@ -274,12 +278,13 @@ def triage(paths: Sequence[Path], out: str | os.PathLike, *, options: BatchOptio
                 yield i, sp
 
         work = partial(assess_task, options=options, thumb_side=THUMB_LONG_SIDE if thumbs else 0)
-        for o in executor.imap_unordered(work, items()):
-            summary.assessed += 1
-            size, mtime, sha = stats.pop(o.index, (-1, -1, None))
-            if sha is None:
-                transient[o.index] = o.report_json
-            else:
+        for batch in executor.imap_batches(work, items()):
+            for o in batch:                       # group commit: one fsync per batch
+                summary.assessed += 1
+                size, mtime, sha = stats.pop(o.index, (-1, -1, None))
+                if sha is None:
+                    transient[o.index] = o.report_json
+                    continue
                 if o.sha256 and o.sha256 != sha:  # the file changed after it was hashed
                     keys[o.index] = f"{o.sha256}:{rid}"
                     size, mtime, sha = -1, -1, o.sha256
@@ -288,8 +293,10 @@ def triage(paths: Sequence[Path], out: str | os.PathLike, *, options: BatchOptio
                     if not thumb.exists():
                         write_atomic(thumb, o.thumb)
                 store.add(keys[o.index], sha256=sha, path=str(paths[o.index]), size=size,
-                          mtime_ns=mtime, report_json=o.report_json)
-            tick(str(paths[o.index]))
+                          mtime_ns=mtime, report_json=o.report_json, sync=False)
+            store.sync()                          # every line on disk before it is reported
+            for o in batch:
+                tick(str(paths[o.index]))
 
         counts: Counter = Counter()
         with atomic_text_writer(summary.report) as fh:

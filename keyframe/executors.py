@@ -1,9 +1,10 @@
 """Where a batch's work runs: this process, a local process pool, or a Dask cluster.
 
-Every executor has one method, :meth:`imap_unordered`: call a picklable top-level function on
-each item and yield results as they finish (not in input order), with at most ``window``
-items in flight, so a batch of any size holds a bounded number of results in memory and the
-caller can record each one as soon as it exists.
+Every executor has :meth:`imap_unordered`: call a picklable top-level function on each item
+and yield results as they finish (not in input order), with at most ``window`` items in
+flight, so a batch of any size holds a bounded number of results in memory and the caller
+can record each one as soon as it exists; :meth:`imap_batches` yields the results that
+finished together as one list, for a caller that commits them as a group.
 
 * :class:`LocalExecutor` — ``jobs == 1`` runs in this process; ``jobs > 1`` uses a
   :class:`concurrent.futures.ProcessPoolExecutor` (one process per core given).
@@ -15,6 +16,7 @@ caller can record each one as soon as it exists.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,9 +26,47 @@ EXECUTORS = ("local", "dask")
 
 
 def ignore_sigint() -> None:
-    """Pool worker initialiser: Ctrl-C is the parent's to handle (it stops the batch, keeps
-    the journal and exits 130); a worker that took it would print a traceback of its own."""
+    """Ctrl-C is the parent's to handle (it stops the batch, keeps the journal and exits
+    130); a worker that took it would print a traceback of its own."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def one_thread() -> int:
+    """Run OpenCV on one thread in this process and return the count it had: a pool has one
+    worker per core, and OpenCV's default (a thread per core in every worker) oversubscribes
+    the cores with ``--jobs``. The ONNX sessions are single-threaded already
+    (:func:`keyframe.models.session`).
+
+    Call it in the parent **before** a pool forks its workers: a forked child inherits
+    OpenCV's thread pool without its threads, and resizing that pool in the child hangs for
+    ever (measured: ``cv2.setNumThreads(1)`` in a forked worker of a process that had run
+    OpenCV on two threads blocked in ``pthread_cond_destroy``). Workers then inherit one
+    thread and :func:`init_worker` leaves it alone.
+    """
+    import cv2
+
+    before = cv2.getNumThreads()
+    if before != 1:
+        cv2.setNumThreads(1)
+    return before
+
+
+def restore_threads(count: int) -> None:
+    """Give OpenCV back the ``count`` threads :func:`one_thread` took (after a pool)."""
+    import cv2
+
+    if count != cv2.getNumThreads():
+        cv2.setNumThreads(count)
+
+
+def init_worker() -> None:
+    """Pool worker initialiser: :func:`ignore_sigint`; OpenCV's single thread is inherited
+    from the parent (:func:`one_thread`, called before the fork), a spawned worker sets it."""
+    ignore_sigint()
+    import cv2
+
+    if cv2.getNumThreads() != 1 and multiprocessing.get_start_method() != "fork":
+        cv2.setNumThreads(1)
 
 
 class ExecutorError(RuntimeError):
@@ -39,16 +79,19 @@ class LocalExecutor:
     def __init__(self, *, jobs: int = 1):
         self.jobs = max(1, int(jobs))
         self._pool: ProcessPoolExecutor | None = None
+        self._threads = 0
 
     def __enter__(self) -> "LocalExecutor":
         if self.jobs > 1:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=ignore_sigint)
+            self._threads = one_thread()            # before the fork: see one_thread
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            restore_threads(self._threads)
 
     @property
     def workers(self) -> int:
@@ -56,9 +99,16 @@ class LocalExecutor:
 
     def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
                        window: int | None = None) -> Iterator[Any]:
+        for batch in self.imap_batches(fn, items, window=window):
+            yield from batch
+
+    def imap_batches(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
+                     window: int | None = None) -> Iterator[list[Any]]:
+        """Like :meth:`imap_unordered`, but the results that finished together come as one
+        list (one at a time in this process), so the caller can commit them as a group."""
         if self._pool is None:
             for item in items:
-                yield fn(item)
+                yield [fn(item)]
             return
         window = window or 4 * self.jobs
         pending: set[Future] = set()
@@ -73,8 +123,7 @@ class LocalExecutor:
             if not pending:
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
+            yield [fut.result() for fut in done]
 
 
 class DaskExecutor:
@@ -112,6 +161,7 @@ class DaskExecutor:
                                              processes=True, dashboard_address=None,
                                              silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
+                self._client.run(one_thread)     # our own workers: one core each
         except (OSError, TimeoutError) as exc:
             self.__exit__(None, None, None)
             where = self.scheduler or "a LocalCluster"
@@ -136,6 +186,13 @@ class DaskExecutor:
 
     def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
                        window: int | None = None) -> Iterator[Any]:
+        for batch in self.imap_batches(fn, items, window=window):
+            yield from batch
+
+    def imap_batches(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
+                     window: int | None = None) -> Iterator[list[Any]]:
+        """The results that finished together, as one list each (see
+        :meth:`LocalExecutor.imap_batches`)."""
         from distributed import as_completed
 
         if self._client is None:
@@ -147,13 +204,15 @@ class DaskExecutor:
             flight.add(self._client.submit(fn, item, pure=False))
             if flight.count() >= window:
                 break
-        for fut in flight:
-            result = fut.result()
-            fut.release()
-            nxt = next(it, _END)
-            if nxt is not _END:
-                flight.add(self._client.submit(fn, nxt, pure=False))
-            yield result
+        for done in flight.batches():
+            results = []
+            for fut in done:
+                results.append(fut.result())
+                fut.release()
+                nxt = next(it, _END)
+                if nxt is not _END:
+                    flight.add(self._client.submit(fn, nxt, pure=False))
+            yield results
 
 
 _END = object()

@@ -34,7 +34,10 @@ back is not tried again.
 The end state is the router's verdict on the final pixels, except that a plan the loop could
 not complete (still ``fix``) becomes ``review``: ``certified`` pixels can be packaged
 (:func:`keyframe.package.write_package` with ``source=`` and ``recipe=``), the rest carry
-the reason in one sentence. The gate never writes files.
+the reason in one sentence. The gate never writes files, and never encodes one: a candidate
+is identified by its pixels (:func:`keyframe.image.pixel_sha256`), and the PNG is encoded
+once, by the package; ``after`` can be handed to the package as the re-check of the final
+pixels (:func:`keyframe.package.write_package`'s ``assessed``).
 """
 from __future__ import annotations
 
@@ -207,7 +210,7 @@ def flatten_onto(image: LoadedImage, report: Report, *, profile: Profile, backgr
     step = make_step("flatten", {"background": background})
     rgb, _ = run_step_rgba(step, image.rgb, image.alpha)
     return from_array(rgb, name=image.path, notes=image.notes,
-                      provenance=image.provenance), step
+                      provenance=image.provenance, encode=False), step
 
 
 def _carry_matte(candidate: LoadedImage, current: LoadedImage, step: RecipeStep
@@ -283,8 +286,9 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
     if any(i.severity >= profile.levels[profile.gate.rollback_at] for i in found):
         judged = judge(step.fix, now, now, profile=profile, inspections=found)
         return Attempt(rnd, step, False, judged.reason, inspections=found), None, None
+    # no PNG per candidate: it is hashed by its pixels, encoded once when packaged
     candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,
-                           provenance=image.provenance)
+                           provenance=image.provenance, encode=False)
     if alpha is None and current.alpha is not None:
         # flattened: the cut-out's alpha is the composite's subject matte, so its edge is
         # still measured (an opaque picture without one is not)

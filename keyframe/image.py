@@ -492,23 +492,43 @@ def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:120] or type(exc).__name__
 
 
+def pixel_sha256(rgb: np.ndarray, alpha: np.ndarray | None = None) -> str:
+    """Hex SHA-256 of pixels as they are in memory: the shape, then the RGB bytes, then the
+    alpha plane's (when there is one). The identity of pixels no file holds yet (the gate's
+    candidates): cheap (no PNG encode), and equal for equal pixels whatever their history."""
+    arr = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h = hashlib.sha256(f"rgb {arr.shape[0]}x{arr.shape[1]}\n".encode())
+    h.update(memoryview(arr).cast("B"))
+    if alpha is not None:
+        h.update(b"alpha\n")
+        h.update(memoryview(np.ascontiguousarray(alpha, dtype=np.uint8)).cast("B"))
+    return h.hexdigest()
+
+
 def from_array(rgb: np.ndarray, *, alpha: np.ndarray | None = None, name: str = "<memory>",
                notes: list[str] | None = None,
-               provenance: dict[str, Any] | None = None) -> LoadedImage:
+               provenance: dict[str, Any] | None = None, encode: bool = True) -> LoadedImage:
     """Wrap pixels made in memory (a fix's output) as a :class:`LoadedImage`.
 
     The arrays are copied and made read-only; ``alpha`` (H x W uint8, same size as ``rgb``)
-    is kept as the alpha plane unless it is fully opaque. ``sha256`` is that of :func:`encode_png` of the
-    pixels, i.e. the hash the file would have if these pixels were packaged, so reports of
-    fixed images keep a real identity; ``format`` is ``"PNG"`` for the same reason.
+    is kept as the alpha plane unless it is fully opaque. With ``encode`` (the default)
+    ``sha256`` is that of :func:`encode_png` of the pixels, i.e. the hash the file would
+    have if these pixels were packaged, ``file_size`` its length and ``format`` ``"PNG"``.
+    Without it (the gate's candidates, most of which are rolled back) nothing is encoded:
+    ``sha256`` is :func:`pixel_sha256`, ``file_size`` 0 (unknown) and ``format`` empty;
+    the PNG is encoded once, when the pixels are packaged.
 
     Raises
     ------
     ValueError
         When ``rgb`` is not a non-empty H x W x 3 uint8 array.
     """
-    png = encode_png(rgb)
-    arr = np.array(rgb, dtype=np.uint8, order="C", copy=True)
+    png = encode_png(rgb) if encode else None
+    given = np.asarray(rgb)
+    if given.dtype != np.uint8 or given.ndim != 3 or given.shape[2] != 3 or 0 in given.shape:
+        raise ValueError(f"from_array needs a non-empty H x W x 3 uint8 array, "
+                         f"got shape {given.shape} dtype {given.dtype}")
+    arr = np.array(given, order="C", copy=True)
     arr.setflags(write=False)
     plane = None
     if alpha is not None and not np.all(alpha == 255):
@@ -516,9 +536,12 @@ def from_array(rgb: np.ndarray, *, alpha: np.ndarray | None = None, name: str = 
         if plane.shape != arr.shape[:2]:
             raise ValueError(f"alpha plane {plane.shape} does not match pixels {arr.shape[:2]}")
         plane.setflags(write=False)
-    return LoadedImage(rgb=arr, alpha=plane, path=name, sha256=sha256_bytes(png),
-                       file_size=len(png), format="PNG", notes=list(notes or []),
-                       provenance=dict(provenance or {}))
+    if png is None:
+        sha, size, fmt = pixel_sha256(arr, plane), 0, ""
+    else:
+        sha, size, fmt = sha256_bytes(png), len(png), "PNG"
+    return LoadedImage(rgb=arr, alpha=plane, path=name, sha256=sha, file_size=size,
+                       format=fmt, notes=list(notes or []), provenance=dict(provenance or {}))
 
 
 def load_mask(path: str | os.PathLike[str], *,

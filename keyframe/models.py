@@ -18,8 +18,6 @@ import hashlib
 import os
 import tempfile
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,6 +375,11 @@ def pull(names: Iterable[str], *, base_url: str | None = None,
     ModelDownloadError
         On a network error or a checksum mismatch (the partial file is deleted).
     """
+    # imported here, not at the top: every process imports this module, only `models pull`
+    # downloads (urllib.request brings http.client, email and ssl: ~13 ms)
+    import urllib.error
+    import urllib.request
+
     out = []
     for name in names:
         s = spec(name)

@@ -20,6 +20,7 @@ reads packages back.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -30,18 +31,19 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from keyframe import __version__
-from keyframe.assess import assess
+from keyframe.assess import assess, default_checks, measure
 from keyframe.exports import ExportError, make_export
 from keyframe.fileio import fsync_dir as _fsync_dir
 from keyframe.fileio import make_temp_dir, read_bytes
 from keyframe.fileio import write_atomic  # noqa: F401 - re-exported for callers
 from keyframe.fileio import write_synced as _write_synced
-from keyframe.image import LoadedImage, encode_png, load_bytes, sha256_bytes
+from keyframe.image import LoadedImage, encode_png, load_bytes, pixel_sha256, sha256_bytes
 from keyframe.manifest import (KEYFRAME_FILE, MANIFEST_FILE, SCHEMA, library_versions,
                                manifest_hash, manifest_text)
 from keyframe.profiles import Profile
 from keyframe.registry import Check
 from keyframe.report import Report, first_line
+from keyframe.router import route
 from keyframe.targets import Target
 
 
@@ -130,13 +132,54 @@ def _files_read(recipe: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"files": files} if files else {}
 
 
+#: checks that read the file, not only its pixels: framing reads ``file_size`` against the
+#: target's byte cap (every target has one; without a target, ``generic``'s)
+FILE_CHECKS = ("framing",)
+
+
+def reusable(image: LoadedImage, assessed: Report, *, profile: Profile,
+             target: str | None) -> bool:
+    """Whether ``assessed`` (a report of ``image``'s pixels) can stand for a re-check of the
+    written ``keyframe.png``: the same profile and target, the same pixels (by hash), no
+    alpha (``keyframe.png`` drops it) and no subject matte (the file carries none)."""
+    if image.alpha is not None or image.matte is not None:
+        return False
+    if assessed.error or assessed.profile != profile.name or assessed.target != target:
+        return False
+    if (assessed.width, assessed.height, assessed.has_alpha) != (image.width, image.height,
+                                                                 False):
+        return False
+    return assessed.sha256 in (image.sha256, pixel_sha256(image.rgb))
+
+
+def recheck(image: LoadedImage, assessed: Report, png: bytes, *, profile: Profile,
+            checks: Sequence[Check] | None = None) -> Report:
+    """The re-check of ``keyframe.png`` (``png``, the encoding of ``image``) built from
+    ``assessed`` (:func:`reusable` must hold): the checks of :data:`FILE_CHECKS` measure
+    again on the file's name, size and hash, every other measurement is ``assessed``'s (a
+    PNG decodes to the very pixels it was measured on), and the router decides again."""
+    written = dataclasses.replace(image, path=KEYFRAME_FILE, sha256=sha256_bytes(png),
+                                  file_size=len(png), format="PNG", notes=[], provenance={})
+    todo = [c for c in (default_checks() if checks is None else checks)
+            if c.name in FILE_CHECKS]
+    own = {code for c in todo for code in c.codes}
+    prior = {c: m for c, m in assessed.measurements.items() if c not in own}
+    fresh, skipped = measure(written, checks=todo, target=assessed.target, prior=prior)
+    report = dataclasses.replace(
+        assessed, path=written.path, sha256=written.sha256, notes=[], provenance={},
+        measurements=fresh,
+        skipped=[s for s in assessed.skipped if s.check not in FILE_CHECKS] + skipped)
+    return report.apply(route(report, profile), profile=profile.name, target=assessed.target)
+
+
 def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Report,
                   profile: Profile, forced: bool = False, name: str | None = None,
                   checks: Sequence[Check] | None = None, source: LoadedImage | None = None,
                   recipe: Sequence[dict[str, Any]] = (),
                   models: dict[str, str] | None = None,
                   notes: Sequence[str] = (), targets: Sequence[Target] = (),
-                  review: dict[str, str] | None = None, stem: str | None = None) -> Path:
+                  review: dict[str, str] | None = None, stem: str | None = None,
+                  assessed: Report | None = None) -> Path:
     """Write the certified keyframe package of ``image`` into ``out_dir``, atomically.
 
     Parameters
@@ -175,6 +218,11 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
     stem : str, optional
         The default folder name's base instead of the source's file stem (re-certifying a
         package's ``keyframe.png`` keeps the package's name); suffixed like a stem.
+    assessed : Report, optional
+        The report of exactly ``image``'s pixels (the gate's ``after``), measured under
+        ``profile`` with ``checks``: it becomes ``report_after`` instead of measuring the written pixels
+        again, when that is provably the same measurement (:func:`reusable`); otherwise
+        the written pixels are measured as without it.
 
     Returns
     -------
@@ -207,8 +255,13 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
         raise PackageError(f"{where}: {exc}") from None
     png = encode_png(image.rgb)
     out_sha = sha256_bytes(png)
-    written = load_bytes(png, name=KEYFRAME_FILE, max_pixels=None)
-    after = assess(written, profile=profile, target=report.target, checks=checks)
+    if assessed is not None and reusable(image, assessed, profile=profile,
+                                         target=report.target):
+        after = recheck(image, assessed, png, profile=profile, checks=checks)
+    else:
+        written = load_bytes(png, name=KEYFRAME_FILE, max_pixels=None)
+        after = assess(written, profile=profile, target=report.target, checks=checks)
+    width, height = image.width, image.height
     if after.verdict != "certified" and not forced:
         raise PackageError(f"{where}: re-check of the written pixels gave {after.verdict!r} "
                            f"({first_line(after.reason)}); not packaged")
@@ -246,8 +299,8 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
         "name": final.name,
         "source": {"path": origin.path, "sha256": source_sha, "width": origin.width,
                    "height": origin.height, "format": origin.format or ""},
-        "output": {"file": KEYFRAME_FILE, "sha256": out_sha, "width": written.width,
-                   "height": written.height, "bytes": len(png)},
+        "output": {"file": KEYFRAME_FILE, "sha256": out_sha, "width": width,
+                   "height": height, "bytes": len(png)},
         "verdict": verdict,
         "forced": bool(forced),
         "profile": profile.name,

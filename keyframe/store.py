@@ -10,8 +10,11 @@ resolved profile, the keyframe version, the target and the pixel cap — everyth
 depends on besides the pixels. A rerun with the same inputs finds every finished image by its
 key and does not assess it again; a changed file, profile or version gets a new key.
 
-A line is written with one ``write`` on an ``O_APPEND`` descriptor and fsynced before the
-next, so a ``kill -9`` at any moment loses at most the images still in flight. A torn last
+A line is written with one ``write`` on an ``O_APPEND`` descriptor; lines are fsynced in
+groups (*group commit*: :meth:`ResultStore.add` with ``sync=False`` for each image that
+finished together, then one :meth:`ResultStore.sync`), and the caller reports an image done
+only after the fsync that covers its line, so a ``kill -9`` (or a power cut) at any moment
+loses at most the images not reported yet. A torn last
 line (a kill in the middle of a write) is cut off when the store is opened again; a key is
 only ever appended once, so a resumed run duplicates nothing.
 
@@ -133,6 +136,7 @@ class ResultStore:
             os.ftruncate(self._fd, end)
             os.fsync(self._fd)
         self._end = end
+        self._dirty = False
 
     def _scan(self) -> int:
         """Index the journal; return the byte offset just past its last complete line."""
@@ -170,8 +174,13 @@ class ResultStore:
         return None
 
     def add(self, key: str, *, sha256: str, path: str, size: int, mtime_ns: int,
-            report_json: str) -> bool:
-        """Append one finished image durably; False (nothing written) if ``key`` is known."""
+            report_json: str, sync: bool = True) -> bool:
+        """Append one finished image; False (nothing written) if ``key`` is known.
+
+        With ``sync`` (the default) the line is fsynced before this returns; without it the
+        line is written (a ``kill -9`` of this process no longer loses it) and fsynced by
+        the next :meth:`sync`, which must come before the image is reported done.
+        """
         if key in self._offsets:
             return False
         head = json.dumps({"key": key, "sha256": sha256, "path": path, "size": int(size),
@@ -181,13 +190,25 @@ class ResultStore:
             written = os.write(self._fd, line)
             while written < len(line):              # rare short write: finish it
                 written += os.write(self._fd, line[written:])
-            os.fsync(self._fd)
         except OSError as exc:                      # a full disk: name the journal
             raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         self._offsets[key] = (self._end, len(line))
         self._end += len(line)
         self._stats[path] = (int(size), int(mtime_ns), sha256)
+        self._dirty = True
+        if sync:
+            self.sync()
         return True
+
+    def sync(self) -> None:
+        """fsync the lines added since the last sync (one fsync for the whole group)."""
+        if not self._dirty:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        self._dirty = False
 
     def get(self, key: str) -> dict[str, Any]:
         """The stored report (a ``keyframe.report/1`` dict) for ``key``; KeyError if absent."""
@@ -195,7 +216,10 @@ class ResultStore:
         return json.loads(os.pread(self._fd, length, offset))["report"]
 
     def close(self) -> None:
-        os.close(self._fd)                          # releases the lock
+        try:
+            self.sync()
+        finally:
+            os.close(self._fd)                      # releases the lock
 
     def __enter__(self) -> "ResultStore":
         return self

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.signal import find_peaks
 
 from checks.anatomy.detect import Hand, _warp
+from keyframe.peaks import find_peaks  # not scipy.signal: its import costs 1.2 s
 
 FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
 PALM = (0, 5, 9, 13, 17)

@@ -137,7 +137,8 @@ def gate(paths, out, as_json, rounds, background, target_names, profile, max_pix
                                     recipe=[s.to_dict() for s in result.recipe.steps],
                                     models=result.recipe.models, targets=targets,
                                     notes=result.notes() + (origin or {}).get("notes", []),
-                                    stem=origin["name"] if origin else None)
+                                    stem=origin["name"] if origin else None,
+                                    assessed=result.after)
                 record["package"] = str(pkg)
                 record["exports"] = [line.strip() for line in export_lines(pkg)]
             except PackageError as exc:

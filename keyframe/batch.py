@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import cv2
 
 from keyframe.assess import assess_path
-from keyframe.executors import init_worker, one_thread, restore_threads
+from keyframe.executors import LocalExecutor
 from keyframe.fileio import (ReadError, atomic_text_writer, copy_atomic, is_output_folder,
                              sha256_file, write_atomic)
 from keyframe.image import DEFAULT_MAX_PIXELS, encode_jpeg, scan_suffixes
@@ -89,46 +88,19 @@ def select_checks(names: Iterable[str] | None) -> tuple[Check, ...] | None:
     return tuple(classes[n]() for n in names)
 
 
-_worker_profile: Profile | None = None
-_worker_options: BatchOptions | None = None
-
-
-def _init_worker(options: BatchOptions, *, pool: bool = False) -> None:
-    global _worker_profile, _worker_options
-    if pool:
-        init_worker()           # Ctrl-C is the parent's; OpenCV's one thread is inherited
-    _worker_options = options
-    _worker_profile = load_profile(options.profile)
-
-
-def _assess_one(path: str) -> dict:
-    assert _worker_profile is not None and _worker_options is not None
-    options = _worker_options
-    report, image = assess_path(path, profile=_worker_profile, target=options.target,
-                                max_pixels=options.max_pixels, checks=_checks_for(options),
-                                mattes=options.mattes)
-    if options.masks is not None and image is not None:
-        write_masks(report, options.masks)
-    return report.to_dict()
-
-
 def assess_many(paths: Iterable[Path], *, options: BatchOptions, jobs: int = 1) -> Iterator[Report]:
-    """Assess ``paths`` with ``jobs`` processes; yields reports in input order."""
-    items = [str(p) for p in paths]
-    if jobs <= 1 or len(items) <= 1:
-        _init_worker(options)
-        for item in items:
-            yield Report.from_dict(_assess_one(item))
-        return
-    threads = one_thread()                    # before the fork (see executors.one_thread)
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=partial(_init_worker, pool=True),
-                               initargs=(options,))
-    try:
-        for d in pool.map(_assess_one, items, chunksize=1):
-            yield Report.from_dict(d)
-    finally:                                  # Ctrl-C: do not wait for the images not started
-        pool.shutdown(wait=True, cancel_futures=True)
-        restore_threads(threads)
+    """Assess ``paths`` with ``jobs`` processes (the executors' local pool, the one batch
+    runner triage uses too); yields reports in input order."""
+    items = list(enumerate(str(p) for p in paths))
+    task = partial(assess_task, options=options, thumb_side=0)
+    done: dict[int, Report] = {}
+    following = 0
+    with LocalExecutor(jobs=jobs if len(items) > 1 else 1) as runner:
+        for outcome in runner.imap_unordered(task, items):
+            done[outcome.index] = Report.from_json(outcome.report_json)
+            while following in done:               # in input order, as soon as possible
+                yield done.pop(following)
+                following += 1
 
 
 def summarise(reports: Iterable[Report]) -> dict[str, int]:
@@ -184,6 +156,8 @@ def assess_task(item: tuple[int, str], *, options: BatchOptions, thumb_side: int
     report, image = assess_path(path, profile=_profile_for(options), target=options.target,
                                 max_pixels=options.max_pixels, checks=_checks_for(options),
                                 mattes=options.mattes)
+    if options.masks is not None and image is not None:
+        write_masks(report, options.masks)
     thumb = None
     if image is not None and thumb_side > 0:
         f = min(1.0, thumb_side / max(image.width, image.height))

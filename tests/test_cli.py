@@ -205,3 +205,23 @@ def test_apply_with_jobs_writes_the_same_bytes_in_input_order(tmp_path):
     assert [r["path"] for r in logs["2"]] == [r["path"] for r in logs["1"]]
     assert [r["sha256"] for r in logs["2"]] == [r["sha256"] for r in logs["1"]]
     assert sum(r["error"] is not None for r in logs["2"]) == 1
+
+
+def test_check_with_jobs_gives_the_same_reports_in_input_order(tmp_path):
+    """check --jobs 2 runs on the executors' pool (the runner triage uses): the same reports
+    as one process, printed in input order."""
+    from PIL import Image
+    from helpers import add_noise, photo
+    src = tmp_path / "in"
+    src.mkdir()
+    for i, name in enumerate(("astronaut", "coffee", "chelsea", "rocket")):
+        Image.fromarray(add_noise(photo(name), 12.0) if i % 2 else photo(name)).save(
+            src / f"{i}_{name}.png")
+    rows = {}
+    for jobs in ("1", "2"):
+        res = CliRunner().invoke(main, ["check", str(src), "--json", "--jobs", jobs,
+                                        "--checks", "artifact,framing"])
+        rows[jobs] = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["path"] for r in rows["2"]] == sorted(r["path"] for r in rows["1"])
+    assert [(r["verdict"], r["scores"]) for r in rows["2"]] == \
+        [(r["verdict"], r["scores"]) for r in rows["1"]]

@@ -168,6 +168,65 @@ def certify(source: PathLike, out: PathLike, *, profile: str | Profile = "defaul
     return Certified(report, where)
 
 
+@dataclass(frozen=True)
+class Gated:
+    """What :func:`gate_and_package` did with one picture: the gate's record
+    (``GateResult.to_dict()`` plus ``package`` and ``exports``), the final report (the
+    gate's verdict and reason on the mended pixels), the report before, and the attempts."""
+
+    record: dict
+    final: Report
+    before: Report
+    attempts: tuple = ()
+
+
+def gate_and_package(source: PathLike, out: PathLike, *, profile: Profile,
+                     targets: Sequence = (), rounds: int = 3, background: str | None = None,
+                     max_pixels: int = DEFAULT_MAX_PIXELS,
+                     mattes: PathLike | None = None) -> Gated:
+    """``keyframe gate`` for one file: check, mend, re-check, and write the package of what
+    ends certified into ``out`` (its exports for ``targets``, loaded
+    :class:`keyframe.targets.Target` objects, the first one's framing measured). A package's
+    own keyframe.png keeps its name and provenance. An unreadable file is an ``error``
+    record; a package that cannot be written turns the verdict into ``review``."""
+    from keyframe.assess import assess_path
+    from keyframe.gate import gate as run_gate
+    from keyframe.package import PackageError, write_package
+    from keyframe.report import Decision
+    from keyframe.verify import package_origin
+
+    target = targets[0].name if targets else None
+    report, image = assess_path(source, profile=profile, target=target, max_pixels=max_pixels,
+                                mattes=Path(mattes).resolve() if mattes else None)
+    if image is None:
+        return Gated({"path": str(source), "verdict": "error", "reason": report.reason},
+                     report, report)
+    origin = package_origin(source)
+    if origin is not None:          # a package's keyframe.png: keep its name and provenance
+        image = dataclasses.replace(image, provenance=origin["provenance"])
+        report = dataclasses.replace(report, provenance=origin["provenance"])
+    result = run_gate(image, profile=profile, target=target, max_rounds=rounds,
+                      report=report, background=background)
+    record = {**result.to_dict(), "package": None}
+    final = result.after.apply(
+        Decision(result.verdict, result.after.quality, list(result.after.findings), [],
+                 result.reason), profile=profile.name, target=target)
+    if result.verdict == "certified":
+        try:
+            pkg = write_package(out, image=result.image, report=result.before, profile=profile,
+                                source=image if result.recipe.steps else None,
+                                recipe=[s.to_dict() for s in result.recipe.steps],
+                                models=result.recipe.models, targets=list(targets),
+                                notes=result.notes() + (origin or {}).get("notes", []),
+                                stem=origin["name"] if origin else None,
+                                assessed=result.after)
+            record["package"] = str(pkg)
+        except PackageError as exc:
+            final.verdict, final.reason = "review", f"review: {exc}"
+            record["verdict"], record["reason"] = final.verdict, final.reason
+    return Gated(record, final, result.before, tuple(result.attempts))
+
+
 def verify(package: PathLike, *, recheck: bool = True):
     """Re-hash and re-check a package folder (:func:`keyframe.verify.verify`): a
     :class:`keyframe.verify.VerifyResult` (``ok``, ``problems``, ``unchecked``)."""

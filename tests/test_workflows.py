@@ -36,3 +36,21 @@ def test_an_unreadable_file_is_a_report_not_a_raise(tmp_path):
     assert check(bad).verdict == "error"
     done = certify(bad, tmp_path / "pk")
     assert done.report.verdict == "error" and done.package is None
+
+
+def test_gate_and_package_is_the_gate_command_for_one_file(tmp_path):
+    """The library call behind `keyframe gate`: the mended picture packaged with its recipe;
+    an unreadable file an error record, no package."""
+    from keyframe.profiles import load_profile
+    from keyframe.workflows import gate_and_package
+
+    soft = tmp_path / "soft.png"
+    Image.fromarray(cv2.GaussianBlur(photo("astronaut"), (0, 0), 2.0)).save(soft)
+    gated = gate_and_package(soft, tmp_path / "pk", profile=load_profile("default"))
+    assert gated.final.verdict == "certified" and gated.record["package"]
+    assert [a.step.fix for a in gated.attempts if a.kept] == ["sharpen"]
+    assert verify(gated.record["package"]).ok
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"nope")
+    gated = gate_and_package(bad, tmp_path / "pk", profile=load_profile("default"))
+    assert gated.record["verdict"] == "error" and "package" not in gated.record

@@ -1,7 +1,6 @@
 """Fix commands: gate (the closed loop), fix and apply (recipe replay), recipe show/check."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -82,14 +81,9 @@ def gate(paths, out, as_json, rounds, background, target_names, profile, max_pix
     aspect and size and the package carries its exports. Images that cannot be certified
     end as review or trash with the reason.
     """
-    from keyframe.assess import assess_path
-    from keyframe.gate import gate as run_gate
-    from keyframe.package import PackageError, write_package
-    from keyframe.targets import canonical_name
-    from keyframe.verify import package_origin
+    from keyframe.workflows import gate_and_package
 
     targets, prof = targets_and_profile(target_names, profile)
-    target = canonical_name(target_names[0]) if targets else None
     finals = []
     lines = []      # OUT/gate.jsonl: what `keyframe review OUT` shows
     found = found_or_error(iter_images(paths, exclude=[out] + ([mattes] if mattes else [])),
@@ -111,54 +105,26 @@ def gate(paths, out, as_json, rounds, background, target_names, profile, max_pix
                        verdict_line(finals[-1]) + f"  ({how})")
             continue
         fresh.add(key)
-        # resolved: a dehalo step records the matte file's path in the recipe
-        report, image = assess_path(path, profile=prof, target=target, max_pixels=max_pixels,
-                                    mattes=mattes.resolve() if mattes else None)
-        if image is None:
-            finals.append(report)
-            lines.append({"path": str(path), "verdict": "error", "reason": report.reason,
-                          "report_before": report.to_dict()})
-            click.echo(json.dumps({"path": str(path), "verdict": "error", "reason": report.reason})
-                       if as_json else verdict_line(report))
-            continue
-        origin = package_origin(path)
-        if origin is not None:      # a package's keyframe.png: keep its name and provenance
-            image = dataclasses.replace(image, provenance=origin["provenance"])
-            report = dataclasses.replace(report, provenance=origin["provenance"])
-        result = run_gate(image, profile=prof, target=target, max_rounds=rounds,
-                          report=report, background=background)
-        record = result.to_dict()
-        record["package"] = None
-        final = result.after.apply(_decision(result), profile=prof.name, target=target)
-        if result.verdict == "certified":
-            try:
-                pkg = write_package(out, image=result.image, report=result.before, profile=prof,
-                                    source=image if result.recipe.steps else None,
-                                    recipe=[s.to_dict() for s in result.recipe.steps],
-                                    models=result.recipe.models, targets=targets,
-                                    notes=result.notes() + (origin or {}).get("notes", []),
-                                    stem=origin["name"] if origin else None,
-                                    assessed=result.after)
-                record["package"] = str(pkg)
-                record["exports"] = [line.strip() for line in export_lines(pkg)]
-            except PackageError as exc:
-                final.verdict, final.reason = "review", f"review: {exc}"
-                record["verdict"], record["reason"] = final.verdict, final.reason
+        gated = gate_and_package(path, out, profile=prof, targets=targets, rounds=rounds,
+                                 background=background, max_pixels=max_pixels, mattes=mattes)
+        record, final = gated.record, gated.final
+        if record.get("package"):
+            record["exports"] = [line.strip() for line in export_lines(Path(record["package"]))]
         finals.append(final)
-        lines.append({**record, "report_before": result.before.to_dict(),
-                      "report_after": final.to_dict()})
-        if key is not None:
+        lines.append({**record, "report_before": gated.before.to_dict(),
+                      "report_after": final.to_dict()} if record["verdict"] != "error" else
+                     {**record, "report_before": gated.before.to_dict()})
+        if key is not None and record["verdict"] != "error":
             journal.add(key, path, lines[-1])
         if as_json:
             click.echo(json.dumps(record, ensure_ascii=False))
-        else:
-            click.echo(verdict_line(final))
-            for a in result.attempts:
-                mark = "kept" if a.kept else "rolled back"
-                click.echo(f"    {mark:<11} {a.step.fix}: {a.reason}")
-            if record["package"]:
-                for line in export_lines(Path(record["package"])):
-                    click.echo(line)
+            continue
+        click.echo(verdict_line(final))
+        for a in gated.attempts:
+            mark = "kept" if a.kept else "rolled back"
+            click.echo(f"    {mark:<11} {a.step.fix}: {a.reason}")
+        for line in record.get("exports", []):
+            click.echo(f"    {line}")
     _write_gate_log(out, lines)
     if not as_json:
         click.echo(summary_line(summarise(finals)), err=True)
@@ -191,13 +157,6 @@ def _still_there(done: dict) -> bool:
     """A journaled gate result counts when the package it wrote (if any) is still there."""
     package = done.get("package")
     return package is None or Path(package, "manifest.json").is_file()
-
-
-def _decision(result):
-    from keyframe.report import Decision
-
-    a = result.after
-    return Decision(result.verdict, a.quality, list(a.findings), [], result.reason)
 
 
 @main.command("fix")

@@ -15,6 +15,7 @@ finished together as one list, for a caller that commits them as a group.
 """
 from __future__ import annotations
 
+import abc
 import logging
 import multiprocessing
 import os
@@ -73,7 +74,23 @@ class ExecutorError(RuntimeError):
     """An executor could not start (Dask missing, scheduler unreachable)."""
 
 
-class LocalExecutor:
+class _Executor(abc.ABC):
+    """What every executor shares: results one at a time from :meth:`imap_batches`."""
+
+    @abc.abstractmethod
+    def imap_batches(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
+                     window: int | None = None) -> Iterator[list[Any]]:
+        """The results that finished together, one list each."""
+
+    def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
+                       window: int | None = None) -> Iterator[Any]:
+        """Call ``fn`` on each item; yield the results as they finish (not in input order),
+        with at most ``window`` items in flight."""
+        for batch in self.imap_batches(fn, items, window=window):
+            yield from batch
+
+
+class LocalExecutor(_Executor):
     """This process (``jobs=1``) or a pool of ``jobs`` processes."""
 
     def __init__(self, *, jobs: int = 1):
@@ -96,11 +113,6 @@ class LocalExecutor:
     @property
     def workers(self) -> int:
         return self.jobs
-
-    def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
-                       window: int | None = None) -> Iterator[Any]:
-        for batch in self.imap_batches(fn, items, window=window):
-            yield from batch
 
     def imap_batches(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
                      window: int | None = None) -> Iterator[list[Any]]:
@@ -126,7 +138,7 @@ class LocalExecutor:
             yield [fut.result() for fut in done]
 
 
-class DaskExecutor:
+class DaskExecutor(_Executor):
     """Dask distributed: an existing scheduler or a LocalCluster of ``jobs`` processes.
 
     Parameters
@@ -183,11 +195,6 @@ class DaskExecutor:
             return self.jobs
         return max(1, sum(w.get("nthreads", 1) for w in
                           self._client.scheduler_info()["workers"].values()))
-
-    def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
-                       window: int | None = None) -> Iterator[Any]:
-        for batch in self.imap_batches(fn, items, window=window):
-            yield from batch
 
     def imap_batches(self, fn: Callable[[Any], Any], items: Iterable[Any], *,
                      window: int | None = None) -> Iterator[list[Any]]:

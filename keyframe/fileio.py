@@ -50,8 +50,8 @@ _KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
 
 
 class ReadError(OSError):
-    """A file that cannot be read safely. ``kind`` is ``not_found`` or ``unreadable`` (the
-    loader's :data:`keyframe.image.ERROR_KINDS`); ``str()`` is one line led by the path."""
+    """A file that cannot be read safely. ``kind`` is ``not_found`` or ``unreadable`` (kinds of
+    :class:`keyframe.image.ImageError`); ``str()`` is one line led by the path."""
 
     def __init__(self, kind: str, path: str, reason: str, code: int = errno.EINVAL):
         super().__init__(code, reason, path)

@@ -69,21 +69,6 @@ def face_geometry(face: Face) -> dict[str, float]:
             "presence": face.presence, "yunet_score": face.score}
 
 
-def fine_energy(gray: np.ndarray, box: np.ndarray) -> float:
-    """Mean |gray - gaussian(gray, 1 px)| inside ``box``, computed on the crop resized so
-    that the box is 128 px tall: the face's own fine detail, independent of its size."""
-    x, y, w, h = (int(round(v)) for v in box)
-    H, W = gray.shape
-    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
-    if x1 - x0 < 8 or y1 - y0 < 8:
-        return 0.0
-    crop = gray[y0:y1, x0:x1].astype(np.float32)
-    scale = 128.0 / (y1 - y0)
-    crop = cv2.resize(crop, (max(8, round((x1 - x0) * scale)), 128),
-                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    return float(np.abs(crop - cv2.GaussianBlur(crop, (0, 0), 1.0)).mean())
-
-
 def image_fine_energy(gray: np.ndarray) -> float:
     """80th percentile of the fine-band energy over 64-px tiles at source scale: how sharp
     the sharp parts of the image are."""

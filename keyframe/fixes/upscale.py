@@ -95,14 +95,6 @@ class Upscale(Fix):
             return ()
         return (model_name(params.method, params.factor),)
 
-    @classmethod
-    def model_hashes(cls, params: Any) -> dict[str, str]:
-        """``{model name: sha256}`` from the model table for :meth:`models_for` (does not
-        look at the files; :func:`keyframe.recipe.model_sha256` verifies the installed one)."""
-        from keyframe import models
-
-        return {name: models.spec(name).sha256 for name in cls.models_for(params)}
-
     @staticmethod
     def output_size(width: int, height: int, params: Any) -> tuple[int, int]:
         """(width, height) that :meth:`apply` will produce for an input of that size."""

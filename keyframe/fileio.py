@@ -1,7 +1,7 @@
 """File I/O in one place: safe reads, atomic writes that follow the umask, one writer per folder.
 
 Everything keyframe reads from or writes to a user's disk goes through here, so that the
-promises of the README's reliability section hold everywhere:
+promises of docs/input.md's reliability section hold everywhere:
 
 * **Only regular files are read.** :func:`open_regular` ``stat``\\s the path first (a FIFO,
   socket, device or directory named like an image is refused in one line, never opened) and

@@ -23,7 +23,7 @@ reports the PSNR to the clean original before and after the gate (same size only
     python scripts/eval_gate.py --held-out     # scikit-image's coffee, chelsea, rocket
     KEYFRAME_MODELS=/work/shared/models python scripts/eval_gate.py   # anatomy models too
 
-The figures quoted in README.md ("Fixing") and docs/gate.md come from this script.
+The figures in docs/gate.md come from this script.
 """
 from __future__ import annotations
 

@@ -92,7 +92,7 @@ def test_textures_are_not_grids(name):
 def test_degrid_mends_each_period(period, name):
     """degrid, planned from the measurement, takes the pattern below minor and leaves the
     picture much closer to the clean one than the pattern left it (8/16: the latent stride).
-    32 px is found but not always mended (README: grid_artifact)."""
+    32 px is found but not always mended (docs/checks.md: grid_artifact)."""
     base = photo(name)
     for lv in (2, 8):
         rgb = checker(base, lv, period)

@@ -54,7 +54,7 @@ WRONG_HAND = (0.5, 1.0)
 #: the sum of the weights of what the detectors cannot account for (people.UNSURE_WEIGHT per
 #: item, people.OVERLAP_WEIGHT per overlapping pair): one item is minor, two are major
 UNCERTAIN = (0.0, 2.0)
-#: pose anchors (unchanged from the first calibration: README)
+#: pose anchors (unchanged from the first calibration)
 MISSING_LIMB = (0.94, 0.995)
 LIMB_ASYM = (1.0, 1.6)
 CUT_OFF = (0.15, 0.7)

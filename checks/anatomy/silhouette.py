@@ -14,7 +14,7 @@ as an extra finger, up to review (:mod:`checks.anatomy`). Against the human grad
 ai_human_anatomy it neither helps nor hurts: all protrusions rank the graded images near
 chance (ROC-AUC 0.66 calibration / 0.59 held out; GrabCut lets pizza, sleeves and other
 hands into the mask), finger-shaped ones leave the held-out AUC of ``hand_malformed`` where
-it was. The figures are in README.md ("Models and the anatomy check").
+it was. The figures are in docs/anatomy.md.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ UNEXPLAINED = 0.35
 #: a protrusion is finger-shaped when the mask is at most this wide (hand scales) 0.3 hand
 #: scales below its tip: a finger is ~0.2 wide, two fused fingers ~0.4; a pizza slice, a
 #: sleeve or the other hand that GrabCut let into the mask is wider. Set from that anatomy,
-#: not fitted (README: 0.3-0.5 give the same AUCs; 0.7 lets wide objects in)
+#: not fitted (when it was set: 0.3-0.5 gave the same AUCs; 0.7 lets wide objects in)
 FINGER_WIDTH = 0.5
 
 

@@ -17,7 +17,7 @@ harmless when the surface was white and plain already. The surround says which:
 
 Calibration: ``scripts/calibrate_false_alarms.py`` (``--grey`` for the texture rule, which is
 tuned on grey copies of the ``tune`` split and checked on the ``held-out`` split and the real
-monochrome photos; README "Clean pictures certified").
+monochrome photos; figures in docs/checks.md "Clean pictures certified").
 """
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ Scale: native, because both defects are tied to source pixels. Images above
 ``MAX_SIDE`` px are read on up to four native crops (at the quadrant centres), which keeps
 the cost near-constant.
 
-Calibration (``scripts/calibrate_grid.py``, figures in README "grid_artifact"): the clean
+Calibration (``scripts/calibrate_grid.py``, figures in docs/checks.md "grid_artifact"): the clean
 images of ../shared/data vs the same images with checkerboards of period 2, 4, 8, 16, 32 px
 and 2-8 grey levels from dark to light, and texture images (scikit-image's brick, grass,
 gravel, and synthetic fabric, fence, tiled floor and halftone screens drawn in the script).
@@ -283,7 +283,7 @@ def _periodic(g: np.ndarray) -> dict:
 
 #: anchors on the pattern's strength in grey levels. Periodic patterns: the checkerboard-
 #: equivalent amplitude (±a); seams: mean step at the seam columns. Periodic anchors from
-#: scripts/calibrate_grid.py (README "grid_artifact"): a ±0.5 checkerboard (1 grey level
+#: scripts/calibrate_grid.py (docs/checks.md "grid_artifact"): a ±0.5 checkerboard (1 grey level
 #: dark to light) ~0.2, ±1 ~0.4 (minor), ±2 ~0.6 (major), ±4 ~0.85; the clean images of
 #: ../shared/data stay below 0.25 (worst: Stable Cascade's own faint 24-px lattice).
 #: Seams (scripts/calibrate_compression.py): 1-px seams every 64 px of 1, 3, 6, 12 levels

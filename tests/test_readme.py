@@ -53,6 +53,12 @@ def test_ci_runs_the_readme_test_command():
     assert setup_commands()[1] in ci.splitlines()
 
 
+def test_ci_lints_before_testing():
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    lint = [i for i, l in enumerate(lines) if "ruff check" in l and not l.startswith("#")]
+    assert lint and lint[0] < lines.index(setup_commands()[1])
+
+
 def test_readme_is_short():
     assert README_PATH.stat().st_size <= MAX_BYTES, "move details to a page in docs/"
 

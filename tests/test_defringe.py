@@ -70,6 +70,7 @@ def test_choke_and_validation():
         fix_classes()["flatten"].validate({"background": "#12"})
 
 
+@pytest.mark.slow  # defringe (pymatting's foreground estimate) on every matting set: ~20 s
 def test_defringe_lowers_fringe_not_raises_clean(shared_data):
     pytest.importorskip("pymatting")
     for s in matting_sets(shared_data):

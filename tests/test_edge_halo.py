@@ -88,6 +88,7 @@ def cutout_scores(shared_data):
     return out
 
 
+@pytest.mark.slow  # cutout_scores: ~60 s (every matting set, pymatting's foreground)
 def test_alpha_fringe_separates_contaminated_cutouts(cutout_scores):
     pos = [v["alpha_fringe"] for (_, k), v in cutout_scores.items() if k in ("photo", "premultiplied")]
     neg = [v["alpha_fringe"] for (_, k), v in cutout_scores.items() if k == "clean"]
@@ -95,6 +96,7 @@ def test_alpha_fringe_separates_contaminated_cutouts(cutout_scores):
     assert max(neg) < 0.5          # clean cut-outs never reach major
 
 
+@pytest.mark.slow  # cutout_scores: ~60 s (every matting set, pymatting's foreground)
 def test_hard_edge_separates_binary_mattes(cutout_scores):
     pos = [v["hard_edge"] for (_, k), v in cutout_scores.items() if k == "binary"]
     neg = [v["hard_edge"] for (_, k), v in cutout_scores.items() if k in ("clean", "photo")]

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 cv2.setNumThreads(1)
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 from checks.edge_halo import EdgeHaloCheck  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402

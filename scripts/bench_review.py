@@ -26,10 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 from keyframe.review.queue import Queue  # noqa: E402
-from review_helpers import Server, synthetic_output  # noqa: E402
+from keyframe_dev.review import Server, synthetic_output  # noqa: E402
 
 BUDGET_MS = 150
 

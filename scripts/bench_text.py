@@ -16,7 +16,6 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -24,7 +23,7 @@ import skimage.data  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from checks.text import TextCheck, ocr  # noqa: E402
-from helpers import img  # noqa: E402
+from keyframe_dev.data import img  # noqa: E402
 
 cv2.setNumThreads(1)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 from checks.edge_halo import EdgeHaloCheck  # noqa: E402
-from edge_halo_data import composite, matting_sets, rgba_image, variants  # noqa: E402
+from keyframe_dev.edge_halo_data import composite, matting_sets, rgba_image, variants  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
 
 

@@ -41,7 +41,7 @@ from calibrate_grid import auc  # noqa: E402
 from checks.artifact import noise, sharpness, tonal  # noqa: E402
 from clean_certified import splits  # noqa: E402
 from keyframe.image import load  # noqa: E402
-from tests.helpers import add_noise, img, usm  # noqa: E402
+from keyframe_dev.data import add_noise, img, usm  # noqa: E402
 
 
 def exposed(rgb: np.ndarray, stops: int) -> np.ndarray:

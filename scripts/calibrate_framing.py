@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 from checks.framing import saliency_edge_ratio  # noqa: E402
-from helpers import clean_generations  # noqa: E402
+from keyframe_dev.data import clean_generations  # noqa: E402
 from keyframe.fixes.reframe import salient_box  # noqa: E402
 from keyframe.image import load  # noqa: E402
 

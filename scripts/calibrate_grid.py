@@ -34,8 +34,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from checks.artifact import grid  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
-from tests.helpers import clean_paths  # noqa: E402
-from tests.textures import texture_images  # noqa: E402
+from keyframe_dev.data import clean_paths  # noqa: E402
+from keyframe_dev.textures import texture_images  # noqa: E402
 
 PERIODS = (2, 4, 8, 16, 32)
 LEVELS = (2, 4, 8)

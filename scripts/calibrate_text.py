@@ -21,10 +21,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 from checks.text import TextCheck  # noqa: E402
-from helpers import clean_generations, img  # noqa: E402
+from keyframe_dev.data import clean_generations, img  # noqa: E402
 from keyframe.image import load  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

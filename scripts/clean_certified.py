@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from keyframe.assess import assess_path  # noqa: E402
 from keyframe.profiles import load_profile  # noqa: E402
 from keyframe.report import level_rank  # noqa: E402
-from tests.helpers import clean_paths  # noqa: E402
+from keyframe_dev.data import clean_paths  # noqa: E402
 
 SKIMAGE = ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "camera.png")
 

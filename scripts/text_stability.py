@@ -21,11 +21,11 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from calibrate_text import PHOTOS, WORDS, render  # noqa: E402
 from checks.text import TextCheck  # noqa: E402
-from helpers import img  # noqa: E402
+from keyframe_dev.data import img  # noqa: E402
 from keyframe.image import load  # noqa: E402
 
 PICTURES = ("p3m_demo/demo/imgs/original/p_07141906.jpg",

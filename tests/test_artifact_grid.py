@@ -8,7 +8,7 @@ import pytest
 from checks.artifact import grid
 from keyframe.fixes.degrid import Degrid
 from tests.helpers import add_noise, img, nondecreasing, photo, scene
-from tests.textures import texture_images
+from keyframe_dev.textures import texture_images
 
 PERIODS = (2, 4, 8, 16, 32)
 

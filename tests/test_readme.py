@@ -133,3 +133,19 @@ def test_library_example_runs(monkeypatch):
 def test_docs_pages_are_linked_from_the_readme():
     pages = {p.name for p in (ROOT / "docs").glob("*.md")}
     assert not {p for p in pages if f"(docs/{p})" not in README}, "a docs page nobody links"
+
+
+def test_scripts_the_docs_name_exist():
+    """Every ``python -m scripts.…`` module and ``scripts/….py`` file that README.md, docs/
+    or samples/README.md names is there (scripts move; their references must follow)."""
+    pages = [README_PATH, ROOT / "samples" / "README.md", *(ROOT / "docs").glob("*.md")]
+    named = 0
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for mod in re.findall(r"python -m (scripts(?:\.\w+)+)", text):
+            assert (ROOT / (mod.replace(".", "/") + ".py")).is_file(), f"{page.name}: {mod}"
+            named += 1
+        for path in re.findall(r"(?<![\w/.])(scripts/[\w/]+\.py)", text):
+            assert (ROOT / path).is_file(), f"{page.name}: {path}"
+            named += 1
+    assert named >= 20

@@ -1,7 +1,7 @@
 """Print the edge-halo measurements the anchors in checks/edge_halo were set from.
 
 Cut-outs (RGBA) and flattened composites built from ../shared/data matting sets (see
-tests/edge_halo_data.py): clean, photo colour (halo), premultiplied, dilated alpha, binary
+keyframe_dev/edge_halo_data.py): clean, photo colour (halo), premultiplied, dilated alpha, binary
 alpha; flattened composites with their subject matte (the ground-truth alpha, and the alpha
 they were composited with); and the original photos along their true matte (natural edges).
 Also prints ROC-AUC per code (haloed vs clean) and SAD/MSE of refine_alpha.

@@ -10,7 +10,7 @@ Clean images: every clean set of ``<shared>/data`` (ComfyUI generations, skimage
 LIVE references, blur_dataset ``_S`` shots, p3m portraits, mmpose real photos) plus
 scikit-image's coffee, chelsea and rocket. Positives: the same images with a checkerboard of
 period 2, 4, 8, 16, 32 px and 2, 4 or 8 grey levels from dark to light added (nothing is
-written). Textures (tests/textures.py says where each comes from) must stay below minor.
+written). Textures (keyframe_dev/textures.py says where each comes from) must stay below minor.
 Prints per image the severity of the clean image and of each period at 2 levels, the
 ROC-AUC of severity (clean vs each period, amplitudes 2-8), the textures' severities and the
 time per image. The ROC-AUC is given two ways: over every image, and over the images that

@@ -7,7 +7,7 @@ Usage::
 
 Clean images, in three splits (``--split`` picks one; all by default):
 
-- ``tune``: the even-numbered entries of ``tests.helpers.clean_paths`` (every clean set of
+- ``tune``: the even-numbered entries of ``keyframe_dev.data.clean_paths`` (every clean set of
   ``<shared>/data``: ComfyUI generations, skimage astronaut, LIVE references, blur_dataset
   ``_S`` shots, p3m portraits, mmpose real photos of people) — the images the tonal, noise
   and oversharpened false-alarm rules of issue 14 were tuned on;

@@ -83,7 +83,7 @@ def test_small_pictures_say_which_periods_they_cannot_judge():
 @pytest.mark.parametrize("name", sorted(texture_images()))
 def test_textures_are_not_grids(name):
     """Brick, grass, gravel (scikit-image) and fabric, knit, fence, tiled floor, halftone
-    screens (tests/textures.py) stay below minor."""
+    screens (keyframe_dev/textures.py) stay below minor."""
     assert measure(texture_images()[name]).severity < 0.25, name
 
 

@@ -71,7 +71,7 @@ CLIP = 8.0
 #: native side read as one piece; larger images are read on up to four crops of this side
 MAX_SIDE = 1280
 #: significance (z across tiles) a period needs over the whole frame: the textures of
-#: tests/textures.py reach 5-7.5 at their best period, a 2-level checkerboard on the clean
+#: keyframe_dev/textures.py reach 5-7.5 at their best period, a 2-level checkerboard on the clean
 #: images of ../shared/data 12 and more (scripts/calibrate_grid.py)
 MIN_Z = 8.0
 #: a local pattern must be this significant within one part of the frame, over at least
@@ -80,7 +80,7 @@ MIN_Z_LOCAL = 12.0
 MIN_PART_TILES = 6
 #: a local pattern stronger than this checkerboard amplitude (±4: 8 grey levels from dark to
 #: light) is taken for content: woven and knitted fabrics keep an integer-pixel period over
-#: a part of the frame (tests/textures.py), while a decoder grid over the whole frame counts
+#: a part of the frame (keyframe_dev/textures.py), while a decoder grid over the whole frame counts
 #: at any strength
 LOCAL_MAX_AMP = 4.0
 #: parts of the frame whose pattern power is at least this share of the strongest part's

@@ -107,16 +107,30 @@ def test_every_command_answers_help(path):
     assert f"Usage: keyframe {path}" in out.getvalue()
 
 
+def anchors(text: str) -> set[str]:
+    """GitHub's heading ids: lower case, punctuation but ``-`` and ``_`` dropped, spaces to
+    ``-``."""
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+            for h in re.findall(r"^#+ (.*)$", text, re.M)}
+
+
 def test_links_resolve():
-    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README)
-    local = [l for l in links if not re.match(r"[a-z]+://", l)]
-    assert len(local) >= 10
-    assert not [l for l in local if not (ROOT / l).exists()], "broken README links"
-    for page in (ROOT / "docs").glob("*.md"):
+    """Every relative link in README.md and docs/*.md names a file that exists, and a
+    ``#fragment`` a heading of that file."""
+    pages = [README_PATH, *(ROOT / "docs").glob("*.md")]
+    checked = 0
+    for page in pages:
         text = page.read_text(encoding="utf-8")
-        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
-            if not re.match(r"[a-z]+://", link):
-                assert (page.parent / link).exists(), f"{page.name}: broken link {link}"
+        for target, fragment in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", text):
+            if re.match(r"[a-z]+://", target):
+                continue
+            dest = (page.parent / target) if target else page
+            assert dest.exists(), f"{page.name}: broken link {target}"
+            if fragment and dest.suffix == ".md":
+                assert fragment in anchors(dest.read_text(encoding="utf-8")), \
+                    f"{page.name}: no heading #{fragment} in {dest.name}"
+            checked += 1
+    assert checked >= 30
 
 
 def test_library_example_runs(monkeypatch):

@@ -3,7 +3,7 @@
 Every function returns raw numbers in documented units; :mod:`checks.anatomy` maps them to
 severities. References for "human ranges" come from the real photos in
 ../shared/data/mmpose_testdata (COCO, FreiHAND, OneHand10K, RHD, H36M): see
-scripts/bench_anatomy.py, which prints these statistics.
+scripts/bench/anatomy.py, which prints these statistics.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ _MESH_FOR_KPS = ((33, 133), (263, 362), (1,), (61,), (291,))
 
 # hand: finger chains from the MCP joint, and bone lengths as a share of the palm length
 # (wrist -> middle MCP) in world landmarks. Reference medians and spreads measured on the
-# real hands of mmpose_testdata (scripts/bench_anatomy.py)
+# real hands of mmpose_testdata (scripts/bench/anatomy.py)
 FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
 # (11 hands with presence > 0.9 in freihand/onehand10k/rhd/coco; the largest per-hand
 # deviation there ranged 0.25-0.53 in log units, hence the spread 0.5).

@@ -8,7 +8,7 @@ how far a code may go is the profile's decision (``max_level``).
 
 Anchors were set on the even rows of ../shared/data/ai_human_anatomy/labels_per_image.csv and
 the real photos of people in ../shared/data (mmpose_testdata, p3m_demo, skimage astronaut);
-the odd rows are held out. ``scripts/calibrate_anatomy.py`` prints every figure quoted here.
+the odd rows are held out. ``scripts/calibrate/anatomy.py`` prints every figure quoted here.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ hand from the background; the fingertip-like peaks of the outline's distance fro
 centre are the protrusions; a protrusion that no landmark finger explains (its tip far from
 every finger bone) is a candidate extra finger.
 
-Measured on ../shared/data (scripts/calibrate_anatomy.py). Exact on drawn hands
+Measured on ../shared/data (scripts/calibrate/anatomy.py). Exact on drawn hands
 (tests/test_anatomy.py); on real people and real hand photos of mmpose_testdata no
 finger-shaped protrusion is unexplained (largest extent 0.17), while HandRefiner's extra
 finger reads 0.51. The check scores ``unexplained_extent`` (finger-shaped protrusions only)

@@ -207,7 +207,7 @@ def back_project(low: np.ndarray, high: np.ndarray, k: int) -> np.ndarray:
 
     It removes the networks' flat-field bias (FSRCNN x3 turns a level-16 field into 13-14,
     ESPCN's tanh output turns 255 into 253) and adds about +0.6 dB PSNR on real photos,
-    more than the same step gives Lanczos (scripts/bench_upscale.py).
+    more than the same step gives Lanczos (scripts/bench/upscale.py).
     """
     h, w = low.shape
     residual = low - cv2.resize(high, (w, h), interpolation=cv2.INTER_AREA)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    KEYFRAME_MODELS=/work/shared/models python scripts/clean_certified.py \
+    KEYFRAME_MODELS=/work/shared/models python -m scripts.calibrate.clean_certified \
         [--shared ../shared] [--profile default] [--target T] [--jsonl OUT.jsonl] [--split S]
 
 Clean images, in three splits (``--split`` picks one; all by default):
@@ -29,12 +29,10 @@ import argparse
 import collections
 import importlib.util
 import os
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 from keyframe.assess import assess_path  # noqa: E402
 from keyframe.profiles import load_profile  # noqa: E402

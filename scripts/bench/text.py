@@ -1,6 +1,6 @@
 """Time the text check on one core: 1280-px photos with and without text.
 
-    python scripts/bench_text.py
+    python -m scripts.bench.text
 
 Prints the median over 5 runs (after one warm-up that creates the OCR sessions) of the text
 gate alone and the whole TextCheck, per image.
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

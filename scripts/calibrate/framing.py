@@ -3,13 +3,11 @@ clean photos (samples/clean_*, ../shared/data ComfyUI generations) and on the sa
 shifted so that their most salient part touches an edge: the table the anchors came from."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 from checks.framing import saliency_edge_ratio  # noqa: E402
 from keyframe_dev.data import clean_generations  # noqa: E402

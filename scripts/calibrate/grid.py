@@ -1,8 +1,8 @@
 """Calibration of ``grid_artifact``'s periodic-pattern measure (checks/artifact/grid.py).
 
-Usage: ``python scripts/calibrate_grid.py [--shared ../shared] [--limit N] [--held-out]``
+Usage: ``python -m scripts.calibrate.grid [--shared ../shared] [--limit N] [--held-out]``
 
-``--held-out`` measures instead the photos of ``scripts/clean_certified.py``'s independent
+``--held-out`` measures instead the photos of ``scripts/calibrate/clean_certified.py``'s independent
 split that the z gate was not set on (shipped in PyPI packages: scikit-image's
 motorcycle_left and camera, scikit-learn's china and flower, matplotlib's grace_hopper).
 
@@ -21,7 +21,6 @@ with how many of their 2-level patterns were found anyway.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -29,8 +28,7 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+ROOT = Path(__file__).resolve().parents[2]
 
 from checks.artifact import grid  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
@@ -72,7 +70,7 @@ def main() -> None:
     ap.add_argument("--held-out", action="store_true")
     args = ap.parse_args()
     if args.held_out:
-        from clean_certified import independent_paths
+        from scripts.calibrate.clean_certified import independent_paths
         images = {p.name: np.asarray(Image.open(p).convert("RGB")) for p in independent_paths()
                   if p.stem not in ("coffee", "chelsea", "rocket")}
     else:

@@ -6,18 +6,16 @@ alpha; flattened composites with their subject matte (the ground-truth alpha, an
 they were composited with); and the original photos along their true matte (natural edges).
 Also prints ROC-AUC per code (haloed vs clean) and SAD/MSE of refine_alpha.
 
-    python scripts/calibrate_edge_halo.py [--data ../shared/data]
+    python -m scripts.calibrate.edge_halo [--data ../shared/data]
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 from checks.edge_halo import EdgeHaloCheck  # noqa: E402
 from keyframe_dev.edge_halo_data import composite, matting_sets, rgba_image, variants  # noqa: E402

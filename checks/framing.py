@@ -31,7 +31,7 @@ Anchors (severity 0 → 1), on the shared scale (0.5 = visible harm to the first
   (what a 10 % push-in crops from each side), 1 when touching. Without regions, the
   spectral-residual saliency (:func:`keyframe.fixes.reframe.saliency`): the share of its mass
   in the outer 5 % band over the band's share of the frame, 0 at 2.0 (above every clean photo
-  and generation measured by ``scripts/calibrate_framing.py``: median 0.84, max 1.89), 1 at
+  and generation measured by ``scripts/calibrate/framing.py``: median 0.84, max 1.89), 1 at
   4.0. The fallback separates poorly (the same images cropped so that the salient box sits
   2 % from an edge: median 1.17), so it only flags extreme edge concentration.
 """

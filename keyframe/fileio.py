@@ -1,7 +1,7 @@
 """File I/O in one place: safe reads, atomic writes that follow the umask, one writer per folder.
 
 Everything keyframe reads from or writes to a user's disk goes through here, so that the
-promises of the README's reliability section hold everywhere:
+promises of docs/input.md's reliability section hold everywhere:
 
 * **Only regular files are read.** :func:`open_regular` ``stat``\\s the path first (a FIFO,
   socket, device or directory named like an image is refused in one line, never opened) and
@@ -50,8 +50,8 @@ _KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
 
 
 class ReadError(OSError):
-    """A file that cannot be read safely. ``kind`` is ``not_found`` or ``unreadable`` (the
-    loader's :data:`keyframe.image.ERROR_KINDS`); ``str()`` is one line led by the path."""
+    """A file that cannot be read safely. ``kind`` is ``not_found`` or ``unreadable`` (kinds of
+    :class:`keyframe.image.ImageError`); ``str()`` is one line led by the path."""
 
     def __init__(self, kind: str, path: str, reason: str, code: int = errno.EINVAL):
         super().__init__(code, reason, path)

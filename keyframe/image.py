@@ -41,11 +41,6 @@ DEFAULT_MAX_PIXELS = 50_000_000
 PNG_COMPRESS_LEVEL = 6
 """zlib level used by :func:`encode_png`; fixed so that the same array gives the same bytes."""
 
-ERROR_KINDS = ("not_found", "unreadable", "zero_byte", "not_an_image", "truncated", "corrupt",
-               "too_large", "unsupported", "matte_size")
-"""Every ``ImageError.kind`` (``matte_size``: a subject matte whose size is not the image's,
-raised by :mod:`keyframe.matte`)."""
-
 _ORIENTATION = {2: "mirrored horizontally", 3: "rotated 180°", 4: "mirrored vertically",
                 5: "transposed", 6: "rotated 90° clockwise", 7: "transversed",
                 8: "rotated 90° counter-clockwise"}
@@ -66,7 +61,10 @@ class ImageError(Exception):
     Parameters
     ----------
     kind : str
-        One of :data:`ERROR_KINDS`; reports and the CLI key on it, so it never changes.
+        ``not_found``, ``unreadable``, ``zero_byte``, ``not_an_image``, ``truncated``,
+        ``corrupt``, ``too_large``, ``unsupported`` or ``matte_size`` (a subject matte whose
+        size is not the image's, :mod:`keyframe.matte`); reports and the CLI key on it, so it
+        never changes.
     message : str
         What is wrong and, where useful, what to do. Newlines are folded into spaces so the
         message always fits one line of a log or a JSON Lines report.

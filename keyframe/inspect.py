@@ -21,7 +21,7 @@ rollback_at`` level decides (this module never does).
   band shows the picture's detail mirrored or repeated; ``extension_seam`` — a step along the
   line where the band meets the picture.
 
-The anchors were placed with ``scripts/calibrate_inspect.py`` (clean erases and extensions
+The anchors were placed with ``scripts/calibrate/inspect.py`` (clean erases and extensions
 of the clean pictures in ../shared/data vs cloned fills, ghost captions and mirror bands).
 """
 from __future__ import annotations

@@ -131,7 +131,7 @@ def side_colours(planes: np.ndarray, sd: np.ndarray, *, band: float, sigma: floa
     resolution (area-averaged planes, a stack blur — triangular kernel of the same variance,
     a cost independent of ``sigma``) and read back at the band pixels bilinearly: several
     times cheaper than full-resolution Gaussians, the same values to a fraction of a grey
-    level (ROC-AUCs of scripts/calibrate_edge_halo.py within 0.02).
+    level (ROC-AUCs of scripts/calibrate/edge_halo.py within 0.02).
     """
     reach = band + 3 * sigma
     h, w = sd.shape

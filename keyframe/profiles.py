@@ -85,7 +85,7 @@ class GateRule:
     A step is kept when it lowers a code it was planned for by at least ``min_gain`` and no
     code ends at a higher level than it had; a rise that stays below ``minor`` is no damage,
     and one that passes a level threshold by less than ``level_margin`` is measurement
-    wobble (``scripts/stability.py`` measures it), not damage. A step that enlarges the
+    wobble (``scripts/calibrate/stability.py`` measures it), not damage. A step that enlarges the
     picture's content by more than ``max_enlarge`` is rolled back, and so is a step whose
     changed region the gate's inspection (:mod:`keyframe.inspect`) reads at ``rollback_at``
     or above.

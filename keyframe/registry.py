@@ -11,8 +11,9 @@ A **fix** is one class per pixel operation: a pure ``rgb -> rgb`` step with type
 
 Built-in checks are listed in :data:`BUILTIN_CHECKS`, built-in fixes in
 :data:`BUILTIN_FIXES`; plug-ins register through the ``keyframe.checks`` and
-``keyframe.fixes`` entry-point groups. A fix declares everything the pipeline needs to know
-about it: its ``stage`` in a plan, whether a step changes the geometry
+``keyframe.fixes`` entry-point groups, and a plug-in whose name is already taken (by a
+built-in or another plug-in) is a :class:`RegistryError`. A fix declares everything the
+pipeline needs to know about it: its ``stage`` in a plan, whether a step changes the geometry
 (:meth:`Fix.geometry_changes`), the models and files a step reads (:meth:`Fix.models_for`,
 :meth:`Fix.files_for`) and the gate's ``keep_rule``. The CLI builds its choices from these
 registries.
@@ -62,6 +63,11 @@ BUILTIN_FIXES = (
     "keyframe.fixes.dehalo:Dehalo",
     "keyframe.fixes.flatten:Flatten",
 )
+
+
+class RegistryError(RuntimeError):
+    """Two registered classes claim one name (a plug-in named like a built-in, or two
+    plug-ins alike); the message names both."""
 
 
 class CheckSkipped(Exception):
@@ -212,8 +218,20 @@ def _load(spec: str) -> type:
 _registries: dict[str, dict[str, type]] = {}
 
 
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
 def _collect(kind: str, specs: tuple[str, ...], group: str | None) -> dict[str, type]:
-    """Classes by their ``name``: built-in specs first, then entry-point plug-ins; cached."""
+    """Classes by their ``name``: built-in specs first, then entry-point plug-ins; cached.
+
+    Raises
+    ------
+    RegistryError
+        When a plug-in's name is taken by a different class. An entry point that names the
+        built-in class itself (metadata of an older install that listed a built-in as an
+        entry point) is the same registration, not a clash.
+    """
     if kind not in _registries:
         found: dict[str, type] = {}
         for spec in specs:
@@ -221,7 +239,12 @@ def _collect(kind: str, specs: tuple[str, ...], group: str | None) -> dict[str, 
             found[cls.name] = cls
         for ep in metadata.entry_points(group=group) if group else ():
             cls = ep.load()
-            found.setdefault(cls.name, cls)
+            taken = found.get(cls.name)
+            if taken is not None and taken is not cls:
+                raise RegistryError(
+                    f"{group} plug-in {ep.name!r} ({ep.value}) is named {cls.name!r}, the "
+                    f"name of {_qualname(taken)}: give the plug-in another name")
+            found[cls.name] = cls
         _registries[kind] = found
     return _registries[kind]
 

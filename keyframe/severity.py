@@ -18,12 +18,6 @@ def ramp(value: float, zero_at: float, one_at: float) -> float:
     return min(1.0, max(0.0, t))
 
 
-def smooth_ramp(value: float, zero_at: float, one_at: float) -> float:
-    """Smoothstep between the anchors: like :func:`ramp`, flat at both ends, still monotone."""
-    t = ramp(value, zero_at, one_at)
-    return t * t * (3.0 - 2.0 * t)
-
-
 def log_ramp(value: float, zero_at: float, one_at: float) -> float:
     """Linear in log(value): for ratios and energies that span decades. Anchors must be > 0."""
     v = max(value, 1e-12)

@@ -1,4 +1,4 @@
-"""A hostile corpus made in code: every kind of bad input and odd file the README's
+"""A hostile corpus made in code: every kind of bad input and odd file docs/input.md's
 reliability section names, in one folder, plus what each command must make of it.
 
 :func:`make_corpus` writes the folder and returns the names a folder scan must give one

@@ -129,7 +129,7 @@ def _anatomy_verdict(check, rgb) -> Report:
 def test_real_people_rarely_go_to_review_and_clean_people_certify(shared_models, shared_data):
     """Real photos of people (crowds, sports, occlusion, small faces, people cut by the
     frame, close-up portraits): at most 10 % reviewed by the anatomy family, none trashed;
-    every clean ComfyUI generation certifies (scripts/calibrate_anatomy.py measures the
+    every clean ComfyUI generation certifies (scripts/calibrate/anatomy.py measures the
     same sets)."""
     root = shared_data / "mmpose_testdata/tests/data"
     photos = [p for pat in ("coco/*.jpg", "crowdpose/*.jpg", "mpii/*.jpg", "h36m/*/*/*.jpg",

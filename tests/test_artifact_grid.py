@@ -8,7 +8,7 @@ import pytest
 from checks.artifact import grid
 from keyframe.fixes.degrid import Degrid
 from tests.helpers import add_noise, img, nondecreasing, photo, scene
-from tests.textures import texture_images
+from keyframe_dev.textures import texture_images
 
 PERIODS = (2, 4, 8, 16, 32)
 
@@ -83,7 +83,7 @@ def test_small_pictures_say_which_periods_they_cannot_judge():
 @pytest.mark.parametrize("name", sorted(texture_images()))
 def test_textures_are_not_grids(name):
     """Brick, grass, gravel (scikit-image) and fabric, knit, fence, tiled floor, halftone
-    screens (tests/textures.py) stay below minor."""
+    screens (keyframe_dev/textures.py) stay below minor."""
     assert measure(texture_images()[name]).severity < 0.25, name
 
 
@@ -92,7 +92,7 @@ def test_textures_are_not_grids(name):
 def test_degrid_mends_each_period(period, name):
     """degrid, planned from the measurement, takes the pattern below minor and leaves the
     picture much closer to the clean one than the pattern left it (8/16: the latent stride).
-    32 px is found but not always mended (README: grid_artifact)."""
+    32 px is found but not always mended (docs/checks.md: grid_artifact)."""
     base = photo(name)
     for lv in (2, 8):
         rgb = checker(base, lv, period)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from checks.edge_halo import EdgeHaloCheck
-from edge_halo_data import composite, matting_sets, rgba_image, variants
+from keyframe_dev.edge_halo_data import composite, matting_sets, rgba_image, variants
 from helpers import img, photo
 from keyframe.assess import assess
 from keyframe.profiles import load_profile
@@ -70,6 +70,7 @@ def test_choke_and_validation():
         fix_classes()["flatten"].validate({"background": "#12"})
 
 
+@pytest.mark.slow  # defringe (pymatting's foreground estimate) on every matting set: ~20 s
 def test_defringe_lowers_fringe_not_raises_clean(shared_data):
     pytest.importorskip("pymatting")
     for s in matting_sets(shared_data):
@@ -174,7 +175,7 @@ def test_dehalo_chokes_a_loose_matte_of_a_cutout(shared_data):
     """A 2-px dilated matte keeps the old background in an opaque ring: the cut-out's
     edge_halo (worst of black/grey/white backgrounds) reads major; dehalo, planned from that
     measurement, chokes the matte and decontaminates the new band: below minor."""
-    from edge_halo_data import matting_sets, rgba_image, variants
+    from keyframe_dev.edge_halo_data import matting_sets, rgba_image, variants
     from checks.edge_halo import EdgeHaloCheck
     from keyframe.image import LoadedImage
     check, fix = EdgeHaloCheck(), fix_classes()["dehalo"]()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from checks.edge_halo import EdgeHaloCheck
-from edge_halo_data import composite, matting_sets, rgba_image, variants
+from keyframe_dev.edge_halo_data import composite, matting_sets, rgba_image, variants
 from helpers import img, photo
 from keyframe.assess import assess
 from keyframe.profiles import load_profile
@@ -88,6 +88,7 @@ def cutout_scores(shared_data):
     return out
 
 
+@pytest.mark.slow  # cutout_scores: ~60 s (every matting set, pymatting's foreground)
 def test_alpha_fringe_separates_contaminated_cutouts(cutout_scores):
     pos = [v["alpha_fringe"] for (_, k), v in cutout_scores.items() if k in ("photo", "premultiplied")]
     neg = [v["alpha_fringe"] for (_, k), v in cutout_scores.items() if k == "clean"]
@@ -95,6 +96,7 @@ def test_alpha_fringe_separates_contaminated_cutouts(cutout_scores):
     assert max(neg) < 0.5          # clean cut-outs never reach major
 
 
+@pytest.mark.slow  # cutout_scores: ~60 s (every matting set, pymatting's foreground)
 def test_hard_edge_separates_binary_mattes(cutout_scores):
     pos = [v["hard_edge"] for (_, k), v in cutout_scores.items() if k == "binary"]
     neg = [v["hard_edge"] for (_, k), v in cutout_scores.items() if k in ("clean", "photo")]
@@ -104,7 +106,7 @@ def test_hard_edge_separates_binary_mattes(cutout_scores):
 def test_lemur_color_bleeding_sides(shared_data):
     """The ready halo from pymatting: left half bleeds, right half is clean; as cut-outs with
     the lemur alpha the left must read worse."""
-    from edge_halo_data import _gray, _rgb
+    from keyframe_dev.edge_halo_data import _gray, _rgb
     lem = shared_data / "pymatting" / "data" / "lemur"
     both = _rgb(lem / "lemur_color_bleeding.png")
     a = _gray(lem / "lemur_alpha.png").astype(np.float32) / 255

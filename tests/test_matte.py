@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from checks.edge_halo import EdgeHaloCheck
-from edge_halo_data import composite, matting_sets, variants
+from keyframe_dev.edge_halo_data import composite, matting_sets, variants
 from keyframe.cli import main
 from keyframe.fixes.dehalo import Dehalo
 from keyframe.gate import gate

@@ -37,8 +37,17 @@ class Breaks(Check):
 
 
 class FakeEntryPoint:
+    def __init__(self, cls=Dummy):
+        self.cls = cls
+        self.name = cls.name
+        self.value = f"{cls.__module__}:{cls.__qualname__}"
+
     def load(self):
-        return Dummy
+        return self.cls
+
+
+class FakeArtifact(Dummy):
+    name = "artifact"
 
 
 @pytest.fixture()
@@ -60,6 +69,31 @@ def test_entry_point_plugins_join_the_registry(monkeypatch):
     classes = registry.check_classes()
     assert classes["dummy"] is Dummy and "artifact" in classes
     monkeypatch.setattr(registry, "_registries", {})  # leave no trace for other tests
+
+
+def plugins(monkeypatch, *eps):
+    monkeypatch.setattr(registry, "_registries", {})
+    monkeypatch.setattr(registry.metadata, "entry_points",
+                        lambda group: list(eps) if group == registry.ENTRY_POINT_GROUP else [])
+
+
+def test_a_plugin_named_like_a_builtin_is_an_error(monkeypatch):
+    plugins(monkeypatch, FakeEntryPoint(FakeArtifact))
+    with pytest.raises(registry.RegistryError, match="'artifact'.*checks.artifact:ArtifactCheck"):
+        registry.check_classes()
+    plugins(monkeypatch, FakeEntryPoint(), FakeEntryPoint(type("Dummy2", (Dummy,), {})))
+    with pytest.raises(registry.RegistryError, match="'dummy'"):
+        registry.check_classes()
+    monkeypatch.setattr(registry, "_registries", {})
+
+
+def test_an_entry_point_naming_the_builtin_itself_is_no_clash(monkeypatch):
+    # an older install's metadata listed the artifact built-in as an entry point
+    from checks.artifact import ArtifactCheck
+
+    plugins(monkeypatch, FakeEntryPoint(ArtifactCheck))
+    assert registry.check_classes()["artifact"] is ArtifactCheck
+    monkeypatch.setattr(registry, "_registries", {})
 
 
 def test_plugin_code_is_routed_with_default_levels(image):

@@ -16,7 +16,7 @@ from keyframe.manifest import manifest_text
 from keyframe.review.pixels import Pixels, changed_mask, crop_box
 from keyframe.review.queue import Queue, QueueError
 from keyframe.verify import verify
-from review_helpers import Server, synthetic_output
+from keyframe_dev.review import Server, synthetic_output
 
 starlette_testclient = pytest.importorskip("starlette.testclient",
                                            reason="httpx (the test extra) not installed")
@@ -66,7 +66,7 @@ def test_queue_orders_review_first_and_pages(out):
 
 def test_zoom_targets_are_findings_then_evidence_then_faces_and_hands():
     from keyframe.review.queue import _regions
-    from review_helpers import flat_report
+    from keyframe_dev.review import flat_report
 
     rep = flat_report("a.png", "a" * 64, w=100, h=100, region=[1, 2, 30, 40])
     rep["evidence"]["face_too_small"] = {

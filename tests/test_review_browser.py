@@ -22,7 +22,7 @@ from PIL import Image
 from keyframe.cli import main
 from keyframe.decisions import read_decisions
 from keyframe.verify import verify
-from review_helpers import Server, synthetic_output
+from keyframe_dev.review import Server, synthetic_output
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.sync_api",

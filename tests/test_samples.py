@@ -1,5 +1,5 @@
 """samples/: `keyframe triage samples/` sorts each file as samples/README.md says, and the
-embedded set is what scripts/make_samples.py builds from scikit-image's photos."""
+embedded set is what scripts/dev/make_samples.py builds from scikit-image's photos."""
 from __future__ import annotations
 
 import importlib.util
@@ -44,7 +44,7 @@ def test_triage_sorts_samples_as_the_readme_says(tmp_path):
 
 
 def test_samples_are_what_the_script_builds(tmp_path):
-    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "scripts" / "make_samples.py")
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "scripts" / "dev" / "make_samples.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     mod.build(tmp_path)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from checks.edge_halo import EdgeHaloCheck
-from edge_halo_data import matting_sets, rgba_image, variants
+from keyframe_dev.edge_halo_data import matting_sets, rgba_image, variants
 from keyframe.fixes.despeck import Despeck
 from keyframe.gate import gate
 from keyframe.image import from_array

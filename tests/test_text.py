@@ -230,7 +230,7 @@ def test_plausibility_of_run_together_words_codes_and_names():
 def test_each_line_is_read_twice_and_scored_by_the_mean():
     """The stability rule: a line is read from its quad and from the quad grown by 15 % of
     its height, and its scores are the mean over the readings, so one flipped reading moves
-    a line's unreadable share half as far (scripts/text_stability.py: the widest swing of a
+    a line's unreadable share half as far (scripts/calibrate/text_stability.py: the widest swing of a
     text code under 1-px crops, JPEG q92 and +-2 noise fell from 0.23 to 0.17, mean of 15
     pictures). The generator's "FIIRE", which the recogniser's language prior reads "FIRE"
     from one crop, stays half unreadable rather than reading (keeping the better reading

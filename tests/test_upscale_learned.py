@@ -307,8 +307,6 @@ def test_models_for_and_recipe_hashes(shared_models):
         "sr-fsrcnn-x2", "sr-fsrcnn-x3", "sr-fsrcnn-x4")
     assert model_name("fsrcnn", 2.0) == "sr-fsrcnn-x2" and model_name("fsrcnn", 2.01) == \
         "sr-fsrcnn-x3"
-    assert cls.model_hashes(v({"factor": 3.0, "method": "fsrcnn"})) == {
-        "sr-fsrcnn-x3": models.spec("sr-fsrcnn-x3").sha256}
     recipe = from_steps([make_step("upscale", {"factor": 3.0, "method": "fsrcnn"})])
     assert recipe.models == {"sr-fsrcnn-x3": models.spec("sr-fsrcnn-x3").sha256}
     again = parse(recipe.to_dict())

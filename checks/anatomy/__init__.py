@@ -96,7 +96,7 @@ class AnatomyCheck(Check):
         """Every code, read on the picture and (when that reading shows anything) on its
         mirror image, combined by :func:`checks.anatomy.readings.combine`. Before two
         readings, +-1 grey level of noise moved pose_missing_limb by up to 0.76 on
-        ai_human_anatomy + real mmpose photos (scripts/anatomy_stability.py). The extra-finger
+        ai_human_anatomy + real mmpose photos (scripts/calibrate/anatomy_stability.py). The extra-finger
         silhouettes of the mirror reading are only drawn when the picture's show one (the
         evidence must be on both readings)."""
         for name in self.models:          # fail fast, before any work, if a model is missing

@@ -3,7 +3,7 @@
 Every function returns raw numbers in documented units; :mod:`checks.anatomy` maps them to
 severities. References for "human ranges" come from the real photos in
 ../shared/data/mmpose_testdata (COCO, FreiHAND, OneHand10K, RHD, H36M): see
-scripts/bench_anatomy.py, which prints these statistics.
+scripts/bench/anatomy.py, which prints these statistics.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ _MESH_FOR_KPS = ((33, 133), (263, 362), (1,), (61,), (291,))
 
 # hand: finger chains from the MCP joint, and bone lengths as a share of the palm length
 # (wrist -> middle MCP) in world landmarks. Reference medians and spreads measured on the
-# real hands of mmpose_testdata (scripts/bench_anatomy.py)
+# real hands of mmpose_testdata (scripts/bench/anatomy.py)
 FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
 # (11 hands with presence > 0.9 in freihand/onehand10k/rhd/coco; the largest per-hand
 # deviation there ranged 0.25-0.53 in log units, hence the spread 0.5).
@@ -67,21 +67,6 @@ def face_geometry(face: Face) -> dict[str, float]:
     asym = abs(np.log(wr / wl)) + 0.5 * abs(np.log((opr + 0.02) / (opl + 0.02)))
     return {"kps_disagreement": disagreement, "eye_asymmetry": float(asym),
             "presence": face.presence, "yunet_score": face.score}
-
-
-def fine_energy(gray: np.ndarray, box: np.ndarray) -> float:
-    """Mean |gray - gaussian(gray, 1 px)| inside ``box``, computed on the crop resized so
-    that the box is 128 px tall: the face's own fine detail, independent of its size."""
-    x, y, w, h = (int(round(v)) for v in box)
-    H, W = gray.shape
-    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
-    if x1 - x0 < 8 or y1 - y0 < 8:
-        return 0.0
-    crop = gray[y0:y1, x0:x1].astype(np.float32)
-    scale = 128.0 / (y1 - y0)
-    crop = cv2.resize(crop, (max(8, round((x1 - x0) * scale)), 128),
-                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    return float(np.abs(crop - cv2.GaussianBlur(crop, (0, 0), 1.0)).mean())
 
 
 def image_fine_energy(gray: np.ndarray) -> float:

@@ -51,7 +51,7 @@ CLOSEUP_FACE = 0.2
 #: pair of people overlapping by at least ``OVERLAP`` of the smaller box; each is scaled by
 #: how far its evidence lies past the line where it starts to count (a hand just beyond
 #: its wrist, a pose flag just under 0.5, an overlap just over 0.6 count little), so one
-#: pixel more or less moves the sum by little (scripts/anatomy_stability.py)
+#: pixel more or less moves the sum by little (scripts/calibrate/anatomy_stability.py)
 UNSURE_WEIGHT, OVERLAP, OVERLAP_WEIGHT = 0.5, 0.6, 0.25
 #: weight of one skeleton on which neither a face nor a hand can be read
 UNVERIFIED_WEIGHT = 0.25

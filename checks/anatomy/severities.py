@@ -8,7 +8,7 @@ how far a code may go is the profile's decision (``max_level``).
 
 Anchors were set on the even rows of ../shared/data/ai_human_anatomy/labels_per_image.csv and
 the real photos of people in ../shared/data (mmpose_testdata, p3m_demo, skimage astronaut);
-the odd rows are held out. ``scripts/calibrate_anatomy.py`` prints every figure quoted here.
+the odd rows are held out. ``scripts/calibrate/anatomy.py`` prints every figure quoted here.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ WRONG_HAND = (0.5, 1.0)
 #: the sum of the weights of what the detectors cannot account for (people.UNSURE_WEIGHT per
 #: item, people.OVERLAP_WEIGHT per overlapping pair): one item is minor, two are major
 UNCERTAIN = (0.0, 2.0)
-#: pose anchors (unchanged from the first calibration: README)
+#: pose anchors (unchanged from the first calibration)
 MISSING_LIMB = (0.94, 0.995)
 LIMB_ASYM = (1.0, 1.6)
 CUT_OFF = (0.15, 0.7)

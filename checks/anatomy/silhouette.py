@@ -6,7 +6,7 @@ hand from the background; the fingertip-like peaks of the outline's distance fro
 centre are the protrusions; a protrusion that no landmark finger explains (its tip far from
 every finger bone) is a candidate extra finger.
 
-Measured on ../shared/data (scripts/calibrate_anatomy.py). Exact on drawn hands
+Measured on ../shared/data (scripts/calibrate/anatomy.py). Exact on drawn hands
 (tests/test_anatomy.py); on real people and real hand photos of mmpose_testdata no
 finger-shaped protrusion is unexplained (largest extent 0.17), while HandRefiner's extra
 finger reads 0.51. The check scores ``unexplained_extent`` (finger-shaped protrusions only)
@@ -14,7 +14,7 @@ as an extra finger, up to review (:mod:`checks.anatomy`). Against the human grad
 ai_human_anatomy it neither helps nor hurts: all protrusions rank the graded images near
 chance (ROC-AUC 0.66 calibration / 0.59 held out; GrabCut lets pizza, sleeves and other
 hands into the mask), finger-shaped ones leave the held-out AUC of ``hand_malformed`` where
-it was. The figures are in README.md ("Models and the anatomy check").
+it was. The figures are in docs/anatomy.md.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ UNEXPLAINED = 0.35
 #: a protrusion is finger-shaped when the mask is at most this wide (hand scales) 0.3 hand
 #: scales below its tip: a finger is ~0.2 wide, two fused fingers ~0.4; a pizza slice, a
 #: sleeve or the other hand that GrabCut let into the mask is wider. Set from that anatomy,
-#: not fitted (README: 0.3-0.5 give the same AUCs; 0.7 lets wide objects in)
+#: not fitted (when it was set: 0.3-0.5 gave the same AUCs; 0.7 lets wide objects in)
 FINGER_WIDTH = 0.5
 
 

@@ -82,7 +82,7 @@ MARGIN = 10
 DIRECTIONS = ("horizontal", "diagonal", "vertical", "antidiagonal")  # gradient direction
 
 #: Blur radius (px, native; 10th percentile per direction, second-worst direction).
-#: Calibrated with scripts/calibrate_sharpness.py on: clean photos (skimage astronaut,
+#: Calibrated with scripts/calibrate/sharpness.py on: clean photos (skimage astronaut,
 #: coffee, chelsea, rocket; LIVE references; blur_dataset *_S camera shots) 0.0–0.4; clean
 #: ComfyUI generations 0.0–0.64, the soft-by-nature SD1.5 hypernetwork render 0.90; bicubic
 #: upscales of the clean photos ×2 0.27–0.69, ×3 0.71–1.03, ×4 1.09–1.40; Gaussian sigma
@@ -174,7 +174,7 @@ def _edges(image: LoadedImage) -> Edges:
     gy = cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
     # np.hypot, not cv2.magnitude: OpenCV's SIMD square root rounds differently with the
     # arrays' memory alignment, so equal pixels gave other edge points from call to call
-    # (oversharpened moved 0.07 on a PNG round-trip; scripts/stability.py)
+    # (oversharpened moved 0.07 on a PNG round-trip; scripts/calibrate/stability.py)
     m1 = np.hypot(gx, gy)
     m2 = np.hypot(cv2.Sobel(coarse, cv2.CV_32F, 1, 0, ksize=1, scale=0.5),
                   cv2.Sobel(coarse, cv2.CV_32F, 0, 1, ksize=1, scale=0.5))

@@ -15,9 +15,9 @@ harmless when the surface was white and plain already. The surround says which:
   a smooth surface that was blown (a forehead lit flat white) reads as a plain one too, as a
   blown white shirt does in colour.
 
-Calibration: ``scripts/calibrate_false_alarms.py`` (``--grey`` for the texture rule, which is
+Calibration: ``scripts/calibrate/false_alarms.py`` (``--grey`` for the texture rule, which is
 tuned on grey copies of the ``tune`` split and checked on the ``held-out`` split and the real
-monochrome photos; README "Clean pictures certified").
+monochrome photos; figures in docs/checks.md "Clean pictures certified").
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import numpy as np
 #: surface running into the clip (skin, a blue sky, petals) has one channel clipped before
 #: the others and loses its hue to white; a neutral one (a white backdrop, an overcast sky,
 #: white paint, a lamp) was white already. Calibrated on the ``tune`` split of
-#: scripts/calibrate_false_alarms.py: the clean pictures' large blobs 2-10 (lamps up to 16), the
+#: scripts/calibrate/false_alarms.py: the clean pictures' large blobs 2-10 (lamps up to 16), the
 #: same pictures' blobs after +2 stops 9-150, mostly >= 17.
 _HUE_ZERO, _HUE_ONE, _HUE_FLOOR = 8.0, 20.0, 0.05
 #: a picture whose 95th-percentile chroma is below this is monochrome: no hue to lose, the

@@ -8,7 +8,7 @@ that the statistics are stable), which keeps the cost near-constant from 512 to 
 
 Codes: ``jpeg_blocking`` (:func:`measure_jpeg_blocking`); ``grid_artifact`` is measured by
 :mod:`checks.artifact.grid` (re-exported here as :func:`measure_grid_artifact`). Calibration data and the resulting tables are printed by
-``scripts/calibrate_compression.py``.
+``scripts/calibrate/compression.py``.
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ it only shows where pixels can carry it (luma not at 0/255, residual not clipped
 amplitude is divided by the share of such pixels. ``judged_up_to`` is the largest period at
 which a 2-grey-level checkerboard (±1, the issue's faintest) would be found. A 224-px crop
 holds 7 cells of 32 px, too few to tell such a pattern from the content at period 32: that
-is "cannot judge", reported as such, not "clean". ``scripts/calibrate_grid.py``, the clean
+is "cannot judge", reported as such, not "clean". ``scripts/calibrate/grid.py``, the clean
 images of ../shared/data with 2-level checkerboards: at period 32, 49 pictures can judge and
 all 49 patterns read minor or more, while none of the 11 that cannot (224-px FreiHand crops,
 small COFW / OneHand10K crops, a 500-px COCO photo, a mostly white frame) finds its pattern;
@@ -46,7 +46,7 @@ Scale: native, because both defects are tied to source pixels. Images above
 ``MAX_SIDE`` px are read on up to four native crops (at the quadrant centres), which keeps
 the cost near-constant.
 
-Calibration (``scripts/calibrate_grid.py``, figures in README "grid_artifact"): the clean
+Calibration (``scripts/calibrate/grid.py``, figures in docs/checks.md "grid_artifact"): the clean
 images of ../shared/data vs the same images with checkerboards of period 2, 4, 8, 16, 32 px
 and 2-8 grey levels from dark to light, and texture images (scikit-image's brick, grass,
 gravel, and synthetic fabric, fence, tiled floor and halftone screens drawn in the script).
@@ -71,8 +71,8 @@ CLIP = 8.0
 #: native side read as one piece; larger images are read on up to four crops of this side
 MAX_SIDE = 1280
 #: significance (z across tiles) a period needs over the whole frame: the textures of
-#: tests/textures.py reach 5-7.5 at their best period, a 2-level checkerboard on the clean
-#: images of ../shared/data 12 and more (scripts/calibrate_grid.py)
+#: keyframe_dev/textures.py reach 5-7.5 at their best period, a 2-level checkerboard on the clean
+#: images of ../shared/data 12 and more (scripts/calibrate/grid.py)
 MIN_Z = 8.0
 #: a local pattern must be this significant within one part of the frame, over at least
 #: ``MIN_PART_TILES`` tiles (fewer tiles give a z that chance reaches among 31 periods)
@@ -80,7 +80,7 @@ MIN_Z_LOCAL = 12.0
 MIN_PART_TILES = 6
 #: a local pattern stronger than this checkerboard amplitude (±4: 8 grey levels from dark to
 #: light) is taken for content: woven and knitted fabrics keep an integer-pixel period over
-#: a part of the frame (tests/textures.py), while a decoder grid over the whole frame counts
+#: a part of the frame (keyframe_dev/textures.py), while a decoder grid over the whole frame counts
 #: at any strength
 LOCAL_MAX_AMP = 4.0
 #: parts of the frame whose pattern power is at least this share of the strongest part's
@@ -283,10 +283,10 @@ def _periodic(g: np.ndarray) -> dict:
 
 #: anchors on the pattern's strength in grey levels. Periodic patterns: the checkerboard-
 #: equivalent amplitude (±a); seams: mean step at the seam columns. Periodic anchors from
-#: scripts/calibrate_grid.py (README "grid_artifact"): a ±0.5 checkerboard (1 grey level
+#: scripts/calibrate/grid.py (docs/checks.md "grid_artifact"): a ±0.5 checkerboard (1 grey level
 #: dark to light) ~0.2, ±1 ~0.4 (minor), ±2 ~0.6 (major), ±4 ~0.85; the clean images of
 #: ../shared/data stay below 0.25 (worst: Stable Cascade's own faint 24-px lattice).
-#: Seams (scripts/calibrate_compression.py): 1-px seams every 64 px of 1, 3, 6, 12 levels
+#: Seams (scripts/calibrate/compression.py): 1-px seams every 64 px of 1, 3, 6, 12 levels
 #: on skimage photos and ComfyUI generations: 1 -> 0, 3 ~0.3-0.45, 6 ~0.7, 12 -> 1; clean
 #: floor of the seam profile is 0.6-1.06 grey levels (-> 0).
 _FINE_ZERO, _FINE_ONE = 0.3, 6.0

@@ -52,7 +52,7 @@ _NATIVE_BUDGET = 1_400_000
 _TILE = 256
 
 #: Effective noise sigma at the canonical 1024-px scale (grey levels). Calibrated with
-#: scripts/calibrate_sharpness.py: clean photos (skimage astronaut, coffee, chelsea, rocket,
+#: scripts/calibrate/sharpness.py: clean photos (skimage astronaut, coffee, chelsea, rocket,
 #: LIVE references, kwentar _S JPEGs) and comfyui generations read 0.2-1.6; LIVE wnoise from
 #: PSNR 31 to 7 reads ~2.5 to ~70; synthetic per-channel Gaussian noise of std s reads ~0.75 s.
 #: Log ramp: 0 at 1.8, 1 at 16 grey levels, hence 0.25 at 3.1, 0.5 at 5.4 (per-channel

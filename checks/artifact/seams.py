@@ -3,7 +3,7 @@
 A tiled upscaler or a tiled VAE decode leaves a step at the same column (row) in every tile:
 column and row profiles of band-wise signed differences are folded at every period 16..512 px
 (multiples of 8) after removing the 8-periodic JPEG component; a seam is a step at the same
-column in (nearly) every repetition. Calibration: scripts/calibrate_compression.py (1-px seams
+column in (nearly) every repetition. Calibration: scripts/calibrate/compression.py (1-px seams
 every 64 px of 1-12 grey levels on skimage photos and ComfyUI generations).
 """
 from __future__ import annotations

@@ -45,7 +45,7 @@ NOISE_BIAS = 1.16
 MIN_EDGES = 30
 
 #: Halo (median fraction of contrast, after the noise share). Calibrated with
-#: scripts/calibrate_sharpness.py on: clean photos (skimage astronaut 0.045, coffee 0.039,
+#: scripts/calibrate/sharpness.py on: clean photos (skimage astronaut 0.045, coffee 0.039,
 #: chelsea 0.037, rocket 0.149 — a press photo with mild sharpening; LIVE references
 #: 0.008–0.052), clean ComfyUI generations 0.004–0.127 (Flux dev 0.127), blur_dataset *_S
 #: camera shots 0.088 and 0.186 (the Nikon's in-camera sharpening); unsharp mask sigma 1.5 px

@@ -8,9 +8,9 @@
 * ``border`` is measured at native resolution along the edges only, because a fix crops
   exact source pixels and a one-pixel line must not be blurred away.
 
-Calibration tables: ``scripts/calibrate_compression.py``; the false-alarm rules of the
+Calibration tables: ``scripts/calibrate/compression.py``; the false-alarm rules of the
 clipping measure (the hue or, in a black-and-white picture, the texture a blob lost:
-``checks/artifact/clip_surround.py``): ``scripts/calibrate_false_alarms.py``.
+``checks/artifact/clip_surround.py``): ``scripts/calibrate/false_alarms.py``.
 """
 from __future__ import annotations
 
@@ -304,7 +304,7 @@ def _side(lines: np.ndarray, limit: int) -> int:
         return -1
     # the transition may take a few lines (a soft edge): the content is looked for in the
     # next _DEPART_LINES lines, so that one line of it crossing _LINE_STD (+-1 level of
-    # noise does) does not decide between a 35-px bar and none (scripts/stability.py)
+    # noise does) does not decide between a 35-px bar and none (scripts/calibrate/stability.py)
     nxt = lines[n:n + _DEPART_LINES, ::step].astype(np.float32)
     depart = (np.abs(nxt - bar).max(axis=2) > _DEPART_LEVEL).mean(axis=1)
     # content is textured (non-uniform lines) or, when flat, a clearly different colour: a

@@ -30,7 +30,7 @@ What is measured
   a binary paste of hair or fur. A crisp but anti-aliased edge spreads over 2+ pixels.
 * ``alpha_fringe`` needs an alpha plane: 0 here.
 
-Calibration (``scripts/calibrate_edge_halo.py``, "composites with their matte"): composites
+Calibration (``scripts/calibrate/edge_halo.py``, "composites with their matte"): composites
 F·a + B·(1-a) from dim_foamliu (5), pymatting lemur and p3m_demo (5 portraits at 800 px) over
 new backgrounds: clean (F from ``estimate_foreground_ml``) vs haloed (the original photo as
 F; the alpha dilated 2 px) vs binary (alpha > 0.5); the matte given is the ground-truth

@@ -38,7 +38,7 @@ Colour measurements run on the 1024-px canonical copy (premultiplied colour and 
 averaged, then un-multiplied), so a rim's energy per boundary pixel reads alike at any size.
 Hardness is read at native resolution, where a binary matte is still binary.
 
-Calibration (``scripts/calibrate_edge_halo.py``) on cut-outs built from dim_foamliu (5 hair
+Calibration (``scripts/calibrate/edge_halo.py``) on cut-outs built from dim_foamliu (5 hair
 and fur mattes with ground-truth alpha), pymatting lemur and p3m_demo portraits: clean
 cut-outs (colour = pymatting ``estimate_foreground_ml`` F) against contaminated ones (colour
 = the original photo, premultiplied colour, alpha dilated 2 px) and binarised mattes.
@@ -67,7 +67,7 @@ SMOOTH_SIGMA = 3.0
 #: ROC-AUC 0.97). Log ramp: 0.25 at 45, 0.5 at 67, 0.8 at 109 grey levels.
 FRINGE_ZERO, FRINGE_ONE = 30.0, 150.0
 #: edge_halo: backgrounds a cut-out is flattened onto (anchors: checks.edge_halo.matte).
-#: Worst-background rim excess (scripts/calibrate_edge_halo.py): clean cut-outs -4.5..1.6
+#: Worst-background rim excess (scripts/calibrate/edge_halo.py): clean cut-outs -4.5..1.6
 #: grey levels, 2-px dilated mattes 3.9..34.5, photo colour -4.1..14.7, premultiplied
 #: -0.1..17.6 (ROC-AUC vs clean 1.00 / 0.88 / 0.98; the outer-ring measure it replaced read
 #: 0.59 for dilated mattes).

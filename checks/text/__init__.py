@@ -24,7 +24,7 @@ generation read (``reads`` ≈ 1) and cost nothing; so does a line in another sc
 (Cyrillic, Greek, CJK, Arabic…, or Cyrillic read as Latin lookalikes), counted in the
 ``other_script`` measurement, since the English lexicon cannot judge it.
 
-Anchors (``scripts/calibrate_text.py``): the prominence sum maps to severity on a log ramp
+Anchors (``scripts/calibrate/text.py``): the prominence sum maps to severity on a log ramp
 from 0.02 (a garbled word of ~0.5 % of the frame off-centre: minor) to 0.5 (text filling a
 256-px tile of the CompVis "fire" grid: 1.0); stray text from 0.01 to 0.15. The evidence
 ``boxes`` (``x,y,w,h;…`` in source px) is what ``erase`` reads; ``Measurement.mask`` holds

@@ -1,6 +1,6 @@
 """Does a recognised string read as words? A word list plus a character trigram model.
 
-Data (``checks/text/data/``, built by ``scripts/build_text_lexicon.py``): the public-domain
+Data (``checks/text/data/``, built by ``scripts/dev/build_text_lexicon.py``): the public-domain
 ``web2`` word list (Webster's Second International, 1934, as shipped in the MIT-licensed
 PyPI package ``english-words`` 2.0.2), words of 3-12 letters, and a 27x27x27 table of
 ``log P(c | a, b)`` over a-z plus a word boundary, counted on the same list.
@@ -33,7 +33,7 @@ NAME_SUFFIXES = frozenset("ui ai hd tv pc id".split())
 #: pseudo-words (strings sampled from the trigram table) also split into two listed words
 COMPOUND_SCORE = 0.9
 #: mean trigram log-probability (natural log) of web2 words sits near -2.3 (median) and
-#: random letter strings near -4.4 (calibrate_text.py, "trigram" table): the two anchors
+#: random letter strings near -4.4 (calibrate/text.py, "trigram" table): the two anchors
 TRIGRAM_OK, TRIGRAM_NOISE = -2.6, -4.0
 #: a word the list lacks reads at most this well, however English-like its spelling
 UNKNOWN_CAP = 0.6

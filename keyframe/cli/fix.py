@@ -12,7 +12,7 @@ from keyframe.fileio import same_folder
 from keyframe.report import Report
 from keyframe.cli._base import (BackgroundType, InputError, export_lines, found_or_error,
                                 hold_out, main, mattes_option, max_pixels_option,
-                                overwrite_option, profile_option, profile_or_usage_error,
+                                overwrite_option, profile_option,
                                 refuse_or_error, summary_line, targets_and_profile,
                                 targets_option, verdict_line, wait_option)
 

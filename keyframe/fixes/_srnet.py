@@ -397,8 +397,3 @@ def load(path: str | os.PathLike) -> Graph:
     size, mtime) and reused."""
     st = os.stat(path)
     return _load_cached(os.fspath(path), st.st_size, st.st_mtime_ns)
-
-
-def run_file(path: str | os.PathLike, plane: np.ndarray) -> np.ndarray:
-    """Run the ``.pb`` network at ``path`` on an HxW float32 plane."""
-    return load(path).run(plane)

@@ -63,7 +63,7 @@ class Dehalo(Fix):
         """With a subject matte (the check's matte measurement): ``width`` covering the band
         it judged — ``band_px_source``, its 3 canonical px in source px, at least 2, at most
         8 — and the matte file it read (``matte_file``). Calibrated on the 2-px dilated
-        mattes of scripts/calibrate_edge_halo.py: width 3 at 800 px leaves every rim below
+        mattes of scripts/calibrate/edge_halo.py: width 3 at 800 px leaves every rim below
         minor, width 2 leaves some major. A cut-out's measurement carries the same
         ``band_px_source``: the matte is choked by as much. Otherwise: the defaults."""
         reach = measurement.measurements.get("band_px_source")

@@ -96,14 +96,6 @@ class Upscale(Fix):
             return ()
         return (model_name(params.method, params.factor),)
 
-    @classmethod
-    def model_hashes(cls, params: Any) -> dict[str, str]:
-        """``{model name: sha256}`` from the model table for :meth:`models_for` (does not
-        look at the files; :func:`keyframe.recipe.model_sha256` verifies the installed one)."""
-        from keyframe import models
-
-        return {name: models.spec(name).sha256 for name in cls.models_for(params)}
-
     @staticmethod
     def output_size(width: int, height: int, params: Any) -> tuple[int, int]:
         """(width, height) that :meth:`apply` will produce for an input of that size."""
@@ -216,7 +208,7 @@ def back_project(low: np.ndarray, high: np.ndarray, k: int) -> np.ndarray:
 
     It removes the networks' flat-field bias (FSRCNN x3 turns a level-16 field into 13-14,
     ESPCN's tanh output turns 255 into 253) and adds about +0.6 dB PSNR on real photos,
-    more than the same step gives Lanczos (scripts/bench_upscale.py).
+    more than the same step gives Lanczos (scripts/bench/upscale.py).
     """
     h, w = low.shape
     residual = low - cv2.resize(high, (w, h), interpolation=cv2.INTER_AREA)

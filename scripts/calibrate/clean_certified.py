@@ -2,12 +2,12 @@
 
 Usage::
 
-    KEYFRAME_MODELS=/work/shared/models python scripts/clean_certified.py \
+    KEYFRAME_MODELS=/work/shared/models python -m scripts.calibrate.clean_certified \
         [--shared ../shared] [--profile default] [--target T] [--jsonl OUT.jsonl] [--split S]
 
 Clean images, in three splits (``--split`` picks one; all by default):
 
-- ``tune``: the even-numbered entries of ``tests.helpers.clean_paths`` (every clean set of
+- ``tune``: the even-numbered entries of ``keyframe_dev.data.clean_paths`` (every clean set of
   ``<shared>/data``: ComfyUI generations, skimage astronaut, LIVE references, blur_dataset
   ``_S`` shots, p3m portraits, mmpose real photos of people) — the images the tonal, noise
   and oversharpened false-alarm rules of issue 14 were tuned on;
@@ -29,17 +29,15 @@ import argparse
 import collections
 import importlib.util
 import os
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 from keyframe.assess import assess_path  # noqa: E402
 from keyframe.profiles import load_profile  # noqa: E402
 from keyframe.report import level_rank  # noqa: E402
-from tests.helpers import clean_paths  # noqa: E402
+from keyframe_dev.data import clean_paths  # noqa: E402
 
 SKIMAGE = ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "camera.png")
 

@@ -6,7 +6,7 @@ their Gaussian-blur and white-noise ladders (sorted by PSNR), and synthetic degr
 the clean photos: bicubic upscales, Gaussian blur, horizontal motion blur, unsharp masking,
 added noise. Columns: the raw measurement of each code and its severity.
 
-Usage: python scripts/calibrate_sharpness.py [--shared ../shared/data]
+Usage: python -m scripts.calibrate.sharpness [--shared ../shared/data]
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def live(shared: Path, distortion: str) -> list[tuple[str, Path]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path,
-                    default=Path(__file__).resolve().parent.parent.parent / "shared" / "data")
+                    default=Path(__file__).resolve().parents[3] / "shared" / "data")
     args = ap.parse_args()
     photos = {n: getattr(data, n)() for n in ("astronaut", "coffee", "chelsea", "rocket")}
     for name, rgb in photos.items():

@@ -1,11 +1,11 @@
 """How far the text codes move under edits nobody would see (the OCR stability rule).
 
-Usage: ``python scripts/text_stability.py [--shared ../shared]``
+Usage: ``python -m scripts.calibrate.text_stability [--shared ../shared]``
 
 Pictures: the six tiles of ``<shared>/data/compvis_sd_assets/fire.png``, a p3m tour poster,
 a crowdpose street photo with signs and a photographer's mark, the Stable Cascade text
 generation, and six real words rendered on scikit-image photos
-(``scripts/calibrate_text.py``'s ``render``). Edits: 1-px crops (left, top), JPEG quality 92,
+(``scripts/calibrate/text.py``'s ``render``). Edits: 1-px crops (left, top), JPEG quality 92,
 a 98 % area resize, two draws of +-2 grey levels of noise. Prints per picture the mean and
 the swing (max - min over the edits) of garbled_text, stray_text and watermark, and the mean
 and max over pictures of the widest swing.
@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "tests")]
+ROOT = Path(__file__).resolve().parents[2]
 
-from calibrate_text import PHOTOS, WORDS, render  # noqa: E402
+from scripts.calibrate.text import PHOTOS, WORDS, render  # noqa: E402
 from checks.text import TextCheck  # noqa: E402
-from helpers import img  # noqa: E402
+from keyframe_dev.data import img  # noqa: E402
 from keyframe.image import load  # noqa: E402
 
 PICTURES = ("p3m_demo/demo/imgs/original/p_07141906.jpg",

@@ -2,14 +2,13 @@
 its subject matte (keyframe.matte), against decoding that PNG; one
 core: median of 7 runs, derived views recomputed each run.
 
-    python scripts/bench_edge_halo.py [--data ../shared/data]
+    python -m scripts.bench.edge_halo [--data ../shared/data]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -18,8 +17,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 cv2.setNumThreads(1)
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+ROOT = Path(__file__).resolve().parents[2]
 
 from checks.edge_halo import EdgeHaloCheck  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402

@@ -1,6 +1,6 @@
 """Time `keyframe review` on a generated 2,000-picture triage output.
 
-    python scripts/bench_review.py [--pictures 2000] [--size 1280x720] [--keys 60]
+    python -m scripts.bench.review [--pictures 2000] [--size 1280x720] [--keys 60]
 
 Builds the output in a temp folder (synthetic JPEGs and their report lines, no checks run),
 starts `keyframe review` in a subprocess and prints, as medians:
@@ -17,19 +17,16 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import tracemalloc
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+ROOT = Path(__file__).resolve().parents[2]
 
 from keyframe.review.queue import Queue  # noqa: E402
-from review_helpers import Server, synthetic_output  # noqa: E402
+from keyframe_dev.review import Server, synthetic_output  # noqa: E402
 
 BUDGET_MS = 150
 

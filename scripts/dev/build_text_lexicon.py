@@ -6,7 +6,7 @@ share/dict/web2 r326913) as shipped inside the MIT-licensed PyPI package ``engli
 is GPL). Run once after ``pip download --no-deps english-words==2.0.2`` and unzipping the
 wheel::
 
-    python scripts/build_text_lexicon.py path/to/english_words/data/web2_alpha_lower.pickle
+    python -m scripts.dev.build_text_lexicon path/to/english_words/data/web2_alpha_lower.pickle
 
 Writes ``words.txt.gz`` (lower-case words of 3-12 letters, one a line) and ``trigram.npy``
 (27x27x27 float32: log P(c | a, b) over a-z plus '_' for a word boundary, add-one smoothed).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-OUT = Path(__file__).resolve().parent.parent / "checks" / "text" / "data"
+OUT = Path(__file__).resolve().parents[2] / "checks" / "text" / "data"
 
 
 def main(src: str) -> None:

@@ -5,26 +5,23 @@ garbled) plus synthetic pseudo-words (random letters, shuffled glyph halves) ren
 scikit-image photos. Legible: real words rendered the same way, and the clean ComfyUI
 generations (whole images). Prints each score and the ROC-AUC of garbled vs legible.
 
-    python scripts/calibrate_text.py
+    python -m scripts.calibrate.text
 """
 from __future__ import annotations
 
 import csv
 import random
 import string
-import sys
 from pathlib import Path
 
 import numpy as np
 import skimage.data
 from PIL import Image, ImageDraw, ImageFont
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+ROOT = Path(__file__).resolve().parents[2]
 
 from checks.text import TextCheck  # noqa: E402
-from helpers import clean_generations, img  # noqa: E402
+from keyframe_dev.data import clean_generations, img  # noqa: E402
 from keyframe.image import load  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -1,13 +1,13 @@
 """How much each anatomy code moves under changes nobody can see: the figures of
 docs/anatomy.md ("Stability").
 
-    KEYFRAME_MODELS=../shared/models python scripts/anatomy_stability.py [--n 40]
+    KEYFRAME_MODELS=../shared/models python -m scripts.calibrate.anatomy_stability [--n 40]
 
 Perturbations: +-1 grey level of uniform noise, a 1-px shift (crop one column and one row),
 and both. For every code: the largest change of severity while both readings stay below the
 default profile's ``minor`` threshold, and how many pictures change level (none / minor /
 major / critical) at or above it. Pictures: ai_human_anatomy (every other row) and the real
-photos of people of ../shared/data (scripts/calibrate_anatomy.py's sets).
+photos of people of ../shared/data (scripts/calibrate/anatomy.py's sets).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from calibrate_anatomy import sets  # scripts/ is on sys.path when this file is run
+from scripts.calibrate.anatomy import sets
 from checks.anatomy import AnatomyCheck
 from keyframe.image import from_array, load
 from keyframe.profiles import load_profile

@@ -1,6 +1,6 @@
 """Print calibration tables for the compression and tonal artifact measures.
 
-Usage: ``python scripts/calibrate_compression.py [--shared ../shared] [--only clean|jpeg|...]``
+Usage: ``python -m scripts.calibrate.compression [--shared ../shared] [--only clean|jpeg|...]``
 
 Reads real images from ``<shared>/data`` (nothing is copied into the project) and scikit-image's
 bundled photos, makes synthetic degradations in memory and prints, per image, the raw measures
@@ -14,7 +14,6 @@ import argparse
 import glob
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +21,6 @@ import cv2
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from checks.artifact import compression, tonal  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
@@ -110,7 +108,7 @@ def clean_set(data: Path) -> list[tuple[str, np.ndarray]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared"))
+    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[3] / "shared"))
     ap.add_argument("--only", default="")
     a = ap.parse_args()
     cv2.setNumThreads(1)

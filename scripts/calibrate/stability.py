@@ -37,8 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 from keyframe.assess import measure  # noqa: E402
 from keyframe.image import ImageError, encode_png, from_array, load, load_bytes  # noqa: E402

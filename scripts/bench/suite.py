@@ -6,7 +6,7 @@ scikit-image (and ../shared/data's 2048-px camera shots when present) resized to
 side and encoded as PNG and JPEG, so decode cost is the real one.
 
 Families that need models (anatomy) are skipped quickly unless KEYFRAME_MODELS points at
-them. Usage: python scripts/bench.py [--sizes 1024 1280 2048] [--repeat 5]
+them. Usage: python -m scripts.bench.suite [--sizes 1024 1280 2048] [--repeat 5]
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from keyframe.assess import assess, default_checks, measure
 from keyframe.image import encode_png, load_bytes
 from keyframe.profiles import load_profile
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 MEASURES = {
     "blur": blur.measure_blur,

@@ -3,7 +3,7 @@
 The test suite does this with ~150 images; this script does it at scale (default 1,000) and
 also reports the peak memory of each run, to show that memory stays flat.
 
-Usage: python scripts/resume_check.py [--n 1000] [--kill-after 20] [--jobs 2] [--checks artifact]
+Usage: python -m scripts.bench.resume_check [--n 1000] [--kill-after 20] [--jobs 2] [--checks artifact]
 """
 from __future__ import annotations
 

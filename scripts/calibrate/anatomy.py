@@ -2,7 +2,7 @@
 
 Usage::
 
-    KEYFRAME_MODELS=../shared/models python scripts/calibrate_anatomy.py \
+    KEYFRAME_MODELS=../shared/models python -m scripts.calibrate.anatomy \
         [--cache anatomy.jsonl] [--profile default] [--full] [--show]
 
 Measures every image once with the shipped :class:`checks.anatomy.AnatomyCheck` (``--cache``
@@ -49,7 +49,7 @@ from keyframe.profiles import load_profile
 from keyframe.report import Measurement, Report
 from keyframe.router import route
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 MM = DATA / "mmpose_testdata/tests/data"
 PARTS = ("torso", "limbs", "feet", "hands", "face")
 #: comfyui_examples files MANIFEST.csv marks as edge cases to reject (a UI screenshot, an

@@ -1,6 +1,6 @@
 """Time the text check on one core: 1280-px photos with and without text.
 
-    python scripts/bench_text.py
+    python -m scripts.bench.text
 
 Prints the median over 5 runs (after one warm-up that creates the OCR sessions) of the text
 gate alone and the whole TextCheck, per image.
@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+ROOT = Path(__file__).resolve().parents[2]
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -24,7 +21,7 @@ import skimage.data  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from checks.text import TextCheck, ocr  # noqa: E402
-from helpers import img  # noqa: E402
+from keyframe_dev.data import img  # noqa: E402
 
 cv2.setNumThreads(1)
 

@@ -1,6 +1,6 @@
 """Where do the gate's inspections (keyframe/inspect.py) put clean edits and damaging ones?
 
-Data: the clean pictures of ../shared/data that scripts/eval_gate.py uses (at most 1024 px).
+Data: the clean pictures of ../shared/data that scripts/calibrate/eval_gate.py uses (at most 1024 px).
 
 * Erase by ``auto``: a small two-word mark (cv2 Hershey text, white with a dark outline)
   drawn in two corner bands; the same corner boxes with nothing in them; the top one of two
@@ -20,7 +20,7 @@ box: looked at one by one, the fills that read minor or more are the ones that s
 smooth, grainy box over leaves, fur, wood, flowers or a neighbouring caption line); those
 under it sit on smooth backgrounds.
 
-    python scripts/calibrate_inspect.py
+    python -m scripts.calibrate.inspect
 """
 from __future__ import annotations
 
@@ -31,15 +31,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 from keyframe.fixes.erase import erase, hole_mask  # noqa: E402
 from keyframe.fixes.reframe import _wide_blur, extend  # noqa: E402
 from keyframe.inspect import inspect_change, inspect_extension, inspect_fill  # noqa: E402
 from keyframe.recipe import make_step, run_step  # noqa: E402
-sys.path.insert(0, str(ROOT / "scripts"))
-from eval_gate import pictures  # noqa: E402
+from scripts.calibrate.eval_gate import pictures  # noqa: E402
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 

@@ -5,7 +5,7 @@ with the project's dependencies can rebuild the set and run the README's main co
 Degradations are seeded and deterministic. The expected verdict of each file is the table in
 samples/README.md; tests/test_samples.py holds ``keyframe triage samples/`` to it.
 
-Usage: python scripts/make_samples.py [OUT_DIR]   (default: samples/)
+Usage: python -m scripts.dev.make_samples [OUT_DIR]   (default: samples/)
 """
 from __future__ import annotations
 
@@ -151,6 +151,6 @@ def build(out: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "samples"
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "samples"
     for p in build(target):
         sys.stdout.write(f"{p}\n")

@@ -9,7 +9,7 @@ The table gives, per method and factor, the mean PSNR against the original (RGB,
 with a 2k-px border left out as in the SR literature) and the median time per image (one
 warm-up run, then ``--repeat`` timed runs on one core of what OpenCV uses).
 
-    python scripts/bench_upscale.py [--degrade area|bicubic] [--repeat 3]
+    python -m scripts.bench.upscale [--degrade area|bicubic] [--repeat 3]
 
 The learned methods need the models (KEYFRAME_MODELS, defaulting here to ../shared/models
 when that folder exists).
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -27,8 +26,7 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 if "KEYFRAME_MODELS" not in os.environ and (SHARED / "models").is_dir():
     os.environ["KEYFRAME_MODELS"] = str(SHARED / "models")

@@ -3,16 +3,14 @@ clean photos (samples/clean_*, ../shared/data ComfyUI generations) and on the sa
 shifted so that their most salient part touches an edge: the table the anchors came from."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+ROOT = Path(__file__).resolve().parents[2]
 
 from checks.framing import saliency_edge_ratio  # noqa: E402
-from helpers import clean_generations  # noqa: E402
+from keyframe_dev.data import clean_generations  # noqa: E402
 from keyframe.fixes.reframe import salient_box  # noqa: E402
 from keyframe.image import load  # noqa: E402
 

@@ -1,8 +1,8 @@
 """Calibration of ``grid_artifact``'s periodic-pattern measure (checks/artifact/grid.py).
 
-Usage: ``python scripts/calibrate_grid.py [--shared ../shared] [--limit N] [--held-out]``
+Usage: ``python -m scripts.calibrate.grid [--shared ../shared] [--limit N] [--held-out]``
 
-``--held-out`` measures instead the photos of ``scripts/clean_certified.py``'s independent
+``--held-out`` measures instead the photos of ``scripts/calibrate/clean_certified.py``'s independent
 split that the z gate was not set on (shipped in PyPI packages: scikit-image's
 motorcycle_left and camera, scikit-learn's china and flower, matplotlib's grace_hopper).
 
@@ -10,7 +10,7 @@ Clean images: every clean set of ``<shared>/data`` (ComfyUI generations, skimage
 LIVE references, blur_dataset ``_S`` shots, p3m portraits, mmpose real photos) plus
 scikit-image's coffee, chelsea and rocket. Positives: the same images with a checkerboard of
 period 2, 4, 8, 16, 32 px and 2, 4 or 8 grey levels from dark to light added (nothing is
-written). Textures (tests/textures.py says where each comes from) must stay below minor.
+written). Textures (keyframe_dev/textures.py says where each comes from) must stay below minor.
 Prints per image the severity of the clean image and of each period at 2 levels, the
 ROC-AUC of severity (clean vs each period, amplitudes 2-8), the textures' severities and the
 time per image. The ROC-AUC is given two ways: over every image, and over the images that
@@ -21,7 +21,6 @@ with how many of their 2-level patterns were found anyway.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -29,13 +28,12 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+ROOT = Path(__file__).resolve().parents[2]
 
 from checks.artifact import grid  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
-from tests.helpers import clean_paths  # noqa: E402
-from tests.textures import texture_images  # noqa: E402
+from keyframe_dev.data import clean_paths  # noqa: E402
+from keyframe_dev.textures import texture_images  # noqa: E402
 
 PERIODS = (2, 4, 8, 16, 32)
 LEVELS = (2, 4, 8)
@@ -72,7 +70,7 @@ def main() -> None:
     ap.add_argument("--held-out", action="store_true")
     args = ap.parse_args()
     if args.held_out:
-        from clean_certified import independent_paths
+        from scripts.calibrate.clean_certified import independent_paths
         images = {p.name: np.asarray(Image.open(p).convert("RGB")) for p in independent_paths()
                   if p.stem not in ("coffee", "chelsea", "rocket")}
     else:

@@ -2,10 +2,10 @@
 ``clipped_highlights``, ``clipped_shadows`` (checks/artifact/tonal.py), ``noise``
 (checks/artifact/noise.py) and ``oversharpened`` (checks/artifact/sharpness.py).
 
-Usage: ``python scripts/calibrate_false_alarms.py [--shared ../shared] [--split S]
+Usage: ``python -m scripts.calibrate.false_alarms [--shared ../shared] [--split S]
 [--code C] [--grey] [--verbose]``
 
-Clean images: the three splits of ``scripts/clean_certified.py`` (``tune``: even entries of
+Clean images: the three splits of ``scripts/calibrate/clean_certified.py`` (``tune``: even entries of
 the clean sets of ``<shared>/data``, the only ones the rules were tuned on; ``held-out``: odd
 entries; ``independent``: photos shipped in PyPI packages). Positives, made from each clean
 image (nothing is written), three strengths per code:
@@ -22,26 +22,24 @@ half) and how many clean images reach minor / major; ``--verbose`` adds every im
 ``--grey`` measures grey copies (BT.601 luma in all three channels) of every clean picture
 instead, degraded the same way: the pictures the monochrome (texture) rule of
 ``clipped_highlights`` is judged on (tuned on the grey ``tune`` split).
-To get another checkout's figures (before/after), run this file with that checkout first on
-``sys.path``.
+To get another checkout's figures (before/after), run it as a module from that checkout's root
+(``python -m`` puts the current folder first on ``sys.path``).
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+ROOT = Path(__file__).resolve().parents[2]
 
-from calibrate_grid import auc  # noqa: E402
+from scripts.calibrate.grid import auc  # noqa: E402
 from checks.artifact import noise, sharpness, tonal  # noqa: E402
-from clean_certified import splits  # noqa: E402
+from scripts.calibrate.clean_certified import splits  # noqa: E402
 from keyframe.image import load  # noqa: E402
-from tests.helpers import add_noise, img, usm  # noqa: E402
+from keyframe_dev.data import add_noise, img, usm  # noqa: E402
 
 
 def exposed(rgb: np.ndarray, stops: int) -> np.ndarray:

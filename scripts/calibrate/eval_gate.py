@@ -19,11 +19,11 @@ picture certified untouched is not mended). For every certified result the scrip
 reports the PSNR to the clean original before and after the gate (same size only), so a
 "mend" that moved away from the clean picture shows.
 
-    python scripts/eval_gate.py [--long-side 1024] [--only blur,noise] [--json cases.jsonl]
-    python scripts/eval_gate.py --held-out     # scikit-image's coffee, chelsea, rocket
-    KEYFRAME_MODELS=/work/shared/models python scripts/eval_gate.py   # anatomy models too
+    python -m scripts.calibrate.eval_gate [--long-side 1024] [--only blur,noise] [--json cases.jsonl]
+    python -m scripts.calibrate.eval_gate --held-out     # scikit-image's coffee, chelsea, rocket
+    KEYFRAME_MODELS=/work/shared/models python -m scripts.calibrate.eval_gate   # anatomy models too
 
-The figures quoted in README.md ("Fixing") and docs/gate.md come from this script.
+The figures in docs/gate.md come from this script.
 """
 from __future__ import annotations
 
@@ -39,8 +39,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 from keyframe.assess import assess  # noqa: E402
 from keyframe.gate import gate  # noqa: E402

@@ -1,26 +1,24 @@
 """Print the edge-halo measurements the anchors in checks/edge_halo were set from.
 
 Cut-outs (RGBA) and flattened composites built from ../shared/data matting sets (see
-tests/edge_halo_data.py): clean, photo colour (halo), premultiplied, dilated alpha, binary
+keyframe_dev/edge_halo_data.py): clean, photo colour (halo), premultiplied, dilated alpha, binary
 alpha; flattened composites with their subject matte (the ground-truth alpha, and the alpha
 they were composited with); and the original photos along their true matte (natural edges).
 Also prints ROC-AUC per code (haloed vs clean) and SAD/MSE of refine_alpha.
 
-    python scripts/calibrate_edge_halo.py [--data ../shared/data]
+    python -m scripts.calibrate.edge_halo [--data ../shared/data]
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+ROOT = Path(__file__).resolve().parents[2]
 
 from checks.edge_halo import EdgeHaloCheck  # noqa: E402
-from edge_halo_data import composite, matting_sets, rgba_image, variants  # noqa: E402
+from keyframe_dev.edge_halo_data import composite, matting_sets, rgba_image, variants  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
 
 

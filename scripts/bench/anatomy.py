@@ -1,6 +1,6 @@
 """Time the anatomy check per 1280-px image on one core (benchmark, not a test).
 
-Usage: KEYFRAME_MODELS=../shared/models python scripts/bench_anatomy.py [--n 12]
+Usage: KEYFRAME_MODELS=../shared/models python -m scripts.bench.anatomy [--n 12]
 
 Every image is resized to 1280 px on its long side and measured with models warm. The time
 is the measuring thread's CPU time (``time.thread_time``: ONNX Runtime and LiteRT run
@@ -24,7 +24,7 @@ from PIL import Image
 from checks.anatomy import AnatomyCheck
 from keyframe.image import LoadedImage, load
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 GROUPS = {
     "no person": ("comfyui_examples/flux/flux_schnell_example.png",
                   "comfyui_examples/sdxl/sdxl_simple_example.png",

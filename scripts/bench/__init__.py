@@ -1,0 +1,1 @@
+"""Timings and scale checks (decode, checks, triage throughput, review page, resume)."""

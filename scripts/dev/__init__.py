@@ -1,0 +1,1 @@
+"""Builders of committed files: ``samples/`` and the text check's lexicon."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import cv2
-import numpy as np
 from PIL import Image
 
 from helpers import photo

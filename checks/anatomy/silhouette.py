@@ -28,7 +28,7 @@ FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 1
 PALM = (0, 5, 9, 13, 17)
 #: crop side (px): fingers of a hand filling half of it are ~4-5 px wide. 96 px and two GrabCut
 #: iterations (was 128 px, three) take 0.36x the GrabCut time with the same verdict on every
-#: picture of scripts/calibrate_anatomy.py's sets; real hands' largest unexplained extent
+#: picture of scripts/calibrate/anatomy.py's sets; real hands' largest unexplained extent
 #: stays 0.07 and HandRefiner's sixth finger 0.51 (tests/test_anatomy.py)
 CROP = 96
 

@@ -125,7 +125,7 @@ def _blocked_region(g: np.ndarray, px: int, py: int) -> tuple[int, int, int, int
 
 
 #: anchors of jpeg_blocking on the excess step at the block grid (grey levels, the weaker
-#: axis): calibrated with scripts/calibrate_compression.py on skimage astronaut/coffee/chelsea/
+#: axis): calibrated with scripts/calibrate/compression.py on skimage astronaut/coffee/chelsea/
 #: rocket and the ComfyUI generations re-encoded with OpenCV at quality 95..5 and on the LIVE
 #: jpeg ladder. Raw excess: clean PNGs <= 0.06 (rocket, itself a JPEG, 0.32), camera JPEGs
 #: (kwentar) <= 0.25, q=95 <= 0.33, q=90 <= 0.46 (all -> 0); q=50 0.85-2.0; q=15 >= 1.27.

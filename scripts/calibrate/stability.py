@@ -19,8 +19,8 @@ profile's levels, ``default`` unless ``--profile`` — with, beside it, how many
 cross the threshold by more than the profile's ``[gate] level_margin`` (the gate reads a
 smaller crossing as wobble, not damage).
 
-    python scripts/stability.py [--limit N] [--long-side 1024] [--json out.jsonl]
-    KEYFRAME_MODELS=/work/shared/models python scripts/stability.py   # anatomy codes too
+    python -m scripts.calibrate.stability [--limit N] [--long-side 1024] [--json out.jsonl]
+    KEYFRAME_MODELS=/work/shared/models python -m scripts.calibrate.stability   # anatomy codes too
 
 docs/stability.md quotes its table.
 """

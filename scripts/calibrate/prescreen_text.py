@@ -8,7 +8,7 @@ picture), and compares every measurement: severity per code, and the finding's l
 the default profile. It prints how many pictures the pre-screen skips, the OCR time that
 saves, and every picture whose measurements differ (none may).
 
-    python scripts/prescreen_text.py [--data ../shared/data] [--json out.json]
+    python -m scripts.calibrate.prescreen_text [--data ../shared/data] [--json out.json]
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from checks.text import ocr  # noqa: E402

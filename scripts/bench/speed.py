@@ -24,7 +24,7 @@ included) per image: the machine is shared, so CPU time is the figure to compare
 time is only meaningful on a quiet machine. Ratios are printed at the end; quote them from
 one run.
 
-    python scripts/bench_speed.py [--n 24] [--side 1024] [--pin] [--json out.json]
+    python -m scripts.bench.speed [--n 24] [--side 1024] [--pin] [--json out.json]
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))           # this checkout's keyframe, not an installed one
 DATA = ROOT.parent / "shared" / "data"
 MODELS = ROOT.parent / "shared" / "models"

@@ -101,3 +101,29 @@ def test_degrid_mends_each_period(period, name):
         assert measure(out).severity < 0.25, (period, lv)
         err = np.abs(out.astype(float) - np.clip(base + lv / 2, 0, 255)).mean()
         assert err < 0.3 * lv / 2 + 0.5, (period, lv, err)     # the pattern's own: lv / 2
+
+
+def _shifted(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` moved one pixel right and down, same size (scripts/calibrate/stability.py)."""
+    return np.ascontiguousarray(np.pad(rgb, ((1, 0), (1, 0), (0, 0)), mode="edge")[:-1, :-1])
+
+
+def test_seam_reading_survives_a_one_pixel_shift(shared_data):
+    # issue 13 (stable scores): 32-row bands fixed from row 0 and a hard z >= 5 read this
+    # 512-px generation's content as a 56-px seam of 3.5 grey levels (0.57, major) and as
+    # nothing (0.08) after a 1-px shift
+    from PIL import Image
+    rgb = np.asarray(Image.open(shared_data / "pal4vst/demo_test_data/text2image_sd/images/"
+                                "0324.jpg").convert("RGB"))
+    a, b = measure(rgb).severity, measure(_shifted(rgb)).severity
+    assert abs(a - b) <= 0.05 and (a >= 0.25) == (b >= 0.25), (a, b)
+
+
+@pytest.mark.parametrize("amp", [3, 6])
+def test_real_seams_keep_their_level_under_a_shift(amp):
+    rgb = photo("coffee").astype(np.float32)
+    rgb[:, 63::64] += amp
+    rgb[63::64, :] += amp
+    rgb = np.clip(rgb, 0, 255).astype(np.uint8)
+    a, b = measure(rgb).severity, measure(_shifted(rgb)).severity
+    assert a >= 0.25 and abs(a - b) <= 0.05, (a, b)

@@ -14,20 +14,30 @@ import numpy as np
 SEAM_LINES = 1024
 
 
+#: a seam counts fully from this significance (robust deviations above the other phases)
+#: and not at all below ``Z_FLOOR``, linearly in between (a hard ``z >= 5`` made a 512-px
+#: picture's content "seam" of 3.5 grey levels at z 5.03 come and go with a 1-px shift:
+#: scripts/calibrate/stability.py)
+Z_FLOOR, Z_FULL = 4.0, 8.0
+
+
 def band_profile(g: np.ndarray) -> np.ndarray:
     """Column profile of seam evidence: median over 32-row bands of |band-mean signed diff|.
 
     A seam is a consistent step at one column along a stretch of rows, so it survives the
     signed mean over a band while texture averages out; the median over bands ignores the few
-    bands where a real vertical edge crosses.
+    bands where a real vertical edge crosses. The bands start at every row (a sliding
+    window), not at multiples of 32 from row 0: fixed bands regrouped every row when the
+    picture moved by one pixel.
     """
     h, w = g.shape
     d = np.diff(g.astype(np.int16), axis=1)
     band = 32
-    nb = h // band
-    if nb < 3:
+    if h // band < 3:
         return np.abs(d.mean(0, dtype=np.float32))
-    m = d[:nb * band].reshape(nb, band, w - 1).sum(1, dtype=np.int32) * np.float32(1 / band)
+    cs = np.zeros((h + 1, w - 1), np.int32)
+    np.cumsum(d, axis=0, dtype=np.int32, out=cs[1:])
+    m = (cs[band:] - cs[:-band]).astype(np.float32) * np.float32(1 / band)
     return np.median(np.abs(m), axis=0)
 
 
@@ -37,8 +47,8 @@ def seams(g: np.ndarray) -> dict:
     The profile's 8-periodic part (a JPEG grid) is removed first; then, per candidate period
     P with at least six repetitions in the image, the profile is folded (lower quartile over
     the repetitions, per phase) and the best phase's excess over the median phase
-    is the seam amplitude (grey levels). It counts only when it stands >= 5 robust deviations
-    above the other phases. The smallest period reaching 70 % of the best amplitude is kept
+    is the seam amplitude (grey levels), weighted by its significance z (robust deviations
+    above the other phases): 0 up to ``Z_FLOOR``, rising linearly to 1 at ``Z_FULL``. The smallest period reaching 70 % of the best amplitude is kept
     (64 and its multiples all see a 64-px seam).
     """
     prof = band_profile(g)
@@ -60,8 +70,9 @@ def seams(g: np.ndarray) -> dict:
         ph = int(np.argmax(fold))
         amp = float(fold[ph] - med)
         z = amp / mad
-        if z >= 5.0 and amp > 0:
-            found.append((period, amp, z, ph))
+        weight = min(1.0, max(0.0, (z - Z_FLOOR) / (Z_FULL - Z_FLOOR)))
+        if weight > 0 and amp > 0:
+            found.append((period, amp * weight, z, ph))
     if found:
         top = max(a for _, a, _, _ in found)
         period, amp, z, ph = min(f for f in found if f[1] >= 0.7 * top)

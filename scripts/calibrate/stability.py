@@ -19,7 +19,8 @@ profile's levels, ``default`` unless ``--profile`` — with, beside it, how many
 cross the threshold by more than the profile's ``[gate] level_margin`` (the gate reads a
 smaller crossing as wobble, not damage).
 
-    python -m scripts.calibrate.stability [--limit N] [--long-side 1024] [--json out.jsonl]
+    python -m scripts.calibrate.stability [--limit N] [--only TEXT] [--check NAME]
+                                          [--long-side 1024] [--json out.jsonl]
     KEYFRAME_MODELS=/work/shared/models python -m scripts.calibrate.stability   # anatomy codes too
 
 docs/stability.md quotes its table.
@@ -39,7 +40,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 
-from keyframe.assess import measure  # noqa: E402
+from keyframe.assess import default_checks, measure  # noqa: E402
 from keyframe.image import ImageError, encode_png, from_array, load, load_bytes  # noqa: E402
 from keyframe.profiles import load_profile  # noqa: E402
 from keyframe.report import level_rank  # noqa: E402
@@ -91,12 +92,14 @@ def load_mask_plane(path: Path, shape: tuple[int, int]) -> np.ndarray:
     return grey
 
 
-def scores(planes) -> tuple[dict[str, float], list]:
+def scores(planes, checks=None) -> tuple[dict[str, float], list]:
+    """Severity per code of ``planes`` under ``checks`` (None: every registered check), and
+    the finding regions."""
     rgb, alpha, matte = planes
     image = from_array(rgb, alpha=alpha, name="x.png")
     if matte is not None:
         image = dataclasses.replace(image, matte=matte, cache={})
-    found, _ = measure(image)
+    found, _ = measure(image, checks=checks)
     return {c: m.severity for c, m in found.items()}, [m.region for m in found.values()
                                                          if m.region]
 
@@ -141,7 +144,16 @@ def main() -> None:
     ap.add_argument("--long-side", type=int, default=1024)
     ap.add_argument("--profile", default="default")
     ap.add_argument("--json", type=Path, help="write one JSON line per picture here")
+    ap.add_argument("--check", action="append", metavar="NAME",
+                    help="run only this check (artifact, text, edge_halo, ...; repeatable): "
+                         "the far edit's square then avoids only that check's findings")
     args = ap.parse_args()
+    checks = None
+    if args.check:
+        checks = [c for c in default_checks() if c.name in args.check]
+        unknown = set(args.check) - {c.name for c in checks}
+        if unknown:
+            ap.error(f"unknown check(s): {', '.join(sorted(unknown))}")
     profile = load_profile(args.profile)
     below = defaultdict(lambda: (0.0, ""))          # code: (largest change, where)
     flips = defaultdict(list)                       # code: [(where, a, b)]
@@ -151,11 +163,11 @@ def main() -> None:
     n = 0
     for path, *planes in pictures(args.long_side, args.limit, args.only):
         n += 1
-        base, regions = scores(planes)
+        base, regions = scores(planes, checks)
         record = {"path": path, "scores": {c: round(v, 4) for c, v in base.items()},
                   "changes": {}}
         for name, pert in perturbations(planes, regions):
-            a, b = base, scores(pert)[0]
+            a, b = base, scores(pert, checks)[0]
             for code in a.keys() & b.keys():
                 rule = profile.rule(code)
                 seen[code] += 1

@@ -44,7 +44,10 @@ SKIMAGE = ("chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "ca
 
 def package_file(module: str, *parts: str) -> Path | None:
     """A data file shipped inside an installed package, or None when it is not installed."""
-    spec = importlib.util.find_spec(module)
+    try:
+        spec = importlib.util.find_spec(module)   # a submodule's lookup imports its parent
+    except ModuleNotFoundError:
+        return None
     if spec is None or spec.origin is None:
         return None
     path = Path(spec.origin).parent.joinpath(*parts)

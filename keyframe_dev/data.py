@@ -42,6 +42,15 @@ def usm(rgb: np.ndarray, sigma: float, amount: float) -> np.ndarray:
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def checker(rgb: np.ndarray, levels: float, period: int) -> np.ndarray:
+    """``rgb`` plus a checkerboard of ``period`` px, 0 / ``levels`` grey levels (a decoder's
+    grid at its stride)."""
+    h, w = rgb.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    pat = ((xx // (period // 2) + yy // (period // 2)) % 2) * levels
+    return np.clip(rgb.astype(np.int16) + pat[..., None], 0, 255).astype(np.uint8)
+
+
 def read_rgb(path: Path) -> np.ndarray:
     """RGB pixels of a real file (test-side reading; the project reads through keyframe.image)."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -8,17 +8,10 @@ import pytest
 from checks.artifact import grid
 from keyframe.fixes.degrid import Degrid
 from tests.helpers import add_noise, img, nondecreasing, photo, scene
+from keyframe_dev.data import checker
 from keyframe_dev.textures import texture_images
 
 PERIODS = (2, 4, 8, 16, 32)
-
-
-def checker(rgb: np.ndarray, levels: float, period: int) -> np.ndarray:
-    """``rgb`` plus a checkerboard of ``period`` px, 0 / ``levels`` grey levels."""
-    h, w = rgb.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w]
-    pat = ((xx // (period // 2) + yy // (period // 2)) % 2) * levels
-    return np.clip(rgb.astype(np.int16) + pat[..., None], 0, 255).astype(np.uint8)
 
 
 def measure(rgb: np.ndarray):

@@ -32,19 +32,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 from checks.artifact import grid  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
-from keyframe_dev.data import clean_paths  # noqa: E402
+from keyframe_dev.data import checker, clean_paths  # noqa: E402
 from keyframe_dev.textures import texture_images  # noqa: E402
 
 PERIODS = (2, 4, 8, 16, 32)
 LEVELS = (2, 4, 8)
-
-
-def checker(rgb: np.ndarray, levels: float, period: int) -> np.ndarray:
-    """``rgb`` plus a checkerboard of ``period`` px, 0 / ``levels`` grey levels."""
-    h, w = rgb.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w]
-    pat = ((xx // (period // 2) + yy // (period // 2)) % 2) * levels
-    return np.clip(rgb.astype(np.int16) + pat[..., None], 0, 255).astype(np.uint8)
 
 
 def measure(rgb: np.ndarray):

@@ -143,22 +143,22 @@ def certify(source: PathLike, out: PathLike, *, profile: str | Profile = "defaul
     if origin is not None:
         image = dataclasses.replace(image, provenance=origin["provenance"])
         report = dataclasses.replace(report, provenance=origin["provenance"])
-    unmixed, recipe = None, []
+    cutout, recipe = None, []
     if background is not None and image.has_alpha:
         flat = flatten_onto(image, report, profile=prof, background=background)
         if isinstance(flat, str) and not force:
             return Certified(report, None, f"not packaged: {flat}")
         if not isinstance(flat, str):
-            unmixed, (image, step) = image, flat
+            cutout, (image, step) = image, flat
             recipe = [step.to_dict()]
             report = dataclasses.replace(
                 report, verdict="certified",
                 reason=f"certified: flattened onto {background}; {report.reason}")
-    if report.verdict != "certified" and unmixed is None and not force:
+    if report.verdict != "certified" and cutout is None and not force:
         return Certified(report, None, "not packaged (use --force)")
     try:
         where = write_package(out, image=image, report=report, profile=prof, forced=force,
-                              targets=loaded, source=unmixed, recipe=recipe,
+                              targets=loaded, source=cutout, recipe=recipe,
                               stem=origin["name"] if origin is not None else None,
                               notes=origin["notes"] if origin is not None else (),
                               checks=checks)
@@ -171,7 +171,7 @@ def certify(source: PathLike, out: PathLike, *, profile: str | Profile = "defaul
 @dataclass(frozen=True)
 class Gated:
     """What :func:`gate_and_package` did with one picture: the gate's record
-    (``GateResult.to_dict()`` plus ``package`` and ``exports``), the final report (the
+    (``GateResult.to_dict()`` plus the ``package`` folder or None), the final report (the
     gate's verdict and reason on the mended pixels), the report before, and the attempts."""
 
     record: dict

@@ -25,6 +25,7 @@ geometry (pure arithmetic); :mod:`keyframe.exports` makes the bytes.
 """
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from dataclasses import dataclass
@@ -169,8 +170,10 @@ def builtin_target_names() -> list[str]:
     return sorted(p.stem for p in TARGETS_DIR.glob("*.toml"))
 
 
+@functools.lru_cache(maxsize=1)
 def builtin_aliases() -> dict[str, str]:
-    """Alias -> built-in target name, from each built-in's ``[target] aliases``."""
+    """Alias -> built-in target name, from each built-in's ``[target] aliases`` (read once:
+    every :func:`load_target` resolves its name through it)."""
     out = {}
     for path in sorted(TARGETS_DIR.glob("*.toml")):
         spec = tomllib.loads(path.read_text(encoding="utf-8")).get("target", {})

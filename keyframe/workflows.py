@@ -103,7 +103,7 @@ class Certified:
 
 
 def certify(source: PathLike, out: PathLike, *, profile: str | Profile = "default",
-            targets: Sequence[str] = (), background: str | None = None, force: bool = False,
+            targets: Sequence = (), background: str | None = None, force: bool = False,
             max_pixels: int = DEFAULT_MAX_PIXELS, mattes: PathLike | None = None,
             checks: Sequence[Check] | None = None) -> Certified:
     """Write the certified keyframe package of one picture into ``out``.
@@ -122,18 +122,19 @@ def certify(source: PathLike, out: PathLike, *, profile: str | Profile = "defaul
     profile : str or Profile, keyword-only
         Used as given. (The CLI lets the first target's profile decide unless ``--profile``
         is given: pass ``load_target(t).profile`` for that.)
-    targets : sequence of str
-        Video targets (names, aliases or .toml paths) to export for; the first one's framing
-        is measured.
+    targets : sequence of str or Target
+        Video targets to export for — names, aliases or .toml paths, or loaded
+        :class:`keyframe.targets.Target` objects (a batch loads them once); the first one's
+        framing is measured.
     """
     from keyframe.assess import assess_path
     from keyframe.gate import flatten_onto
     from keyframe.package import PackageError, write_package
-    from keyframe.targets import canonical_name, load_target
+    from keyframe.targets import Target, load_target
     from keyframe.verify import package_origin
 
     prof = _profile(profile)
-    loaded = [load_target(canonical_name(t)) for t in targets]
+    loaded = [t if isinstance(t, Target) else load_target(t) for t in targets]
     target = loaded[0].name if loaded else None
     report, image = assess_path(source, profile=prof, target=target, max_pixels=max_pixels,
                                 checks=checks, mattes=Path(mattes).resolve() if mattes else None)
@@ -235,26 +236,32 @@ def verify(package: PathLike, *, recheck: bool = True):
     return run_verify(package, recheck=recheck)
 
 
-def replay_file(item: tuple[dict, str, str, int]) -> dict:
+def error_line(path: PathLike, exc: Exception) -> str:
+    """One line naming the file once (loader errors already start with it)."""
+    text = str(exc)
+    return text if text.startswith(str(path)) else f"{path}: {text}"
+
+
+def replay_file(item: tuple) -> dict:
     """Replay a recipe on one file and write the PNG atomically (``keyframe apply``; one
     picklable argument so an executor's worker can run it).
 
-    ``item`` is ``(recipe dict, input path, output path, max_pixels)``. Returns the record
-    of ``apply.jsonl``: ``path``, ``output``, ``sha256`` and ``error`` (one line, naming the
-    file) — a bad file is a record, never a raise.
+    ``item`` is ``(recipe, input path, output path, max_pixels)``, the recipe a validated
+    :class:`keyframe.recipe.Recipe` (its models and files were checked when it was loaded).
+    Returns the record of ``apply.jsonl``: ``path``, ``output``, ``sha256`` and ``error``
+    (one line, naming the file) — a bad file is a record, never a raise.
     """
     from keyframe.fileio import write_atomic
     from keyframe.image import ImageError, encode_png, load, sha256_bytes
-    from keyframe.recipe import RecipeError, parse, replay
+    from keyframe.recipe import RecipeError, replay
 
-    data, path, out, max_pixels = item
+    recipe, path, out, max_pixels = item
     record = {"path": path, "output": None, "sha256": None, "error": None}
     try:
-        png = encode_png(replay(parse(data), load(path, max_pixels=max_pixels).rgb))
+        png = encode_png(replay(recipe, load(path, max_pixels=max_pixels).rgb))
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, png)
         record.update(output=out, sha256=sha256_bytes(png))
     except (ImageError, RecipeError) as exc:
-        text = str(exc)
-        record["error"] = text if text.startswith(path) else f"{path}: {text}"
+        record["error"] = error_line(path, exc)
     return record

@@ -249,10 +249,8 @@ def targets_and_profile(target_names, profile: str):
     ``--profile`` was given on the command line."""
     from keyframe.targets import TargetError, load_target
 
-    from keyframe.targets import canonical_name
-
     try:
-        targets = [load_target(canonical_name(t)) for t in target_names]
+        targets = [load_target(t) for t in target_names]
     except TargetError as exc:
         raise click.UsageError(str(exc)) from None
     explicit = click.get_current_context().get_parameter_source("profile")

@@ -236,7 +236,7 @@ def certify(paths, out, approved, force, target_names, background, as_json, prof
                            paths)
     hold_out(out, "certify", wait=wait)
     for path in found:
-        done = certify_one(path, out, profile=prof, targets=[t.source for t in targets],
+        done = certify_one(path, out, profile=prof, targets=targets,
                            background=background, force=force, max_pixels=max_pixels,
                            mattes=mattes)
         reports.append(done.report)

@@ -15,6 +15,7 @@ from keyframe.cli._base import (BackgroundType, InputError, export_lines, found_
                                 overwrite_option, profile_option,
                                 refuse_or_error, summary_line, targets_and_profile,
                                 targets_option, verdict_line, wait_option)
+from keyframe.workflows import error_line
 
 
 def _recipe_or_usage_error(path: Path):
@@ -26,17 +27,6 @@ def _recipe_or_usage_error(path: Path):
         raise click.UsageError(str(exc)) from None
 
 
-def _write_png(path: Path, rgb) -> str:
-    """Encode ``rgb`` and write it atomically to ``path``; returns the sha256."""
-    from keyframe.image import encode_png, sha256_bytes
-    from keyframe.package import write_atomic
-
-    png = encode_png(rgb)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, png)
-    return sha256_bytes(png)
-
-
 def _format_or_error(out: Path) -> None:
     """Exit 2 when ``out``'s ending names no image format keyframe writes."""
     from keyframe.image import output_format
@@ -45,12 +35,6 @@ def _format_or_error(out: Path) -> None:
         output_format(out)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-
-
-def _error_line(path: Path, exc: Exception) -> str:
-    """One line naming the file once (loader errors already start with it)."""
-    text = str(exc)
-    return text if text.startswith(str(path)) else f"{path}: {text}"
 
 
 @main.command()
@@ -111,11 +95,12 @@ def gate(paths, out, as_json, rounds, background, target_names, profile, max_pix
         if record.get("package"):
             record["exports"] = [line.strip() for line in export_lines(Path(record["package"]))]
         finals.append(final)
-        lines.append({**record, "report_before": gated.before.to_dict(),
-                      "report_after": final.to_dict()} if record["verdict"] != "error" else
-                     {**record, "report_before": gated.before.to_dict()})
-        if key is not None and record["verdict"] != "error":
-            journal.add(key, path, lines[-1])
+        line = {**record, "report_before": gated.before.to_dict()}
+        if record["verdict"] != "error":          # an unreadable file has no after, no key
+            line["report_after"] = final.to_dict()
+            if key is not None:
+                journal.add(key, path, line)
+        lines.append(line)
         if as_json:
             click.echo(json.dumps(record, ensure_ascii=False))
             continue
@@ -185,7 +170,7 @@ def fix_command(image, recipe_path, out, max_pixels, overwrite):
         src = load(image, max_pixels=max_pixels)
         rgb = replay(recipe, src.rgb)
     except (ImageError, RecipeError) as exc:
-        click.echo(f"error: {_error_line(image, exc)}", err=True)
+        click.echo(f"error: {error_line(image, exc)}", err=True)
         sys.exit(2)
     data = encode_for(rgb, out)
     refuse_or_error(out, inputs=[image, recipe_path], overwrite=overwrite, data=data)
@@ -238,9 +223,9 @@ def apply_command(recipe_path, folder, out, as_json, jobs, max_pixels, wait, ove
         why = refuse_overwrite(target, input_ids=originals, overwrite=ours)
         if why:
             by_path[str(path)] = {"path": str(path), "output": None, "sha256": None,
-                                  "error": _error_line(path, RecipeError(why))}
+                                  "error": error_line(path, RecipeError(why))}
         else:
-            todo.append((recipe.to_dict(), str(path), str(target), max_pixels))
+            todo.append((recipe, str(path), str(target), max_pixels))
     with LocalExecutor(jobs=jobs) as runner:
         for record in chain(list(by_path.values()), runner.imap_unordered(replay_file, todo)):
             by_path[record["path"]] = record

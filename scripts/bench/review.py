@@ -27,18 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 from keyframe.review.queue import Queue  # noqa: E402
 from keyframe_dev.review import Server, synthetic_output  # noqa: E402
+from keyframe_dev.timing import median_ms  # noqa: E402
 
 BUDGET_MS = 150
-
-
-def timed(fn, n: int) -> float:
-    """Median milliseconds of ``n`` calls."""
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def fetch(server: Server, path: str) -> bytes:
@@ -105,13 +96,13 @@ def main() -> None:
         server = Server(out)
         try:
             ids = [n for n in queue.order]
-            print(f"GET a page of 100:  {timed(lambda: fetch(server, '/api/queue?limit=100'), 20):.1f} ms")
-            print(f"GET one picture:    {timed(lambda: fetch(server, '/api/item/1'), 20):.1f} ms")
+            print(f"GET a page of 100:  {median_ms(lambda: fetch(server, '/api/queue?limit=100'), 20):.1f} ms")
+            print(f"GET one picture:    {median_ms(lambda: fetch(server, '/api/item/1'), 20):.1f} ms")
             cold = iter(ids[-200:])                     # the warmer starts at the front
-            print(f"preview, cold:      {timed(lambda: fetch(server, f'/img/preview/{next(cold)}'), 20):.1f} ms")
-            print(f"preview, warm:      {timed(lambda: fetch(server, '/img/preview/1'), 20):.1f} ms")
+            print(f"preview, cold:      {median_ms(lambda: fetch(server, f'/img/preview/{next(cold)}'), 20):.1f} ms")
+            print(f"preview, warm:      {median_ms(lambda: fetch(server, '/img/preview/1'), 20):.1f} ms")
             pick = iter(ids[len(ids) // 2:])
-            print(f"POST a decision:    {timed(lambda: server.post('/api/decide', {'id': next(pick), 'decision': 'keep'}), 20):.1f} ms"
+            print(f"POST a decision:    {median_ms(lambda: server.post('/api/decide', {'id': next(pick), 'decision': 'keep'}), 20):.1f} ms"
                   " (journal line written and fsynced)")
             for look in (250, 0):
                 lat = browser_latency(server, args.keys, look)

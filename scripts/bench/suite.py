@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from pathlib import Path
 
 import cv2
@@ -24,6 +23,7 @@ from checks.artifact import blur, compression, grid, noise, sharpness, tonal
 from keyframe.assess import assess, default_checks, measure
 from keyframe.image import encode_png, load_bytes
 from keyframe.profiles import load_profile
+from keyframe_dev.timing import median_ms
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -55,15 +55,6 @@ def encode(rgb: np.ndarray, fmt: str) -> bytes:
     return buf.tobytes()
 
 
-def ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1024, 1280, 2048])
@@ -85,13 +76,13 @@ def main() -> None:
                              if f < 1 else cv2.INTER_CUBIC)
             for fmt in ("PNG", "JPEG"):
                 blob = encode(rgb, fmt)
-                rows[f"decode {fmt}"].append(ms(lambda: load_bytes(blob), args.repeat))
+                rows[f"decode {fmt}"].append(median_ms(lambda: load_bytes(blob), args.repeat))
             for name, fn in MEASURES.items():
-                rows[name].append(ms(lambda: fn(_fresh(rgb)), args.repeat))
+                rows[name].append(median_ms(lambda: fn(_fresh(rgb)), args.repeat))
             for name, check in families.items():
-                rows[name].append(ms(lambda: measure(_fresh(rgb), checks=[check]), args.repeat))
-            rows["all checks"].append(ms(lambda: assess(_fresh(rgb), profile=profile),
-                                         args.repeat))
+                rows[name].append(median_ms(lambda: measure(_fresh(rgb), checks=[check]), args.repeat))
+            rows["all checks"].append(median_ms(lambda: assess(_fresh(rgb), profile=profile),
+                                                args.repeat))
         dec = statistics.mean(rows["decode PNG"])
         print(f"\n== long side {size} px ==")
         for k, v in rows.items():

@@ -24,6 +24,7 @@ from PIL import Image
 
 from checks.artifact import compression, tonal  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
+from keyframe_dev.timing import median_ms  # noqa: E402
 
 CLEAN_DIRS = ("flux", "sdxl", "sd3", "sdturbo", "stable_cascade", "hypernetworks")
 
@@ -224,20 +225,10 @@ def main() -> None:
             im = img(rgb)
             for fn in (compression.measure_jpeg_blocking, compression.measure_grid_artifact,
                        tonal.measure_banding, tonal.measure_clipping, tonal.measure_border):
-                ts = []
-                for _ in range(5):
-                    im.cache.clear()
-                    t = time.perf_counter()
-                    fn(im)
-                    ts.append((time.perf_counter() - t) * 1000)
-                print(f"{side} {fn.__name__:24s} {np.median(ts):6.1f} ms")
-            ts = []
-            for _ in range(5):
-                im.cache.clear()
-                t = time.perf_counter()
-                run_all(rgb)
-                ts.append((time.perf_counter() - t) * 1000)
-            print(f"{side} all six (incl. luma/canonical views) {np.median(ts):6.1f} ms")
+                cold = median_ms(lambda fn=fn: (im.cache.clear(), fn(im)), 5)
+                print(f"{side} {fn.__name__:24s} {cold:6.1f} ms")
+            cold = median_ms(lambda: (im.cache.clear(), run_all(rgb)), 5)
+            print(f"{side} all six (incl. luma/canonical views) {cold:6.1f} ms")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,14 @@ def test_jobs_2_gives_what_one_process_gives(command, inputs, tmp_path):
     made = [r["package"].rsplit("/", 1)[-1] for r in xs if r["package"]]
     assert made and made[0] == "x" and all(n.startswith("x-") for n in made[1:]), names
     assert len(set(made)) == len(made)
+    verified = {}
+    for jobs in (1, 2):                          # verify --jobs: the same lines, in order
+        res = CliRunner().invoke(main, ["verify", "--json", "--no-recheck", "--jobs", str(jobs),
+                                        *sorted(str(p) for p in (tmp_path / "out2").iterdir()
+                                                if (p / "manifest.json").is_file())])
+        assert res.exit_code == 0, res.output
+        verified[jobs] = res.stdout
+    assert verified[2] == verified[1] and verified[1].count('"ok": true') == len(names)
     if command == "gate":                        # the identical copy reuses a/x.png's result
         copy = next(r for r in rows[1] if r["path"].endswith("x-copy.png"))
         assert copy["reused"] == "identical to another input"

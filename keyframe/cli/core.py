@@ -295,28 +295,33 @@ def _certify_approved(reviewed, out, *, profile, targets, max_pixels, mattes):
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--no-recheck", is_flag=True, help="Only re-hash; do not re-run the checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per package.")
-def verify(packages, no_recheck, as_json):
+@jobs_option
+def verify(packages, no_recheck, as_json, jobs):
     """Re-hash and re-check certified packages; exit 1 on any mismatch (or a file the
     manifest does not list), 3 when nothing mismatched but the re-check could not run in
     full here (a model is not installed: the line says which and how to pull it)."""
+    from functools import partial
+
     from keyframe.cli._base import EXIT_UNCHECKED
+    from keyframe.executors import LocalExecutor, imap_ordered
     from keyframe.verify import verify as verify_package
 
     bad = unchecked = 0
-    for pkg in packages:
-        result = verify_package(pkg, recheck=not no_recheck)
-        bad += not result.ok
-        unchecked += bool(result.ok and result.unchecked)
-        if as_json:
-            click.echo(json.dumps({"package": str(pkg), "ok": result.ok,
-                                   "problems": result.problems,
-                                   "unchecked": result.unchecked}))
-        elif not result.ok:
-            click.echo(f"{click.style('BAD', fg='red', bold=True)} {pkg}: "
-                       + "; ".join(result.problems))
-        elif result.unchecked:
-            click.echo(f"{click.style('UNCHECKED', fg='yellow', bold=True)} {pkg}: hashes ok; "
-                       + "; ".join(result.unchecked))
-        else:
-            click.echo(f"{click.style('ok', fg='green', bold=True)}  {pkg}")
+    work = partial(verify_package, recheck=not no_recheck)
+    with LocalExecutor(jobs=jobs if len(packages) > 1 else 1) as runner:
+        for pkg, result in zip(packages, imap_ordered(runner, work, packages)):
+            bad += not result.ok
+            unchecked += bool(result.ok and result.unchecked)
+            if as_json:
+                click.echo(json.dumps({"package": str(pkg), "ok": result.ok,
+                                       "problems": result.problems,
+                                       "unchecked": result.unchecked}))
+            elif not result.ok:
+                click.echo(f"{click.style('BAD', fg='red', bold=True)} {pkg}: "
+                           + "; ".join(result.problems))
+            elif result.unchecked:
+                click.echo(f"{click.style('UNCHECKED', fg='yellow', bold=True)} {pkg}: "
+                           "hashes ok; " + "; ".join(result.unchecked))
+            else:
+                click.echo(f"{click.style('ok', fg='green', bold=True)}  {pkg}")
     sys.exit(1 if bad else EXIT_UNCHECKED if unchecked else 0)

@@ -29,6 +29,9 @@ step can avoid cutting them.
 """
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import numpy as np
 
 from checks.anatomy import (detect, geometry, measures, people, readings, severities,
@@ -101,19 +104,23 @@ class AnatomyCheck(Check):
         evidence must be on both readings)."""
         for name in self.models:          # fail fast, before any work, if a model is missing
             detect.models.path(name)
-        first = self._once(image, silhouettes=True)
+        # the sharpness the faces are compared with: the same on both readings, read once
+        # and only when a face is judged
+        sharp = functools.cache(lambda: measures.image_fine_energy(views.gray_u8(image)))
+        first = self._once(image, silhouettes=True, sharp_ref=sharp)
         second = first
         if max(m.severity for m in first) >= NOTICEABLE:
             hand = next(m for m in first if m.code == "hand_malformed")
             mirror = LoadedImage(rgb=np.ascontiguousarray(image.rgb[:, ::-1]))
-            second = self._once(mirror, silhouettes=hand.measurements.get(
+            second = self._once(mirror, sharp_ref=sharp, silhouettes=hand.measurements.get(
                 "extra_finger_severity", 0.0) > 0)
         found = readings.combine(first, second, width=image.rgb.shape[1])
         for m in found:
             m.check = self.name
         return found
 
-    def _once(self, image: LoadedImage, *, silhouettes: bool) -> list[Measurement]:
+    def _once(self, image: LoadedImage, *, silhouettes: bool,
+              sharp_ref: Callable[[], float]) -> list[Measurement]:
         rgb = image.rgb
         H, W = rgb.shape[:2]
         hosts = detect.persons(rgb, min_score=FACE_HOST_SCORE)
@@ -127,7 +134,8 @@ class AnatomyCheck(Check):
         for f in faces:
             if f.box[3] >= MIN_FACE_PX:
                 detect.face_mesh(rgb, f)
-        face_ms, unsure = severities.faces(faces, views.gray_u8(image), H, min_px=MIN_FACE_PX)
+        face_ms, unsure = severities.faces(faces, views.gray_u8(image), H, min_px=MIN_FACE_PX,
+                                            sharp_ref=sharp_ref)
         found = self._hands(rgb, persons)
         judged = [f for f in faces if f.box[3] >= MIN_FACE_PX]
         acc = people.account(persons, judged, found, width=W, height=H)   # sides assigned

@@ -46,7 +46,7 @@ from PIL import Image
 
 from keyframe.fixes.reframe import salient_box, saliency, union
 from keyframe.image import LoadedImage, encode_jpeg
-from keyframe.registry import Check
+from keyframe.registry import LATE_STAGE, NO_CONTEXT, Check, Context
 from keyframe.report import Measurement
 from keyframe.severity import ramp
 from keyframe.targets import Target, load_target
@@ -137,11 +137,10 @@ class FramingCheck(Check):
     name = "framing"
     codes = ("aspect_mismatch", "too_small", "file_too_large", "has_alpha",
              "subject_near_edge")
-    #: assess passes ``target=`` and the measurements made before this check (``prior=``)
-    wants_context = True
+    stage = LATE_STAGE           # ctx.prior: the faces and persons the other checks found
 
-    def measure(self, image: LoadedImage, *, target: str | None = None,
-                prior: dict[str, Measurement] | None = None) -> list[Measurement]:
+    def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:
+        target, prior = ctx.target, dict(ctx.prior)
         t = _target(target or "generic")
         w, h = image.width, image.height
         out_w, out_h = t.output_size(w, h)

@@ -16,7 +16,7 @@ from keyframe import __version__, views
 from keyframe.image import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, load
 from keyframe.matte import attach_from_folder
 from keyframe.profiles import Profile
-from keyframe.registry import Check, CheckSkipped, check_classes
+from keyframe.registry import NO_CONTEXT, Check, CheckSkipped, Context, check_classes
 from keyframe.report import Measurement, Report, Skipped
 from keyframe.router import route
 
@@ -34,24 +34,26 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
 
     ``prior``: measurements of the same pixels already made by other checks (the package's
     re-check of a file measures only the checks that read the file); they are returned
-    with the new ones and a context check reads them as it would its own run's.
+    with the new ones and the checks read them as they would their own run's.
 
-    Checks that do not read alpha see an RGBA input flattened onto mid-grey
-    (:func:`keyframe.views.flattened`). A check with ``wants_context = True`` (framing) runs
-    after the others and is called as
-    ``measure(image, target=target, prior=<measurements so far>)``: it measures against the
-    video target and may read the regions other checks found (faces, persons).
+    Every check is called as ``check.measure(image, ctx)`` with a
+    :class:`~keyframe.registry.Context`: the video ``target`` and, in ``ctx.prior``, the
+    measurements of ``prior`` and of the checks of earlier stages (``Check.stage``, lower
+    first; framing runs last and reads the faces and persons the others found). Checks of
+    one stage get the same context, so their order among themselves changes nothing. Checks
+    that do not read alpha see an RGBA input flattened onto mid-grey
+    (:func:`keyframe.views.flattened`).
     """
     measurements: dict[str, Measurement] = dict(prior or {})
     skipped: list[Skipped] = []
     todo = default_checks() if checks is None else checks
-    for check in sorted(todo, key=lambda c: c.wants_context):
+    ctx, stage = NO_CONTEXT, None
+    for check in sorted(todo, key=lambda c: c.stage):
+        if check.stage != stage:
+            ctx, stage = Context(target=target, prior=measurements), check.stage
         seen = image if check.reads_alpha else views.flattened(image)
         try:
-            if check.wants_context:
-                found = check.measure(seen, target=target, prior=dict(measurements))
-            else:
-                found = check.measure(seen)
+            found = check.measure(seen, ctx)
         except CheckSkipped as exc:
             skipped.append(Skipped(check=check.name, reason=str(exc)))
             continue

@@ -5,6 +5,8 @@ and yield results as they finish (not in input order), with at most ``window`` i
 flight, so a batch of any size holds a bounded number of results in memory and the caller
 can record each one as soon as it exists; :meth:`imap_batches` yields the results that
 finished together as one list, for a caller that commits them as a group.
+:func:`imap_ordered` yields them in input order instead, running the items of one group one
+after another (work whose outcome depends on an earlier item: packages named alike).
 
 * :class:`LocalExecutor` — ``jobs == 1`` runs in this process; ``jobs > 1`` uses a
   :class:`concurrent.futures.ProcessPoolExecutor` (one process per core given).
@@ -21,7 +23,7 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
 
 EXECUTORS = ("local", "dask")
 
@@ -223,6 +225,37 @@ class DaskExecutor(_Executor):
 
 
 _END = object()
+
+
+def imap_ordered(executor: _Executor, fn: Callable[[Any], Any], items: Sequence[Any], *,
+                 group: Callable[[Any], Hashable] | None = None) -> Iterator[Any]:
+    """Call ``fn`` on each of ``items`` on ``executor``; yield the results in input order,
+    each as soon as it and every earlier one are done.
+
+    ``group``: items with equal ``group(item)`` run in one task, one after another in input
+    order, so that work whose outcome depends on what an earlier item of its group did
+    gives, on any number of workers, what one process gives (``keyframe gate`` and
+    ``certify``: two pictures named ``x`` take the package folders ``x`` and ``x-<sha8>``
+    in input order, and never race for one folder). ``fn`` must be picklable (a top-level
+    function or a ``functools.partial`` of one) for a pool.
+    """
+    tasks: dict[Hashable, list[tuple[int, Any]]] = {}
+    for i, item in enumerate(items):
+        tasks.setdefault(group(item) if group is not None else i, []).append((i, item))
+    done: dict[int, Any] = {}
+    following = 0
+    for results in executor.imap_unordered(_serially, [(fn, t) for t in tasks.values()]):
+        done.update(results)
+        while following in done:               # in input order, as soon as possible
+            yield done.pop(following)
+            following += 1
+
+
+def _serially(task: tuple[Callable[[Any], Any], list[tuple[int, Any]]]
+              ) -> list[tuple[int, Any]]:
+    """One task of :func:`imap_ordered`: ``fn`` on each ``(index, item)``, in order."""
+    fn, pairs = task
+    return [(i, fn(item)) for i, item in pairs]
 
 
 def make_executor(name: str, *, jobs: int = 1, scheduler: str | None = None

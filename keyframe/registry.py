@@ -1,7 +1,8 @@
 """Check and fix registries.
 
 A **check** is one class per family (``artifact``, ``edge_halo``, …) that owns a fixed set of
-finding codes and *measures* them: :meth:`Check.measure` returns one
+finding codes and *measures* them: :meth:`Check.measure` gets the image and a
+:class:`Context` (the video target, the measurements of earlier stages) and returns one
 :class:`~keyframe.report.Measurement` per code it owns, never a level or a verdict. A check
 that cannot run (a model is missing, the input has no alpha to look at) raises
 :class:`CheckSkipped` with a reason that tells the user how to fix it.
@@ -25,10 +26,13 @@ import dataclasses
 import functools
 import hashlib
 import importlib
+import inspect
 import typing
+import warnings
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
@@ -42,7 +46,7 @@ BUILTIN_CHECKS = (
     "checks.edge_halo:EdgeHaloCheck",
     "checks.anatomy:AnatomyCheck",
     "checks.text:TextCheck",
-    "checks.framing:FramingCheck",   # wants context: runs after the others (assess.measure)
+    "checks.framing:FramingCheck",   # stage 200: reads the faces and persons found before it
 )
 BUILTIN_FIXES = (
     "keyframe.fixes.reframe:Reframe",
@@ -74,8 +78,52 @@ class CheckSkipped(Exception):
     """Raised by a check that cannot run on this image or machine; the message says why."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What a check is told besides the pixels; :func:`keyframe.assess.measure` passes one to
+    every check's ``measure(image, ctx)``.
+
+    Attributes
+    ----------
+    target : str or None
+        The video target's name (``keyframe.targets``) the picture is measured for; None
+        means none was named (framing then measures against ``generic``, artifact judges
+        ``blur`` at the size such a target delivers).
+    prior : Mapping[str, Measurement]
+        The measurements, by code, made on the same pixels by checks of earlier stages (and
+        the ones a package re-check reuses); read-only. Framing reads the face and person
+        regions the anatomy check found here.
+
+    The subject matte of an opaque composite travels on the image (``image.matte``), and a
+    check's ``with_mask`` is a constructor option: neither is in the context.
+    """
+
+    target: str | None = None
+    prior: Mapping[str, Measurement] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        # a copy behind a read-only view: a check can neither change what later checks see
+        # nor be surprised by measurements added after it ran
+        object.__setattr__(self, "prior", MappingProxyType(dict(self.prior)))
+
+
+#: the context of a direct call ``check.measure(image)`` (scripts, tests): no target, nothing
+#: measured before
+NO_CONTEXT = Context()
+#: the stage of checks that read what others found (framing); the default stage is 100
+LATE_STAGE = 200
+
+
 class Check(abc.ABC):
-    """One family of measurements. Subclasses set ``name`` and ``codes``."""
+    """One family of measurements. Subclasses set ``name`` and ``codes`` and implement
+    ``measure(self, image, ctx=NO_CONTEXT)``.
+
+    A subclass whose ``measure`` takes no context (the contract before :class:`Context`,
+    ``measure(self, image)``, or ``measure(self, image, *, target=None, prior=None)`` with
+    ``wants_context = True``) still works, adapted when the class is defined, with a
+    ``DeprecationWarning``; the adapter goes in a later release.
+    """
 
     name: ClassVar[str]
     codes: ClassVar[tuple[str, ...]]
@@ -85,16 +133,60 @@ class Check(abc.ABC):
     #: picture, so their hidden colours must not read as black clipping or noise);
     #: True: the check gets the alpha plane and judges it (edge halo, framing)
     reads_alpha: ClassVar[bool] = False
-    #: True: ``measure(image, target=..., prior=...)`` — the check runs after the others and
-    #: gets the video target and the measurements made so far (framing reads their regions)
-    wants_context: ClassVar[bool] = False
+    #: when the check runs (lower first; checks of one stage are independent of each other):
+    #: ``ctx.prior`` holds the measurements of every earlier stage. Framing, which reads the
+    #: regions the others found, is at :data:`LATE_STAGE`; most checks keep the default
+    stage: ClassVar[int] = 100
     #: True: the class takes ``with_mask=True`` and then puts the mask of each finding that
     #: has one into its measurement (``keyframe check --masks``)
     supports_masks: ClassVar[bool] = False
 
     @abc.abstractmethod
-    def measure(self, image: LoadedImage) -> list[Measurement]:
-        """Measure every code in ``codes`` on ``image``; severity in [0, 1] each."""
+    def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:
+        """Measure every code in ``codes`` on ``image`` (told ``ctx``); severity in [0, 1]
+        each."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("measure")
+        if own is not None and not getattr(own, "__isabstractmethod__", False) \
+                and not _takes_context(own):
+            _adapt_legacy(cls, own)
+
+
+def _takes_context(measure: Any) -> bool:
+    """Whether ``measure(self, image, ctx)`` can be called with the context positionally."""
+    try:
+        params = list(inspect.signature(measure).parameters.values())[1:]
+    except (TypeError, ValueError):       # a builtin or C callable: assume the new contract
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
+
+
+def _adapt_legacy(cls: type, measure: Any) -> None:
+    """Wrap a pre-:class:`Context` ``measure`` of ``cls`` (deprecated): a class that declares
+    ``wants_context = True`` is called with ``target=`` and ``prior=`` and runs at
+    :data:`LATE_STAGE` (after the others, as before) unless it declares a stage; any other
+    is called with the image alone."""
+    keywords = bool(getattr(cls, "wants_context", False))
+    warnings.warn(
+        f"check {_qualname(cls)}: measure() takes no context; define "
+        f"measure(self, image, ctx=keyframe.registry.NO_CONTEXT) and read ctx.target / "
+        f"ctx.prior{' instead of wants_context' if keywords else ''} (the old signature is "
+        f"adapted for now and will stop working in a later release)",
+        DeprecationWarning, stacklevel=4)   # the class statement (via ABCMeta.__new__)
+
+    @functools.wraps(measure)
+    def adapted(self: Check, image: LoadedImage, ctx: Context = NO_CONTEXT
+                ) -> list[Measurement]:
+        if keywords:
+            return measure(self, image, target=ctx.target, prior=dict(ctx.prior))
+        return measure(self, image)
+
+    cls.measure = adapted                 # type: ignore[method-assign]
+    if keywords and "stage" not in cls.__dict__:
+        cls.stage = LATE_STAGE            # type: ignore[misc]
 
 
 class Fix(abc.ABC):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -226,6 +227,22 @@ def gate_and_package(source: PathLike, out: PathLike, *, profile: Profile,
             final.verdict, final.reason = "review", f"review: {exc}"
             record["verdict"], record["reason"] = final.verdict, final.reason
     return Gated(record, final, result.before, tuple(result.attempts))
+
+
+def package_group(source: PathLike) -> str:
+    """Which pictures of a batch compete for one package folder name: the default name of
+    ``source``'s package (``write_package``: its sanitised stem, or the package's own name
+    for a package's keyframe.png; ``-<sha8>`` appended when that folder is taken),
+    casefolded and without a trailing ``-<8 hex digits>``, so that ``x.png``, ``X.png`` and
+    ``x-1a2b3c4d.png`` share one group. The pictures of one group are packaged one after
+    another in input order (:func:`keyframe.executors.imap_ordered`): ``gate`` and
+    ``certify`` on many workers name them as one process does, and never race."""
+    from keyframe.package import sanitise_name
+    from keyframe.verify import package_origin
+
+    origin = package_origin(source)
+    base = sanitise_name(origin["name"] if origin is not None else Path(source).stem)
+    return re.sub(r"-[0-9a-f]{8}$", "", base.casefold())
 
 
 def verify(package: PathLike, *, recheck: bool = True):

@@ -22,7 +22,7 @@ class Dim(Check):
     name = "dimness"
     codes = ("dim",)
 
-    def measure(self, image):
+    def measure(self, image, ctx=None):
         mean = float(image.rgb.mean())
         return [Measurement("dim", float(np.clip((100 - mean) / 60, 0, 1)),
                             f"mean grey level {mean:.0f}")]
@@ -47,7 +47,7 @@ class Typo(Check):
     name = "typo"
     codes = ("banding",)
 
-    def measure(self, image):
+    def measure(self, image, ctx=None):
         return [Measurement("bandng", 0.9, "misspelt")]
 
 
@@ -167,3 +167,92 @@ def test_every_key_a_fix_plans_from_is_one_its_checks_emit(samples_dir, tmp_path
         codes = {c for c in emitted if prof.rule(c).fix == name} | set(fix.mends)
         keys = set().union(*(emitted.get(c, set()) for c in codes))
         assert set(fix.reads) <= keys, (name, sorted(set(fix.reads) - keys))
+
+
+class Seen(Check):
+    """Records the context it was given; measures nothing."""
+
+    name = "seen"
+    codes = ("seen_code",)
+    contexts: list = []
+
+    def measure(self, image, ctx=registry.NO_CONTEXT):
+        type(self).contexts.append(ctx)
+        return [Measurement("seen_code", 0.0, "nothing")]
+
+
+class SeenLate(Seen):
+    name = "seen_late"
+    codes = ("seen_late_code",)
+    stage = registry.LATE_STAGE
+
+    def measure(self, image, ctx=registry.NO_CONTEXT):
+        type(self).contexts.append(ctx)
+        return [Measurement("seen_late_code", 0.0, "nothing")]
+
+
+def test_every_check_gets_one_context_of_target_and_earlier_stages():
+    """assess calls every check as measure(image, ctx): the target, and in ctx.prior the
+    measurements of earlier stages only (a late check sees Dim's, Dim's stage-mate does not
+    see Dim's, whichever runs first); the prior is a read-only copy."""
+    Seen.contexts, SeenLate.contexts = [], []
+    image = from_array(np.full((64, 64, 3), 40, np.uint8), name="x.png")
+    for order in ([SeenLate(), Seen(), Dim()], [Dim(), Seen(), SeenLate()]):
+        report = assess(image, profile=load_profile("default"), target="kling", checks=order)
+        assert set(report.scores) == {"dim", "seen_code", "seen_late_code"}
+    assert [c.target for c in Seen.contexts + SeenLate.contexts] == ["kling"] * 4
+    assert all(dict(c.prior) == {} for c in Seen.contexts)
+    assert all(set(c.prior) == {"dim", "seen_code"} for c in SeenLate.contexts)
+    with pytest.raises(TypeError):
+        SeenLate.contexts[0].prior["dim"] = None
+    assert registry.Context(target="kling") == registry.Context(target="kling", prior={})
+
+
+def test_every_builtin_check_takes_the_context():
+    """No built-in goes through the deprecated adapter of context-free measure methods."""
+    for name, cls in registry.check_classes().items():
+        assert registry._takes_context(cls.measure), name
+        assert not hasattr(cls.measure, "__wrapped__"), name
+
+
+def test_a_plugin_with_the_old_signature_still_measures_with_a_deprecation_warning(
+        monkeypatch):
+    """A check written before Context (measure(image), or measure(image, *, target, prior)
+    with wants_context) is adapted when its class is defined, with a DeprecationWarning
+    naming the new signature; found through the entry-point group it measures as before,
+    and the wants_context one still runs after the others with the target and their
+    measurements."""
+    with pytest.warns(DeprecationWarning, match=r"define measure\(self, image, ctx"):
+        class OldDim(Check):
+            name = "old_dimness"
+            codes = ("old_dim",)
+
+            def measure(self, image):
+                return [Measurement("old_dim", 0.75, "dark")]
+
+    with pytest.warns(DeprecationWarning, match="instead of wants_context"):
+        class OldFraming(Check):
+            name = "old_framing"
+            codes = ("old_edge",)
+            wants_context = True
+            got: dict = {}
+
+            def measure(self, image, *, target=None, prior=None):
+                OldFraming.got = {"target": target, "prior": sorted(prior or {})}
+                return [Measurement("old_edge", 0.0, "fine")]
+
+    assert OldFraming.stage == registry.LATE_STAGE > OldDim.stage
+    monkeypatch.setattr(registry, "_registries", {})
+    monkeypatch.setattr(registry.metadata, "entry_points",
+                        lambda group: [_EntryPoint(OldFraming), _EntryPoint(OldDim)]
+                        if group == registry.ENTRY_POINT_GROUP else [])
+    try:
+        classes = registry.check_classes()
+        checks = [classes["old_framing"](), classes["old_dimness"]()]
+        image = from_array(np.full((64, 64, 3), 40, np.uint8), name="x.png")
+        report = assess(image, profile=load_profile("default"), target="veo", checks=checks)
+    finally:
+        registry._registries.clear()
+    assert report.skipped == []
+    assert report.scores == {"old_dim": 0.75, "old_edge": 0.0}
+    assert OldFraming.got == {"target": "veo", "prior": ["old_dim"]}

@@ -8,12 +8,13 @@ from helpers import img, scene
 from keyframe.assess import assess
 from keyframe.image import LoadedImage
 from keyframe.profiles import load_profile
+from keyframe.registry import Context
 from keyframe.report import Measurement
 
 
 def sev(image, target=None, prior=None):
-    return {m.code: m.severity for m in FramingCheck().measure(image, target=target,
-                                                                prior=prior)}
+    ctx = Context(target=target, prior=prior or {})
+    return {m.code: m.severity for m in FramingCheck().measure(image, ctx)}
 
 
 def test_aspect_mismatch_monotone_and_range():
@@ -69,7 +70,7 @@ def _edge_with(prior_boxes, size=(1024, 768)):
     w, h = size
     prior = {code: Measurement(code, 0.0, "", region=box) for code, box in prior_boxes}
     rgb = np.full((h, w, 3), 120, np.uint8)
-    found = FramingCheck().measure(img(rgb), prior=prior)
+    found = FramingCheck().measure(img(rgb), Context(prior=prior))
     return next(m for m in found if m.code == "subject_near_edge")
 
 

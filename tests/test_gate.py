@@ -225,7 +225,7 @@ class _Unverifiable(Check):
     def __init__(self, *, bars_only: bool):
         self.bars_only = bars_only
 
-    def measure(self, image):
+    def measure(self, image, ctx=None):
         boxed = bool(image.rgb[:4].max() == 0)
         s = 0.7 if boxed or not self.bars_only else 0.0
         return [Measurement("anatomy_uncertain", s, "cannot verify the anatomy (stand-in)")]

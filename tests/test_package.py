@@ -32,7 +32,7 @@ class FakeArtifact(Check):
     name = "artifact"
     codes = ("blur", "noise")
 
-    def measure(self, image):
+    def measure(self, image, ctx=None):
         rgb = image.rgb.astype(np.float64)
         red = (rgb[..., 0].mean() - rgb[..., 1].mean()) / 255.0
         return [Measurement("blur", red, f"red excess {red:.3f}", measurements={"edge_width": 1.0}),
@@ -394,7 +394,7 @@ class ModelCheck(Check):
     codes = ("modelled_code",)
     installed = True
 
-    def measure(self, image):
+    def measure(self, image, ctx=None):
         from keyframe.models import ModelMissing
         if not ModelCheck.installed:
             raise ModelMissing("some-model")

@@ -16,7 +16,7 @@ class Dummy(Check):
     name = "dummy"
     codes = ("dummy_code",)
 
-    def measure(self, image):
+    def measure(self, image, ctx=None):
         return [Measurement("dummy_code", 0.7, "dummy says so")]
 
 
@@ -24,7 +24,7 @@ class Skips(Check):
     name = "needs_model"
     codes = ("face_soft",)
 
-    def measure(self, image):
+    def measure(self, image, ctx=None):
         raise CheckSkipped("model 'face-yunet' is not installed: run `keyframe models pull face-yunet`")
 
 
@@ -32,7 +32,7 @@ class Breaks(Check):
     name = "broken"
     codes = ("oops",)
 
-    def measure(self, image):
+    def measure(self, image, ctx=None):
         raise ZeroDivisionError("division by zero\nsecond line")
 
 

@@ -38,7 +38,7 @@ from checks.anatomy import (detect, geometry, measures, people, readings, severi
                             silhouette)
 from keyframe import views
 from keyframe.image import LoadedImage
-from keyframe.registry import Check
+from keyframe.registry import NO_CONTEXT, Check, Context
 from keyframe.report import Measurement
 
 MAX_FACES = 4
@@ -95,7 +95,7 @@ class AnatomyCheck(Check):
     models = ("yunet-s", "face-landmark", "yolox-nano", POSE_MODEL, PALM_MODEL, HAND_MODEL,
               SECOND_HAND_MODEL)
 
-    def measure(self, image: LoadedImage) -> list[Measurement]:
+    def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:
         """Every code, read on the picture and (when that reading shows anything) on its
         mirror image, combined by :func:`checks.anatomy.readings.combine`. Before two
         readings, +-1 grey level of noise moved pose_missing_limb by up to 0.76 on

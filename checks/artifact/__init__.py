@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from checks.artifact import blur, compression, grid, noise, sharpness, tonal
 from keyframe.image import LoadedImage
-from keyframe.registry import Check
+from keyframe.registry import NO_CONTEXT, Check, Context
 from keyframe.report import Measurement
 
 
@@ -21,14 +21,9 @@ class ArtifactCheck(Check):
     codes = ("blur", "oversized", "noise", "jpeg_blocking", "banding", "clipped_highlights",
              "clipped_shadows", "border", "grid_artifact", "oversharpened")
 
-    #: assess passes ``target=`` (blur is judged at the size the video target will see) and
-    #: ``prior=`` (unused here)
-    wants_context = True
-
-    def measure(self, image: LoadedImage, *, target: str | None = None,
-                prior: dict[str, Measurement] | None = None) -> list[Measurement]:
+    def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:
         found = [
-            *blur.measure_blur(image, target=target),
+            *blur.measure_blur(image, target=ctx.target),   # at the target's size
             noise.measure_noise(image),
             compression.measure_jpeg_blocking(image),
             tonal.measure_banding(image),

@@ -23,7 +23,7 @@ from checks.edge_halo.matte import measure_matte
 from checks.edge_halo.rgba import measure_rgba
 from checks.edge_halo.specks import measure_specks
 from keyframe.image import LoadedImage
-from keyframe.registry import Check, CheckSkipped
+from keyframe.registry import NO_CONTEXT, Check, CheckSkipped, Context
 from keyframe.report import Measurement
 
 
@@ -50,7 +50,7 @@ class EdgeHaloCheck(Check):
     def __init__(self, *, with_mask: bool = False):
         self.with_mask = with_mask
 
-    def measure(self, image: LoadedImage) -> list[Measurement]:
+    def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:
         if image.alpha is not None:
             found = [*measure_rgba(image, with_mask=self.with_mask),
                      measure_specks(image, with_mask=self.with_mask)]

@@ -41,7 +41,7 @@ import numpy as np
 from checks.text import ocr
 from checks.text.plausibility import MARK_LIKE, other_script, plausibility
 from keyframe.image import LoadedImage
-from keyframe.registry import Check
+from keyframe.registry import NO_CONTEXT, Check, Context
 from keyframe.report import Measurement
 from keyframe.severity import log_ramp, ramp
 
@@ -124,7 +124,7 @@ class TextCheck(Check):
     name = "text"
     codes = ("garbled_text", "stray_text", "watermark")
 
-    def measure(self, image: LoadedImage) -> list[Measurement]:
+    def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:
         regions = ocr.find_text(image)
         W, H = image.width, image.height
         garbled, stray, marks = [], [], []

@@ -158,6 +158,12 @@ def wait_option(f):
         help="If another keyframe run is writing into OUT, wait for it instead of refusing.")(f)
 
 
+def jobs_option(f):
+    return click.option(
+        "--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+        help="Worker processes.")(f)
+
+
 def overwrite_option(f):
     return click.option(
         "--overwrite", is_flag=True,

@@ -10,8 +10,8 @@ import click
 from keyframe.batch import BatchOptions, assess_many, exit_code, iter_images, summarise
 from keyframe.cli._base import (BackgroundType, InputError, check_names_or_usage_error,
                                 checks_option, export_lines, found_or_error,
-                                hold_out, main, mattes_option, max_pixels_option,
-                                not_run_lines, overwrite_option, profile_option,
+                                hold_out, jobs_option, main, mattes_option,
+                                max_pixels_option, not_run_lines, overwrite_option, profile_option,
                                 profile_or_usage_error, refuse_or_error, summary_line,
                                 target_option, targets_and_profile, targets_option, verdict_line,
                                 wait_option)
@@ -23,8 +23,7 @@ from keyframe.report import Report
 @target_option
 @profile_option
 @max_pixels_option
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes.")
+@jobs_option
 @checks_option
 @mattes_option
 @click.option("--masks", "masks", metavar="DIR",
@@ -219,10 +218,17 @@ def route(report_file, profile, out, decisions, overwrite):
 @max_pixels_option
 @mattes_option
 @wait_option
+@jobs_option
 def certify(paths, out, approved, force, target_names, background, as_json, profile,
-            max_pixels, mattes, wait):
-    """Write a certified keyframe package for each certified image (IMAGE... or --approved)."""
-    from keyframe.workflows import certify as certify_one
+            max_pixels, mattes, wait, jobs):
+    """Write a certified keyframe package for each certified image (IMAGE... or --approved).
+
+    With --jobs, IMAGE... are certified in worker processes and reported in input order,
+    with the package names one process gives."""
+    from functools import partial
+
+    from keyframe.executors import LocalExecutor, imap_ordered
+    from keyframe.workflows import certify as certify_one, package_group
 
     targets, prof = targets_and_profile(target_names, profile)
     if (approved is None) == (not paths):
@@ -235,28 +241,31 @@ def certify(paths, out, approved, force, target_names, background, as_json, prof
     found = found_or_error(iter_images(paths, exclude=[out] + ([mattes] if mattes else [])),
                            paths)
     hold_out(out, "certify", wait=wait)
-    for path in found:
-        done = certify_one(path, out, profile=prof, targets=targets,
-                           background=background, force=force, max_pixels=max_pixels,
-                           mattes=mattes)
-        reports.append(done.report)
-        if as_json:
-            click.echo(json.dumps({
-                "path": str(path), "verdict": done.report.verdict,
-                "reason": done.report.reason, "quality": done.report.quality,
-                "package": str(done.package) if done.package else None,
-                "message": done.message}, ensure_ascii=False))
-            continue
-        if done.package is None:
-            click.echo(verdict_line(done.report)
-                       + (f" — {done.message}" if done.message else ""))
-            continue
-        click.echo(verdict_line(done.report) + f" → {done.package}")
-        for line in export_lines(done.package):
-            click.echo(line)
+    work = partial(certify_one, out=out, profile=prof, targets=targets, background=background,
+                   force=force, max_pixels=max_pixels, mattes=mattes)
+    with LocalExecutor(jobs=jobs if len(found) > 1 else 1) as runner:
+        for path, done in zip(found, imap_ordered(runner, work, found, group=package_group)):
+            reports.append(done.report)
+            _certified_line(path, done, as_json=as_json)
     counts = summarise(reports)
     click.echo(summary_line(counts), err=True)
     sys.exit(exit_code(counts))
+
+
+def _certified_line(path: Path, done, *, as_json: bool) -> None:
+    """Print what :func:`keyframe.workflows.certify` did with ``path``."""
+    if as_json:
+        click.echo(json.dumps({
+            "path": str(path), "verdict": done.report.verdict,
+            "reason": done.report.reason, "quality": done.report.quality,
+            "package": str(done.package) if done.package else None,
+            "message": done.message}, ensure_ascii=False))
+    elif done.package is None:
+        click.echo(verdict_line(done.report) + (f" — {done.message}" if done.message else ""))
+    else:
+        click.echo(verdict_line(done.report) + f" → {done.package}")
+        for line in export_lines(done.package):
+            click.echo(line)
 
 
 def _certify_approved(reviewed, out, *, profile, targets, max_pixels, mattes):
@@ -286,28 +295,33 @@ def _certify_approved(reviewed, out, *, profile, targets, max_pixels, mattes):
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--no-recheck", is_flag=True, help="Only re-hash; do not re-run the checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per package.")
-def verify(packages, no_recheck, as_json):
+@jobs_option
+def verify(packages, no_recheck, as_json, jobs):
     """Re-hash and re-check certified packages; exit 1 on any mismatch (or a file the
     manifest does not list), 3 when nothing mismatched but the re-check could not run in
     full here (a model is not installed: the line says which and how to pull it)."""
+    from functools import partial
+
     from keyframe.cli._base import EXIT_UNCHECKED
+    from keyframe.executors import LocalExecutor, imap_ordered
     from keyframe.verify import verify as verify_package
 
     bad = unchecked = 0
-    for pkg in packages:
-        result = verify_package(pkg, recheck=not no_recheck)
-        bad += not result.ok
-        unchecked += bool(result.ok and result.unchecked)
-        if as_json:
-            click.echo(json.dumps({"package": str(pkg), "ok": result.ok,
-                                   "problems": result.problems,
-                                   "unchecked": result.unchecked}))
-        elif not result.ok:
-            click.echo(f"{click.style('BAD', fg='red', bold=True)} {pkg}: "
-                       + "; ".join(result.problems))
-        elif result.unchecked:
-            click.echo(f"{click.style('UNCHECKED', fg='yellow', bold=True)} {pkg}: hashes ok; "
-                       + "; ".join(result.unchecked))
-        else:
-            click.echo(f"{click.style('ok', fg='green', bold=True)}  {pkg}")
+    work = partial(verify_package, recheck=not no_recheck)
+    with LocalExecutor(jobs=jobs if len(packages) > 1 else 1) as runner:
+        for pkg, result in zip(packages, imap_ordered(runner, work, packages)):
+            bad += not result.ok
+            unchecked += bool(result.ok and result.unchecked)
+            if as_json:
+                click.echo(json.dumps({"package": str(pkg), "ok": result.ok,
+                                       "problems": result.problems,
+                                       "unchecked": result.unchecked}))
+            elif not result.ok:
+                click.echo(f"{click.style('BAD', fg='red', bold=True)} {pkg}: "
+                           + "; ".join(result.problems))
+            elif result.unchecked:
+                click.echo(f"{click.style('UNCHECKED', fg='yellow', bold=True)} {pkg}: "
+                           "hashes ok; " + "; ".join(result.unchecked))
+            else:
+                click.echo(f"{click.style('ok', fg='green', bold=True)}  {pkg}")
     sys.exit(1 if bad else EXIT_UNCHECKED if unchecked else 0)

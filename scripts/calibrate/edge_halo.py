@@ -6,11 +6,15 @@ alpha; flattened composites with their subject matte (the ground-truth alpha, an
 they were composited with); and the original photos along their true matte (natural edges).
 Also prints ROC-AUC per code (haloed vs clean) and SAD/MSE of refine_alpha.
 
-    python -m scripts.calibrate.edge_halo [--data ../shared/data]
+    python -m scripts.calibrate.edge_halo [--data ../shared/data] [--write]
+
+``--write`` also writes every severity and AUC to docs/calibration/edge_halo.json (the
+committed results; ``pytest -m calibration`` recomputes the cut-outs' part and compares).
 """
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,19 @@ from checks.edge_halo import EdgeHaloCheck  # noqa: E402
 from keyframe_dev.edge_halo_data import composite, matting_sets, rgba_image, variants  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
 
+RESULTS = ROOT / "docs" / "calibration" / "edge_halo.json"
+#: (code, domain, positive kinds, negative kinds) of each ROC-AUC the script reports
+AUCS = (("alpha_fringe", "rgba", ("photo", "premultiplied"), ("clean",)),
+        ("edge_halo", "rgba", ("dilated",), ("clean",)),
+        ("hard_edge", "rgba", ("binary",), ("clean", "photo")),
+        ("edge_halo", "matte-gt", ("photo",), ("clean",)),
+        ("edge_halo", "matte-gt", ("dilated",), ("clean",)),
+        ("edge_halo", "matte-gt", ("photo", "dilated"), ("clean",)),
+        ("hard_edge", "matte-gt", ("binary",), ("clean", "photo")),
+        ("edge_halo", "matte-own", ("dilated",), ("clean",)),
+        ("edge_halo", "matte-own", ("photo", "dilated"), ("clean",)),
+        ("hard_edge", "matte-own", ("binary",), ("clean", "photo")))
+
 
 def auc(pos: list[float], neg: list[float]) -> float:
     """Probability that a positive scores above a negative (ties count half)."""
@@ -28,22 +45,59 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
 
 
+def rgba_measurements(data: Path, check: EdgeHaloCheck) -> dict[tuple[str, str, str], dict]:
+    """The RGBA cut-outs (every variant of every matting set): ``("rgba", kind, set) ->
+    {code: Measurement}``. The cheap part (about 10 s): ``pytest -m calibration`` runs it."""
+    return {("rgba", kind, s.name): {m.code: m for m in check.measure(rgba_image(colour, alpha))}
+            for s in matting_sets(data) for kind, (colour, alpha) in variants(data, s).items()}
+
+
+def severities(rows: dict[tuple[str, str, str], dict]) -> dict[tuple[str, str, str], dict]:
+    return {key: {code: m.severity for code, m in ms.items()} for key, ms in rows.items()}
+
+
+def sev(rows: dict, domain: str, kinds: tuple[str, ...], code: str) -> list[float]:
+    """Severities of ``code`` over the ``rows`` of ``domain`` whose kind is one of ``kinds``."""
+    return [v[code] for (d, k, _), v in rows.items() if d == domain and k in kinds]
+
+
+def aucs(rows: dict[tuple[str, str, str], dict[str, float]]) -> dict[str, float]:
+    """ROC-AUC of each of :data:`AUCS` whose domain ``rows`` (severities) hold."""
+    return {auc_name(code, dom, pos, neg): auc(sev(rows, dom, pos, code),
+                                               sev(rows, dom, neg, code))
+            for code, dom, pos, neg in AUCS if any(d == dom for d, _, _ in rows)}
+
+
+def auc_name(code: str, domain: str, pos: tuple, neg: tuple) -> str:
+    return f"{code} {domain} {'+'.join(pos)} vs {'+'.join(neg)}"
+
+
+def results_json(rows: dict[tuple[str, str, str], dict[str, float]]) -> dict:
+    """What ``--write`` commits: severities by ``domain/kind/set`` and the AUCs, rounded."""
+    return {"script": "python -m scripts.calibrate.edge_halo --write",
+            "data": "../shared/data: dim_foamliu, pymatting lemur, p3m_demo (keyframe_dev/"
+                    "edge_halo_data.py)",
+            "severities": {"/".join(k): {c: round(v, 4) for c, v in sorted(sv.items())}
+                           for k, sv in sorted(rows.items())},
+            "auc": {k: round(v, 4) for k, v in aucs(rows).items()}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--write", action="store_true",
+                    help=f"also write the results to {RESULTS.relative_to(ROOT)}")
     args = ap.parse_args()
     check = EdgeHaloCheck()
-    rows: dict[tuple[str, str], dict[str, float]] = {}
     print("RGBA cut-outs: alpha_fringe energy / edge_halo rim / hard_edge (transition, complexity)")
-    for s in matting_sets(args.data):
-        for kind, (colour, alpha) in variants(args.data, s).items():
-            ms = {m.code: m for m in check.measure(rgba_image(colour, alpha))}
-            rows[("rgba", kind, s.name)] = {c: m.severity for c, m in ms.items()}
-            print(f"  {s.name:16s} {kind:14s} fringe {ms['alpha_fringe'].measurements['energy']:6.2f}"
-                  f" ({ms['alpha_fringe'].severity:.2f})  halo {ms['edge_halo'].measurements['rim_excess']:6.2f}"
-                  f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['transition_px']:.2f}"
-                  f"/{ms['hard_edge'].measurements['complexity']:.2f} ({ms['hard_edge'].severity:.2f})"
-                  f" premult {ms['alpha_fringe'].measurements['premultiplied']:.2f}")
+    measured = rgba_measurements(args.data, check)
+    for (_, kind, name), ms in measured.items():
+        print(f"  {name:16s} {kind:14s} fringe {ms['alpha_fringe'].measurements['energy']:6.2f}"
+              f" ({ms['alpha_fringe'].severity:.2f})  halo {ms['edge_halo'].measurements['rim_excess']:6.2f}"
+              f" ({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].measurements['transition_px']:.2f}"
+              f"/{ms['hard_edge'].measurements['complexity']:.2f} ({ms['hard_edge'].severity:.2f})"
+              f" premult {ms['alpha_fringe'].measurements['premultiplied']:.2f}")
+    rows = severities(measured)
     print("Flattened composites with their subject matte (ground-truth alpha / the alpha "
           "composited with): edge_halo rim excess / hard_edge step share, complexity")
     for s in matting_sets(args.data):
@@ -69,25 +123,18 @@ def main() -> None:
         print(f"  {s.name:16s} halo {ms['edge_halo'].measurements['rim_excess']:6.2f} "
               f"({ms['edge_halo'].severity:.2f})  hard {ms['hard_edge'].severity:.2f}")
 
-    def sev(domain, kinds, code):
-        return [v[code] for (d, k, _), v in rows.items() if d == domain and k in kinds]
     print("ROC-AUC (positive vs negative)")
-    for code, dom, pos, neg in (
-            ("alpha_fringe", "rgba", ("photo", "premultiplied"), ("clean",)),
-            ("edge_halo", "rgba", ("dilated",), ("clean",)),
-            ("hard_edge", "rgba", ("binary",), ("clean", "photo")),
-            ("edge_halo", "matte-gt", ("photo",), ("clean",)),
-            ("edge_halo", "matte-gt", ("dilated",), ("clean",)),
-            ("edge_halo", "matte-gt", ("photo", "dilated"), ("clean",)),
-            ("hard_edge", "matte-gt", ("binary",), ("clean", "photo")),
-            ("edge_halo", "matte-own", ("dilated",), ("clean",)),
-            ("edge_halo", "matte-own", ("photo", "dilated"), ("clean",)),
-            ("hard_edge", "matte-own", ("binary",), ("clean", "photo"))):
-        p, n = sev(dom, pos, code), sev(dom, neg, code)
+    for code, dom, pos, neg in AUCS:
+        p, n = sev(rows, dom, pos, code), sev(rows, dom, neg, code)
         print(f"  {code:13s} {dom:9s} {'+'.join(pos):22s} vs {'+'.join(neg):12s} "
               f"AUC {auc(p, n):.3f}  (n={len(p)}/{len(n)})")
     for code in ("edge_halo", "hard_edge"):
-        print(f"  {code} max on the original photos: {max(sev('photo', ('original',), code)):.2f}")
+        print(f"  {code} max on the original photos: {max(sev(rows, 'photo', ('original',), code)):.2f}")
+    if args.write:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(results_json(rows), indent=1) + "\n")
+        print(f"wrote {RESULTS.relative_to(ROOT)}")
+
 
 if __name__ == "__main__":
     main()

@@ -122,7 +122,7 @@ class Check(abc.ABC):
     A subclass whose ``measure`` takes no context (the contract before :class:`Context`,
     ``measure(self, image)``, or ``measure(self, image, *, target=None, prior=None)`` with
     ``wants_context = True``) still works, adapted when the class is defined, with a
-    ``DeprecationWarning``; the adapter goes in a later release.
+    ``DeprecationWarning``; the adapter is removed in keyframe 0.3.
     """
 
     name: ClassVar[str]
@@ -174,7 +174,7 @@ def _adapt_legacy(cls: type, measure: Any) -> None:
         f"check {_qualname(cls)}: measure() takes no context; define "
         f"measure(self, image, ctx=keyframe.registry.NO_CONTEXT) and read ctx.target / "
         f"ctx.prior{' instead of wants_context' if keywords else ''} (the old signature is "
-        f"adapted for now and will stop working in a later release)",
+        f"adapted until keyframe 0.3, which drops it)",
         DeprecationWarning, stacklevel=4)   # the class statement (via ABCMeta.__new__)
 
     @functools.wraps(measure)

@@ -48,7 +48,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from keyframe.assess import assess
+from keyframe.assess import assess, default_checks
+from keyframe.carry import carried_over
 from keyframe.image import LoadedImage, from_array
 from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
 from keyframe.profiles import Profile
@@ -295,7 +296,13 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
         candidate = dataclasses.replace(candidate, matte=current.alpha, cache={})
     elif current.matte is not None and alpha is None:
         candidate = _carry_matte(candidate, current, step)
-    new = assess(candidate, profile=profile, target=target, checks=checks)
+    todo = default_checks() if checks is None else checks
+    same_alpha = (alpha is None and current.alpha is None) or (
+        alpha is not None and current.alpha is not None and np.array_equal(alpha, current.alpha))
+    kept = carried_over(step, current.rgb, rgb, now, todo) if same_alpha else {}
+    carried = {m.check for m in kept.values()}
+    new = assess(candidate, profile=profile, target=target, prior=kept,
+                 checks=[c for c in todo if c.name not in carried])
     judged = judge(step.fix, now, new, profile=profile, inspections=found)
     why = judged.reason
     if judged.keep and layout is not None:

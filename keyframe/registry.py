@@ -146,6 +146,17 @@ class Check(abc.ABC):
         """Measure every code in ``codes`` on ``image`` (told ``ctx``); severity in [0, 1]
         each."""
 
+    def support(self, measurements: dict[str, Measurement]
+                ) -> list[tuple[float, float, float, float]] | None:
+        """The source-pixel boxes (x, y, w, h) that ``measurements`` (this check's, of one
+        picture) depend on, or None when they depend on the whole frame (the default).
+
+        The gate carries the measurements over to a candidate whose pixels inside these
+        boxes are unchanged by a whole-frame filter, instead of measuring it again
+        (:mod:`keyframe.carry`). Declare it only where it holds: the check's result on such
+        a candidate would be the same but for its models' jitter."""
+        return None
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("measure")

@@ -119,6 +119,34 @@ class AnatomyCheck(Check):
             m.check = self.name
         return found
 
+    def support(self, measurements: dict[str, Measurement]
+                ) -> list[tuple[float, float, float, float]] | None:
+        """Every person, face and hand read, with the margins of the model crops made from
+        them (a pose crop is a square 1.25x the person box, a face mesh crop 1.5x the face
+        box; a hand's box is its landmark crop): the pixels the landmark models saw. None
+        (the whole frame) when no person was found or more were found than the
+        measurements list (4 of each): what the box detectors did not find elsewhere in
+        the frame is their reading of the whole frame."""
+        cut = measurements.get("subject_cut_off")
+        faces = measurements.get("face_too_small")
+        hands = measurements.get("hand_malformed")
+        if cut is None or faces is None or hands is None:
+            return None
+        counts = (cut.measurements.get("persons", 0), faces.measurements.get("faces", 0),
+                  hands.measurements.get("hands", 0))
+        if counts[0] == 0 or max(counts) > 4:
+            return None
+        out = []
+        for m, prefix, grow in ((cut, "person", 1.3), (faces, "face", 1.6),
+                                (hands, "hand", 1.1)):
+            for i in range(1, 5):
+                if f"{prefix}{i}_x" not in m.measurements:
+                    break
+                x, y, w, h = (m.measurements[f"{prefix}{i}_{k}"] for k in "xywh")
+                side = max(w, h) * grow
+                out.append((x + w / 2 - side / 2, y + h / 2 - side / 2, side, side))
+        return out
+
     def _once(self, image: LoadedImage, *, silhouettes: bool,
               sharp_ref: Callable[[], float]) -> list[Measurement]:
         rgb = image.rgb

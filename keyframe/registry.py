@@ -140,6 +140,12 @@ class Check(abc.ABC):
     #: True: the class takes ``with_mask=True`` and then puts the mask of each finding that
     #: has one into its measurement (``keyframe check --masks``)
     supports_masks: ClassVar[bool] = False
+    #: codes that say where things are in the frame (framing: the aspect, the size, a subject
+    #: at an edge), which only a step that changes the geometry can change. After any other
+    #: step a rise is what the mended picture shows that the degraded one hid (a face the JPEG
+    #: blocks masked, now found 1 % from the top), not damage the step did: the gate does not
+    #: roll back for it, and the next round plans its fix
+    geometric_codes: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:

@@ -138,6 +138,7 @@ class FramingCheck(Check):
     codes = ("aspect_mismatch", "too_small", "file_too_large", "has_alpha",
              "subject_near_edge")
     stage = LATE_STAGE           # ctx.prior: the faces and persons the other checks found
+    geometric_codes = ("aspect_mismatch", "too_small", "subject_near_edge")
 
     def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:
         target, prior = ctx.target, dict(ctx.prior)

@@ -75,9 +75,12 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
 
 
 def assess(image: LoadedImage, *, profile: Profile, target: str | None = None,
-           checks: Sequence[Check] | None = None) -> Report:
-    """Measure ``image`` and decide under ``profile``: the full ``keyframe.report/1`` record."""
-    measurements, skipped = measure(image, checks=checks, target=target)
+           checks: Sequence[Check] | None = None,
+           prior: dict[str, Measurement] | None = None) -> Report:
+    """Measure ``image`` and decide under ``profile``: the full ``keyframe.report/1`` record.
+    ``prior``: measurements that stand for these pixels already (see :func:`measure`); the
+    checks that made them should not be in ``checks``."""
+    measurements, skipped = measure(image, checks=checks, target=target, prior=prior)
     report = Report(path=image.path, sha256=image.sha256, width=image.width,
                     height=image.height, has_alpha=image.has_alpha, measurements=measurements,
                     skipped=skipped, provenance=dict(image.provenance), notes=list(image.notes),

@@ -48,13 +48,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from keyframe.assess import assess
+from keyframe.assess import assess, default_checks
+from keyframe.carry import carried_over
 from keyframe.image import LoadedImage, from_array
 from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
 from keyframe.profiles import Profile
 from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
                              run_step_plane, run_step_rgba)
-from keyframe.registry import Check, CheckSkipped, fix_classes
+from keyframe.registry import Check, CheckSkipped, check_classes, fix_classes
 from keyframe.report import Report, level_rank
 from keyframe.router import reroute
 
@@ -126,13 +127,15 @@ def _moved(codes: list[str], changes: dict[str, tuple[float, float]]) -> str:
 
 
 def judge(step: str, before: Report, after: Report, *, profile: Profile,
-          inspections: Sequence[Inspection] = ()) -> Judgement:
+          inspections: Sequence[Inspection] = (), geometry: bool = True) -> Judgement:
     """Keep or roll back: did ``step`` lower a code it was planned for without damage?
 
     Damage is an inspection of the changed region at the profile's ``rollback_at`` level, or
-    a code that ends at a higher level than it had (see the module docstring); the rule's
-    margins are the profile's ``[gate]`` table. ``changes`` maps every code whose severity
-    moved by more than 0.001 to ``(old, new)``, ``levels`` each of them to its levels.
+    a code that ends at a higher level than it had (see the module docstring) — not a
+    check's ``geometric_codes`` when the step kept the geometry (``geometry`` False): where
+    things sit in the frame is not what a filter can damage. The rule's margins are the
+    profile's ``[gate]`` table. ``changes`` maps every code whose severity moved by more than
+    0.001 to ``(old, new)``, ``levels`` each of them to its levels.
     """
     rule = profile.gate
     old, new = before.scores, after.scores
@@ -159,8 +162,10 @@ def judge(step: str, before: Report, after: Report, *, profile: Profile,
         return Judgement(True, f"flattened ({', '.join(targets)} gone); the verdict of the "
                                f"flattened picture decides (moved: {moved})", changes, levels)
     # damage: a code ending a level higher than it had, by more than the margin
+    placed = () if geometry else {c for cls in check_classes().values()
+                                  for c in cls.geometric_codes}
     raised = sorted(((new[c] - old[c], c) for c, (a, b) in changes.items()
-                     if c not in targets and b > a
+                     if c not in targets and c not in placed and b > a
                      and level_rank(level(c, b - rule.level_margin)) > level_rank(level(c, a))),
                     reverse=True)
     if raised:
@@ -295,8 +300,15 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
         candidate = dataclasses.replace(candidate, matte=current.alpha, cache={})
     elif current.matte is not None and alpha is None:
         candidate = _carry_matte(candidate, current, step)
-    new = assess(candidate, profile=profile, target=target, checks=checks)
-    judged = judge(step.fix, now, new, profile=profile, inspections=found)
+    todo = default_checks() if checks is None else checks
+    same_alpha = (alpha is None and current.alpha is None) or (
+        alpha is not None and current.alpha is not None and np.array_equal(alpha, current.alpha))
+    kept = carried_over(step, current.rgb, rgb, now, todo) if same_alpha else {}
+    carried = {m.check for m in kept.values()}
+    new = assess(candidate, profile=profile, target=target, prior=kept,
+                 checks=[c for c in todo if c.name not in carried])
+    judged = judge(step.fix, now, new, profile=profile, inspections=found,
+                   geometry=layout is not None or rgb.shape != current.rgb.shape)
     why = judged.reason
     if judged.keep and layout is not None:
         why = f"{why}; {layout.describe()}"

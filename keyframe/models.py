@@ -275,7 +275,14 @@ def _sha256(file: Path) -> str:
 
 _lock = threading.Lock()
 _verified: set[tuple[str, int, int]] = set()   # (path, size, mtime_ns) whose sha256 matched
-_sessions: dict[tuple[str, str], Any] = {}
+#: sessions by (runtime, file), and by ("name", model name, $KEYFRAME_MODELS) for the
+#: per-inference lookup: ``path`` stats and resolves the file on every call, ~1 % of a busy
+#: picture's anatomy time, for a session that is open already
+_sessions: dict[tuple[str, ...], Any] = {}
+
+
+def _by_name(name: str) -> tuple[str, ...]:
+    return ("name", name, os.environ.get(ENV_VAR, ""))
 
 
 def path(name: str) -> Path:
@@ -312,6 +319,9 @@ def session(name: str):
     """
     import onnxruntime as ort
 
+    ready = _sessions.get(_by_name(name))
+    if ready is not None:          # open already: the file's later state does not matter
+        return ready
     file = path(name)
     key = ("onnx", str(file))
     with _lock:
@@ -323,6 +333,7 @@ def session(name: str):
             opts.log_severity_level = 3
             _sessions[key] = ort.InferenceSession(str(file), sess_options=opts,
                                                   providers=["CPUExecutionProvider"])
+        _sessions[_by_name(name)] = _sessions[key]
         return _sessions[key]
 
 
@@ -330,6 +341,9 @@ def interpreter(name: str):
     """A TFLite interpreter (``ai_edge_litert``) for ``name``, tensors allocated, one thread,
     created once per process and reused. Raises :class:`ModelMissing` when ``ai-edge-litert``
     is not installed."""
+    ready = _sessions.get(_by_name(name))
+    if ready is not None:
+        return ready
     file = path(name)
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -343,6 +357,7 @@ def interpreter(name: str):
                 interp = Interpreter(model_path=str(file), num_threads=1)
                 interp.allocate_tensors()
             _sessions[key] = interp
+        _sessions[_by_name(name)] = _sessions[key]
         return _sessions[key]
 
 

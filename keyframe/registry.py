@@ -122,7 +122,7 @@ class Check(abc.ABC):
     A subclass whose ``measure`` takes no context (the contract before :class:`Context`,
     ``measure(self, image)``, or ``measure(self, image, *, target=None, prior=None)`` with
     ``wants_context = True``) still works, adapted when the class is defined, with a
-    ``DeprecationWarning``; the adapter goes in a later release.
+    ``DeprecationWarning``; the adapter is removed in keyframe 0.3.
     """
 
     name: ClassVar[str]
@@ -140,11 +140,28 @@ class Check(abc.ABC):
     #: True: the class takes ``with_mask=True`` and then puts the mask of each finding that
     #: has one into its measurement (``keyframe check --masks``)
     supports_masks: ClassVar[bool] = False
+    #: codes that say where things are in the frame (framing: the aspect, the size, a subject
+    #: at an edge), which only a step that changes the geometry can change. After any other
+    #: step a rise is what the mended picture shows that the degraded one hid (a face the JPEG
+    #: blocks masked, now found 1 % from the top), not damage the step did: the gate does not
+    #: roll back for it, and the next round plans its fix
+    geometric_codes: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:
         """Measure every code in ``codes`` on ``image`` (told ``ctx``); severity in [0, 1]
         each."""
+
+    def support(self, measurements: dict[str, Measurement]
+                ) -> list[tuple[float, float, float, float]] | None:
+        """The source-pixel boxes (x, y, w, h) that ``measurements`` (this check's, of one
+        picture) depend on, or None when they depend on the whole frame (the default).
+
+        The gate carries the measurements over to a candidate whose pixels inside these
+        boxes are unchanged by a whole-frame filter, instead of measuring it again
+        (:mod:`keyframe.carry`). Declare it only where it holds: the check's result on such
+        a candidate would be the same but for its models' jitter."""
+        return None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -174,7 +191,7 @@ def _adapt_legacy(cls: type, measure: Any) -> None:
         f"check {_qualname(cls)}: measure() takes no context; define "
         f"measure(self, image, ctx=keyframe.registry.NO_CONTEXT) and read ctx.target / "
         f"ctx.prior{' instead of wants_context' if keywords else ''} (the old signature is "
-        f"adapted for now and will stop working in a later release)",
+        f"adapted until keyframe 0.3, which drops it)",
         DeprecationWarning, stacklevel=4)   # the class statement (via ABCMeta.__new__)
 
     @functools.wraps(measure)

@@ -244,3 +244,18 @@ def test_a_review_picture_gets_its_other_findings_mended(bars_only):
     assert [(a.step.fix, a.kept) for a in res.attempts][:1] == [("crop_border", True)]
     assert res.image.rgb.shape[:2] == (512, 512)
     assert res.verdict == ("certified" if bars_only else "review"), res.reason
+
+
+def test_a_filter_is_not_rolled_back_for_what_it_uncovered_in_the_frame():
+    """A JPEG hid a face at the top edge; deblock uncovers it and framing reads a subject
+    1 % from the edge. A filter cannot move a subject: that rise is the next round's work
+    (reframe), not damage. A step that changes the geometry is judged on it."""
+    before = report({"jpeg_blocking": 0.8, "subject_near_edge": 0.2, "blur": 0.1},
+                    {"jpeg_blocking": "deblock"})
+    after = report({"jpeg_blocking": 0.0, "subject_near_edge": 0.72, "blur": 0.1})
+    assert judge("deblock", before, after, profile=PROFILE, geometry=False).keep
+    j = judge("deblock", before, after, profile=PROFILE, geometry=True)
+    assert not j.keep and "subject_near_edge" in j.reason
+    # anything else a filter raises is still damage
+    after = report({"jpeg_blocking": 0.0, "subject_near_edge": 0.2, "blur": 0.6})
+    assert not judge("deblock", before, after, profile=PROFILE, geometry=False).keep

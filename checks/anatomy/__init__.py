@@ -29,6 +29,9 @@ step can avoid cutting them.
 """
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import numpy as np
 
 from checks.anatomy import (detect, geometry, measures, people, readings, severities,
@@ -101,19 +104,51 @@ class AnatomyCheck(Check):
         evidence must be on both readings)."""
         for name in self.models:          # fail fast, before any work, if a model is missing
             detect.models.path(name)
-        first = self._once(image, silhouettes=True)
+        # the sharpness the faces are compared with: the same on both readings, read once
+        # and only when a face is judged
+        sharp = functools.cache(lambda: measures.image_fine_energy(views.gray_u8(image)))
+        first = self._once(image, silhouettes=True, sharp_ref=sharp)
         second = first
         if max(m.severity for m in first) >= NOTICEABLE:
             hand = next(m for m in first if m.code == "hand_malformed")
             mirror = LoadedImage(rgb=np.ascontiguousarray(image.rgb[:, ::-1]))
-            second = self._once(mirror, silhouettes=hand.measurements.get(
+            second = self._once(mirror, sharp_ref=sharp, silhouettes=hand.measurements.get(
                 "extra_finger_severity", 0.0) > 0)
         found = readings.combine(first, second, width=image.rgb.shape[1])
         for m in found:
             m.check = self.name
         return found
 
-    def _once(self, image: LoadedImage, *, silhouettes: bool) -> list[Measurement]:
+    def support(self, measurements: dict[str, Measurement]
+                ) -> list[tuple[float, float, float, float]] | None:
+        """Every person, face and hand read, with the margins of the model crops made from
+        them (a pose crop is a square 1.25x the person box, a face mesh crop 1.5x the face
+        box; a hand's box is its landmark crop): the pixels the landmark models saw. None
+        (the whole frame) when no person was found or more were found than the
+        measurements list (4 of each): what the box detectors did not find elsewhere in
+        the frame is their reading of the whole frame."""
+        cut = measurements.get("subject_cut_off")
+        faces = measurements.get("face_too_small")
+        hands = measurements.get("hand_malformed")
+        if cut is None or faces is None or hands is None:
+            return None
+        counts = (cut.measurements.get("persons", 0), faces.measurements.get("faces", 0),
+                  hands.measurements.get("hands", 0))
+        if counts[0] == 0 or max(counts) > 4:
+            return None
+        out = []
+        for m, prefix, grow in ((cut, "person", 1.3), (faces, "face", 1.6),
+                                (hands, "hand", 1.1)):
+            for i in range(1, 5):
+                if f"{prefix}{i}_x" not in m.measurements:
+                    break
+                x, y, w, h = (m.measurements[f"{prefix}{i}_{k}"] for k in "xywh")
+                side = max(w, h) * grow
+                out.append((x + w / 2 - side / 2, y + h / 2 - side / 2, side, side))
+        return out
+
+    def _once(self, image: LoadedImage, *, silhouettes: bool,
+              sharp_ref: Callable[[], float]) -> list[Measurement]:
         rgb = image.rgb
         H, W = rgb.shape[:2]
         hosts = detect.persons(rgb, min_score=FACE_HOST_SCORE)
@@ -127,7 +162,8 @@ class AnatomyCheck(Check):
         for f in faces:
             if f.box[3] >= MIN_FACE_PX:
                 detect.face_mesh(rgb, f)
-        face_ms, unsure = severities.faces(faces, views.gray_u8(image), H, min_px=MIN_FACE_PX)
+        face_ms, unsure = severities.faces(faces, views.gray_u8(image), H, min_px=MIN_FACE_PX,
+                                            sharp_ref=sharp_ref)
         found = self._hands(rgb, persons)
         judged = [f for f in faces if f.box[3] >= MIN_FACE_PX]
         acc = people.account(persons, judged, found, width=W, height=H)   # sides assigned

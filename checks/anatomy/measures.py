@@ -71,14 +71,17 @@ def face_geometry(face: Face) -> dict[str, float]:
 
 def image_fine_energy(gray: np.ndarray) -> float:
     """80th percentile of the fine-band energy over 64-px tiles at source scale: how sharp
-    the sharp parts of the image are."""
+    the sharp parts of the image are. The tiles are centred in the frame (the remainder split
+    between both sides), so the picture and its mirror image give the same value and the
+    anatomy check computes it once for both readings."""
     g = gray.astype(np.float32)
     band = np.abs(g - cv2.GaussianBlur(g, (0, 0), 1.0))
     H, W = band.shape
     t = 64
     if H < t or W < t:
         return float(band.mean())
-    tiles = band[:H // t * t, :W // t * t].reshape(H // t, t, W // t, t).mean((1, 3))
+    y0, x0 = (H % t) // 2, (W % t) // 2
+    tiles = band[y0:y0 + H // t * t, x0:x0 + W // t * t].reshape(H // t, t, W // t, t).mean((1, 3))
     return float(np.percentile(tiles, 80))
 
 

@@ -12,6 +12,8 @@ the odd rows are held out. ``scripts/calibrate/anatomy.py`` prints every figure 
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from checks.anatomy import geometry, measures, people
@@ -73,15 +75,16 @@ def region(box) -> tuple[int, int, int, int]:
     return tuple(int(round(float(v))) for v in box)
 
 
-def faces(found: list[Face], gray: np.ndarray, height: int, *, min_px: int
-          ) -> tuple[list[Measurement], list[people.Issue]]:
+def faces(found: list[Face], gray: np.ndarray, height: int, *, min_px: int,
+          sharp_ref: Callable[[], float]) -> tuple[list[Measurement], list[people.Issue]]:
     """``face_distorted``, ``face_soft``, ``face_too_small``, and an uncertainty issue per
-    face the mesh cannot read. ``found`` have their mesh filled in (largest first)."""
+    face the mesh cannot read. ``found`` have their mesh filled in (largest first);
+    ``sharp_ref()`` gives :func:`measures.image_fine_energy` of the picture (asked only
+    when a face is judged)."""
     unsure: list[people.Issue] = []
     if not found:
         return [Measurement(c, 0.0, "no face found") for c in
                 ("face_distorted", "face_soft", "face_too_small")], unsure
-    sharp_ref = measures.image_fine_energy(gray) + 1e-6
     worst, soft = (0.0, None, {}), (0.0, None, {})
     for f in found:
         if f.box[3] < min_px:
@@ -99,7 +102,7 @@ def faces(found: list[Face], gray: np.ndarray, height: int, *, min_px: int
                     ramp(g["eye_asymmetry"], *FACE_ASYM))
         if s >= worst[0] or worst[1] is None:
             worst = (s, f, g)
-        ratio = measures.native_face_energy(gray, f.box) / sharp_ref
+        ratio = measures.native_face_energy(gray, f.box) / (sharp_ref() + 1e-6)
         s_soft = ramp(ratio, *FACE_SOFT)
         if s_soft >= soft[0] or soft[1] is None:
             soft = (s_soft, f, {"face_energy_ratio": ratio})

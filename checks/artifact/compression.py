@@ -188,7 +188,7 @@ _CHROMA_RATIO = (1.25, 1.75)
 #: generations; at most 1024 px; Pillow JPEG 4:2:0 at q=90..8). Reported on the held-out
 #: split (scikit-image astronaut/coffee/chelsea/rocket, the LIVE references and JPEG set,
 #: the mmpose COCO/MPII photos). Figures in docs/checks.md#jpeg_blocking.
-_CHROMA_ZERO, _CHROMA_ONE = 1.6, 6.4
+_CHROMA_ZERO, _CHROMA_ONE = 1.5, 6.0
 
 
 def _chroma_profile(cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
@@ -227,23 +227,30 @@ def _chroma_phase(prof: np.ndarray) -> tuple[int, float, float]:
     others = np.delete(levels, p)
     spread = 1.4826 * float(np.median(np.abs(others - np.median(others)))) + 0.01
     ratio = float((levels[p] + 0.01) / (base + 0.01))
-    weight = min(ramp((levels[p] - base) / spread, *_CHROMA_LEAD_Z), ramp(ratio, *_CHROMA_RATIO))
+    weight = min(ramp(float(levels[p] - base) / spread, *_CHROMA_LEAD_Z),
+                 ramp(ratio, *_CHROMA_RATIO))
     return (p + 2) % p_, float(np.sqrt(max(levels[p] - base, 0.0))) * weight, ratio
 
 
+def chroma_block_grid(rgb: np.ndarray) -> dict:
+    """The chroma block grid of an H x W x 3 array (uint8 or float; a difference of two
+    pictures too, which is how scripts/calibrate/eval_gate.py reads the blocking a fix
+    left against the clean original): ``excess`` (chroma levels, the weaker axis),
+    ``ratio`` (boundary over in-block level, the weaker axis) and the grid's phases."""
+    if rgb.shape[0] < 4 * _CHROMA_PERIOD or rgb.shape[1] < 4 * _CHROMA_PERIOD:
+        return {"excess": 0.0, "ratio": 1.0, "phase_x": 0, "phase_y": 0}
+    f = rgb.astype(np.float32)
+    cb, cr = f @ _CB, f @ _CR
+    px, ex, rx = _chroma_phase(_chroma_profile(cb, cr))
+    py, ey, ry = _chroma_phase(_chroma_profile(np.ascontiguousarray(cb.T),
+                                               np.ascontiguousarray(cr.T)))
+    # a JPEG grid is on both axes: the weaker axis bounds the evidence
+    return {"excess": float(min(ex, ey)), "ratio": float(min(rx, ry)), "phase_x": px,
+            "phase_y": py}
+
+
 def _chroma_blockiness(image: LoadedImage) -> dict:
-    def compute() -> dict:
-        rgb = image.rgb
-        if rgb.shape[0] < 4 * _CHROMA_PERIOD or rgb.shape[1] < 4 * _CHROMA_PERIOD:
-            return {"excess": 0.0, "ratio": 1.0, "phase_x": 0, "phase_y": 0}
-        f = rgb.astype(np.float32)
-        cb, cr = f @ _CB, f @ _CR
-        px, ex, rx = _chroma_phase(_chroma_profile(cb, cr))
-        py, ey, ry = _chroma_phase(_chroma_profile(np.ascontiguousarray(cb.T),
-                                                   np.ascontiguousarray(cr.T)))
-        # a JPEG grid is on both axes: the weaker axis bounds the evidence
-        return {"excess": min(ex, ey), "ratio": min(rx, ry), "phase_x": px, "phase_y": py}
-    return cached(image, "compression.chroma_blockiness", compute)
+    return cached(image, "compression.chroma_blockiness", lambda: chroma_block_grid(image.rgb))
 
 
 #: anchors of jpeg_blocking on the excess step at the block grid (grey levels, the weaker
@@ -301,4 +308,4 @@ def measure_jpeg_blocking(image: LoadedImage) -> Measurement:
                       "phase_x": b["phase_x"], "phase_y": b["phase_y"],
                       "chroma_blockiness": round(c_excess, 4),
                       "chroma_ratio": round(c["ratio"], 3),
-                      "chroma_severity": round(sev_c, 4)})
+                      "luma_severity": round(sev_l, 4), "chroma_severity": round(sev_c, 4)})

@@ -180,8 +180,9 @@ _CHROMA_CLIP = 12.0
 #: excess is above 1.0; q=30 re-encodes z 4-43)
 _CHROMA_LEAD_Z = (2.0, 5.0)
 #: ... and the ratio of the best phase's level to the median phase's (boundary vs in-block):
-#: clean pictures 1.1-1.3 (JPEG-born generations up to 6, at small excess), q=30 >= 2.1
-_CHROMA_RATIO = (1.25, 1.75)
+#: clean pictures 1.1-1.3 (JPEG-born generations up to 6, at small excess); a saturated
+#: picture at q=70 1.7-2.8 (in-block colour texture smoothed, nothing visible), q=8 >= 5.6
+_CHROMA_RATIO = (1.5, 3.0)
 #: anchors of the chroma term on its excess step (chroma levels, the weaker axis): set with
 #: ``python -m scripts.calibrate.compression --only chroma`` on the *tune* split (the eight
 #: clean ComfyUI generations, the two sharp kwentar camera shots, the ten PAL4VST

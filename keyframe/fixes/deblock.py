@@ -134,6 +134,8 @@ def _block_steps(c: np.ndarray, block: int) -> np.ndarray:
             st = np.pad(st, ((0, nb * block - a.shape[0]), (0, 0)), mode="edge")
             return st.reshape(nb, block, -1).mean(axis=1)
         xs = np.arange(block, a.shape[1] - block // 2 - 1, block)
+        if xs.size == 0:
+            return np.zeros((nb, 0), np.float32)
         inside = 0.5 * (at(xs - block // 2) + at(xs + block // 2))
         return _STEP_GAIN * np.maximum(at(xs) - inside, 0.0)
 

@@ -192,22 +192,32 @@ _CHROMA_RATIO = (1.5, 3.0)
 _CHROMA_ZERO, _CHROMA_ONE = 1.5, 6.0
 
 
-def _chroma_profile(cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
-    """Per-column mean of the squared chroma step across each column boundary.
+def _chroma_profile(cb: np.ndarray, cr: np.ndarray, axis: int) -> np.ndarray:
+    """Mean squared chroma step across each column (``axis`` 1) or row (``axis`` 0) boundary.
 
     The step at boundary x|x+1 is the mean of pixels x+1, x+2 minus the mean of x-1, x (each
-    plane averaged over ``_CHROMA_ALONG`` rows first): a decoder's "fancy" chroma upsampling
-    spreads a block step over about two pixels, which a 1-px difference would split across
-    three phases. Cb and Cr steps are clipped and their squares added (the colour-difference
-    vector). Index i is the boundary between pixels i+1 and i+2.
+    plane averaged over ``_CHROMA_ALONG`` lines along the boundary first): a decoder's
+    "fancy" chroma upsampling spreads a block step over about two pixels, which a 1-px
+    difference would split across three phases. Cb and Cr steps are clipped and their
+    squares added (the colour-difference vector). Index i is the boundary between pixels
+    i+1 and i+2. Rows and columns are read in place (no transposed copy: at 4096 px the
+    copies cost more than the statistics).
     """
     out = None
     for c in (cb, cr):
-        a = cv2.blur(c, (1, _CHROMA_ALONG), borderType=cv2.BORDER_REPLICATE)[_lines(c.shape[0])]
-        b = 0.5 * (a[:, 1:] + a[:, :-1])
-        v = np.minimum(np.abs(b[:, 2:] - b[:, :-2]), _CHROMA_CLIP) ** 2
+        if axis == 1:
+            a = cv2.blur(c, (1, _CHROMA_ALONG), borderType=cv2.BORDER_REPLICATE)
+            a = a[_lines(c.shape[0])]
+            b = 0.5 * (a[:, 1:] + a[:, :-1])
+            d = b[:, 2:] - b[:, :-2]
+        else:
+            a = cv2.blur(c, (_CHROMA_ALONG, 1), borderType=cv2.BORDER_REPLICATE)
+            a = a[:, _lines(c.shape[1])]
+            b = 0.5 * (a[1:] + a[:-1])
+            d = b[2:] - b[:-2]
+        v = np.minimum(np.abs(d), _CHROMA_CLIP) ** 2
         out = v if out is None else out + v
-    return out.mean(axis=0)
+    return out.mean(axis=0 if axis == 1 else 1)
 
 
 def _chroma_phase(prof: np.ndarray) -> tuple[int, float, float]:
@@ -242,9 +252,8 @@ def chroma_block_grid(rgb: np.ndarray) -> dict:
         return {"excess": 0.0, "ratio": 1.0, "phase_x": 0, "phase_y": 0}
     f = rgb.astype(np.float32)
     cb, cr = f @ _CB, f @ _CR
-    px, ex, rx = _chroma_phase(_chroma_profile(cb, cr))
-    py, ey, ry = _chroma_phase(_chroma_profile(np.ascontiguousarray(cb.T),
-                                               np.ascontiguousarray(cr.T)))
+    px, ex, rx = _chroma_phase(_chroma_profile(cb, cr, 1))
+    py, ey, ry = _chroma_phase(_chroma_profile(cb, cr, 0))
     # a JPEG grid is on both axes: the weaker axis bounds the evidence
     return {"excess": float(min(ex, ey)), "ratio": float(min(rx, ry)), "phase_x": px,
             "phase_y": py}

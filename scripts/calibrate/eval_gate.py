@@ -27,6 +27,7 @@ most 1 dB below the JPEG's). One that fails is counted and printed as **certifie
 damage**, not as mended (issue 13: a q=8 JPEG was certified with its 16-px colour blocks).
 
     python -m scripts.calibrate.eval_gate [--long-side 1024] [--only blur,noise] [--json cases.jsonl]
+    python -m scripts.calibrate.eval_gate --only jpeg,jpeg8   # the JPEG ladder and q=8, with the oracle
     python -m scripts.calibrate.eval_gate --held-out     # scikit-image's coffee, chelsea, rocket
     KEYFRAME_MODELS=/work/shared/models python -m scripts.calibrate.eval_gate   # anatomy models too
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
-from keyframe.severity import log_ramp
+from keyframe.severity import log_ramp, ramp
 from keyframe.views import cached, gray_u8
 from checks.artifact.grid import measure_grid_artifact  # noqa: F401 (re-export)
 
@@ -162,6 +162,107 @@ def _blocked_region(g: np.ndarray, px: int, py: int) -> tuple[int, int, int, int
             int((xs.max() - xs.min() + 1) * tile), int((ys.max() - ys.min() + 1) * tile))
 
 
+# ----------------------------------------------------------------------------- chroma blocking
+
+#: JFIF's Cb and Cr weights (the planes a JPEG subsamples and quantises coarsest)
+_CB = np.array([-0.168736, -0.331264, 0.5], np.float32)
+_CR = np.array([0.5, -0.418688, -0.081312], np.float32)
+#: a 4:2:0 JPEG's chroma block covers 16 x 16 px (8 x 8 at half resolution); a 4:4:4 one's
+#: 8 x 8 px lifts two phases of the 16 (p and p + 8), which the same statistics read
+_CHROMA_PERIOD = 16
+#: rows averaged along a boundary: a chroma block's step is the same along its 16 rows
+_CHROMA_ALONG = 8
+#: chroma differences are clipped here (chroma levels) so that a few colour edges cannot
+#: dominate a column's mean
+_CHROMA_CLIP = 12.0
+#: the best phase's lead over the median phase, in robust deviations of the other fifteen,
+#: from which the excess counts not at all / fully (clean tune pictures: z <= 3 where the
+#: excess is above 1.0; q=30 re-encodes z 4-43)
+_CHROMA_LEAD_Z = (2.0, 5.0)
+#: ... and the ratio of the best phase's level to the median phase's (boundary vs in-block):
+#: clean pictures 1.1-1.3 (JPEG-born generations up to 6, at small excess); a saturated
+#: picture at q=70 1.7-2.8 (in-block colour texture smoothed, nothing visible), q=8 >= 5.6
+_CHROMA_RATIO = (1.5, 3.0)
+#: anchors of the chroma term on its excess step (chroma levels, the weaker axis): set with
+#: ``python -m scripts.calibrate.compression --only chroma`` on the *tune* split (the eight
+#: clean ComfyUI generations, the two sharp kwentar camera shots, the ten PAL4VST
+#: generations; at most 1024 px; Pillow JPEG 4:2:0 at q=90..8). Reported on the held-out
+#: split (scikit-image astronaut/coffee/chelsea/rocket, the LIVE references and JPEG set,
+#: the mmpose COCO/MPII photos). Figures in docs/checks.md#jpeg_blocking.
+_CHROMA_ZERO, _CHROMA_ONE = 1.5, 6.0
+
+
+def _chroma_profile(cb: np.ndarray, cr: np.ndarray, axis: int) -> np.ndarray:
+    """Mean squared chroma step across each column (``axis`` 1) or row (``axis`` 0) boundary.
+
+    The step at boundary x|x+1 is the mean of pixels x+1, x+2 minus the mean of x-1, x (each
+    plane averaged over ``_CHROMA_ALONG`` lines along the boundary first): a decoder's
+    "fancy" chroma upsampling spreads a block step over about two pixels, which a 1-px
+    difference would split across three phases. Cb and Cr steps are clipped and their
+    squares added (the colour-difference vector). Index i is the boundary between pixels
+    i+1 and i+2. Rows and columns are read in place (no transposed copy: at 4096 px the
+    copies cost more than the statistics).
+    """
+    out = None
+    for c in (cb, cr):
+        if axis == 1:
+            a = cv2.blur(c, (1, _CHROMA_ALONG), borderType=cv2.BORDER_REPLICATE)
+            a = a[_lines(c.shape[0])]
+            b = 0.5 * (a[:, 1:] + a[:, :-1])
+            d = b[:, 2:] - b[:, :-2]
+        else:
+            a = cv2.blur(c, (_CHROMA_ALONG, 1), borderType=cv2.BORDER_REPLICATE)
+            a = a[:, _lines(c.shape[1])]
+            b = 0.5 * (a[1:] + a[:-1])
+            d = b[2:] - b[:-2]
+        v = np.minimum(np.abs(d), _CHROMA_CLIP) ** 2
+        out = v if out is None else out + v
+    return out.mean(axis=0 if axis == 1 else 1)
+
+
+def _chroma_phase(prof: np.ndarray) -> tuple[int, float, float]:
+    """Best 16-phase of a chroma profile: (boundary position mod 16, excess, ratio).
+
+    Per phase the level is the median over its columns (one per block column, so a colour
+    edge that happens to sit on the grid in a few blocks cannot lift it); the block grid is
+    the phase above the median phase (the in-block level). The excess (chroma levels) is
+    the square root of the difference, counted as far as its lead stands out of the other
+    phases' scatter and the boundary/in-block ratio is clear of a clean picture's.
+    """
+    p_ = _CHROMA_PERIOD
+    if prof.size < 3 * p_:
+        return 0, 0.0, 1.0
+    levels = np.array([np.median(prof[p::p_]) for p in range(p_)])
+    p = int(np.argmax(levels))
+    base = float(np.median(levels))
+    others = np.delete(levels, p)
+    spread = 1.4826 * float(np.median(np.abs(others - np.median(others)))) + 0.01
+    ratio = float((levels[p] + 0.01) / (base + 0.01))
+    weight = min(ramp(float(levels[p] - base) / spread, *_CHROMA_LEAD_Z),
+                 ramp(ratio, *_CHROMA_RATIO))
+    return (p + 2) % p_, float(np.sqrt(max(levels[p] - base, 0.0))) * weight, ratio
+
+
+def chroma_block_grid(rgb: np.ndarray) -> dict:
+    """The chroma block grid of an H x W x 3 array (uint8 or float; a difference of two
+    pictures too, which is how scripts/calibrate/eval_gate.py reads the blocking a fix
+    left against the clean original): ``excess`` (chroma levels, the weaker axis),
+    ``ratio`` (boundary over in-block level, the weaker axis) and the grid's phases."""
+    if rgb.shape[0] < 4 * _CHROMA_PERIOD or rgb.shape[1] < 4 * _CHROMA_PERIOD:
+        return {"excess": 0.0, "ratio": 1.0, "phase_x": 0, "phase_y": 0}
+    f = rgb.astype(np.float32)
+    cb, cr = f @ _CB, f @ _CR
+    px, ex, rx = _chroma_phase(_chroma_profile(cb, cr, 1))
+    py, ey, ry = _chroma_phase(_chroma_profile(cb, cr, 0))
+    # a JPEG grid is on both axes: the weaker axis bounds the evidence
+    return {"excess": float(min(ex, ey)), "ratio": float(min(rx, ry)), "phase_x": px,
+            "phase_y": py}
+
+
+def _chroma_blockiness(image: LoadedImage) -> dict:
+    return cached(image, "compression.chroma_blockiness", lambda: chroma_block_grid(image.rgb))
+
+
 #: anchors of jpeg_blocking on the excess step at the block grid (grey levels, the weaker
 #: axis): calibrated with scripts/calibrate/compression.py on skimage astronaut/coffee/chelsea/
 #: rocket and the ComfyUI generations re-encoded with OpenCV at quality 95..5 and on the LIVE
@@ -176,29 +277,45 @@ _BLOCK_ZERO, _BLOCK_ONE = 0.88, 4.8
 
 
 def measure_jpeg_blocking(image: LoadedImage) -> Measurement:
-    """JPEG 8x8 block-grid discontinuities, at native resolution.
+    """JPEG block-grid discontinuities of the luma (8 x 8) and of the chroma (16 x 16 and
+    8 x 8), at native resolution.
 
-    What: on the luma averaged over 4 lines along the boundary, in smooth-ish areas (both
-    neighbouring differences <= 2 grey levels, a weight falling to 0 at 3.5: inside a block),
-    the mean squared step across each column (and row) boundary. Columns are grouped
+    What (luma): on the luma averaged over 4 lines along the boundary, in smooth-ish areas
+    (both neighbouring differences <= 2 grey levels, a weight falling to 0 at 3.5: inside a
+    block), the mean squared step across each column (and row) boundary. Columns are grouped
     by position mod 8; each phase's level is the median over its columns. A JPEG grid makes one
     phase (normally 7|8, any phase after a crop) stand above the median of the eight.
+    What (chroma, :func:`_chroma_phase`): the same on the Cb/Cr planes with period 16, the
+    colour blotches a 4:2:0 JPEG leaves once its luma blocks are gone (issue 13: a q=8 JPEG
+    deblocked in luma read 0.00 and was certified with them).
     Scale: native, because the grid lives on the source pixels; large images use every k-th
     row/column (at most 640 lines), which leaves the per-column statistics unbiased.
-    Severity: :func:`keyframe.severity.log_ramp` on the excess step (grey levels: the square
-    root of the best phase's mean square minus the runner-up's; the weaker of
-    the two axes, since real blocking is on both) from ``_BLOCK_ZERO`` to ``_BLOCK_ONE``.
+    Severity: the larger of two :func:`keyframe.severity.log_ramp` readings, on the luma
+    excess step (grey levels: the square root of the best phase's mean square minus the
+    runner-up's; the weaker of the two axes, since real blocking is on both) from
+    ``_BLOCK_ZERO`` to ``_BLOCK_ONE``, and on the chroma excess step (chroma levels) from
+    ``_CHROMA_ZERO`` to ``_CHROMA_ONE``.
     """
     b = _blockiness(image)
-    excess = b["excess"]
-    sev = log_ramp(excess, _BLOCK_ZERO, _BLOCK_ONE) if excess > 0 else 0.0
+    c = _chroma_blockiness(image)
+    excess, c_excess = b["excess"], c["excess"]
+    sev_l = log_ramp(excess, _BLOCK_ZERO, _BLOCK_ONE) if excess > 0 else 0.0
+    sev_c = log_ramp(c_excess, _CHROMA_ZERO, _CHROMA_ONE) if c_excess > 0 else 0.0
+    sev = max(sev_l, sev_c)
     if sev < 0.25:
-        msg = f"no visible JPEG block grid (block-edge step {excess:.2f} grey levels)"
+        msg = (f"no visible JPEG block grid (block-edge step {excess:.2f} grey levels, "
+               f"chroma {c_excess:.2f})")
+    elif sev_c > sev_l:
+        msg = (f"JPEG chroma blocking: colour blocks step {c_excess:.2f} chroma levels above "
+               f"the colour's normal differences inside them")
     else:
         msg = (f"JPEG blocking: 8x8 block edges step {excess:.2f} grey levels above the image's "
                f"normal differences in smooth areas")
     return Measurement(
         code="jpeg_blocking", severity=sev, message=msg,
-        region=b["region"] if sev >= 0.25 else None,
+        region=b["region"] if sev_l >= 0.25 and sev_l >= sev_c else None,
         measurements={"blockiness": round(excess, 4), "ratio": b["ratio"],
-                      "phase_x": b["phase_x"], "phase_y": b["phase_y"]})
+                      "phase_x": b["phase_x"], "phase_y": b["phase_y"],
+                      "chroma_blockiness": round(c_excess, 4),
+                      "chroma_ratio": round(c["ratio"], 3),
+                      "luma_severity": round(sev_l, 4), "chroma_severity": round(sev_c, 4)})

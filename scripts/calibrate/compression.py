@@ -107,6 +107,74 @@ def clean_set(data: Path) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def pil_jpeg(rgb: np.ndarray, q: int) -> np.ndarray:
+    """Pillow's JPEG, 4:2:0 chroma (as the gate's evaluation and most encoders)."""
+    import io
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=q)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def chroma_splits(data: Path) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """The chroma term's calibration data, at most 1024 px (area resampling).
+
+    tune: the eight clean ComfyUI generations, the two sharp kwentar camera shots and the
+    ten PAL4VST generations (JPEG-born). held-out: scikit-image astronaut, coffee, chelsea and
+    rocket, the LIVE references, the p3m portraits and the mmpose photos of people
+    (keyframe_dev.data.clean_paths less the tune ones)."""
+    import skimage.data as sd
+    from keyframe_dev.data import clean_generations, clean_paths
+
+    def cap(rgb: np.ndarray) -> np.ndarray:
+        f = 1024 / max(rgb.shape[:2])
+        return rgb if f >= 1 else cv2.resize(rgb, (round(rgb.shape[1] * f), round(
+            rgb.shape[0] * f)), interpolation=cv2.INTER_AREA)
+
+    tune = clean_generations(data) + sorted((data / "blur_dataset_kwentar/samples").glob("*_S.*"))
+    tune += sorted((data / "pal4vst/demo_test_data").glob("*/images/*.jpg"))
+    held = [p for p in clean_paths(data) if p not in tune]
+    out = {"tune": [(p.name, cap(read(p))) for p in tune]}
+    out["held-out"] = ([(n, getattr(sd, n)()) for n in ("astronaut", "coffee", "chelsea", "rocket")]
+                       + [(p.name, cap(read(p))) for p in held if p.name != "astronaut.png"])
+    return out
+
+
+def chroma_tables(data: Path) -> None:
+    """The chroma term of jpeg_blocking per split and JPEG quality (Pillow, 4:2:0), and what
+    deblock leaves of it at q=8 (luma taper only, the issue-13 behaviour, and with its chroma
+    pass), with the residual against the clean picture (the gate evaluation's oracle)."""
+    from keyframe.fixes.deblock import Deblock
+    qs = (90, 75, 50, 30, 15, 8, 5)
+    for split, pics in chroma_splits(data).items():
+        print(f"== chroma term, {split} split ({len(pics)} pictures)")
+        rows: dict[str, list[tuple[float, float]]] = {}
+        drops = 0
+        for n, rgb in pics:
+            seq = [rgb] + [pil_jpeg(rgb, q) for q in qs]
+            ms = [compression.measure_jpeg_blocking(img(x)).measurements for x in seq]
+            for key, m in zip(["clean", *map(str, qs)], ms):
+                rows.setdefault(key, []).append((m["chroma_blockiness"], m["chroma_severity"]))
+            sevs = [m["chroma_severity"] for m in ms[1:]]
+            drops += sum(b < a - 0.02 for a, b in zip(sevs, sevs[1:]))
+            j = seq[qs.index(8) + 1]
+            for key, chroma in (("q8 deblock luma only", 0.0), ("q8 deblock + chroma", 1.0)):
+                out = Deblock().apply(j, Deblock.Params(strength=1.0, chroma=chroma))
+                m = compression.measure_jpeg_blocking(img(out)).measurements
+                res = compression.chroma_block_grid(out.astype(np.float32) - rgb)["excess"]
+                rows.setdefault(key, []).append((m["chroma_blockiness"], m["chroma_severity"]))
+                rows.setdefault(key + " (residual vs clean)", []).append((res, 0.0))
+        print("| JPEG quality | n | chroma excess median | max | >= minor | >= major |")
+        print("|---|---|---|---|---|---|")
+        for key, v in rows.items():
+            ex, sv = np.array(v).T
+            shares = (f"{np.mean(sv >= 0.25):.0%} | {np.mean(sv >= 0.5):.0%}"
+                      if "residual" not in key else
+                      f"> oracle bound {compression._CHROMA_ZERO}: {np.mean(ex > compression._CHROMA_ZERO):.0%} | -")
+            print(f"| {key} | {len(v)} | {np.median(ex):.2f} | {ex.max():.2f} | {shares} |")
+        print(f"quality steps where the chroma severity fell by > 0.02: {drops} "
+              f"of {len(pics) * (len(qs) - 1)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[3] / "shared"))
@@ -205,6 +273,8 @@ def main() -> None:
             out[:, :round(w * .12)] = 0
             out[:, w - round(w * .12):] = 0
             row(f"{n} pillarbox 12%", out)
+    if sec in ("", "chroma"):
+        chroma_tables(data)
     if sec in ("", "size"):
         print("== size comparability (flux girl, same relative degradation)")
         base = [c for c in clean if "girl_in_field" in c[0]]

@@ -19,7 +19,15 @@ picture certified untouched is not mended). For every certified result the scrip
 reports the PSNR to the clean original before and after the gate (same size only), so a
 "mend" that moved away from the clean picture shows.
 
+The JPEG ladder also has an **oracle** from the known truth (:func:`jpeg_oracle`): a
+certified JPEG case must leave no chroma block grid in its difference from the clean
+picture (the chroma term of ``jpeg_blocking`` read on after − clean, at most its zero
+anchor) and must not move the colour away from it (chroma PSNR to the clean picture at
+most 1 dB below the JPEG's). One that fails is counted and printed as **certified with
+damage**, not as mended (issue 13: a q=8 JPEG was certified with its 16-px colour blocks).
+
     python -m scripts.calibrate.eval_gate [--long-side 1024] [--only blur,noise] [--json cases.jsonl]
+    python -m scripts.calibrate.eval_gate --only jpeg,jpeg8   # the JPEG ladder and q=8, with the oracle
     python -m scripts.calibrate.eval_gate --held-out     # scikit-image's coffee, chelsea, rocket
     KEYFRAME_MODELS=/work/shared/models python -m scripts.calibrate.eval_gate   # anatomy models too
 
@@ -41,6 +49,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 
+from checks.artifact.compression import _CHROMA_ZERO, chroma_block_grid  # noqa: E402
 from keyframe.assess import assess  # noqa: E402
 from keyframe.gate import gate  # noqa: E402
 from keyframe.image import from_array, load  # noqa: E402
@@ -131,6 +140,8 @@ LADDERS = {
     "blur": ("blur", blur, [0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0]),
     "noise": ("noise", noise, [2, 3, 4, 5, 6, 8, 10, 12, 16]),
     "jpeg": ("jpeg_blocking", jpeg, [80, 70, 60, 50, 40, 30, 25, 20, 15, 10]),
+    # issue 13's case: heavy JPEG (4:2:0, 16-px colour blocks), checked by the same oracle
+    "jpeg8": ("jpeg_blocking", jpeg, [8]),
     "banding": ("banding", smooth_banding, [96, 64, 48, 40, 32, 24, 16, 12]),
     "letterbox": ("border", bars("tb"), [0.005, 0.01, 0.02, 0.04, 0.08]),
     "pillarbox": ("border", bars("lr"), [0.005, 0.01, 0.02, 0.04, 0.08]),
@@ -164,6 +175,36 @@ def psnr(a, b):
         return None
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return 99.0 if mse == 0 else round(10 * np.log10(255 ** 2 / mse), 2)
+
+
+#: the JPEG oracle's bounds: residual chroma block excess (chroma levels; the chroma term's
+#: zero anchor) and the chroma PSNR a mend may lose against the JPEG (dB)
+ORACLE_RESIDUAL = _CHROMA_ZERO
+ORACLE_PSNR_LOSS = 1.0
+_CBCR = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)
+
+
+def chroma_psnr(a, b):
+    e = (a.astype(np.float32) - b.astype(np.float32)) @ _CBCR.T
+    mse = float(np.mean(e.astype(np.float64) ** 2))
+    return 99.0 if mse == 0 else round(10 * np.log10(255 ** 2 / mse), 2)
+
+
+def jpeg_oracle(degraded, after, clean) -> dict:
+    """Does a certified JPEG case match the truth? Residual chroma blocking of after − clean
+    and the chroma PSNR to the clean picture, before and after; ``ok`` when both hold."""
+    if after.shape != clean.shape:
+        return {"ok": False, "why": "size changed"}
+    resid = float(chroma_block_grid(after.astype(np.float32)
+                                    - clean.astype(np.float32))["excess"])
+    before = float(chroma_block_grid(degraded.astype(np.float32)
+                                     - clean.astype(np.float32))["excess"])
+    pb, pa = chroma_psnr(degraded, clean), chroma_psnr(after, clean)
+    ok = resid <= ORACLE_RESIDUAL and pa >= pb - ORACLE_PSNR_LOSS
+    why = "" if ok else (f"residual chroma blocks {resid:.2f} (> {ORACLE_RESIDUAL})"
+                         if resid > ORACLE_RESIDUAL else f"chroma PSNR {pb} -> {pa} dB")
+    return {"ok": bool(ok), "why": why, "resid_before": round(before, 3),
+            "resid_after": round(resid, 3), "cpsnr_before": pb, "cpsnr_after": pa}
 
 
 def mild_rung(clean, code, degrade, rungs, profile):
@@ -220,6 +261,8 @@ def main() -> None:
                     attempts=[f"{'kept' if a.kept else 'rolled back'} {a.step.fix}: {a.reason}"
                               for a in res.attempts],
                     psnr_before=psnr(rgb, clean), psnr_after=psnr(res.image.rgb, clean))
+                if name.startswith("jpeg") and res.verdict == "certified":
+                    case["oracle"] = jpeg_oracle(rgb, res.image.rgb, clean)
             cases.append(case)
             if out:
                 out.write(json.dumps(case) + "\n")
@@ -228,6 +271,10 @@ def main() -> None:
                   f"{case.get('kept', '')} {case.get('reason', '')[:120]}", file=sys.stderr)
     if out:
         out.close()
+    for c in cases:
+        if not c.get("oracle", {"ok": True})["ok"]:
+            print(f"certified with damage: {c['image']} {c['ladder']} {c['rung']}: "
+                  f"{c['oracle']['why']}")
     for stem, why in left_out:
         print(f"left out (not certified as it is): {stem}: {why}")
     report(cases, ladders)
@@ -243,9 +290,13 @@ def report(cases, ladders) -> None:
     tot_f = tot_m = 0
     for name in ladders:
         cs = [c for c in rows[name] if c["rung"] is not None]
-        mended = [c for c in cs if c["verdict"] == "certified" and c["kept"]]
-        untouched = [c for c in cs if c["verdict"] == "certified" and not c["kept"]]
-        ends = Counter(c["verdict"] for c in cs if c["verdict"] != "certified")
+        damaged = [c for c in cs if not c.get("oracle", {"ok": True})["ok"]]
+        mended = [c for c in cs if c["verdict"] == "certified" and c["kept"]
+                  and c not in damaged]
+        untouched = [c for c in cs if c["verdict"] == "certified" and not c["kept"]
+                     and c not in damaged]
+        ends = Counter("certified with damage" if c in damaged else c["verdict"]
+                       for c in cs if c["verdict"] != "certified" or c in damaged)
         pa = [c["psnr_after"] for c in mended if c["psnr_after"] is not None]
         pb = [c["psnr_before"] for c in mended if c["psnr_after"] is not None
               and c["psnr_before"] is not None]

@@ -11,23 +11,24 @@ that of the same kernel with taps two pixels apart, which white noise answers id
 a period-2 checkerboard does not answer at all). The severity reads a low percentile (5th) of
 the block estimates: the flattest twentieth of the image, where any response is noise. Blocks
 that sit at the clip points (mean under 6 or over 249 grey levels) are skipped, since
-clipping hides noise there.
+clipping hides noise there, and so are blocks holding a clipped pixel (0-2 or 253-255)
+unless they are under a twentieth of the blocks (heavy noise reaches the clip everywhere).
 
-Why the 5th percentile (issue 14): noise covers the whole frame, so it is read where the
-frame is flattest, and a frame filled with fine texture (grass, foliage) leaves only a small
-flat part. The 20th percentile read the lawn of three FreiHand composites
-(../shared/data/mmpose_testdata freihand 00050180, 00082740, 00115300) as 5.6-12 grey
-levels of noise, while their motion-blurred hand, ~6 % of the frame, reads ~1, and the fine
-detail of two of them correlates at 0.998: the same lawn, not grain added per picture. On
-white noise the 5th percentile of the block estimates sits 6 % below the 20th
-(``_FLOOR_GAIN`` puts it back, so the anchors below read noise as before).
+Why the 5th percentile, the noise floor (issue 14; figures in docs/checks.md): noise covers
+the whole frame, so it is read where the frame is flattest, and a frame filled with fine
+texture (grass, foliage) leaves only a small flat part. The 20th percentile read the lawn of
+three FreiHand composites of ../shared/data (mmpose_testdata freihand 00050180, 00082740,
+00115300) as grain, while their motion-blurred hand reads none and two of them share the
+same fine detail: the same lawn, not grain added per picture. Set on white noise (the 5th
+percentile of its block estimates sits 6 % below the 20th: ``_FLOOR_GAIN`` puts it back, so
+the anchors below read noise as before) and checked against the tune split of
+``scripts/calibrate/false_alarms.py``.
 
 The 20th percentile stays the **fluctuation** the other measures take for noise
 (:func:`native_sigma`, reported as ``sigma``): ``blur`` and ``oversharpened`` subtract the
 share of gradient energy and of edge excursions that the finest fluctuation of the flattest
 fifth explains, and fine texture lifts an edge profile's extremes as noise does (read at
-the 5th percentile there too, held-out pictures at major ``oversharpened`` went 2 -> 4,
-``scripts/calibrate/false_alarms.py``).
+the 5th percentile there too, two more held-out pictures read ``oversharpened`` at major).
 
 Chroma noise: the same estimator on the R, G and B planes; the effective noise is
 ``max(sigma_luma, 0.75 * max channel sigma)`` (independent per-channel noise of std s

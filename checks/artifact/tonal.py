@@ -288,10 +288,10 @@ _FLAT_JUMP = 40.0
 #: ... and is reached by a jump: the mean distance from the bar colour rises by at least this
 #: (grey levels) over two consecutive lines somewhere between the bar's last line and the
 #: content. A padding bar ends at an edge (a 1-3 px transition); a vignette that fades to
-#: white or black runs into the picture at ~1-3 levels a line (COFW 001805, a clean portrait
-#: vignetted to white: 4.2 and 5.6 on its right and top sides, border 0.51 -> 0). The real
-#: bars of ../shared/data (SDXL frames and letterboxes, the CompVis grid's 2-px frame, a
-#: FreiHand crop's rotation wedge, a DIM composite) jump by 35-250 levels.
+#: white or black runs into the picture at a few levels a line (COFW 001805 in ../shared/data,
+#: a clean portrait vignetted to white). Set between the two on every picture of
+#: ../shared/data: its real bars (SDXL frames and letterboxes, the CompVis grid's frame, a
+#: FreiHand crop's rotation wedge, a DIM composite) jump far more (docs/checks.md).
 _EDGE_JUMP = 8.0
 _BORDER_POINTS = ((0.002, 0.0), (0.01, 0.3), (0.04, 0.55), (0.1, 0.7), (0.25, 0.85),
                   (0.5, 1.0))

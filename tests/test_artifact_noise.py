@@ -114,3 +114,18 @@ def test_checkerboard_is_not_noise(amplitude):
     assert meas(checker).measurements["sigma"] < clean + 1.0
     if amplitude >= 4:
         assert meas(noisy.astype(np.uint8)).severity >= 0.25
+
+
+def test_a_frame_of_texture_reads_its_noise_where_it_is_flat():
+    """Noise covers the whole frame, so it is read where the frame is flattest: a lawn
+    (scikit-image's grass) with a smooth patch of a sixteenth of the frame, as the FreiHand
+    composites of ../shared/data have a motion-blurred hand on a lawn, reads no noise (the
+    flattest fifth read the lawn: 0.71), and noise added all over is still read, rising."""
+    g = np.repeat(skimage.data.grass()[..., None], 3, axis=2)
+    h, w = g.shape[:2]
+    smooth = cv2.GaussianBlur(g, (0, 0), 6)
+    patch = (slice(h // 3, h // 3 + h // 4), slice(w // 3, w // 3 + w // 4))
+    g[patch] = smooth[patch]
+    sevs = [meas(g).severity] + [meas(add_noise(g, s)).severity for s in (4, 8, 16)]
+    assert sevs[0] < 0.25 and sevs[1] >= 0.25 and sevs[2] >= 0.5, sevs
+    assert all(a < b for a, b in zip(sevs, sevs[1:])), sevs

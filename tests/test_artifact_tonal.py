@@ -349,3 +349,21 @@ def test_a_subject_on_a_plain_backdrop_is_not_a_border():
     barred = rgb.copy()
     barred[:40] = 0
     assert tonal.measure_border(img(barred)).severity >= 0.5
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_a_vignette_fading_to_white_is_not_a_border(name):
+    """A portrait vignetted to white (COFW 001805 in ../shared/data) runs into the picture at
+    a few levels a line: no edge, no bar (before the jump rule: 2-3 px bars on each side).
+    The same picture with a padding bar still reads one."""
+    rgb = photo(name)
+    h, w = rgb.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = np.maximum(np.abs(yy - h / 2) / (h / 2), np.abs(xx - w / 2) / (w / 2))
+    for inner in (0.7, 0.8):
+        t = np.clip((r - inner) / (1.0 - inner), 0, 1)[..., None] ** 0.5
+        vig = np.clip(rgb * (1 - t) + 254 * t, 0, 255).astype(np.uint8)
+        assert border(vig).measurements["fraction"] == 0.0, inner
+        barred = vig.copy()
+        barred[:round(h * 0.05)] = 0
+        assert border(barred).severity >= 0.5, inner

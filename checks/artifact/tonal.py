@@ -358,6 +358,14 @@ _DEPART_LEVEL, _DEPART_SHARE = 12.0, 0.5
 _DEPART_LINES = 6
 #: ... and is either textured or, if flat too, at least this far from the bar colour
 _FLAT_JUMP = 40.0
+#: ... and is reached by a jump: the mean distance from the bar colour rises by at least this
+#: (grey levels) over two consecutive lines somewhere between the bar's last line and the
+#: content. A padding bar ends at an edge (a 1-3 px transition); a vignette that fades to
+#: white or black runs into the picture at a few levels a line (COFW 001805 in ../shared/data,
+#: a clean portrait vignetted to white). Set between the two on every picture of
+#: ../shared/data: its real bars (SDXL frames and letterboxes, the CompVis grid's frame, a
+#: FreiHand crop's rotation wedge, a DIM composite) jump far more (docs/checks.md).
+_EDGE_JUMP = 8.0
 _BORDER_POINTS = ((0.002, 0.0), (0.01, 0.3), (0.04, 0.55), (0.1, 0.7), (0.25, 0.85),
                   (0.5, 1.0))
 
@@ -396,7 +404,11 @@ def _side(lines: np.ndarray, limit: int) -> int:
     textured = nxt.std(axis=1).max(axis=1) > 2 * _LINE_STD
     contrast = np.abs(nxt.mean(axis=1) - bar).max(axis=1) > _FLAT_JUMP
     ok = (depart >= _DEPART_SHARE) & (textured | contrast)
-    return n if ok.any() else 0
+    # the distance from the bar colour, from the bar's last line through the window
+    dist = np.abs(lines[max(n - 1, 0):n + _DEPART_LINES, ::step].astype(np.float32)
+                  - bar).max(axis=2).mean(axis=1)
+    jump = float((dist[2:] - dist[:-2]).max()) if dist.size >= 3 else float(dist.max())
+    return n if ok.any() and jump >= _EDGE_JUMP else 0
 
 
 def _border(image: LoadedImage) -> tuple[int, int, int, int]:

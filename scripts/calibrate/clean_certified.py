@@ -11,7 +11,9 @@ Clean images, in three splits (``--split`` picks one; all by default):
   ``<shared>/data``: ComfyUI generations, skimage astronaut, LIVE references, blur_dataset
   ``_S`` shots, p3m portraits, mmpose real photos of people) — the images the tonal, noise
   and oversharpened false-alarm rules of issue 14 were tuned on;
-- ``held-out``: the odd-numbered entries of the same list, never looked at while tuning;
+- ``held-out``: the odd-numbered entries of the same list, never looked at while tuning —
+  except for ``noise``, whose noise floor (checks/artifact/noise.py) was found on three
+  held-out FreiHand composites and checked against the tune split;
 - ``independent``: photos shipped inside PyPI packages, none of them in ../shared:
   scikit-image's chelsea, coffee, rocket, motorcycle_left and camera, and, when the packages
   are installed, scikit-learn's china and flower and matplotlib's grace_hopper.

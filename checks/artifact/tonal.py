@@ -73,15 +73,13 @@ def _steps_along_rows(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 _NOISY_RANGE, _NOISY_PLATEAU, _NOISY_STEP = 2, 12, 4
 
 
-def _window(g: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Range and mean of every ``k`` consecutive pixels along rows (column j: j .. j+k-1)."""
+def _flat(g: np.ndarray, k: int) -> np.ndarray:
+    """Whether the ``k`` pixels from column j on are within _NOISY_RANGE levels (column j)."""
     n = g.shape[1] - k + 1
     kernel = np.ones((1, k), np.uint8)
     hi = cv2.dilate(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
     lo = cv2.erode(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
-    mean = cv2.blur(g.astype(np.float32), (k, 1), anchor=(0, 0),
-                    borderType=cv2.BORDER_REPLICATE)[:, :n]
-    return hi - lo, mean
+    return (hi - lo) <= _NOISY_RANGE
 
 
 def _noisy_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,30 +88,40 @@ def _noisy_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     plateaus of _NOISY_PLATEAU pixels whose range is <= _NOISY_RANGE; the height is the
     difference of the plateau means. :func:`_steps_along_rows` needs exactly equal pixels,
     which +-1 of noise never leaves: a 0.96 banding reading (LIVE's heaviest JPEGs) and
-    an 8-level posterised gradient fell to 0 under it."""
+    an 8-level posterised gradient fell to 0 under it.
+
+    The plateau means are exact (integer window sums), and read only where the two pixels
+    across the step differ at all (two such plateaus can meet with a 1-level jump, never
+    with none)."""
     P = _NOISY_PLATEAU
     w = g.shape[1]
     e = np.zeros(0, np.int64)
     if w < 2 * P + 2:
         return e, e, np.zeros(0)
-    rng, mean = _window(g, P)
-    flat = rng <= _NOISY_RANGE
+    flat = _flat(g, P)
     n = w - 2 * P                              # column c: the step follows pixel c + P - 1
-    left = mean[:, :n]
-    h1 = mean[:, P:P + n] - left
-    h2 = mean[:, P + 1:P + 1 + n] - left
-    one = flat[:, :n] & flat[:, P:P + n] & (np.abs(h1) >= _NOISY_STEP)
-    r1, c1 = np.nonzero(one)
-    r2, c2 = np.nonzero(flat[:, :n] & flat[:, P + 1:P + 1 + n] & (np.abs(h2) >= _NOISY_STEP)
-                        & ~one)
-    lo, hi = left[r2, c2], left[r2, c2] + h2[r2, c2]
-    mid = g[r2, c2 + P]            # the pixel a two-pixel step passes through
-    ok = (np.minimum(lo, hi) < mid) & (mid < np.maximum(lo, hi))
-    rr = np.concatenate([r1, r2[ok]])
-    cc = np.concatenate([c1, c2[ok]])
-    hh = np.concatenate([h1[r1, c1], h2[r2[ok], c2[ok]]]).astype(np.float64)
-    order = np.lexsort((cc, rr))
-    rr, cc, hh = rr[order], cc[order], hh[order]
+    left = g[:, P - 1:P - 1 + n]
+    d1 = g[:, P:P + n] != left
+    d2 = g[:, P + 1:P + 1 + n] != left
+    cand = flat[:, :n] & ((d1 & flat[:, P:P + n]) | (d2 & flat[:, P + 1:P + 1 + n]))
+    rr, cc = np.nonzero(cand)
+    if not rr.size:
+        return e, e, np.zeros(0)
+    csum = np.zeros((g.shape[0], w + 1), np.int32)
+    np.cumsum(g, axis=1, out=csum[:, 1:])
+
+    def mean(col):
+        return (csum[rr, col + P] - csum[rr, col]) / P
+
+    lo = mean(cc)
+    h1 = mean(cc + P) - lo
+    h2 = mean(cc + P + 1) - lo
+    one = flat[rr, cc + P] & (np.abs(h1) >= _NOISY_STEP)
+    mid = g[rr, cc + P]
+    two = (~one & flat[rr, cc + P + 1] & (np.abs(h2) >= _NOISY_STEP)
+           & (np.minimum(lo, lo + h2) < mid) & (mid < np.maximum(lo, lo + h2)))
+    keep = one | two
+    rr, cc, hh = rr[keep], cc[keep], np.where(one, h1, h2)[keep]
     if rr.size:                                # one step, not one per pixel it spans
         keep = np.ones(rr.size, bool)
         keep[1:] = ~((rr[1:] == rr[:-1]) & (cc[1:] - cc[:-1] <= 2))

@@ -162,8 +162,9 @@ def judge(step: str, before: Report, after: Report, *, profile: Profile,
         return Judgement(True, f"flattened ({', '.join(targets)} gone); the verdict of the "
                                f"flattened picture decides (moved: {moved})", changes, levels)
     # damage: a code ending a level higher than it had, by more than the margin
-    placed = () if geometry else {c for cls in check_classes().values()
-                                  for c in cls.geometric_codes}
+    moved_content = geometry and not getattr(fix_classes().get(step), "uncovers_frame", False)
+    placed = () if moved_content else {c for cls in check_classes().values()
+                                       for c in cls.geometric_codes}
     raised = sorted(((new[c] - old[c], c) for c, (a, b) in changes.items()
                      if c not in targets and c not in placed and b > a
                      and level_rank(level(c, b - rule.level_margin)) > level_rank(level(c, a))),

@@ -229,6 +229,12 @@ class Fix(abc.ABC):
     #: lowers every code it was planned for, whatever else moves (flatten: the checks then
     #: see the chosen background instead of mid-grey, which moves other codes without damage)
     keep_rule: ClassVar[str] = "level"
+    #: True: the step only takes away padding around the content (crop_border's bars), so
+    #: where the content sits and how large it is were already what the frame then shows: a
+    #: rise of a check's ``geometric_codes`` after it is uncovered, not caused (the astronaut
+    #: whose hair meets the bar reads subject_near_edge 0.74 once the bar is gone), and the
+    #: next round plans its fix
+    uncovers_frame: ClassVar[bool] = False
     #: the measurement keys :meth:`plan_params` reads from the finding it mends (a contract
     #: test ties each one to a key its check emits: a renamed key cannot silently turn a
     #: planned step into its defaults)

@@ -259,3 +259,16 @@ def test_a_filter_is_not_rolled_back_for_what_it_uncovered_in_the_frame():
     # anything else a filter raises is still damage
     after = report({"jpeg_blocking": 0.0, "subject_near_edge": 0.2, "blur": 0.6})
     assert not judge("deblock", before, after, profile=PROFILE, geometry=False).keep
+
+
+def test_cropping_bars_uncovers_where_the_content_sits_it_does_not_move_it():
+    """samples/letterboxed.png: the astronaut's hair meets the top bar; once crop_border takes
+    the bars away, framing reads her 0 px from the top edge (0.74). The bars hid it; the
+    crop is kept and the next round plans reframe. Another geometry step is judged on it."""
+    before = report({"border": 0.84, "subject_near_edge": 0.0, "blur": 0.1},
+                    {"border": "crop_border"})
+    after = report({"border": 0.0, "subject_near_edge": 0.74, "blur": 0.1})
+    assert judge("crop_border", before, after, profile=PROFILE, geometry=True).keep
+    before = report({"blur": 0.6, "subject_near_edge": 0.0}, {"blur": "downscale"})
+    after = report({"blur": 0.1, "subject_near_edge": 0.74})
+    assert not judge("downscale", before, after, profile=PROFILE, geometry=True).keep

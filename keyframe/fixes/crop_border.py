@@ -27,6 +27,7 @@ class CropBorder(Fix):
     name = "crop_border"
     mends = ("border",)
     changes_geometry = True
+    uncovers_frame = True
     stage = 60
     reads = ("top", "bottom", "left", "right")
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)

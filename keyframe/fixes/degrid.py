@@ -6,6 +6,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import spsolve
 
 from keyframe.fixes._common import check_rgb, to_float, to_uint8
 from keyframe.registry import Fix
@@ -21,6 +23,19 @@ FINE_MAX = 32
 NOTCH_MAX, TEMPLATE_MAX = 8, 16
 #: half-width in px of the ramp that replaces a seam step
 SEAM_TAPER = 8
+#: bands (px from the seam line, inclusive) read on either side of a seam: the near band
+#: gives the tile's level beside the seam, the far band the picture's own slope, which is
+#: extrapolated to the seam and taken off (a gradient across the seam is no offset)
+NEAR_BAND, FAR_BAND = (2, 6), (7, 16)
+#: the same read right at the line: the pixels beside it, the slope from the next ones
+LINE_BAND = ((0, 0), (1, 1))
+DIFF_K = 0.5
+#: a seam edge's offset estimate is weighted by 1 / (its standard error^2 + this^2): a
+#: smooth stretch (sky, skin) reads an offset to a tenth of a grey level, grass to a few
+OFFSET_SE_FLOOR = 0.5
+#: the tile-offset solve: a ridge (times the median edge weight) towards 0, and rounds of
+#: Cauchy reweighting with this scale on the edges' residuals in standard errors
+RIDGE, ROBUST_ITERATIONS, ROBUST_SCALE = 0.005, 6, 3.0
 #: notch half-width (Gaussian sigma) in frequency bins, per 512 px of padded size
 NOTCH_SIGMA_PER_512 = 1.0
 
@@ -40,9 +55,13 @@ class Degrid(Fix):
     checkerboard, for instance, sits entirely on the Nyquist corner and is removed.
 
     Periods above ``FINE_MAX`` (32 px) are tiling seams, not textures: notching their dense
-    harmonics would take real content with them, so along such an axis the step at every
-    seam (lines ``k * period``, anchored at pixel 0), averaged along the seam, is instead
-    spread into a ramp of ``SEAM_TAPER`` px each side (:func:`_deseam`).
+    harmonics would take real content with them. A tiled decoder leaves each tile with its
+    own flat offset, so the tiles (seam lines ``k * period``, anchored at pixel 0) get one
+    constant each, solved by least squares from the offsets read across every seam edge a
+    few pixels away from the line (:func:`tile_offsets`), and subtracted with the picture's
+    mean kept; what step is left on the line itself (a 1-px seam line) is then spread into a
+    ramp of ``SEAM_TAPER`` px each side (:func:`_deseam`). Smoothing the step alone left the
+    tiles' offsets in place: the line was gone, the blocks were not.
 
     Why: VAE decoders and upsamplers leave faint 2-, 4- or 8-px grids; in a video they stay
     fixed on the screen while the content moves behind them.
@@ -79,6 +98,14 @@ class Degrid(Fix):
             return rgb.copy()
         h, w = rgb.shape[:2]
         f = to_float(rgb)
+        sx = _seam_spacing(px) if px > FINE_MAX else 0
+        sy = _seam_spacing(py) if py > FINE_MAX else 0
+        if sx or sy:
+            for c in range(f.shape[2]):
+                offs, xb, yb = tile_offsets(f[..., c], sx, sy)
+                col = np.searchsorted(xb, np.arange(w), side="right")
+                row = np.searchsorted(yb, np.arange(h), side="right")
+                f[..., c] -= params.strength * offs[row[:, None], col[None, :]]
         if px > FINE_MAX:
             _deseam(f, _seam_spacing(px), params.strength)
         if py > FINE_MAX:
@@ -147,6 +174,142 @@ def _deseam(f: np.ndarray, period: int, strength: float) -> None:
     idx_p, idx_q = xb[:, None] - 1 - i, xb[:, None] + i
     f[:, idx_p] += shift
     f[:, idx_q] -= shift
+
+
+def band_offsets(plane: np.ndarray, xs: np.ndarray, *, near: tuple[int, int] = NEAR_BAND,
+                 far: tuple[int, int] = FAR_BAND) -> np.ndarray:
+    """Per row, the offset across each vertical line between columns ``x - 1`` and ``x``
+    (``x`` in ``xs``) of ``plane`` (H x W), read away from the line (rows x len(xs)).
+
+    The mean of the ``near`` band on the right (pixels ``x + near[0] .. x + near[1]``) minus
+    that on the left (``x - 1 - near[0]`` and out), minus the picture's slope across the
+    line: the far bands' step to the near ones on either side, extrapolated over the
+    distance between the near bands. A tile's flat offset moves both bands of its side
+    alike, so it stays whole; a linear gradient cancels; the pixels right on the line (a
+    1-px seam line, a smoothed step) are not read. ``xs`` must leave ``far[1] + 1`` px on
+    either side.
+    """
+    f = plane.astype(np.float64, copy=False)
+    cs = np.zeros((f.shape[0], f.shape[1] + 1))
+    np.cumsum(f, axis=1, out=cs[:, 1:])
+    xs = np.asarray(xs)
+
+    def right(a: int, b: int) -> np.ndarray:
+        return (cs[:, xs + b + 1] - cs[:, xs + a]) / (b - a + 1)
+
+    def left(a: int, b: int) -> np.ndarray:
+        return (cs[:, xs - a] - cs[:, xs - b - 1]) / (b - a + 1)
+
+    c_near, c_far = (near[0] + near[1] + 1) / 2, (far[0] + far[1] + 1) / 2
+    near_l, near_r = left(*near), right(*near)
+    slope = ((near_l - left(*far)) + (right(*far) - near_r)) / (2 * (c_far - c_near))
+    return (near_r - near_l) - slope * 2 * c_near
+
+
+def robust_offset(o: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(median, standard error) of per-row offsets ``o`` along ``axis``: the error from the
+    rows' robust spread (1.4826 MAD, x 1.25 for a median) over the square root of their
+    number, so that a few rows crossed by an edge neither move nor inflate it."""
+    m = np.median(o, axis=axis)
+    mad = np.median(np.abs(o - np.expand_dims(m, axis)), axis=axis)
+    return m, 1.4826 * 1.25 * mad / np.sqrt(o.shape[axis])
+
+
+def _far_band(period: int) -> tuple[int, int]:
+    """The far band for seams ``period`` px apart: ``FAR_BAND``, within a quarter period."""
+    return FAR_BAND[0], min(FAR_BAND[1], max(FAR_BAND[0] + 1, period // 4))
+
+
+def _edges(plane: np.ndarray, xb: np.ndarray, yb: np.ndarray, far: tuple[int, int]
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, weight) across every vertical seam edge: per tile row (split at ``yb``) and
+    seam column ``xb``, the robust offset over the rows of that tile read right at the line
+    (:func:`band_offsets` with the pixels beside it, slope from the next ones) and read
+    away from it (``NEAR_BAND`` / ``far``). A tile's offset gives both the same value; the
+    picture's own structure (a horizon or wood grain along the seam, an edge beside it)
+    gives different ones, so the weight is ``1 / (se^2 + (difference / 2)^2 +
+    OFFSET_SE_FLOOR^2)`` and the value the one at the line."""
+    near_o = band_offsets(plane, xb, near=LINE_BAND[0], far=LINE_BAND[1])
+    band_o = band_offsets(plane, xb, near=NEAR_BAND, far=far)
+    cuts = np.concatenate([[0], yb, [plane.shape[0]]])
+    d = np.zeros((cuts.size - 1, xb.size))
+    wt = np.zeros_like(d)
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        m, se = robust_offset(near_o[a:b], axis=0)
+        m2, se2 = robust_offset(band_o[a:b], axis=0)
+        d[i] = m
+        wt[i] = 1.0 / (se ** 2 + se2 ** 2 + (DIFF_K * (m - m2)) ** 2 + OFFSET_SE_FLOOR ** 2)
+    return d, wt
+
+
+def tile_offsets(plane: np.ndarray, period_x: int, period_y: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each tile's flat offset on ``plane`` (H x W), for seams every ``period_x`` columns and
+    ``period_y`` rows from pixel 0 (0: no seams along that axis): ``(offsets, xb, yb)`` with
+    ``offsets`` (tiles_y x tiles_x, area-weighted mean 0) and the seam lines.
+
+    Every edge between two neighbouring tiles gives a measured difference of their
+    offsets (:func:`band_offsets`, robust over the edge, weighted by its precision); the
+    offsets are the weighted least-squares solution of those differences on the tile graph
+    (a Poisson equation), pinned by the area-weighted mean being 0 so that the picture's
+    mean stays. The bands reach a quarter period at most (tiles of 64 px: 2-6 px beside the
+    line, 7-16 px for the slope), so they stay inside the tile.
+    """
+    h, w = plane.shape
+    fx, fy = _far_band(period_x), _far_band(period_y)
+    xb = np.arange(period_x, w - fx[1], period_x) if period_x else np.zeros(0, int)
+    yb = np.arange(period_y, h - fy[1], period_y) if period_y else np.zeros(0, int)
+    xb, yb = xb[xb > fx[1]], yb[yb > fy[1]]
+    ty, tx = yb.size + 1, xb.size + 1
+    if ty * tx == 1:
+        return np.zeros((1, 1)), xb, yb
+    idx = np.arange(ty * tx).reshape(ty, tx)
+    pairs, diffs, weights = [], [], []
+    if xb.size:
+        d, wt = _edges(plane, xb, yb, fx)
+        pairs.append((idx[:, :-1].ravel(), idx[:, 1:].ravel()))
+        diffs.append(d.ravel())
+        weights.append(wt.ravel())
+    if yb.size:
+        d, wt = _edges(plane.T, yb, xb, fy)           # (tiles_x, seams_y)
+        pairs.append((idx[:-1, :].T.ravel(), idx[1:, :].T.ravel()))
+        diffs.append(d.ravel())
+        weights.append(wt.ravel())
+    a = np.concatenate([p[0] for p in pairs])
+    b = np.concatenate([p[1] for p in pairs])
+    d, wt = np.concatenate(diffs), np.concatenate(weights)
+    t = _solve_on_graph(a, b, d, wt, ty * tx)
+    ex = np.diff(np.concatenate([[0], xb, [w]]))
+    ey = np.diff(np.concatenate([[0], yb, [h]]))
+    area = (ey[:, None] * ex[None, :]).ravel() / (h * w)
+    t -= float(area @ t)
+    return t.reshape(ty, tx), xb, yb
+
+
+def _solve_on_graph(a: np.ndarray, b: np.ndarray, d: np.ndarray, wt: np.ndarray, n: int
+                    ) -> np.ndarray:
+    """Offsets ``t`` (n tiles) with ``t[b] - t[a] ~ d`` per edge, robustly.
+
+    Weighted least squares (the normal equations are a weighted graph Laplacian; a ridge of
+    ``RIDGE`` times the median weight pulls tiles nothing pins towards 0), then
+    ``ROBUST_ITERATIONS`` rounds of Cauchy reweighting on each edge's residual in units of
+    its standard error: a natural edge that runs along a seam reads as a large difference
+    that the cycles of the tile graph around it contradict, and it loses its weight.
+    """
+    rows = np.concatenate([a, b, a, b])
+    cols = np.concatenate([a, b, b, a])
+    ridge = sparse.identity(n, format="csc") * (RIDGE * float(np.median(wt)))
+    w = wt.copy()
+    t = np.zeros(n)
+    for _ in range(ROBUST_ITERATIONS + 1):
+        lap = sparse.coo_matrix((np.concatenate([w, w, -w, -w]), (rows, cols)),
+                                shape=(n, n)).tocsc()
+        rhs = (np.bincount(b, weights=w * d, minlength=n)
+               - np.bincount(a, weights=w * d, minlength=n))
+        t = spsolve(lap + ridge, rhs)
+        z = (t[b] - t[a] - d) * np.sqrt(wt)
+        w = wt / (1.0 + (z / ROBUST_SCALE) ** 2)
+    return t
 
 
 def _pad_periodic(f: np.ndarray, period: int, axis: int) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Degrid: notch out a periodic grid pattern at its measured period (mends ``grid_artifact``)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +24,15 @@ FINE_MAX = 32
 NOTCH_MAX, TEMPLATE_MAX = 8, 16
 #: half-width in px of the ramp that replaces a seam step
 SEAM_TAPER = 8
-#: bands (px from the seam line, inclusive) read on either side of a seam: the near band
-#: gives the tile's level beside the seam, the far band the picture's own slope, which is
-#: extrapolated to the seam and taken off (a gradient across the seam is no offset)
-NEAR_BAND, FAR_BAND = (2, 6), (7, 16)
-#: the same read right at the line: the pixels beside it, the slope from the next ones
-LINE_BAND = ((0, 0), (1, 1))
+#: how a seam edge's offset is read (:func:`band_offsets`: px from the line, inclusive, of
+#: the band beside it and of the band the picture's own slope is taken from): right at the
+#: line, and checked against the same read one pixel further out. A tile's offset gives
+#: both the same value, the picture's structure (an edge beside the line, wood grain or a
+#: horizon along it) different ones. Bands further out (2-6 / 7-16 px) read content as
+#: offsets more: on skimage coffee, chelsea and astronaut with 64-px tiles of +-6, the
+#: tiles left 1.1-1.3 grey levels off the clean picture with them, 0.8-0.9 with these
+LINE_BAND, BESIDE_BAND = ((0, 0), (1, 1)), ((1, 1), (2, 3))
+#: an edge's two readings differing by D add (DIFF_K * D)^2 to its variance
 DIFF_K = 0.5
 #: a seam edge's offset estimate is weighted by 1 / (its standard error^2 + this^2): a
 #: smooth stretch (sky, skin) reads an offset to a tenth of a grey level, grass to a few
@@ -176,109 +180,126 @@ def _deseam(f: np.ndarray, period: int, strength: float) -> None:
     f[:, idx_q] -= shift
 
 
-def band_offsets(plane: np.ndarray, xs: np.ndarray, *, near: tuple[int, int] = NEAR_BAND,
-                 far: tuple[int, int] = FAR_BAND) -> np.ndarray:
+def band_offsets(plane: np.ndarray, xs: np.ndarray, *, near: tuple[int, int],
+                 far: tuple[int, int]) -> np.ndarray:
     """Per row, the offset across each vertical line between columns ``x - 1`` and ``x``
-    (``x`` in ``xs``) of ``plane`` (H x W), read away from the line (rows x len(xs)).
+    (``x`` in ``xs``) of ``plane`` (H x W) (rows x len(xs)).
 
     The mean of the ``near`` band on the right (pixels ``x + near[0] .. x + near[1]``) minus
     that on the left (``x - 1 - near[0]`` and out), minus the picture's slope across the
     line: the far bands' step to the near ones on either side, extrapolated over the
     distance between the near bands. A tile's flat offset moves both bands of its side
-    alike, so it stays whole; a linear gradient cancels; the pixels right on the line (a
-    1-px seam line, a smoothed step) are not read. ``xs`` must leave ``far[1] + 1`` px on
-    either side.
+    alike, so it stays whole; a linear gradient cancels. ``xs`` must leave ``far[1] + 1``
+    px on either side.
     """
-    f = plane.astype(np.float64, copy=False)
-    cs = np.zeros((f.shape[0], f.shape[1] + 1))
-    np.cumsum(f, axis=1, out=cs[:, 1:])
-    xs = np.asarray(xs)
-
-    def right(a: int, b: int) -> np.ndarray:
-        return (cs[:, xs + b + 1] - cs[:, xs + a]) / (b - a + 1)
-
-    def left(a: int, b: int) -> np.ndarray:
-        return (cs[:, xs - a] - cs[:, xs - b - 1]) / (b - a + 1)
-
     c_near, c_far = (near[0] + near[1] + 1) / 2, (far[0] + far[1] + 1) / 2
-    near_l, near_r = left(*near), right(*near)
-    slope = ((near_l - left(*far)) + (right(*far) - near_r)) / (2 * (c_far - c_near))
-    return (near_r - near_l) - slope * 2 * c_near
+    xs = np.asarray(xs, dtype=int)
+    reach = far[1] + 1
+    out = np.empty((plane.shape[0], xs.size))
+    for j, x in enumerate(xs):
+        win = plane[:, x - reach:x + reach].astype(np.float64)      # column x sits at reach
+        cs = np.zeros((win.shape[0], win.shape[1] + 1))
+        np.cumsum(win, axis=1, out=cs[:, 1:])
+
+        def right(a: int, b: int) -> np.ndarray:
+            return (cs[:, reach + b + 1] - cs[:, reach + a]) / (b - a + 1)
+
+        def left(a: int, b: int) -> np.ndarray:
+            return (cs[:, reach - a] - cs[:, reach - b - 1]) / (b - a + 1)
+
+        near_l, near_r = left(*near), right(*near)
+        slope = ((near_l - left(*far)) + (right(*far) - near_r)) / (2 * (c_far - c_near))
+        out[:, j] = (near_r - near_l) - slope * 2 * c_near
+    return out
 
 
 def robust_offset(o: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(median, standard error) of per-row offsets ``o`` along ``axis``: the error from the
     rows' robust spread (1.4826 MAD, x 1.25 for a median) over the square root of their
-    number, so that a few rows crossed by an edge neither move nor inflate it."""
-    m = np.median(o, axis=axis)
-    mad = np.median(np.abs(o - np.expand_dims(m, axis)), axis=axis)
-    return m, 1.4826 * 1.25 * mad / np.sqrt(o.shape[axis])
+    number, so that a few rows crossed by an edge neither move nor inflate it. NaN rows (clipped)
+    are left out; fewer than 4 rows left give NaN."""
+    n = np.sum(np.isfinite(o), axis=axis)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # all-NaN columns: NaN, no offset
+        m = np.nanmedian(o, axis=axis)
+        mad = np.nanmedian(np.abs(o - np.expand_dims(m, axis)), axis=axis)
+        se = 1.4826 * 1.25 * mad / np.sqrt(np.maximum(n, 1))
+    m = np.where(n >= 4, m, np.nan)
+    return m, se
 
 
-def _far_band(period: int) -> tuple[int, int]:
-    """The far band for seams ``period`` px apart: ``FAR_BAND``, within a quarter period."""
-    return FAR_BAND[0], min(FAR_BAND[1], max(FAR_BAND[0] + 1, period // 4))
-
-
-def _edges(plane: np.ndarray, xb: np.ndarray, yb: np.ndarray, far: tuple[int, int]
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _edges(plane: np.ndarray, xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(offset, weight) across every vertical seam edge: per tile row (split at ``yb``) and
-    seam column ``xb``, the robust offset over the rows of that tile read right at the line
-    (:func:`band_offsets` with the pixels beside it, slope from the next ones) and read
-    away from it (``NEAR_BAND`` / ``far``). A tile's offset gives both the same value; the
-    picture's own structure (a horizon or wood grain along the seam, an edge beside it)
-    gives different ones, so the weight is ``1 / (se^2 + (difference / 2)^2 +
-    OFFSET_SE_FLOOR^2)`` and the value the one at the line."""
-    near_o = band_offsets(plane, xb, near=LINE_BAND[0], far=LINE_BAND[1])
-    band_o = band_offsets(plane, xb, near=NEAR_BAND, far=far)
+    seam column ``xb``, the robust offset over the rows of that tile read at the line
+    (``LINE_BAND``) and beside it (``BESIDE_BAND``). A tile's offset gives both the same
+    value; the picture's own structure gives different ones, so the weight is
+    ``1 / (se^2 + se'^2 + (DIFF_K * difference)^2 + OFFSET_SE_FLOOR^2)`` and the value the
+    one at the line."""
+    o1 = band_offsets(plane, xb, near=LINE_BAND[0], far=LINE_BAND[1])
+    o2 = band_offsets(plane, xb, near=BESIDE_BAND[0], far=BESIDE_BAND[1])
+    # rows clipped at 0 or 255 beside the line carry no offset (or only part of it)
+    clipped = np.zeros(o1.shape, bool)
+    for x in (xb - 2, xb - 1, xb, xb + 1):
+        v = plane[:, x]
+        clipped |= (v <= 0.5) | (v >= 254.5)
+    o1[clipped] = np.nan
+    o2[clipped] = np.nan
     cuts = np.concatenate([[0], yb, [plane.shape[0]]])
     d = np.zeros((cuts.size - 1, xb.size))
     wt = np.zeros_like(d)
     for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
-        m, se = robust_offset(near_o[a:b], axis=0)
-        m2, se2 = robust_offset(band_o[a:b], axis=0)
-        d[i] = m
-        wt[i] = 1.0 / (se ** 2 + se2 ** 2 + (DIFF_K * (m - m2)) ** 2 + OFFSET_SE_FLOOR ** 2)
+        m, se = robust_offset(o1[a:b], axis=0)
+        m2, se2 = robust_offset(o2[a:b], axis=0)
+        ok = np.isfinite(m) & np.isfinite(m2)
+        d[i] = np.where(ok, m, 0.0)
+        wt[i] = np.where(ok, 1.0 / (se ** 2 + se2 ** 2 + (DIFF_K * (m - m2)) ** 2
+                                    + OFFSET_SE_FLOOR ** 2), 0.0)
     return d, wt
 
 
-def tile_offsets(plane: np.ndarray, period_x: int, period_y: int
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def seam_lines(period: int, phase: int, n: int) -> np.ndarray:
+    """Seam lines ``phase + k * period`` that leave the bands room on both sides of an
+    axis of ``n`` px (none for period 0)."""
+    if not period:
+        return np.zeros(0, int)
+    reach = BESIDE_BAND[1][1] + 1
+    x = np.arange(phase % period, n, period)
+    return x[(x >= reach) & (x <= n - reach)]
+
+
+def tile_offsets(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: int = 0,
+                 phase_y: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each tile's flat offset on ``plane`` (H x W), for seams every ``period_x`` columns and
-    ``period_y`` rows from pixel 0 (0: no seams along that axis): ``(offsets, xb, yb)`` with
-    ``offsets`` (tiles_y x tiles_x, area-weighted mean 0) and the seam lines.
+    ``period_y`` rows from ``phase_x`` / ``phase_y`` (period 0: no seams along that axis):
+    ``(offsets, xb, yb)`` with ``offsets`` (tiles_y x tiles_x, area-weighted mean 0) and
+    the seam lines.
 
     Every edge between two neighbouring tiles gives a measured difference of their
-    offsets (:func:`band_offsets`, robust over the edge, weighted by its precision); the
-    offsets are the weighted least-squares solution of those differences on the tile graph
-    (a Poisson equation), pinned by the area-weighted mean being 0 so that the picture's
-    mean stays. The bands reach a quarter period at most (tiles of 64 px: 2-6 px beside the
-    line, 7-16 px for the slope), so they stay inside the tile.
+    offsets (:func:`_edges`, robust over the edge, weighted by its precision); the offsets
+    are the robust weighted least-squares solution of those differences on the tile graph
+    (a Poisson equation, :func:`_solve_on_graph`), with the area-weighted mean 0 so that
+    the picture's mean stays.
     """
     h, w = plane.shape
-    fx, fy = _far_band(period_x), _far_band(period_y)
-    xb = np.arange(period_x, w - fx[1], period_x) if period_x else np.zeros(0, int)
-    yb = np.arange(period_y, h - fy[1], period_y) if period_y else np.zeros(0, int)
-    xb, yb = xb[xb > fx[1]], yb[yb > fy[1]]
+    xb, yb = seam_lines(period_x, phase_x, w), seam_lines(period_y, phase_y, h)
     ty, tx = yb.size + 1, xb.size + 1
     if ty * tx == 1:
         return np.zeros((1, 1)), xb, yb
     idx = np.arange(ty * tx).reshape(ty, tx)
     pairs, diffs, weights = [], [], []
     if xb.size:
-        d, wt = _edges(plane, xb, yb, fx)
+        d, wt = _edges(plane, xb, yb)
         pairs.append((idx[:, :-1].ravel(), idx[:, 1:].ravel()))
         diffs.append(d.ravel())
         weights.append(wt.ravel())
     if yb.size:
-        d, wt = _edges(plane.T, yb, xb, fy)           # (tiles_x, seams_y)
+        d, wt = _edges(plane.T, yb, xb)                          # (tiles_x, seams_y)
         pairs.append((idx[:-1, :].T.ravel(), idx[1:, :].T.ravel()))
         diffs.append(d.ravel())
         weights.append(wt.ravel())
     a = np.concatenate([p[0] for p in pairs])
     b = np.concatenate([p[1] for p in pairs])
-    d, wt = np.concatenate(diffs), np.concatenate(weights)
-    t = _solve_on_graph(a, b, d, wt, ty * tx)
+    t = _solve_on_graph(a, b, np.concatenate(diffs), np.concatenate(weights), ty * tx)
     ex = np.diff(np.concatenate([[0], xb, [w]]))
     ey = np.diff(np.concatenate([[0], yb, [h]]))
     area = (ey[:, None] * ex[None, :]).ravel() / (h * w)

@@ -59,6 +59,7 @@ import cv2
 import numpy as np
 
 from checks.artifact import seams
+from keyframe.fixes.degrid import periodic_part
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 from keyframe.severity import log_ramp
@@ -313,7 +314,13 @@ def measure_grid_artifact(image: LoadedImage) -> Measurement:
         g = gray_u8(image)
         fine = _periodic(g)
         sx, sy = seams.seams_both_axes(g)
-        return {"fine": fine, "sx": sx, "sy": sy, "off": seams.tile_offset_spread(g, sx, sy)}
+        rest = g
+        if fine["amplitude"] > 0 and fine["region"] is None:
+            # the tiles are read on what the periodic pattern leaves: a 32-px checkerboard's
+            # squares would otherwise read as tiles offset across every 64-px line
+            f = g.astype(np.float32)[..., None]
+            rest = (f - periodic_part(f, fine["period_x"], fine["period_y"]))[..., 0]
+        return {"fine": fine, "sx": sx, "sy": sy, "off": seams.tile_offset_spread(rest, sx, sy)}
     r = cached(image, "grid.grid", compute)
     fine, sx, sy, off = r["fine"], r["sx"], r["sy"], r["off"]
     s_fine = log_ramp(fine["amplitude"], _FINE_ZERO, _FINE_ONE) if fine["amplitude"] > 0 else 0.0

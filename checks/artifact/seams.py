@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from keyframe.fixes.degrid import tile_offsets
+from keyframe.fixes.degrid import seams_are_lines, tile_offsets
 
 #: rows (columns) read by the seam profile: 32-row bands, 32 of them at most
 SEAM_LINES = 1024
@@ -109,9 +109,18 @@ DECODER_TILE = 64
 #: on grids moved off the seams, where no seam is and the picture's content alone makes
 #: offsets up (clean tune pictures of scripts/calibrate/seams.py: variance ratio 0.2-3.7)
 NULL_SHARE = 2.0
-#: the null grids: the seam grid moved by these sixteenths of its period (at least the
-#: bands' 17 px from every seam line on 64-px tiles)
+#: a grid the steps found is read for offsets from this step (grey levels): fainter step
+#: grids were noise that a second grid's reading turned into false alarms (a 512-px SD JPEG
+#: of pal4vst at 56 px, a quality-10 JPEG at 48 px)
+STEP_GRID_MIN = 1.5
+#: the null grids: the seam grid moved by these sixteenths of its period, rounded to
+#: whole 8-px blocks (so that a JPEG's block edges fall on the null grids as on the seams)
 NULL_SHIFTS = (5, 8, 11)
+
+
+def _shift(period: int, k: int) -> int:
+    """``k`` sixteenths of ``period``, rounded to a multiple of 8 px (at least 8)."""
+    return max(8, int(round(k * period / 16 / 8)) * 8)
 #: larger pictures are read on a centred crop of this side (its origin on the 64-px grid),
 #: which holds 256 tiles and bounds the cost
 OFFSET_SIDE = 1024
@@ -134,17 +143,19 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
 
     Read on a centred crop of at most ``OFFSET_SIDE`` px. Grids tried: ``DECODER_TILE``-px
     tiles from pixel 0, and the one the steps found (``sx`` / ``sy``: period and position
-    per axis, when at least 48 px: the bands need room) unless its lines are some of those.
+    per axis, when at least 48 px and a step of ``STEP_GRID_MIN``) unless its lines are
+    some of those.
     Per grid the tiles' offsets are solved as degrid solves them
     (:func:`keyframe.fixes.degrid.tile_offsets`: every edge's offset read at the line and
     checked against the same read a pixel further out, which content beside the line does
     not pass), and their spread ``s`` is compared with
     the spread ``s0`` of the same solve on the grid moved by 5/16, 8/16 and 11/16 of a tile
-    (root mean square), where the
+    (whole 8-px blocks; root mean square), where the
     picture's content alone makes up offsets: the amplitude is
     ``sqrt(max(0, s^2 - NULL_SHARE * s0^2))`` grey levels (the same in expectation at any
     size, since the tiles are 64 px at any size; a busy picture masks faint offsets, as it
-    does to the eye). Of several grids the one whose offsets stand out most from its null
+    does to the eye). A grid whose seams are lines rather than offsets
+    (:func:`keyframe.fixes.degrid.seams_are_lines`) is left to the step reading. Of several grids the one whose offsets stand out most from its null
     (``s^2 / s0^2``) is kept: the largest amplitude would favour the noisier grid.
     """
     y0, x0 = (max(0, (n - OFFSET_SIDE) // 2) // DECODER_TILE * DECODER_TILE for n in g.shape)
@@ -153,8 +164,8 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     grids = set()
     if min(h, w) >= 3 * DECODER_TILE:
         grids.add((DECODER_TILE, 0, DECODER_TILE, 0))
-    px = sx["period"] if sx["period"] >= 48 else 0
-    py = sy["period"] if sy["period"] >= 48 else 0
+    px = sx["period"] if sx["period"] >= 48 and sx["amp"] >= STEP_GRID_MIN else 0
+    py = sy["period"] if sy["period"] >= 48 and sy["amp"] >= STEP_GRID_MIN else 0
     fx = (sx["pos"] - x0) % px if px else 0
     fy = (sy["pos"] - y0) % py if py else 0
 
@@ -166,9 +177,11 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     best = {"amp": 0.0, "ratio": -1.0, "period_x": 0, "period_y": 0}
     for grid in sorted(grids):
         px, fx, py, fy = grid
+        if seams_are_lines(g, px, py, phase_x=fx, phase_y=fy):
+            continue                                  # 1-px seam lines: the step's reading
         s = _offset_spread(g, grid)
-        s0 = float(np.sqrt(np.mean([_offset_spread(g, (px, fx + k * px // 16, py,
-                                                       fy + k * py // 16)) ** 2
+        s0 = float(np.sqrt(np.mean([_offset_spread(g, (px, fx + _shift(px, k), py,
+                                                       fy + _shift(py, k))) ** 2
                                     for k in NULL_SHIFTS])))
         ratio = s * s / max(s0 * s0, 0.01)
         amp = float(np.sqrt(max(s * s - NULL_SHARE * s0 * s0, 0.0)))

@@ -10,7 +10,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
-from keyframe.fixes._common import check_rgb, to_float, to_uint8
+from keyframe.fixes._common import LUMA, check_rgb, to_float, to_uint8
 from keyframe.registry import Fix
 from keyframe.report import Measurement
 
@@ -34,12 +34,18 @@ SEAM_TAPER = 8
 LINE_BAND, BESIDE_BAND = ((0, 0), (1, 1)), ((1, 1), (2, 3))
 #: an edge's two readings differing by D add (DIFF_K * D)^2 to its variance
 DIFF_K = 0.5
+#: an edge reading an offset d counts 1 / (1 + (d / OFFSET_SCALE)^2) as much: tiles sit a
+#: few grey levels off each other, a bar or a horizon that a seam line runs along 30-40
+#: (a bar's edge on a 64-px line of keyframe_dev's scene read as a 37-level tile)
+OFFSET_SCALE = 12.0
 #: a seam edge's offset estimate is weighted by 1 / (its standard error^2 + this^2): a
 #: smooth stretch (sky, skin) reads an offset to a tenth of a grey level, grass to a few
 OFFSET_SE_FLOOR = 0.5
 #: the tile-offset solve: a ridge (times the median edge weight) towards 0, and rounds of
 #: Cauchy reweighting with this scale on the edges' residuals in standard errors
 RIDGE, ROBUST_ITERATIONS, ROBUST_SCALE = 0.005, 6, 3.0
+#: seams whose two readings' offsets differ by more than this times the smaller are lines
+LINE_RATIO = 3.0
 #: notch half-width (Gaussian sigma) in frequency bins, per 512 px of padded size
 NOTCH_SIGMA_PER_512 = 1.0
 
@@ -104,7 +110,7 @@ class Degrid(Fix):
         f = to_float(rgb)
         sx = _seam_spacing(px) if px > FINE_MAX else 0
         sy = _seam_spacing(py) if py > FINE_MAX else 0
-        if sx or sy:
+        if (sx or sy) and not seams_are_lines(f @ LUMA, sx, sy):
             for c in range(f.shape[2]):
                 offs, xb, yb = tile_offsets(f[..., c], sx, sy)
                 col = np.searchsorted(xb, np.arange(w), side="right")
@@ -117,7 +123,7 @@ class Degrid(Fix):
         fx = px if px <= FINE_MAX else 0
         fy = py if py <= FINE_MAX else 0
         if NOTCH_MAX < max(fx, fy) <= TEMPLATE_MAX:
-            f = f - params.strength * _periodic_part(f, fx, fy)
+            f = f - params.strength * periodic_part(f, fx, fy)
         elif fx or fy:
             f = _pad_periodic(_pad_periodic(f, fx, axis=1), fy, axis=0)
             gain = 1.0 - params.strength * _notches(f.shape[0], f.shape[1], fx, fy)
@@ -126,7 +132,7 @@ class Degrid(Fix):
         return to_uint8(f[:h, :w])
 
 
-def _periodic_part(f: np.ndarray, px: int, py: int) -> np.ndarray:
+def periodic_part(f: np.ndarray, px: int, py: int) -> np.ndarray:
     """The zero-mean part of ``f`` (H x W x C) that repeats every ``px`` x ``py`` pixels.
 
     Each plane minus its ``px`` x ``py`` box mean keeps a pattern of that period whole (the
@@ -137,7 +143,7 @@ def _periodic_part(f: np.ndarray, px: int, py: int) -> np.ndarray:
     """
     h, w = f.shape[:2]
     px, py = max(1, px), max(1, py)
-    low = cv2.blur(f, (px, py), borderType=cv2.BORDER_REFLECT)
+    low = cv2.blur(f, (px, py), borderType=cv2.BORDER_REFLECT).reshape(f.shape)
     r = (f - low).reshape(h * w, -1)
     phase = ((np.arange(h) % py)[:, None] * px + (np.arange(w) % px)[None, :]).ravel()
     count = np.bincount(phase, minlength=px * py).astype(np.float64)
@@ -228,15 +234,18 @@ def robust_offset(o: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]
     return m, se
 
 
-def _edges(plane: np.ndarray, xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _edges(plane: np.ndarray, xb: np.ndarray, yb: np.ndarray, reading: str
+           ) -> tuple[np.ndarray, np.ndarray]:
     """(offset, weight) across every vertical seam edge: per tile row (split at ``yb``) and
     seam column ``xb``, the robust offset over the rows of that tile read at the line
     (``LINE_BAND``) and beside it (``BESIDE_BAND``). A tile's offset gives both the same
     value; the picture's own structure gives different ones, so the weight is
     ``1 / (se^2 + se'^2 + (DIFF_K * difference)^2 + OFFSET_SE_FLOOR^2)`` and the value the
-    one at the line."""
+    one at the line; it is divided by ``1 + (offset / OFFSET_SCALE)^2``."""
     o1 = band_offsets(plane, xb, near=LINE_BAND[0], far=LINE_BAND[1])
     o2 = band_offsets(plane, xb, near=BESIDE_BAND[0], far=BESIDE_BAND[1])
+    if reading == "beside":
+        o1, o2 = o2, o1
     # rows clipped at 0 or 255 beside the line carry no offset (or only part of it)
     clipped = np.zeros(o1.shape, bool)
     for x in (xb - 2, xb - 1, xb, xb + 1):
@@ -253,7 +262,8 @@ def _edges(plane: np.ndarray, xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarra
         ok = np.isfinite(m) & np.isfinite(m2)
         d[i] = np.where(ok, m, 0.0)
         wt[i] = np.where(ok, 1.0 / (se ** 2 + se2 ** 2 + (DIFF_K * (m - m2)) ** 2
-                                    + OFFSET_SE_FLOOR ** 2), 0.0)
+                                    + OFFSET_SE_FLOOR ** 2)
+                         / (1.0 + (m / OFFSET_SCALE) ** 2), 0.0)
     return d, wt
 
 
@@ -268,7 +278,8 @@ def seam_lines(period: int, phase: int, n: int) -> np.ndarray:
 
 
 def tile_offsets(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: int = 0,
-                 phase_y: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 phase_y: int = 0, reading: str = "line"
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each tile's flat offset on ``plane`` (H x W), for seams every ``period_x`` columns and
     ``period_y`` rows from ``phase_x`` / ``phase_y`` (period 0: no seams along that axis):
     ``(offsets, xb, yb)`` with ``offsets`` (tiles_y x tiles_x, area-weighted mean 0) and
@@ -288,12 +299,12 @@ def tile_offsets(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: in
     idx = np.arange(ty * tx).reshape(ty, tx)
     pairs, diffs, weights = [], [], []
     if xb.size:
-        d, wt = _edges(plane, xb, yb)
+        d, wt = _edges(plane, xb, yb, reading)
         pairs.append((idx[:, :-1].ravel(), idx[:, 1:].ravel()))
         diffs.append(d.ravel())
         weights.append(wt.ravel())
     if yb.size:
-        d, wt = _edges(plane.T, yb, xb)                          # (tiles_x, seams_y)
+        d, wt = _edges(plane.T, yb, xb, reading)                 # (tiles_x, seams_y)
         pairs.append((idx[:-1, :].T.ravel(), idx[1:, :].T.ravel()))
         diffs.append(d.ravel())
         weights.append(wt.ravel())
@@ -305,6 +316,23 @@ def tile_offsets(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: in
     area = (ey[:, None] * ex[None, :]).ravel() / (h * w)
     t -= float(area @ t)
     return t.reshape(ty, tx), xb, yb
+
+
+def seams_are_lines(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: int = 0,
+                    phase_y: int = 0) -> bool:
+    """True when the seams of ``plane`` on that grid are lines, not tiles offset.
+
+    The tiles' offsets solved from the reading at the line and from the reading a pixel
+    beside it agree for tiles offset against each other (their difference is 0.1-0.5 of
+    the smaller, 64-px tiles of +-2..6 on skimage photos and ComfyUI generations) and not
+    for a 1-px seam line, which only the reading at the line sees (5-20 times): beyond
+    ``LINE_RATIO`` the seams are lines, and subtracting "offsets" would paint blocks.
+    """
+    kw = {"phase_x": phase_x, "phase_y": phase_y}
+    t1 = tile_offsets(plane, period_x, period_y, **kw)[0]
+    t2 = tile_offsets(plane, period_x, period_y, reading="beside", **kw)[0]
+    small = min(float(np.sqrt(np.mean(t1 ** 2))), float(np.sqrt(np.mean(t2 ** 2))))
+    return float(np.sqrt(np.mean((t1 - t2) ** 2))) > LINE_RATIO * max(small, 0.25)
 
 
 def _solve_on_graph(a: np.ndarray, b: np.ndarray, d: np.ndarray, wt: np.ndarray, n: int

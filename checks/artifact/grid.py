@@ -297,6 +297,10 @@ _SEAM_ZERO, _SEAM_ONE = 1.0, 9.0
 #: of 64 px offset by +-a): 1 grey level reads minor, 1.6 major (degrid must bring a
 #: certified picture under that); the clean pictures read under 0.6
 _OFFSET_ZERO, _OFFSET_ONE = 0.6, 4.0
+#: a periodic pattern this strong (checkerboard amplitude, +-1: 2 grey levels) is taken off
+#: before the tiles are read; a fainter one's template (the 32-px lattice of a clean SD3.5
+#: generation, +-0.47) only moved the seams' readings (its removal made +-0.5 tiles read 2.0)
+_FINE_FIRST = 1.0
 
 
 def measure_grid_artifact(image: LoadedImage) -> Measurement:
@@ -315,7 +319,7 @@ def measure_grid_artifact(image: LoadedImage) -> Measurement:
         fine = _periodic(g)
         sx, sy = seams.seams_both_axes(g)
         rest = g
-        if fine["amplitude"] > 0 and fine["region"] is None:
+        if fine["amplitude"] >= _FINE_FIRST and fine["region"] is None:
             # the tiles are read on what the periodic pattern leaves: a 32-px checkerboard's
             # squares would otherwise read as tiles offset across every 64-px line
             f = g.astype(np.float32)[..., None]

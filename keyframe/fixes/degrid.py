@@ -45,7 +45,7 @@ OFFSET_SE_FLOOR = 0.5
 #: Cauchy reweighting with this scale on the edges' residuals in standard errors
 RIDGE, ROBUST_ITERATIONS, ROBUST_SCALE = 0.005, 6, 3.0
 #: seams whose two readings' offsets differ by more than this times the smaller are lines
-LINE_RATIO = 3.0
+LINE_RATIO = 2.0
 #: notch half-width (Gaussian sigma) in frequency bins, per 512 px of padded size
 NOTCH_SIGMA_PER_512 = 1.0
 
@@ -323,10 +323,11 @@ def seams_are_lines(plane: np.ndarray, period_x: int, period_y: int, *, phase_x:
     """True when the seams of ``plane`` on that grid are lines, not tiles offset.
 
     The tiles' offsets solved from the reading at the line and from the reading a pixel
-    beside it agree for tiles offset against each other (their difference is 0.1-0.5 of
+    beside it agree for tiles offset against each other (their difference is 0.1-1.2 times
     the smaller, 64-px tiles of +-2..6 on skimage photos and ComfyUI generations) and not
-    for a 1-px seam line, which only the reading at the line sees (5-20 times): beyond
-    ``LINE_RATIO`` the seams are lines, and subtracting "offsets" would paint blocks.
+    for a 1-px seam line, which only the reading at the line sees (2.8 times for a line of
+    1 grey level on the astronaut, 7-20 for 6): beyond ``LINE_RATIO`` the seams are lines,
+    and subtracting "offsets" would paint blocks.
     """
     kw = {"phase_x": phase_x, "phase_y": phase_y}
     t1 = tile_offsets(plane, period_x, period_y, **kw)[0]

@@ -341,14 +341,18 @@ def _solve_on_graph(a: np.ndarray, b: np.ndarray, d: np.ndarray, wt: np.ndarray,
     """Offsets ``t`` (n tiles) with ``t[b] - t[a] ~ d`` per edge, robustly.
 
     Weighted least squares (the normal equations are a weighted graph Laplacian; a ridge of
-    ``RIDGE`` times the median weight pulls tiles nothing pins towards 0), then
+    ``RIDGE`` times the median weight of the edges read pulls tiles nothing pins, such as
+    tiles clipped white, towards 0), then
     ``ROBUST_ITERATIONS`` rounds of Cauchy reweighting on each edge's residual in units of
     its standard error: a natural edge that runs along a seam reads as a large difference
     that the cycles of the tile graph around it contradict, and it loses its weight.
     """
     rows = np.concatenate([a, b, a, b])
     cols = np.concatenate([a, b, b, a])
-    ridge = sparse.identity(n, format="csc") * (RIDGE * float(np.median(wt)))
+    pinned = wt[wt > 0]
+    if pinned.size == 0:
+        return np.zeros(n)                  # no edge could be read (all clipped): no offsets
+    ridge = sparse.identity(n, format="csc") * (RIDGE * float(np.median(pinned)))
     w = wt.copy()
     t = np.zeros(n)
     for _ in range(ROBUST_ITERATIONS + 1):

@@ -96,3 +96,16 @@ def test_clean_pictures_read_no_tile_offsets(shared_data):
             rgb = np.repeat(rgb[..., None], 3, axis=2)
         m = measure(rgb)
         assert m.measurements["tile_offset"] < 1.0 and m.severity < 0.25, m.message
+
+
+def test_tiles_off_pixel_zero_are_read_and_mended():
+    """A crop moves the tile grid off pixel 0: the reading follows it (1-px shift:
+    scripts/calibrate/stability.py's perturbation) and degrid mends it where it is."""
+    clean = resized("coffee", 768)
+    rgb = tiled(clean, 4)
+    a, b = measure(rgb), measure(rgb[5:, 9:])
+    assert abs(a.severity - b.severity) <= 0.1, (a.severity, b.severity)
+    assert (b.measurements["phase_x"], b.measurements["phase_y"]) == (64 - 9, 64 - 5)
+    out = Degrid().apply(rgb[5:, 9:], Degrid.validate(Degrid.plan_params(b)))
+    ref = clean[5:, 9:]
+    assert tile_spread(out[59:, 55:], ref[59:, 55:], rgb[5:, 9:][59:, 55:]) <= ORACLE

@@ -334,8 +334,10 @@ def measure_grid_artifact(image: LoadedImage) -> Measurement:
     s_seam = max(s_step, s_off)
     sev = max(s_fine, s_seam)
     region = None
+    phase_x = phase_y = 0
     if s_seam >= s_fine and s_off > s_step:
         period_x, period_y = off["period_x"], off["period_y"]
+        phase_x, phase_y = off["phase_x"], off["phase_y"]
         kind = (f"tiles every {max(period_x, period_y)} px offset against each other by "
                 f"{off['amp']:.1f} grey levels (spread)")
         ratio = off["ratio"]
@@ -360,10 +362,11 @@ def measure_grid_artifact(image: LoadedImage) -> Measurement:
     else:
         msg = f"periodic grid artifact: {kind}"
     if sev == 0:
-        period_x = period_y = 0
+        period_x = period_y = phase_x = phase_y = 0
     return Measurement(
         code="grid_artifact", severity=sev, message=msg, region=region,
         measurements={"period_x": int(period_x), "period_y": int(period_y),
+                      "phase_x": int(phase_x), "phase_y": int(phase_y),
                       "period": int(fine["period"]), "peak_ratio": float(ratio),
                       "fine_amplitude": fine["amplitude"], "fine_z": fine["z"],
                       "seam_step": seam_amp, "tile_offset": off["amp"],

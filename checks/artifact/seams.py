@@ -138,11 +138,23 @@ def _offset_spread(g: np.ndarray, grid: tuple[int, int, int, int]) -> float:
     return float(np.sqrt(np.sum(area * t * t)))
 
 
+def _tile_phase(g: np.ndarray) -> int:
+    """Where the ``DECODER_TILE``-px tiles' column lines of ``g`` sit: the phase at which the
+    step profile (:func:`band_profile`), folded at that period, is highest (0 when nothing
+    stands out); a crop or a 1-px shift moves the grid off pixel 0."""
+    prof = band_profile(g)
+    n = prof.size // DECODER_TILE * DECODER_TILE
+    if n < 3 * DECODER_TILE:
+        return 0
+    fold = np.percentile(prof[:n].reshape(-1, DECODER_TILE), 25, axis=0)
+    return (int(np.argmax(fold)) + 1) % DECODER_TILE
+
+
 def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     """How far the tiles of a seam grid sit off each other, in grey levels, on luma ``g``.
 
     Read on a centred crop of at most ``OFFSET_SIDE`` px. Grids tried: ``DECODER_TILE``-px
-    tiles from pixel 0, and the one the steps found (``sx`` / ``sy``: period and position
+    tiles where the step profile puts them (:func:`_tile_phase`), and the one the steps found (``sx`` / ``sy``: period and position
     per axis, when at least 48 px and a step of ``STEP_GRID_MIN``) unless its lines are
     some of those.
     Per grid the tiles' offsets are solved as degrid solves them
@@ -163,7 +175,7 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     h, w = g.shape
     grids = set()
     if min(h, w) >= 3 * DECODER_TILE:
-        grids.add((DECODER_TILE, 0, DECODER_TILE, 0))
+        grids.add((DECODER_TILE, _tile_phase(g), DECODER_TILE, _tile_phase(g.T)))
     px = sx["period"] if sx["period"] >= 48 and sx["amp"] >= STEP_GRID_MIN else 0
     py = sy["period"] if sy["period"] >= 48 and sy["amp"] >= STEP_GRID_MIN else 0
     fx = (sx["pos"] - x0) % px if px else 0
@@ -174,7 +186,7 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
 
     if (px or py) and not (grids and on_tiles(px, fx) and on_tiles(py, fy)):
         grids.add((px, fx, py, fy))
-    best = {"amp": 0.0, "ratio": -1.0, "period_x": 0, "period_y": 0}
+    best = {"amp": 0.0, "ratio": -1.0, "period_x": 0, "period_y": 0, "phase_x": 0, "phase_y": 0}
     for grid in sorted(grids):
         px, fx, py, fy = grid
         if seams_are_lines(g, px, py, phase_x=fx, phase_y=fy):
@@ -186,5 +198,6 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
         ratio = s * s / max(s0 * s0, 0.01)
         amp = float(np.sqrt(max(s * s - NULL_SHARE * s0 * s0, 0.0)))
         if ratio > best["ratio"]:
-            best = {"amp": amp, "ratio": ratio, "period_x": px, "period_y": py}
+            best = {"amp": amp, "ratio": ratio, "period_x": px, "period_y": py,
+                    "phase_x": (fx + x0) % px if px else 0, "phase_y": (fy + y0) % py if py else 0}
     return best

@@ -66,7 +66,7 @@ class Degrid(Fix):
 
     Periods above ``FINE_MAX`` (32 px) are tiling seams, not textures: notching their dense
     harmonics would take real content with them. A tiled decoder leaves each tile with its
-    own flat offset, so the tiles (seam lines ``k * period``, anchored at pixel 0) get one
+    own flat offset, so the tiles (seam lines ``phase + k * period``) get one
     constant each, solved by least squares from the offsets read across every seam edge a
     few pixels away from the line (:func:`tile_offsets`), and subtracted with the picture's
     mean kept; what step is left on the line itself (a 1-px seam line) is then spread into a
@@ -81,24 +81,28 @@ class Degrid(Fix):
     mends = ("grid_artifact",)
     changes_geometry = False
     stage = 80
-    reads = ("period_x", "period_y")
+    reads = ("period_x", "period_y", "phase_x", "phase_y")
 
     @dataclass(frozen=True)
     class Params:
         period_x: int = field(default=0, metadata={"min": 0, "max": 512})
         period_y: int = field(default=0, metadata={"min": 0, "max": 512})
+        phase_x: int = field(default=0, metadata={"min": 0, "max": 511})
+        phase_y: int = field(default=0, metadata={"min": 0, "max": 511})
         strength: float = field(default=1.0, metadata={"min": 0.0, "max": 1.0})
 
     @classmethod
     def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
-        """The measured periods (period 1 means none); full strength from severity 0.5."""
+        """The measured periods (period 1 means none) and where the tiles' lines sit; full
+        strength from severity 0.5."""
         m = measurement.measurements
         periods = {}
         for key in ("period_x", "period_y"):
             p = int(round(float(m.get(key, 0) or 0)))
             periods[key] = p if 2 <= p <= 512 else 0
+        phases = {key: int(m.get(key, 0) or 0) for key in ("phase_x", "phase_y")}
         s = float(measurement.severity)
-        return {**periods, "strength": round(min(1.0, 0.5 + s), 3)}
+        return {**periods, **phases, "strength": round(min(1.0, 0.5 + s), 3)}
 
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         check_rgb(rgb, self.name)
@@ -110,9 +114,10 @@ class Degrid(Fix):
         f = to_float(rgb)
         sx = _seam_spacing(px) if px > FINE_MAX else 0
         sy = _seam_spacing(py) if py > FINE_MAX else 0
-        if (sx or sy) and not seams_are_lines(f @ LUMA, sx, sy):
+        grid = {"phase_x": params.phase_x, "phase_y": params.phase_y}
+        if (sx or sy) and not seams_are_lines(f @ LUMA, sx, sy, **grid):
             for c in range(f.shape[2]):
-                offs, xb, yb = tile_offsets(f[..., c], sx, sy)
+                offs, xb, yb = tile_offsets(f[..., c], sx, sy, **grid)
                 col = np.searchsorted(xb, np.arange(w), side="right")
                 row = np.searchsorted(yb, np.arange(h), side="right")
                 f[..., c] -= params.strength * offs[row[:, None], col[None, :]]

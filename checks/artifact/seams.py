@@ -138,23 +138,12 @@ def _offset_spread(g: np.ndarray, grid: tuple[int, int, int, int]) -> float:
     return float(np.sqrt(np.sum(area * t * t)))
 
 
-def _tile_phase(g: np.ndarray) -> int:
-    """Where the ``DECODER_TILE``-px tiles' column lines of ``g`` sit: the phase at which the
-    step profile (:func:`band_profile`), folded at that period, is highest (0 when nothing
-    stands out); a crop or a 1-px shift moves the grid off pixel 0."""
-    prof = band_profile(g)
-    n = prof.size // DECODER_TILE * DECODER_TILE
-    if n < 3 * DECODER_TILE:
-        return 0
-    fold = np.percentile(prof[:n].reshape(-1, DECODER_TILE), 25, axis=0)
-    return (int(np.argmax(fold)) + 1) % DECODER_TILE
-
-
 def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     """How far the tiles of a seam grid sit off each other, in grey levels, on luma ``g``.
 
     Read on a centred crop of at most ``OFFSET_SIDE`` px. Grids tried: ``DECODER_TILE``-px
-    tiles where the step profile puts them (:func:`_tile_phase`), and the one the steps found (``sx`` / ``sy``: period and position
+    tiles from pixel 0 (looking for them at every phase found the grout of a tiled floor, and
+    clean JPEGs moved by a pixel), and the one the steps found (``sx`` / ``sy``: period and position
     per axis, when at least 48 px and a step of ``STEP_GRID_MIN``) unless its lines are
     some of those.
     Per grid the tiles' offsets are solved as degrid solves them
@@ -175,7 +164,7 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     h, w = g.shape
     grids = set()
     if min(h, w) >= 3 * DECODER_TILE:
-        grids.add((DECODER_TILE, _tile_phase(g), DECODER_TILE, _tile_phase(g.T)))
+        grids.add((DECODER_TILE, 0, DECODER_TILE, 0))
     px = sx["period"] if sx["period"] >= 48 and sx["amp"] >= STEP_GRID_MIN else 0
     py = sy["period"] if sy["period"] >= 48 and sy["amp"] >= STEP_GRID_MIN else 0
     fx = (sx["pos"] - x0) % px if px else 0

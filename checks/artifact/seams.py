@@ -101,13 +101,13 @@ def seams_both_axes(g: np.ndarray) -> tuple[dict, dict]:
     return sx, sy
 
 
-
 #: tile grids tried besides the one the steps found: 64-px tiles from pixel 0 (their lines
 #: hold those of 128-, 256- and 512-px tiles, whose extra lines then read no offset)
 DECODER_TILE = 64
 #: a grid's offsets count by their variance beyond this many times that of the same solve
 #: on grids moved off the seams, where no seam is and the picture's content alone makes
-#: offsets up (clean tune pictures of scripts/calibrate/seams.py: variance ratio 0.2-3.7)
+#: offsets up (set on the tune pictures of scripts/calibrate/seams.py: 28 of 29 clean ones
+#: read 0, one 0.26)
 NULL_SHARE = 2.0
 #: a grid the steps found is read for offsets from this step (grey levels): fainter step
 #: grids were noise that a second grid's reading turned into false alarms (a 512-px SD JPEG
@@ -121,6 +121,8 @@ NULL_SHIFTS = (5, 8, 11)
 def _shift(period: int, k: int) -> int:
     """``k`` sixteenths of ``period``, rounded to a multiple of 8 px (at least 8)."""
     return max(8, int(round(k * period / 16 / 8)) * 8)
+
+
 #: larger pictures are read on a centred crop of this side (its origin on the 64-px grid),
 #: which holds 256 tiles and bounds the cost
 OFFSET_SIDE = 1024
@@ -128,7 +130,7 @@ OFFSET_SIDE = 1024
 
 def _offset_spread(g: np.ndarray, grid: tuple[int, int, int, int]) -> float:
     """Area-weighted standard deviation of the tiles' offsets solved on ``grid`` (period_x,
-    phase_x, period_y, phase_y), read away from the lines."""
+    phase_x, period_y, phase_y)."""
     px, fx, py, fy = grid
     t, xb, yb = tile_offsets(g, px, py, phase_x=fx, phase_y=fy)
     h, w = g.shape
@@ -142,22 +144,23 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     """How far the tiles of a seam grid sit off each other, in grey levels, on luma ``g``.
 
     Read on a centred crop of at most ``OFFSET_SIDE`` px. Grids tried: ``DECODER_TILE``-px
-    tiles from pixel 0 (looking for them at every phase found the grout of a tiled floor, and
-    clean JPEGs moved by a pixel), and the one the steps found (``sx`` / ``sy``: period and position
-    per axis, when at least 48 px and a step of ``STEP_GRID_MIN``) unless its lines are
-    some of those.
+    tiles from pixel 0 (looking for them at every phase found a tiled floor's grout and
+    clean JPEGs moved by a pixel), and the one the steps found (``sx`` / ``sy``: period and
+    position per axis, when at least 48 px and a step of ``STEP_GRID_MIN``) unless its lines
+    are some of those.
+
     Per grid the tiles' offsets are solved as degrid solves them
     (:func:`keyframe.fixes.degrid.tile_offsets`: every edge's offset read at the line and
     checked against the same read a pixel further out, which content beside the line does
-    not pass), and their spread ``s`` is compared with
-    the spread ``s0`` of the same solve on the grid moved by 5/16, 8/16 and 11/16 of a tile
-    (whole 8-px blocks; root mean square), where the
-    picture's content alone makes up offsets: the amplitude is
+    not pass), and their spread ``s`` is compared with the spread ``s0`` of the same solve
+    on the grid moved by 5/16, 8/16 and 11/16 of a tile (whole 8-px blocks; root mean
+    square), where the picture's content alone makes up offsets: the amplitude is
     ``sqrt(max(0, s^2 - NULL_SHARE * s0^2))`` grey levels (the same in expectation at any
     size, since the tiles are 64 px at any size; a busy picture masks faint offsets, as it
     does to the eye). A grid whose seams are lines rather than offsets
-    (:func:`keyframe.fixes.degrid.seams_are_lines`) is left to the step reading. Of several grids the one whose offsets stand out most from its null
-    (``s^2 / s0^2``) is kept: the largest amplitude would favour the noisier grid.
+    (:func:`keyframe.fixes.degrid.seams_are_lines`) is left to the step reading. Of several
+    grids the one whose offsets stand out most from its null (``s^2 / s0^2``) is kept: the
+    largest amplitude would favour the noisier grid.
     """
     y0, x0 = (max(0, (n - OFFSET_SIDE) // 2) // DECODER_TILE * DECODER_TILE for n in g.shape)
     g = g[y0:y0 + OFFSET_SIDE, x0:x0 + OFFSET_SIDE]

@@ -7,8 +7,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import spsolve
 
 from keyframe.fixes._common import LUMA, check_rgb, to_float, to_uint8
 from keyframe.registry import Fix
@@ -352,6 +350,9 @@ def _solve_on_graph(a: np.ndarray, b: np.ndarray, d: np.ndarray, wt: np.ndarray,
     its standard error: a natural edge that runs along a seam reads as a large difference
     that the cycles of the tile graph around it contradict, and it loses its weight.
     """
+    from scipy import sparse                 # here, not at import: a cold `keyframe check`
+    from scipy.sparse.linalg import spsolve  # imports no scipy (tests/test_speed.py)
+
     rows = np.concatenate([a, b, a, b])
     cols = np.concatenate([a, b, b, a])
     pinned = wt[wt > 0]

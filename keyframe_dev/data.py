@@ -90,3 +90,37 @@ def live_ladders(data: Path, distortion: str) -> dict[str, list[Path]]:
             ladders.setdefault(p.stem.split("_")[0], []).append(
                 (float("inf") if psnr is None else psnr, p))
     return {k: [p for _, p in sorted(v, key=lambda t: -t[0])] for k, v in ladders.items()}
+
+
+#: tile side of the seams degradation (a tiled decoder's tiles)
+SEAM_TILE = 64
+
+
+def tiled(rgb: np.ndarray, amp: float, seed: int = 5) -> np.ndarray:
+    """64-px tiles, each offset by its own +-amp grey levels (eval_gate's seams ladder)."""
+    h, w = rgb.shape[:2]
+    n = SEAM_TILE
+    offs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(h // n + 1, w // n + 1))
+    tile = offs[np.arange(h)[:, None] // n, np.arange(w)[None, :] // n] * amp
+    return np.clip(np.rint(rgb + tile[..., None]), 0, 255).astype(np.uint8)
+
+
+def tile_spread(out: np.ndarray, clean: np.ndarray, degraded: np.ndarray | None = None,
+                tile: int = SEAM_TILE) -> float:
+    """Spread (std over whole tiles) of each tile's median luma change from ``clean`` to
+    ``out``: the tiles' offsets left, in grey levels. Pixels clipped at 0 or 255 in
+    ``degraded`` (any channel) are left out: no offset survives there and none can be
+    restored."""
+    lum = np.array([0.299, 0.587, 0.114])
+    d = out.astype(np.float64) @ lum - clean.astype(np.float64) @ lum
+    ok = np.ones(d.shape, bool)
+    if degraded is not None:
+        ok = ((degraded > 0) & (degraded < 255)).all(axis=2)
+    h, w = d.shape
+    meds = []
+    for y in range(0, h - tile + 1, tile):
+        for x in range(0, w - tile + 1, tile):
+            m = ok[y:y + tile, x:x + tile]
+            if m.mean() >= 0.25:
+                meds.append(float(np.median(d[y:y + tile, x:x + tile][m])))
+    return float(np.std(meds)) if len(meds) >= 4 else 0.0

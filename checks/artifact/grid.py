@@ -59,6 +59,7 @@ import cv2
 import numpy as np
 
 from checks.artifact import seams
+from keyframe.fixes.degrid import periodic_part
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 from keyframe.severity import log_ramp
@@ -291,13 +292,23 @@ def _periodic(g: np.ndarray) -> dict:
 #: floor of the seam profile is 0.6-1.06 grey levels (-> 0).
 _FINE_ZERO, _FINE_ONE = 0.3, 6.0
 _SEAM_ZERO, _SEAM_ONE = 1.0, 9.0
+#: tiles' offsets (spread in grey levels, seams.tile_offset_spread), set on the tune half of
+#: scripts/calibrate/seams.py (the even entries of every clean set of ../shared/data, tiles
+#: of 64 px offset by +-a): 1 grey level reads minor, 1.6 major (degrid must bring a
+#: certified picture under that); the clean pictures read under 0.6
+_OFFSET_ZERO, _OFFSET_ONE = 0.6, 4.0
+#: a periodic pattern this strong (checkerboard amplitude, +-1: 2 grey levels) is taken off
+#: before the tiles are read; a fainter one's template (the 32-px lattice of a clean SD3.5
+#: generation, +-0.47) only moved the seams' readings (its removal made +-0.5 tiles read 2.0)
+_FINE_FIRST = 1.0
 
 
 def measure_grid_artifact(image: LoadedImage) -> Measurement:
     """Periodic decoder patterns (period 2..32 px) and tiling seams, at native resolution.
 
-    Severity: the larger of two log ramps on the pattern's strength in grey levels (the
-    checkerboard-equivalent amplitude of the periodic pattern, the seam step). The region is
+    Severity: the largest of three log ramps on the pattern's strength in grey levels (the
+    checkerboard-equivalent amplitude of the periodic pattern, the seam step, the spread of
+    the tiles' offsets). The region is
     the tiles that carry a local pattern (None when it covers the frame). ``judged_up_to``
     (px) is the largest period at which a 2-grey-level pattern would have been found, and
     ``faintest_at_32`` the grey levels (dark to light) a 32-px one needs here: below a
@@ -307,15 +318,30 @@ def measure_grid_artifact(image: LoadedImage) -> Measurement:
         g = gray_u8(image)
         fine = _periodic(g)
         sx, sy = seams.seams_both_axes(g)
-        return {"fine": fine, "sx": sx, "sy": sy}
+        rest = g
+        if fine["amplitude"] >= _FINE_FIRST and fine["region"] is None:
+            # the tiles are read on what the periodic pattern leaves: a 32-px checkerboard's
+            # squares would otherwise read as tiles offset across every 64-px line
+            f = g.astype(np.float32)[..., None]
+            rest = (f - periodic_part(f, fine["period_x"], fine["period_y"]))[..., 0]
+        return {"fine": fine, "sx": sx, "sy": sy, "off": seams.tile_offset_spread(rest, sx, sy)}
     r = cached(image, "grid.grid", compute)
-    fine, sx, sy = r["fine"], r["sx"], r["sy"]
+    fine, sx, sy, off = r["fine"], r["sx"], r["sy"], r["off"]
     s_fine = log_ramp(fine["amplitude"], _FINE_ZERO, _FINE_ONE) if fine["amplitude"] > 0 else 0.0
     seam_amp = max(sx["amp"], sy["amp"])
-    s_seam = log_ramp(seam_amp, _SEAM_ZERO, _SEAM_ONE) if seam_amp > 0 else 0.0
+    s_step = log_ramp(seam_amp, _SEAM_ZERO, _SEAM_ONE) if seam_amp > 0 else 0.0
+    s_off = log_ramp(off["amp"], _OFFSET_ZERO, _OFFSET_ONE) if off["amp"] > 0 else 0.0
+    s_seam = max(s_step, s_off)
     sev = max(s_fine, s_seam)
     region = None
-    if s_seam >= s_fine:
+    phase_x = phase_y = 0
+    if s_seam >= s_fine and s_off > s_step:
+        period_x, period_y = off["period_x"], off["period_y"]
+        phase_x, phase_y = off["phase_x"], off["phase_y"]
+        kind = (f"tiles every {max(period_x, period_y)} px offset against each other by "
+                f"{off['amp']:.1f} grey levels (spread)")
+        ratio = off["ratio"]
+    elif s_seam >= s_fine:
         period_x, period_y = sx["period"], sy["period"]
         kind = f"tiling seams every {max(period_x, period_y)} px, step {seam_amp:.1f} grey levels"
         ratio = max(sx["z"], sy["z"])
@@ -336,13 +362,15 @@ def measure_grid_artifact(image: LoadedImage) -> Measurement:
     else:
         msg = f"periodic grid artifact: {kind}"
     if sev == 0:
-        period_x = period_y = 0
+        period_x = period_y = phase_x = phase_y = 0
     return Measurement(
         code="grid_artifact", severity=sev, message=msg, region=region,
         measurements={"period_x": int(period_x), "period_y": int(period_y),
+                      "phase_x": int(phase_x), "phase_y": int(phase_y),
                       "period": int(fine["period"]), "peak_ratio": float(ratio),
                       "fine_amplitude": fine["amplitude"], "fine_z": fine["z"],
-                      "seam_step": seam_amp, "judged_up_to": int(fine["judged_up_to"]),
+                      "seam_step": seam_amp, "tile_offset": off["amp"],
+                      "judged_up_to": int(fine["judged_up_to"]),
                       "faintest_at_32": min(2 * fine["floor_32"], 255.0)})
 
 

@@ -1,14 +1,27 @@
 """Tiling seams for ``grid_artifact`` (checks/artifact/grid.py), at native resolution.
 
-A tiled upscaler or a tiled VAE decode leaves a step at the same column (row) in every tile:
-column and row profiles of band-wise signed differences are folded at every period 16..512 px
-(multiples of 8) after removing the 8-periodic JPEG component; a seam is a step at the same
-column in (nearly) every repetition. Calibration: scripts/calibrate/compression.py (1-px seams
-every 64 px of 1-12 grey levels on skimage photos and ComfyUI generations).
+Two readings:
+
+* **the step on the line** (:func:`seams`): a tiled upscaler or a tiled VAE decode leaves a
+  step at the same column (row) in every tile: column and row profiles of band-wise signed
+  differences are folded at every period 16..512 px (multiples of 8) after removing the
+  8-periodic JPEG component; a seam is a step at the same column in (nearly) every
+  repetition. This also finds the seams' period and position. Calibration:
+  scripts/calibrate/compression.py (1-px seams every 64 px of 1-12 grey levels on skimage
+  photos and ComfyUI generations).
+* **the offset between tiles** (:func:`tile_offset_spread`): a tiled decoder gives each tile
+  its own flat offset, and what a person sees is those flat blocks, not only the line.
+  Every tile's offset is solved on the tile graph from the offsets read across its edges
+  (:func:`keyframe.fixes.degrid.tile_offsets`, the solve degrid subtracts), on the grid the
+  steps found and on 64-px tiles from pixel 0, and compared with the same solve on grids
+  moved off the seams (what the content alone makes up). Calibration:
+  scripts/calibrate/seams.py (docs/checks.md "grid_artifact").
 """
 from __future__ import annotations
 
 import numpy as np
+
+from keyframe.fixes.degrid import seams_are_lines, tile_offsets
 
 #: rows (columns) read by the seam profile: 32-row bands, 32 of them at most
 SEAM_LINES = 1024
@@ -86,3 +99,97 @@ def seams_both_axes(g: np.ndarray) -> tuple[dict, dict]:
     sx = seams(g[::max(1, -(-g.shape[0] // SEAM_LINES)), :])
     sy = seams(g[:, ::max(1, -(-g.shape[1] // SEAM_LINES))].T)
     return sx, sy
+
+
+#: tile grids tried besides the one the steps found: 64-px tiles from pixel 0 (their lines
+#: hold those of 128-, 256- and 512-px tiles, whose extra lines then read no offset)
+DECODER_TILE = 64
+#: a grid's offsets count by their variance beyond this many times that of the same solve
+#: on grids moved off the seams, where no seam is and the picture's content alone makes
+#: offsets up (set on the tune pictures of scripts/calibrate/seams.py: 28 of 29 clean ones
+#: read 0, one 0.26)
+NULL_SHARE = 2.0
+#: a grid the steps found is read for offsets from this step (grey levels): fainter step
+#: grids were noise that a second grid's reading turned into false alarms (a 512-px SD JPEG
+#: of pal4vst at 56 px, a quality-10 JPEG at 48 px)
+STEP_GRID_MIN = 1.5
+#: the null grids: the seam grid moved by these sixteenths of its period, rounded to
+#: whole 8-px blocks (so that a JPEG's block edges fall on the null grids as on the seams)
+NULL_SHIFTS = (5, 8, 11)
+
+
+def _shift(period: int, k: int) -> int:
+    """``k`` sixteenths of ``period``, rounded to a multiple of 8 px (at least 8)."""
+    return max(8, int(round(k * period / 16 / 8)) * 8)
+
+
+#: larger pictures are read on a centred crop of this side (its origin on the 64-px grid),
+#: which holds 256 tiles and bounds the cost
+OFFSET_SIDE = 1024
+
+
+def _offset_spread(g: np.ndarray, grid: tuple[int, int, int, int]) -> float:
+    """Area-weighted standard deviation of the tiles' offsets solved on ``grid`` (period_x,
+    phase_x, period_y, phase_y)."""
+    px, fx, py, fy = grid
+    t, xb, yb = tile_offsets(g, px, py, phase_x=fx, phase_y=fy)
+    h, w = g.shape
+    ex = np.diff(np.concatenate([[0], xb, [w]]))
+    ey = np.diff(np.concatenate([[0], yb, [h]]))
+    area = (ey[:, None] * ex[None, :]) / (h * w)
+    return float(np.sqrt(np.sum(area * t * t)))
+
+
+def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
+    """How far the tiles of a seam grid sit off each other, in grey levels, on luma ``g``.
+
+    Read on a centred crop of at most ``OFFSET_SIDE`` px. Grids tried: ``DECODER_TILE``-px
+    tiles from pixel 0 (looking for them at every phase found a tiled floor's grout and
+    clean JPEGs moved by a pixel), and the one the steps found (``sx`` / ``sy``: period and
+    position per axis, when at least 48 px and a step of ``STEP_GRID_MIN``) unless its lines
+    are some of those.
+
+    Per grid the tiles' offsets are solved as degrid solves them
+    (:func:`keyframe.fixes.degrid.tile_offsets`: every edge's offset read at the line and
+    checked against the same read a pixel further out, which content beside the line does
+    not pass), and their spread ``s`` is compared with the spread ``s0`` of the same solve
+    on the grid moved by 5/16, 8/16 and 11/16 of a tile (whole 8-px blocks; root mean
+    square), where the picture's content alone makes up offsets: the amplitude is
+    ``sqrt(max(0, s^2 - NULL_SHARE * s0^2))`` grey levels (the same in expectation at any
+    size, since the tiles are 64 px at any size; a busy picture masks faint offsets, as it
+    does to the eye). A grid whose seams are lines rather than offsets
+    (:func:`keyframe.fixes.degrid.seams_are_lines`) is left to the step reading. Of several
+    grids the one whose offsets stand out most from its null (``s^2 / s0^2``) is kept: the
+    largest amplitude would favour the noisier grid.
+    """
+    y0, x0 = (max(0, (n - OFFSET_SIDE) // 2) // DECODER_TILE * DECODER_TILE for n in g.shape)
+    g = g[y0:y0 + OFFSET_SIDE, x0:x0 + OFFSET_SIDE]
+    h, w = g.shape
+    grids = set()
+    if min(h, w) >= 3 * DECODER_TILE:
+        grids.add((DECODER_TILE, 0, DECODER_TILE, 0))
+    px = sx["period"] if sx["period"] >= 48 and sx["amp"] >= STEP_GRID_MIN else 0
+    py = sy["period"] if sy["period"] >= 48 and sy["amp"] >= STEP_GRID_MIN else 0
+    fx = (sx["pos"] - x0) % px if px else 0
+    fy = (sy["pos"] - y0) % py if py else 0
+
+    def on_tiles(period: int, phase: int) -> bool:
+        return period % DECODER_TILE == 0 and phase % DECODER_TILE == 0
+
+    if (px or py) and not (grids and on_tiles(px, fx) and on_tiles(py, fy)):
+        grids.add((px, fx, py, fy))
+    best = {"amp": 0.0, "ratio": -1.0, "period_x": 0, "period_y": 0, "phase_x": 0, "phase_y": 0}
+    for grid in sorted(grids):
+        px, fx, py, fy = grid
+        if seams_are_lines(g, px, py, phase_x=fx, phase_y=fy):
+            continue                                  # 1-px seam lines: the step's reading
+        s = _offset_spread(g, grid)
+        s0 = float(np.sqrt(np.mean([_offset_spread(g, (px, fx + _shift(px, k), py,
+                                                       fy + _shift(py, k))) ** 2
+                                    for k in NULL_SHIFTS])))
+        ratio = s * s / max(s0 * s0, 0.01)
+        amp = float(np.sqrt(max(s * s - NULL_SHARE * s0 * s0, 0.0)))
+        if ratio > best["ratio"]:
+            best = {"amp": amp, "ratio": ratio, "period_x": px, "period_y": py,
+                    "phase_x": (fx + x0) % px if px else 0, "phase_y": (fy + y0) % py if py else 0}
+    return best

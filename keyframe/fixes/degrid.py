@@ -1,13 +1,14 @@
 """Degrid: notch out a periodic grid pattern at its measured period (mends ``grid_artifact``)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
-from keyframe.fixes._common import check_rgb, to_float, to_uint8
+from keyframe.fixes._common import LUMA, check_rgb, to_float, to_uint8
 from keyframe.registry import Fix
 from keyframe.report import Measurement
 
@@ -21,6 +22,28 @@ FINE_MAX = 32
 NOTCH_MAX, TEMPLATE_MAX = 8, 16
 #: half-width in px of the ramp that replaces a seam step
 SEAM_TAPER = 8
+#: how a seam edge's offset is read (:func:`band_offsets`: px from the line, inclusive, of
+#: the band beside it and of the band the picture's own slope is taken from): right at the
+#: line, and checked against the same read one pixel further out. A tile's offset gives
+#: both the same value, the picture's structure (an edge beside the line, wood grain or a
+#: horizon along it) different ones. Bands further out (2-6 / 7-16 px) read content as
+#: offsets more: on skimage coffee, chelsea and astronaut with 64-px tiles of +-6, the
+#: tiles left 1.1-1.3 grey levels off the clean picture with them, 0.8-0.9 with these
+LINE_BAND, BESIDE_BAND = ((0, 0), (1, 1)), ((1, 1), (2, 3))
+#: an edge's two readings differing by D add (DIFF_K * D)^2 to its variance
+DIFF_K = 0.5
+#: an edge reading an offset d counts 1 / (1 + (d / OFFSET_SCALE)^2) as much: tiles sit a
+#: few grey levels off each other, a bar or a horizon that a seam line runs along 30-40
+#: (a bar's edge on a 64-px line of keyframe_dev's scene read as a 37-level tile)
+OFFSET_SCALE = 12.0
+#: a seam edge's offset estimate is weighted by 1 / (its standard error^2 + this^2): a
+#: smooth stretch (sky, skin) reads an offset to a tenth of a grey level, grass to a few
+OFFSET_SE_FLOOR = 0.5
+#: the tile-offset solve: a ridge (times the median edge weight) towards 0, and rounds of
+#: Cauchy reweighting with this scale on the edges' residuals in standard errors
+RIDGE, ROBUST_ITERATIONS, ROBUST_SCALE = 0.005, 6, 3.0
+#: seams whose two readings' offsets differ by more than this times the smaller are lines
+LINE_RATIO = 2.0
 #: notch half-width (Gaussian sigma) in frequency bins, per 512 px of padded size
 NOTCH_SIGMA_PER_512 = 1.0
 
@@ -40,9 +63,13 @@ class Degrid(Fix):
     checkerboard, for instance, sits entirely on the Nyquist corner and is removed.
 
     Periods above ``FINE_MAX`` (32 px) are tiling seams, not textures: notching their dense
-    harmonics would take real content with them, so along such an axis the step at every
-    seam (lines ``k * period``, anchored at pixel 0), averaged along the seam, is instead
-    spread into a ramp of ``SEAM_TAPER`` px each side (:func:`_deseam`).
+    harmonics would take real content with them. A tiled decoder leaves each tile with its
+    own flat offset, so the tiles (seam lines ``phase + k * period``) get one
+    constant each, solved by least squares from the offsets read across every seam edge a
+    few pixels away from the line (:func:`tile_offsets`), and subtracted with the picture's
+    mean kept; what step is left on the line itself (a 1-px seam line) is then spread into a
+    ramp of ``SEAM_TAPER`` px each side (:func:`_deseam`). Smoothing the step alone left the
+    tiles' offsets in place: the line was gone, the blocks were not.
 
     Why: VAE decoders and upsamplers leave faint 2-, 4- or 8-px grids; in a video they stay
     fixed on the screen while the content moves behind them.
@@ -52,24 +79,28 @@ class Degrid(Fix):
     mends = ("grid_artifact",)
     changes_geometry = False
     stage = 80
-    reads = ("period_x", "period_y")
+    reads = ("period_x", "period_y", "phase_x", "phase_y")
 
     @dataclass(frozen=True)
     class Params:
         period_x: int = field(default=0, metadata={"min": 0, "max": 512})
         period_y: int = field(default=0, metadata={"min": 0, "max": 512})
+        phase_x: int = field(default=0, metadata={"min": 0, "max": 511})
+        phase_y: int = field(default=0, metadata={"min": 0, "max": 511})
         strength: float = field(default=1.0, metadata={"min": 0.0, "max": 1.0})
 
     @classmethod
     def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
-        """The measured periods (period 1 means none); full strength from severity 0.5."""
+        """The measured periods (period 1 means none) and where the tiles' lines sit; full
+        strength from severity 0.5."""
         m = measurement.measurements
         periods = {}
         for key in ("period_x", "period_y"):
             p = int(round(float(m.get(key, 0) or 0)))
             periods[key] = p if 2 <= p <= 512 else 0
+        phases = {key: int(m.get(key, 0) or 0) for key in ("phase_x", "phase_y")}
         s = float(measurement.severity)
-        return {**periods, "strength": round(min(1.0, 0.5 + s), 3)}
+        return {**periods, **phases, "strength": round(min(1.0, 0.5 + s), 3)}
 
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         check_rgb(rgb, self.name)
@@ -79,6 +110,15 @@ class Degrid(Fix):
             return rgb.copy()
         h, w = rgb.shape[:2]
         f = to_float(rgb)
+        sx = _seam_spacing(px) if px > FINE_MAX else 0
+        sy = _seam_spacing(py) if py > FINE_MAX else 0
+        grid = {"phase_x": params.phase_x, "phase_y": params.phase_y}
+        if (sx or sy) and not seams_are_lines(f @ LUMA, sx, sy, **grid):
+            for c in range(f.shape[2]):
+                offs, xb, yb = tile_offsets(f[..., c], sx, sy, **grid)
+                col = np.searchsorted(xb, np.arange(w), side="right")
+                row = np.searchsorted(yb, np.arange(h), side="right")
+                f[..., c] -= params.strength * offs[row[:, None], col[None, :]]
         if px > FINE_MAX:
             _deseam(f, _seam_spacing(px), params.strength)
         if py > FINE_MAX:
@@ -86,7 +126,7 @@ class Degrid(Fix):
         fx = px if px <= FINE_MAX else 0
         fy = py if py <= FINE_MAX else 0
         if NOTCH_MAX < max(fx, fy) <= TEMPLATE_MAX:
-            f = f - params.strength * _periodic_part(f, fx, fy)
+            f = f - params.strength * periodic_part(f, fx, fy)
         elif fx or fy:
             f = _pad_periodic(_pad_periodic(f, fx, axis=1), fy, axis=0)
             gain = 1.0 - params.strength * _notches(f.shape[0], f.shape[1], fx, fy)
@@ -95,7 +135,7 @@ class Degrid(Fix):
         return to_uint8(f[:h, :w])
 
 
-def _periodic_part(f: np.ndarray, px: int, py: int) -> np.ndarray:
+def periodic_part(f: np.ndarray, px: int, py: int) -> np.ndarray:
     """The zero-mean part of ``f`` (H x W x C) that repeats every ``px`` x ``py`` pixels.
 
     Each plane minus its ``px`` x ``py`` box mean keeps a pattern of that period whole (the
@@ -106,7 +146,7 @@ def _periodic_part(f: np.ndarray, px: int, py: int) -> np.ndarray:
     """
     h, w = f.shape[:2]
     px, py = max(1, px), max(1, py)
-    low = cv2.blur(f, (px, py), borderType=cv2.BORDER_REFLECT)
+    low = cv2.blur(f, (px, py), borderType=cv2.BORDER_REFLECT).reshape(f.shape)
     r = (f - low).reshape(h * w, -1)
     phase = ((np.arange(h) % py)[:, None] * px + (np.arange(w) % px)[None, :]).ravel()
     count = np.bincount(phase, minlength=px * py).astype(np.float64)
@@ -147,6 +187,189 @@ def _deseam(f: np.ndarray, period: int, strength: float) -> None:
     idx_p, idx_q = xb[:, None] - 1 - i, xb[:, None] + i
     f[:, idx_p] += shift
     f[:, idx_q] -= shift
+
+
+def band_offsets(plane: np.ndarray, xs: np.ndarray, *, near: tuple[int, int],
+                 far: tuple[int, int]) -> np.ndarray:
+    """Per row, the offset across each vertical line between columns ``x - 1`` and ``x``
+    (``x`` in ``xs``) of ``plane`` (H x W) (rows x len(xs)).
+
+    The mean of the ``near`` band on the right (pixels ``x + near[0] .. x + near[1]``) minus
+    that on the left (``x - 1 - near[0]`` and out), minus the picture's slope across the
+    line: the far bands' step to the near ones on either side, extrapolated over the
+    distance between the near bands. A tile's flat offset moves both bands of its side
+    alike, so it stays whole; a linear gradient cancels. ``xs`` must leave ``far[1] + 1``
+    px on either side.
+    """
+    c_near, c_far = (near[0] + near[1] + 1) / 2, (far[0] + far[1] + 1) / 2
+    xs = np.asarray(xs, dtype=int)
+    reach = far[1] + 1
+    out = np.empty((plane.shape[0], xs.size))
+    for j, x in enumerate(xs):
+        win = plane[:, x - reach:x + reach].astype(np.float64)      # column x sits at reach
+        cs = np.zeros((win.shape[0], win.shape[1] + 1))
+        np.cumsum(win, axis=1, out=cs[:, 1:])
+
+        def right(a: int, b: int) -> np.ndarray:
+            return (cs[:, reach + b + 1] - cs[:, reach + a]) / (b - a + 1)
+
+        def left(a: int, b: int) -> np.ndarray:
+            return (cs[:, reach - a] - cs[:, reach - b - 1]) / (b - a + 1)
+
+        near_l, near_r = left(*near), right(*near)
+        slope = ((near_l - left(*far)) + (right(*far) - near_r)) / (2 * (c_far - c_near))
+        out[:, j] = (near_r - near_l) - slope * 2 * c_near
+    return out
+
+
+def robust_offset(o: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(median, standard error) of per-row offsets ``o`` along ``axis``: the error from the
+    rows' robust spread (1.4826 MAD, x 1.25 for a median) over the square root of their
+    number, so that a few rows crossed by an edge neither move nor inflate it. NaN rows (clipped)
+    are left out; fewer than 4 rows left give NaN."""
+    n = np.sum(np.isfinite(o), axis=axis)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # all-NaN columns: NaN, no offset
+        m = np.nanmedian(o, axis=axis)
+        mad = np.nanmedian(np.abs(o - np.expand_dims(m, axis)), axis=axis)
+        se = 1.4826 * 1.25 * mad / np.sqrt(np.maximum(n, 1))
+    m = np.where(n >= 4, m, np.nan)
+    return m, se
+
+
+def _edges(plane: np.ndarray, xb: np.ndarray, yb: np.ndarray, reading: str
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, weight) across every vertical seam edge: per tile row (split at ``yb``) and
+    seam column ``xb``, the robust offset over the rows of that tile read at the line
+    (``LINE_BAND``) and beside it (``BESIDE_BAND``). A tile's offset gives both the same
+    value; the picture's own structure gives different ones, so the weight is
+    ``1 / (se^2 + se'^2 + (DIFF_K * difference)^2 + OFFSET_SE_FLOOR^2)`` and the value the
+    one at the line; it is divided by ``1 + (offset / OFFSET_SCALE)^2``."""
+    o1 = band_offsets(plane, xb, near=LINE_BAND[0], far=LINE_BAND[1])
+    o2 = band_offsets(plane, xb, near=BESIDE_BAND[0], far=BESIDE_BAND[1])
+    if reading == "beside":
+        o1, o2 = o2, o1
+    # rows clipped at 0 or 255 beside the line carry no offset (or only part of it)
+    clipped = np.zeros(o1.shape, bool)
+    for x in (xb - 2, xb - 1, xb, xb + 1):
+        v = plane[:, x]
+        clipped |= (v <= 0.5) | (v >= 254.5)
+    o1[clipped] = np.nan
+    o2[clipped] = np.nan
+    cuts = np.concatenate([[0], yb, [plane.shape[0]]])
+    d = np.zeros((cuts.size - 1, xb.size))
+    wt = np.zeros_like(d)
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        m, se = robust_offset(o1[a:b], axis=0)
+        m2, se2 = robust_offset(o2[a:b], axis=0)
+        ok = np.isfinite(m) & np.isfinite(m2)
+        d[i] = np.where(ok, m, 0.0)
+        wt[i] = np.where(ok, 1.0 / (se ** 2 + se2 ** 2 + (DIFF_K * (m - m2)) ** 2
+                                    + OFFSET_SE_FLOOR ** 2)
+                         / (1.0 + (m / OFFSET_SCALE) ** 2), 0.0)
+    return d, wt
+
+
+def seam_lines(period: int, phase: int, n: int) -> np.ndarray:
+    """Seam lines ``phase + k * period`` that leave the bands room on both sides of an
+    axis of ``n`` px (none for period 0)."""
+    if not period:
+        return np.zeros(0, int)
+    reach = BESIDE_BAND[1][1] + 1
+    x = np.arange(phase % period, n, period)
+    return x[(x >= reach) & (x <= n - reach)]
+
+
+def tile_offsets(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: int = 0,
+                 phase_y: int = 0, reading: str = "line"
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each tile's flat offset on ``plane`` (H x W), for seams every ``period_x`` columns and
+    ``period_y`` rows from ``phase_x`` / ``phase_y`` (period 0: no seams along that axis):
+    ``(offsets, xb, yb)`` with ``offsets`` (tiles_y x tiles_x, area-weighted mean 0) and
+    the seam lines.
+
+    Every edge between two neighbouring tiles gives a measured difference of their
+    offsets (:func:`_edges`, robust over the edge, weighted by its precision); the offsets
+    are the robust weighted least-squares solution of those differences on the tile graph
+    (a Poisson equation, :func:`_solve_on_graph`), with the area-weighted mean 0 so that
+    the picture's mean stays.
+    """
+    h, w = plane.shape
+    xb, yb = seam_lines(period_x, phase_x, w), seam_lines(period_y, phase_y, h)
+    ty, tx = yb.size + 1, xb.size + 1
+    if ty * tx == 1:
+        return np.zeros((1, 1)), xb, yb
+    idx = np.arange(ty * tx).reshape(ty, tx)
+    pairs, diffs, weights = [], [], []
+    if xb.size:
+        d, wt = _edges(plane, xb, yb, reading)
+        pairs.append((idx[:, :-1].ravel(), idx[:, 1:].ravel()))
+        diffs.append(d.ravel())
+        weights.append(wt.ravel())
+    if yb.size:
+        d, wt = _edges(plane.T, yb, xb, reading)                 # (tiles_x, seams_y)
+        pairs.append((idx[:-1, :].T.ravel(), idx[1:, :].T.ravel()))
+        diffs.append(d.ravel())
+        weights.append(wt.ravel())
+    a = np.concatenate([p[0] for p in pairs])
+    b = np.concatenate([p[1] for p in pairs])
+    t = _solve_on_graph(a, b, np.concatenate(diffs), np.concatenate(weights), ty * tx)
+    ex = np.diff(np.concatenate([[0], xb, [w]]))
+    ey = np.diff(np.concatenate([[0], yb, [h]]))
+    area = (ey[:, None] * ex[None, :]).ravel() / (h * w)
+    t -= float(area @ t)
+    return t.reshape(ty, tx), xb, yb
+
+
+def seams_are_lines(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: int = 0,
+                    phase_y: int = 0) -> bool:
+    """True when the seams of ``plane`` on that grid are lines, not tiles offset.
+
+    The tiles' offsets solved from the reading at the line and from the reading a pixel
+    beside it agree for tiles offset against each other (their difference is 0.1-1.2 times
+    the smaller, 64-px tiles of +-2..6 on skimage photos and ComfyUI generations) and not
+    for a 1-px seam line, which only the reading at the line sees (2.8 times for a line of
+    1 grey level on the astronaut, 7-20 for 6): beyond ``LINE_RATIO`` the seams are lines,
+    and subtracting "offsets" would paint blocks.
+    """
+    kw = {"phase_x": phase_x, "phase_y": phase_y}
+    t1 = tile_offsets(plane, period_x, period_y, **kw)[0]
+    t2 = tile_offsets(plane, period_x, period_y, reading="beside", **kw)[0]
+    small = min(float(np.sqrt(np.mean(t1 ** 2))), float(np.sqrt(np.mean(t2 ** 2))))
+    return float(np.sqrt(np.mean((t1 - t2) ** 2))) > LINE_RATIO * max(small, 0.25)
+
+
+def _solve_on_graph(a: np.ndarray, b: np.ndarray, d: np.ndarray, wt: np.ndarray, n: int
+                    ) -> np.ndarray:
+    """Offsets ``t`` (n tiles) with ``t[b] - t[a] ~ d`` per edge, robustly.
+
+    Weighted least squares (the normal equations are a weighted graph Laplacian; a ridge of
+    ``RIDGE`` times the median weight of the edges read pulls tiles nothing pins, such as
+    tiles clipped white, towards 0), then
+    ``ROBUST_ITERATIONS`` rounds of Cauchy reweighting on each edge's residual in units of
+    its standard error: a natural edge that runs along a seam reads as a large difference
+    that the cycles of the tile graph around it contradict, and it loses its weight.
+    """
+    from scipy import sparse                 # here, not at import: a cold `keyframe check`
+    from scipy.sparse.linalg import spsolve  # imports no scipy (tests/test_speed.py)
+
+    rows = np.concatenate([a, b, a, b])
+    cols = np.concatenate([a, b, b, a])
+    pinned = wt[wt > 0]
+    if pinned.size == 0:
+        return np.zeros(n)                  # no edge could be read (all clipped): no offsets
+    ridge = sparse.identity(n, format="csc") * (RIDGE * float(np.median(pinned)))
+    w = wt.copy()
+    t = np.zeros(n)
+    for _ in range(ROBUST_ITERATIONS + 1):
+        lap = sparse.coo_matrix((np.concatenate([w, w, -w, -w]), (rows, cols)),
+                                shape=(n, n)).tocsc()
+        rhs = (np.bincount(b, weights=w * d, minlength=n)
+               - np.bincount(a, weights=w * d, minlength=n))
+        t = spsolve(lap + ridge, rhs)
+        z = (t[b] - t[a] - d) * np.sqrt(wt)
+        w = wt / (1.0 + (z / ROBUST_SCALE) ** 2)
+    return t
 
 
 def _pad_periodic(f: np.ndarray, period: int, axis: int) -> np.ndarray:

@@ -15,7 +15,11 @@ the degraded code at ``major`` (the verdict is ``fix`` or worse because of it); 
 then runs on that rung.
 
 A case counts as **mended** when the gate certifies it with at least one kept step (a
-picture certified untouched is not mended). For every certified result the script also
+picture certified untouched is not mended). A seams case must also pass an oracle from the
+known truth: the tiles' offsets left against the clean picture (spread of each 64-px tile's
+median luma change, :func:`keyframe_dev.data.tile_spread`) at most
+``SEAM_ORACLE`` grey levels; otherwise it is counted and printed as **certified with
+damage**. For every certified result the script also
 reports the PSNR to the clean original before and after the gate (same size only), so a
 "mend" that moved away from the clean picture shows.
 
@@ -55,6 +59,12 @@ from keyframe.gate import gate  # noqa: E402
 from keyframe.image import from_array, load  # noqa: E402
 from keyframe.profiles import load_profile  # noqa: E402
 from keyframe.report import level_rank  # noqa: E402
+from keyframe_dev.data import tile_spread  # noqa: E402
+
+#: what a person sees of tiles offset against each other: a spread of 1 grey level (tiles
+#: +-1 from their neighbours' level, under 1 % of mid-grey, under the 1-2 % a flat field's
+#: edge needs to show; one 8-bit step) and no more is what certified may leave
+SEAM_ORACLE = 1.0
 
 DATA = ROOT.parent / "shared" / "data"
 CLEAN = (
@@ -263,6 +273,14 @@ def main() -> None:
                     psnr_before=psnr(rgb, clean), psnr_after=psnr(res.image.rgb, clean))
                 if name.startswith("jpeg") and res.verdict == "certified":
                     case["oracle"] = jpeg_oracle(rgb, res.image.rgb, clean)
+                if name == "seams" and res.image.rgb.shape == clean.shape:
+                    case.update(spread_before=round(tile_spread(rgb, clean, rgb), 2),
+                                spread_after=round(tile_spread(res.image.rgb, clean, rgb), 2))
+                    if res.verdict == "certified":
+                        case["oracle"] = {
+                            "ok": case["spread_after"] <= SEAM_ORACLE,
+                            "why": f"tiles {case['spread_after']:.2f} grey levels off the clean "
+                                   f"picture (bound {SEAM_ORACLE})"}
             cases.append(case)
             if out:
                 out.write(json.dumps(case) + "\n")
@@ -288,6 +306,7 @@ def report(cases, ladders) -> None:
           "untouched | other ends | PSNR to clean before → after (certified) | s / image |")
     print("|---|---|---|---|---|---|---|---|")
     tot_f = tot_m = 0
+    notes = []
     for name in ladders:
         cs = [c for c in rows[name] if c["rung"] is not None]
         damaged = [c for c in cs if not c.get("oracle", {"ok": True})["ok"]]
@@ -309,9 +328,17 @@ def report(cases, ladders) -> None:
               f"{share} | {len(untouched)} | {dict(ends) or '-'} | {gain} | {secs:.2f} |")
         tot_f += len(cs)
         tot_m += len(mended)
+        spread = [c for c in cs if "spread_after" in c]
+        if spread:
+            notes.append(f"{name}: tile offsets left vs clean (oracle <= {SEAM_ORACLE}): "
+                         + ", ".join(f"{c['image']} {c['spread_before']} -> {c['spread_after']}"
+                                     f"{' DAMAGE' if c.get('damaged') else ''} ({c['verdict']})"
+                                     for c in spread))
     if tot_f:
         print(f"| **all** | | {tot_f} | **{tot_m}/{tot_f} ({100 * tot_m / tot_f:.0f} %)** "
               f"| | | | |")
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -332,7 +332,7 @@ def report(cases, ladders) -> None:
         if spread:
             notes.append(f"{name}: tile offsets left vs clean (oracle <= {SEAM_ORACLE}): "
                          + ", ".join(f"{c['image']} {c['spread_before']} -> {c['spread_after']}"
-                                     f"{' DAMAGE' if c.get('damaged') else ''} ({c['verdict']})"
+                                     f"{' DAMAGE' if not c.get('oracle', {'ok': True})['ok'] else ''} ({c['verdict']})"
                                      for c in spread))
     if tot_f:
         print(f"| **all** | | {tot_f} | **{tot_m}/{tot_f} ({100 * tot_m / tot_f:.0f} %)** "

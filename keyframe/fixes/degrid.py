@@ -1,7 +1,6 @@
 """Degrid: notch out a periodic grid pattern at its measured period (mends ``grid_artifact``)."""
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,16 +221,27 @@ def band_offsets(plane: np.ndarray, xs: np.ndarray, *, near: tuple[int, int],
     return out
 
 
+def _nanmedian0(o: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(o, axis=0)`` for ``n`` finite values per column, by one sort (NaN sorts
+    last): numpy's nanmedian goes through masked arrays, and the seam reading called it ~400
+    times per picture (a quarter of the model-free checks' time)."""
+    s = np.sort(o, axis=0)
+    lo = np.maximum((n - 1) // 2, 0)[None]
+    hi = np.maximum(n // 2, 0)[None]
+    m = 0.5 * (np.take_along_axis(s, lo, 0)[0] + np.take_along_axis(s, hi, 0)[0])
+    return np.where(n > 0, m, np.nan)
+
+
 def robust_offset(o: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(median, standard error) of per-row offsets ``o`` along ``axis``: the error from the
     rows' robust spread (1.4826 MAD, x 1.25 for a median) over the square root of their
     number, so that a few rows crossed by an edge neither move nor inflate it. NaN rows (clipped)
     are left out; fewer than 4 rows left give NaN."""
-    n = np.sum(np.isfinite(o), axis=axis)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)     # all-NaN columns: NaN, no offset
-        m = np.nanmedian(o, axis=axis)
-        mad = np.nanmedian(np.abs(o - np.expand_dims(m, axis)), axis=axis)
+    o = np.moveaxis(np.asarray(o, np.float64), axis, 0)
+    n = np.sum(np.isfinite(o), axis=0)
+    with np.errstate(all="ignore"):
+        m = _nanmedian0(o, n)
+        mad = _nanmedian0(np.abs(o - m[None]), n)
         se = 1.4826 * 1.25 * mad / np.sqrt(np.maximum(n, 1))
     m = np.where(n >= 4, m, np.nan)
     return m, se

@@ -109,3 +109,24 @@ def test_tiles_off_pixel_zero_are_read_and_mended():
     out = Degrid().apply(rgb[5:, 9:], Degrid.validate(Degrid.plan_params(b)))
     ref = clean[5:, 9:]
     assert tile_spread(out[59:, 55:], ref[59:, 55:], rgb[5:, 9:][59:, 55:]) <= ORACLE
+
+
+def test_noise_on_black_panels_is_not_tiles():
+    """A montage whose picture panel ends on the 64-px grid, on black, under +-1 of noise: the
+    black rows at 1 instead of 0 read the panel's edge as a tile offset (pymatting's
+    lemur_at_the_beach read 0.63 that way); rows within a grey level or two of 0/255 are
+    clipped rows."""
+    import cv2
+    from keyframe.image import from_array
+    from checks.artifact import ArtifactCheck
+
+    from helpers import photo
+
+    canvas = np.zeros((640, 768, 3), np.uint8)
+    canvas[:384, :512] = cv2.resize(photo("chelsea"), (512, 384), interpolation=cv2.INTER_AREA)
+    canvas[448:, 576:] = cv2.resize(photo("coffee"), (192, 192), interpolation=cv2.INTER_AREA)
+    noisy = np.clip(canvas.astype(np.int16)
+                    + np.random.default_rng(0).integers(-1, 2, canvas.shape), 0, 255)
+    for rgb in (canvas, noisy.astype(np.uint8)):
+        found = {m.code: m for m in ArtifactCheck().measure(from_array(rgb, name="m.png"))}
+        assert found["grid_artifact"].severity < 0.25, found["grid_artifact"].message

@@ -221,6 +221,13 @@ def band_offsets(plane: np.ndarray, xs: np.ndarray, *, near: tuple[int, int],
     return out
 
 
+#: a row whose pixels beside the line lie within this many levels of 0 or 255 is clipped: it
+#: carries no offset (or only part of it). Within 2.5, not 0.5: +-1 of noise on a black panel
+#: leaves it 0 or 1, and the rows at 1 read the panel's edge as an offset (pymatting's
+#: lemur_at_the_beach montage, 0 -> 0.63 under noise, scripts/calibrate/stability.py)
+CLIP_NEAR = 2.5
+
+
 def _nanmedian0(o: np.ndarray, n: np.ndarray) -> np.ndarray:
     """``np.nanmedian(o, axis=0)`` for ``n`` finite values per column, by one sort (NaN sorts
     last): numpy's nanmedian goes through masked arrays, and the seam reading called it ~400
@@ -263,7 +270,7 @@ def _edges(plane: np.ndarray, xb: np.ndarray, yb: np.ndarray, reading: str
     clipped = np.zeros(o1.shape, bool)
     for x in (xb - 2, xb - 1, xb, xb + 1):
         v = plane[:, x]
-        clipped |= (v <= 0.5) | (v >= 254.5)
+        clipped |= (v <= CLIP_NEAR) | (v >= 255 - CLIP_NEAR)
     o1[clipped] = np.nan
     o2[clipped] = np.nan
     cuts = np.concatenate([[0], yb, [plane.shape[0]]])

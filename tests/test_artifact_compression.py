@@ -10,7 +10,7 @@ import pytest
 import skimage.data as sd
 from PIL import Image
 
-from checks.artifact import compression, tonal
+from checks.artifact import banding, compression, tonal
 from helpers import img, photo
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
@@ -191,7 +191,7 @@ def test_clean_generations_all_six_low(shared_data):
     for f in files:
         im = img(_read(f))
         ms = [compression.measure_jpeg_blocking(im), compression.measure_grid_artifact(im),
-              tonal.measure_banding(im), *tonal.measure_clipping(im), tonal.measure_border(im)]
+              banding.measure_banding(im), *tonal.measure_clipping(im), tonal.measure_border(im)]
         for m in ms:
             assert m.severity < 0.25, (f.name, m.code, m.severity, m.message)
 

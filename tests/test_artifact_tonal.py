@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from checks.artifact import tonal
+from checks.artifact import banding, tonal
 from helpers import img, photo
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
@@ -34,7 +34,7 @@ def exposed(rgb: np.ndarray, stops: float) -> np.ndarray:
 
 
 def band(rgb) -> float:
-    return tonal.measure_banding(img(rgb)).severity
+    return banding.measure_banding(img(rgb)).severity
 
 
 def border(rgb):
@@ -73,7 +73,7 @@ def test_banding_posterised_photo(name):
 def test_banding_region_is_the_banded_area():
     rgb = np.repeat(np.repeat(photo("coffee"), 2, 0), 2, 1)[:768, :1024].copy()
     rgb[:, 512:] = radial(12)[:, 512:]
-    m = tonal.measure_banding(img(rgb))
+    m = banding.measure_banding(img(rgb))
     assert m.severity >= 0.5 and m.region is not None
     assert m.region[0] >= 400
 
@@ -318,7 +318,7 @@ def test_degenerate_inputs(shape):
     rng = np.random.default_rng(0)
     for rgb in (np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8),
                 rng.integers(0, 256, shape, dtype=np.uint8)):
-        ms = [tonal.measure_banding(img(rgb)), *tonal.measure_clipping(img(rgb)),
+        ms = [banding.measure_banding(img(rgb)), *tonal.measure_clipping(img(rgb)),
               tonal.measure_border(img(rgb))]
         for m in ms:
             assert 0.0 <= m.severity <= 1.0

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from checks.artifact import tonal
+from checks.artifact import banding
 from keyframe.carry import carried_over
 from keyframe.gate import gate
 from keyframe.image import from_array
@@ -26,7 +26,7 @@ class Banding(Check):
     codes = ("banding",)
 
     def measure(self, image, ctx=None):
-        return [tonal.measure_banding(image)]
+        return [banding.measure_banding(image)]
 
 
 class Wobbly(Check):

@@ -10,7 +10,7 @@ views they share (luma, canonical copy) are computed once.
 """
 from __future__ import annotations
 
-from checks.artifact import blur, compression, grid, noise, sharpness, tonal
+from checks.artifact import banding, blur, compression, grid, noise, sharpness, tonal
 from keyframe.image import LoadedImage
 from keyframe.registry import NO_CONTEXT, Check, Context
 from keyframe.report import Measurement
@@ -26,7 +26,7 @@ class ArtifactCheck(Check):
             *blur.measure_blur(image, target=ctx.target),   # at the target's size
             noise.measure_noise(image),
             compression.measure_jpeg_blocking(image),
-            tonal.measure_banding(image),
+            banding.measure_banding(image),
             *tonal.measure_clipping(image),
             tonal.measure_border(image),
             grid.measure_grid_artifact(image),

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from checks.artifact import blur, compression, grid, noise, sharpness, tonal
+from checks.artifact import banding, blur, compression, grid, noise, sharpness, tonal
 from keyframe.assess import assess, default_checks, measure
 from keyframe.image import encode_png, load_bytes
 from keyframe.profiles import load_profile
@@ -33,7 +33,7 @@ MEASURES = {
     "noise": noise.measure_noise,
     "jpeg_blocking": compression.measure_jpeg_blocking,
     "grid_artifact": grid.measure_grid_artifact,
-    "banding": tonal.measure_banding,
+    "banding": banding.measure_banding,
     "clipping": tonal.measure_clipping,
     "border": tonal.measure_border,
 }

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 
-from checks.artifact import compression, tonal  # noqa: E402
+from checks.artifact import banding, compression, tonal  # noqa: E402
 from keyframe.image import LoadedImage  # noqa: E402
 from keyframe_dev.timing import median_ms  # noqa: E402
 
@@ -63,7 +63,7 @@ def run_all(rgb: np.ndarray) -> dict:
     im = img(rgb)
     t = time.perf_counter()
     ms = [compression.measure_jpeg_blocking(im), compression.measure_grid_artifact(im),
-          tonal.measure_banding(im), *tonal.measure_clipping(im), tonal.measure_border(im)]
+          banding.measure_banding(im), *tonal.measure_clipping(im), tonal.measure_border(im)]
     dt = (time.perf_counter() - t) * 1000
     return {"ms": dt, **{m.code: m for m in ms}}
 
@@ -294,7 +294,7 @@ def main() -> None:
             rgb = cv2.resize(clean[4][1], side, interpolation=cv2.INTER_CUBIC)
             im = img(rgb)
             for fn in (compression.measure_jpeg_blocking, compression.measure_grid_artifact,
-                       tonal.measure_banding, tonal.measure_clipping, tonal.measure_border):
+                       banding.measure_banding, tonal.measure_clipping, tonal.measure_border):
                 cold = median_ms(lambda fn=fn: (im.cache.clear(), fn(im)), 5)
                 print(f"{side} {fn.__name__:24s} {cold:6.1f} ms")
             cold = median_ms(lambda: (im.cache.clear(), run_all(rgb)), 5)

@@ -1,0 +1,234 @@
+"""``banding``: posterisation / contouring in smooth gradients (split out of ``tonal``).
+
+Banding depends on content, not on the pixel grid, so it is measured on the canonical copy
+(long side 1024 px, :func:`keyframe.views.gray_at`): one scale for 512-4096 px inputs. Its
+plateaus are tens of pixels wide and its steps stay sharp under area averaging (a step is
+spread over at most two canonical pixels, which the measure merges), so nothing is lost by
+measuring there. Steps are read between exactly flat plateaus and, under a grey level or two
+of noise or dither, between nearly flat ones (docs/stability.md). Calibration tables:
+``scripts/calibrate/compression.py``.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from keyframe.image import LoadedImage
+from keyframe.report import Measurement
+from keyframe.severity import log_ramp
+from keyframe.views import cached, gray_at, scale_to, to_source
+
+
+#: steps higher than this (grey levels) are edges between flat shapes, not quantisation
+_MAX_STEP = 48
+_TILE = 64
+#: staircase steps a tile needs to have a step height (over every line: 6 when every
+#: second line was read)
+_TILE_STEPS = 12
+
+
+def _steps_along_rows(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Isolated quantisation steps along rows: (row, col, signed height) of each.
+
+    A step is a run of one or two same-sign non-zero neighbour differences (two: a step that
+    area averaging split over two pixels) with >= 3 exactly-zero differences on each side,
+    i.e. a jump between two plateaus. Noise and texture never leave such plateaus.
+    """
+    d = np.diff(g, axis=1)
+    w = d.shape[1]
+    if w < 9:
+        e = np.zeros(0, np.int64)
+        return e, e, e
+    z = d == 0
+    c = d[:, 3:w - 4]
+    n1 = d[:, 4:w - 3]
+    left = z[:, 0:w - 7] & z[:, 1:w - 6] & z[:, 2:w - 5]
+    one = (c != 0) & left & z[:, 4:w - 3] & z[:, 5:w - 2] & z[:, 6:w - 1]
+    two = ((c != 0) & left & (np.sign(c) == np.sign(n1)) & z[:, 5:w - 2] & z[:, 6:w - 1]
+           & z[:, 7:w])
+    height = np.where(two, c + n1, c)
+    rr, cc = np.nonzero(one | two)
+    return rr, cc + 3, height[rr, cc].astype(np.int64)
+
+
+#: steps in noise: a plateau may wander by this many grey levels over _NOISY_PLATEAU pixels
+#: each side of a step of at least _NOISY_STEP levels (plateau means). Wider than a JPEG
+#: block (8 px): with 8-px plateaus the DC staircases of clean SDXL JPEG skies read 0.38
+#: (scripts/calibrate/stability.py, 40 of 185 pictures at minor); with 12 none did
+_NOISY_RANGE, _NOISY_PLATEAU, _NOISY_STEP = 2, 12, 4
+
+
+def _flat(g: np.ndarray, k: int) -> np.ndarray:
+    """Whether the ``k`` pixels from column j on are within _NOISY_RANGE levels (column j)."""
+    n = g.shape[1] - k + 1
+    kernel = np.ones((1, k), np.uint8)
+    hi = cv2.dilate(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
+    lo = cv2.erode(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
+    return (hi - lo) <= _NOISY_RANGE
+
+
+def _noisy_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantisation steps under a dither or noise of a grey level or two: (row, col, signed
+    height) of each jump of >= _NOISY_STEP levels (in one or two pixels) between two
+    plateaus of _NOISY_PLATEAU pixels whose range is <= _NOISY_RANGE; the height is the
+    difference of the plateau means. :func:`_steps_along_rows` needs exactly equal pixels,
+    which +-1 of noise never leaves: a 0.96 banding reading (LIVE's heaviest JPEGs) and
+    an 8-level posterised gradient fell to 0 under it.
+
+    The plateau means are exact (integer window sums), and read only where the two pixels
+    across the step differ at all (two such plateaus can meet with a 1-level jump, never
+    with none)."""
+    P = _NOISY_PLATEAU
+    w = g.shape[1]
+    e = np.zeros(0, np.int64)
+    if w < 2 * P + 2:
+        return e, e, np.zeros(0)
+    flat = _flat(g, P)
+    n = w - 2 * P                              # column c: the step follows pixel c + P - 1
+    left = g[:, P - 1:P - 1 + n]
+    d1 = g[:, P:P + n] != left
+    d2 = g[:, P + 1:P + 1 + n] != left
+    cand = flat[:, :n] & ((d1 & flat[:, P:P + n]) | (d2 & flat[:, P + 1:P + 1 + n]))
+    rr, cc = np.nonzero(cand)
+    if not rr.size:
+        return e, e, np.zeros(0)
+    csum = np.zeros((g.shape[0], w + 1), np.int32)
+    np.cumsum(g, axis=1, out=csum[:, 1:])
+
+    def mean(col):
+        return (csum[rr, col + P] - csum[rr, col]) / P
+
+    lo = mean(cc)
+    h1 = mean(cc + P) - lo
+    h2 = mean(cc + P + 1) - lo
+    one = flat[rr, cc + P] & (np.abs(h1) >= _NOISY_STEP)
+    mid = g[rr, cc + P]
+    two = (~one & flat[rr, cc + P + 1] & (np.abs(h2) >= _NOISY_STEP)
+           & (np.minimum(lo, lo + h2) < mid) & (mid < np.maximum(lo, lo + h2)))
+    keep = one | two
+    rr, cc, hh = rr[keep], cc[keep], np.where(one, h1, h2)[keep]
+    if rr.size:                                # one step, not one per pixel it spans
+        keep = np.ones(rr.size, bool)
+        keep[1:] = ~((rr[1:] == rr[:-1]) & (cc[1:] - cc[:-1] <= 2))
+        rr, cc, hh = rr[keep], cc[keep], hh[keep]
+    return rr, cc + P - 1, hh
+
+
+def _all_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact-plateau steps and, where none was found within 2 px on the row, noisy ones."""
+    r1, c1, h1 = _steps_along_rows(g)
+    r2, c2, h2 = _noisy_steps(g)
+    if not r2.size:
+        return r1, c1, h1.astype(np.float64)
+    w = g.shape[1]
+    taken = np.zeros((g.shape[0], w + 4), bool)
+    for d in range(-2, 3):
+        taken[r1, np.clip(c1 + d + 2, 0, w + 3)] = True
+    new = ~taken[r2, c2 + 2]
+    rr = np.concatenate([r1, r2[new]])
+    cc = np.concatenate([c1, c2[new]])
+    hh = np.concatenate([h1.astype(np.float64), h2[new]])
+    order = np.lexsort((cc, rr))
+    return rr[order], cc[order], hh[order]
+
+
+def _staircase(rr: np.ndarray, cc: np.ndarray, hh: np.ndarray, span: int) -> np.ndarray:
+    """Mask of steps that have a neighbour step on the same line going the same way, of
+    similar height (ratio <= 2) within ``span`` pixels: a staircase, as a quantised gradient
+    makes, rather than a lone edge of a flat shape."""
+    if rr.size < 2:
+        return np.zeros(rr.size, bool)
+    a = np.abs(hh)
+    pair = ((rr[1:] == rr[:-1]) & (np.sign(hh[1:]) == np.sign(hh[:-1]))
+            & (np.maximum(a[1:], a[:-1]) <= 2 * np.minimum(a[1:], a[:-1]))
+            & (cc[1:] - cc[:-1] <= span))
+    ok = np.zeros(rr.size, bool)
+    ok[1:] |= pair
+    ok[:-1] |= pair
+    return ok & (a <= _MAX_STEP)
+
+
+def _banding(image: LoadedImage) -> dict:
+    g = gray_at(image).astype(np.int16)
+    h, w = g.shape
+    res = {"step": 0.0, "area": 0.0, "severity": 0.0, "region": None}
+    if h < 16 or w < 16:
+        return res
+    span = max(h, w) // 3
+    # every row and column (not every second one: a 1-px shift then read the other half and
+    # moved a clean SDXL sky 0.19 -> 0.28, scripts/calibrate/stability.py)
+    r1, c1, h1 = _all_steps(g)
+    r2, c2, h2 = _all_steps(np.ascontiguousarray(g.T))
+    k1, k2 = _staircase(r1, c1, h1, span), _staircase(r2, c2, h2, span)
+    ys = np.concatenate([r1[k1], c2[k2]])
+    xs = np.concatenate([c1[k1], r2[k2]])
+    hs = np.abs(np.concatenate([h1[k1], h2[k2]])).astype(np.float64)
+    if hs.size == 0:
+        return res
+    ty, tx = -(-h // _TILE), -(-w // _TILE)
+    tid = (ys // _TILE) * tx + xs // _TILE
+    counts = np.bincount(tid, minlength=ty * tx)
+    # per-tile step height: the mean of the tile's middle 20 % of staircase step heights (a
+    # smoothed median: the integer median of a tile with as many 2- as 3-level steps jumped
+    # between them, 0.19 <-> 0.30 of severity, on a pixel of change)
+    order = np.lexsort((hs, tid))
+    hs_s = hs[order]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    csum = np.concatenate([[0.0], np.cumsum(hs_s)])
+    lo = starts + (counts * 2) // 5
+    hi = np.maximum(starts + counts - (counts * 2) // 5, lo + 1)
+    med = np.zeros(ty * tx)
+    has = counts >= _TILE_STEPS
+    med[has] = (csum[hi[has]] - csum[lo[has]]) / (hi[has] - lo[has])
+    med = med.reshape(ty, tx)
+    kernel = np.ones((3, 3), np.uint8)
+    best = (0.0, 0.0, 0.0, None)
+    for hv in np.unique(med[med > 0]):
+        m = cv2.dilate((med >= hv).astype(np.uint8), kernel)
+        area = float(m.mean())
+        s = log_ramp(hv, _BAND_ZERO, _BAND_ONE) * min(1.0, np.sqrt(area / _BAND_AREA))
+        if s > best[0] or best[3] is None:
+            best = (s, float(hv), area, m)
+    s, hv, area, m = best
+    region = None
+    if m is not None:
+        yy, xx = np.nonzero(m)
+        box = (int(xx.min() * _TILE), int(yy.min() * _TILE),
+               int(min(w, (xx.max() + 1) * _TILE) - xx.min() * _TILE),
+               int(min(h, (yy.max() + 1) * _TILE) - yy.min() * _TILE))
+        region = to_source(box, scale_to(image), image)
+    return {"step": hv, "area": area, "severity": s, "region": region}
+
+
+#: banding anchors (log ramp on the step height in grey levels at the canonical copy, times
+#: sqrt(area / 4 %) capped at 1). Calibrated on synthetic gradients (horizontal grey, radial
+#: colour) quantised to 256/64/32/16/8 levels, skimage photos and ComfyUI generations
+#: posterised to 64..8 levels, and the clean set: one-level steps (an 8-bit gradient's own)
+#: give 0, two-level steps (seen in clean Flux/SDXL skies) ~0.19, 4-level steps (64 levels)
+#: ~0.3-0.4, 16 levels ~0.65-0.8, 8 levels ~0.85-1.
+_BAND_ZERO, _BAND_ONE, _BAND_AREA = 1.0, 40.0, 0.04
+
+
+def measure_banding(image: LoadedImage) -> Measurement:
+    """Posterisation / contouring in smooth gradients, on the canonical 1024-px luma.
+
+    What: along every row and column, "steps": one- or two-pixel jumps between two
+    flat plateaus (>= 3 equal pixels each side), kept only when the next step on the same
+    line goes the same way with a similar height (a staircase: a quantised gradient). Per 64-px
+    tile with >= 12 such steps, the mean of the middle 20 % of step heights (a smoothed
+    median); severity is the best, over height thresholds, of
+    log_ramp(height) x sqrt(area of tiles at that height / 4 %). Why: natural gradients carry
+    noise or one-level 8-bit steps; banding is a staircase of several-level steps over wide
+    plateaus. A perfect 8-bit gradient scores 0 (one-level steps): inherent 8-bit steps are
+    at most a display issue, not a defect of the image.
+    """
+    b = cached(image, "artifact.banding", lambda: _banding(image))
+    sev = b["severity"]
+    if sev < 0.25:
+        msg = "no visible banding in smooth gradients"
+    else:
+        msg = (f"banding: smooth gradients step in {b['step']:.0f}-level contours over "
+               f"{b['area']:.0%} of the frame")
+    return Measurement(code="banding", severity=sev, message=msg,
+                       region=b["region"] if sev >= 0.25 else None,
+                       measurements={"step": b["step"], "area": b["area"]})

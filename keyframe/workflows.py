@@ -25,7 +25,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
 from keyframe.image import DEFAULT_MAX_PIXELS, LoadedImage
 from keyframe.profiles import Profile, load_profile
@@ -243,6 +243,96 @@ def package_group(source: PathLike) -> str:
     origin = package_origin(source)
     base = sanitise_name(origin["name"] if origin is not None else Path(source).stem)
     return re.sub(r"-[0-9a-f]{8}$", "", base.casefold())
+
+
+def package_exports(package: PathLike) -> list[str]:
+    """One line per export of a written package, saying how it was reframed."""
+    from keyframe.verify import read_manifest
+
+    lines = []
+    for _, rec in sorted((read_manifest(Path(package)).get("exports") or {}).items()):
+        how = rec.get("note") or "same framing as keyframe.png"
+        lines.append(f"export {rec.get('file')} {rec.get('width')}x{rec.get('height')}: {how}")
+    return lines
+
+
+@dataclass(frozen=True)
+class GateLine:
+    """One input of a gate batch: ``line`` is its OUT/gate.jsonl record (the gate's record,
+    its reports before and after), ``final`` the report it ends with, ``attempts`` the steps
+    tried (none for a result taken from the journal), ``reused`` why it was not gated again
+    (None when it was)."""
+
+    path: Path
+    line: dict
+    final: Report
+    attempts: tuple = ()
+    reused: str | None = None
+
+
+def _still_there(done: dict) -> bool:
+    """A journaled gate result counts when the package it wrote (if any) is still there."""
+    package = done.get("package")
+    return package is None or Path(package, "manifest.json").is_file()
+
+
+def gate_batch(found: Sequence[Path], out: PathLike, *, journal: Any, jobs: int,
+               profile: Profile, targets: Sequence[Any] = (), rounds: int = 3,
+               background: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
+               mattes: PathLike | None = None) -> Iterator[GateLine]:
+    """Gate and package every picture of ``found`` into ``out``, in input order: one
+    :class:`GateLine` each, as soon as it and every earlier one are done.
+
+    ``journal`` (:class:`keyframe.store.Resumable`) resumes an interrupted run: a picture it
+    holds whose package is still there is reported again, not gated; a picture identical to
+    an earlier input of this run is looked up again when its turn comes, as one process
+    would. The rest run on ``jobs`` workers (:func:`keyframe.executors.imap_ordered`),
+    pictures competing for one package name (:func:`package_group`) one after another; each
+    result is journaled before it is yielded."""
+    from functools import partial
+
+    from keyframe.executors import LocalExecutor, imap_ordered
+
+    work = partial(gate_and_package, out=out, profile=profile, targets=targets, rounds=rounds,
+                   background=background, max_pixels=max_pixels, mattes=mattes)
+    todo, dispatched = [], set()                # indices into found the workers gate
+    for i, path in enumerate(found):
+        key, done = journal.lookup(path)
+        if (done is None or not _still_there(done)) and (key is None or key not in dispatched):
+            todo.append(i)
+            dispatched.add(key)
+    fresh = set()                               # keys gated by this run
+    with LocalExecutor(jobs=jobs if len(todo) > 1 else 1) as runner:
+        gated_now = imap_ordered(runner, work, [found[i] for i in todo], group=package_group)
+        following = iter(todo)
+        upcoming = next(following, None)
+        for i, path in enumerate(found):
+            if i == upcoming:
+                gated = next(gated_now)
+                key = journal.lookup(path)[0]   # journal.add takes the last lookup's
+                upcoming = next(following, None)
+            else:
+                key, done = journal.lookup(path)
+                if done is not None and _still_there(done):
+                    how = ("identical to another input" if key in fresh
+                           else "done by an earlier run")
+                    line = {**done, "path": str(path),
+                            **{k: {**done[k], "path": str(path)}
+                               for k in ("report_before", "report_after")}}
+                    yield GateLine(path, line, Report.from_dict(
+                        {**line["report_after"], "path": str(path)}), reused=how)
+                    continue
+                gated = work(path)              # an identical earlier input ended unreadable
+            fresh.add(key)
+            record, final = gated.record, gated.final
+            if record.get("package"):
+                record["exports"] = package_exports(record["package"])
+            line = {**record, "report_before": gated.before.to_dict()}
+            if record["verdict"] != "error":    # an unreadable file has no after, no key
+                line["report_after"] = final.to_dict()
+                if key is not None:
+                    journal.add(key, path, line)
+            yield GateLine(path, line, final, tuple(gated.attempts))
 
 
 def verify(package: PathLike, *, recheck: bool = True):

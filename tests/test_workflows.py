@@ -53,3 +53,39 @@ def test_gate_and_package_is_the_gate_command_for_one_file(tmp_path):
     bad.write_bytes(b"nope")
     gated = gate_and_package(bad, tmp_path / "pk", profile=load_profile("default"))
     assert gated.record["verdict"] == "error" and "package" not in gated.record
+
+
+class _Journal:
+    """A stand-in for keyframe.store.Resumable: keyed by the file's bytes."""
+
+    def __init__(self):
+        self.done = {}
+
+    def lookup(self, path):
+        key = path.read_bytes()
+        return key, self.done.get(key)
+
+    def add(self, key, path, line):
+        self.done[key] = line
+
+
+def test_gate_batch_yields_every_input_in_order_and_reuses_identical_ones(tmp_path):
+    """The gate command's batch as a library call: a soft picture, a copy of it and a clean
+    one give three lines in input order; the copy is the first one's result, not gated again;
+    a second run over the same journal gates nothing."""
+    from keyframe.profiles import load_profile
+    from keyframe.workflows import gate_batch
+
+    rgb = photo("astronaut")
+    paths = [tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"]
+    Image.fromarray(cv2.GaussianBlur(rgb, (0, 0), 2.0)).save(paths[0])
+    paths[1].write_bytes(paths[0].read_bytes())
+    Image.fromarray(rgb).save(paths[2])
+    journal, profile = _Journal(), load_profile("default")
+    first = list(gate_batch(paths, tmp_path / "out", journal=journal, jobs=1, profile=profile))
+    assert [d.path for d in first] == paths
+    assert [d.reused for d in first] == [None, "identical to another input", None]
+    assert [d.final.verdict for d in first] == ["certified"] * 3
+    assert first[0].attempts and first[1].line["verdict"] == first[0].line["verdict"]
+    again = list(gate_batch(paths, tmp_path / "out", journal=journal, jobs=1, profile=profile))
+    assert [d.reused for d in again] == ["done by an earlier run"] * 3

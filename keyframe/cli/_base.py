@@ -266,15 +266,10 @@ def targets_and_profile(target_names, profile: str):
 
 
 def export_lines(package: Path) -> list[str]:
-    """One line per export of a written package, saying how it was reframed."""
-    from keyframe.verify import read_manifest
+    """One indented line per export of a written package, saying how it was reframed."""
+    from keyframe.workflows import package_exports
 
-    lines = []
-    for name, rec in sorted((read_manifest(package).get("exports") or {}).items()):
-        how = rec.get("note") or "same framing as keyframe.png"
-        lines.append(f"    export {rec.get('file')} {rec.get('width')}x{rec.get('height')}: "
-                     f"{how}")
-    return lines
+    return [f"    {line}" for line in package_exports(package)]
 
 
 def profile_or_usage_error(name: str):

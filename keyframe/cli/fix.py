@@ -9,8 +9,7 @@ import click
 
 from keyframe.batch import exit_code, iter_images, summarise
 from keyframe.fileio import same_folder
-from keyframe.report import Report
-from keyframe.cli._base import (BackgroundType, InputError, export_lines, found_or_error,
+from keyframe.cli._base import (BackgroundType, InputError, found_or_error,
                                 hold_out, jobs_option, main, mattes_option, max_pixels_option,
                                 overwrite_option, profile_option,
                                 refuse_or_error, summary_line, targets_and_profile,
@@ -67,10 +66,7 @@ def gate(paths, out, as_json, rounds, background, target_names, profile, max_pix
     end as review or trash with the reason. With --jobs, the pictures are gated in worker
     processes and reported in input order, as one process would.
     """
-    from functools import partial
-
-    from keyframe.executors import LocalExecutor, imap_ordered
-    from keyframe.workflows import gate_and_package, package_group
+    from keyframe.workflows import gate_batch
 
     targets, prof = targets_and_profile(target_names, profile)
     finals = []
@@ -80,77 +76,28 @@ def gate(paths, out, as_json, rounds, background, target_names, profile, max_pix
     hold_out(out, "gate", wait=wait)
     journal = _gate_journal(out, prof, max_pixels=max_pixels, rounds=rounds,
                             background=background, mattes=mattes, targets=target_names)
-    work = partial(gate_and_package, out=out, profile=prof, targets=targets, rounds=rounds,
-                   background=background, max_pixels=max_pixels, mattes=mattes)
-    # what the workers gate: neither in the journal nor identical to an earlier input (that
-    # one is looked up again when its turn comes, as one process would)
-    todo, dispatched = [], set()                # indices into found
-    for i, path in enumerate(found):
-        key, done = journal.lookup(path)
-        if (done is None or not _still_there(done)) and (key is None or key not in dispatched):
-            todo.append(i)
-            dispatched.add(key)
-    fresh = set()                           # keys gated by this run
-    with LocalExecutor(jobs=jobs if len(todo) > 1 else 1) as runner:
-        gated_now = imap_ordered(runner, work, [found[i] for i in todo], group=package_group)
-        following = iter(todo)
-        upcoming = next(following, None)
-        for i, path in enumerate(found):
-            if i == upcoming:
-                gated = next(gated_now)
-                key = journal.lookup(path)[0]          # journal.add takes the last lookup's
-                upcoming = next(following, None)
-            else:
-                key, done = journal.lookup(path)
-                if done is not None and _still_there(done):
-                    how = ("identical to another input" if key in fresh
-                           else "done by an earlier run")
-                    _reused(done, path, how, as_json=as_json, lines=lines, finals=finals)
-                    continue
-                gated = work(path)          # an identical earlier input ended unreadable
-            fresh.add(key)
-            _gated(gated, path, key, journal, as_json=as_json, lines=lines, finals=finals)
+    for done in gate_batch(found, out, journal=journal, jobs=jobs, profile=prof,
+                           targets=targets, rounds=rounds, background=background,
+                           max_pixels=max_pixels, mattes=mattes):
+        lines.append(done.line)
+        finals.append(done.final)
+        record = {k: v for k, v in done.line.items() if not k.startswith("report_")}
+        if as_json:
+            click.echo(json.dumps(record | ({"reused": done.reused} if done.reused else {}),
+                                  ensure_ascii=False))
+        elif done.reused:
+            click.echo(verdict_line(done.final) + f"  ({done.reused})")
+        else:
+            click.echo(verdict_line(done.final))
+            for a in done.attempts:
+                mark = "kept" if a.kept else "rolled back"
+                click.echo(f"    {mark:<11} {a.step.fix}: {a.reason}")
+            for line in record.get("exports", []):
+                click.echo(f"    {line}")
     _write_gate_log(out, lines)
     if not as_json:
         click.echo(summary_line(summarise(finals)), err=True)
     sys.exit(exit_code(summarise(finals)))
-
-
-def _reused(done: dict, path: Path, how: str, *, as_json: bool, lines: list, finals: list
-            ) -> None:
-    """Report a journaled gate result of ``path`` (``how``: why it was not gated again)."""
-    line = {**done, "path": str(path), **{k: {**done[k], "path": str(path)}
-                                          for k in ("report_before", "report_after")}}
-    lines.append(line)
-    finals.append(Report.from_dict({**line["report_after"], "path": str(path)}))
-    click.echo(json.dumps({k: v for k, v in line.items() if not k.startswith("report_")}
-                          | {"reused": how}, ensure_ascii=False) if as_json else
-               verdict_line(finals[-1]) + f"  ({how})")
-
-
-def _gated(gated, path: Path, key, journal, *, as_json: bool, lines: list, finals: list
-           ) -> None:
-    """Journal and report what :func:`keyframe.workflows.gate_and_package` did with
-    ``path``."""
-    record, final = gated.record, gated.final
-    if record.get("package"):
-        record["exports"] = [line.strip() for line in export_lines(Path(record["package"]))]
-    finals.append(final)
-    line = {**record, "report_before": gated.before.to_dict()}
-    if record["verdict"] != "error":          # an unreadable file has no after, no key
-        line["report_after"] = final.to_dict()
-        if key is not None:
-            journal.add(key, path, line)
-    lines.append(line)
-    if as_json:
-        click.echo(json.dumps(record, ensure_ascii=False))
-        return
-    click.echo(verdict_line(final))
-    for a in gated.attempts:
-        mark = "kept" if a.kept else "rolled back"
-        click.echo(f"    {mark:<11} {a.step.fix}: {a.reason}")
-    for line in record.get("exports", []):
-        click.echo(f"    {line}")
 
 
 def _write_gate_log(out: Path, lines: list) -> None:
@@ -173,12 +120,6 @@ def _gate_journal(out: Path, prof, *, max_pixels: int, rounds: int, background: 
                  extra={"command": "gate", "rounds": rounds, "background": background,
                         "targets": list(targets)})
     return click.get_current_context().with_resource(Resumable(out, "gate_results", rid))
-
-
-def _still_there(done: dict) -> bool:
-    """A journaled gate result counts when the package it wrote (if any) is still there."""
-    package = done.get("package")
-    return package is None or Path(package, "manifest.json").is_file()
 
 
 @main.command("fix")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from keyframe.fixes.degrid import seams_are_lines, tile_offsets
+from keyframe.fixes.degrid import offset_tiles, tile_offsets
 
 #: rows (columns) read by the seam profile: 32-row bands, 32 of them at most
 SEAM_LINES = 1024
@@ -128,16 +128,23 @@ def _shift(period: int, k: int) -> int:
 OFFSET_SIDE = 1024
 
 
-def _offset_spread(g: np.ndarray, grid: tuple[int, int, int, int]) -> float:
-    """Area-weighted standard deviation of the tiles' offsets solved on ``grid`` (period_x,
-    phase_x, period_y, phase_y)."""
-    px, fx, py, fy = grid
-    t, xb, yb = tile_offsets(g, px, py, phase_x=fx, phase_y=fy)
-    h, w = g.shape
+def _spread(solved: tuple[np.ndarray, np.ndarray, np.ndarray], shape: tuple[int, int]
+            ) -> float:
+    """Area-weighted standard deviation of the tiles' offsets ``solved`` by
+    :func:`keyframe.fixes.degrid.tile_offsets` on a picture of ``shape``."""
+    t, xb, yb = solved
+    h, w = shape
     ex = np.diff(np.concatenate([[0], xb, [w]]))
     ey = np.diff(np.concatenate([[0], yb, [h]]))
     area = (ey[:, None] * ex[None, :]) / (h * w)
     return float(np.sqrt(np.sum(area * t * t)))
+
+
+def _offset_spread(g: np.ndarray, grid: tuple[int, int, int, int]) -> float:
+    """:func:`_spread` of the tiles' offsets solved on ``grid`` (period_x, phase_x,
+    period_y, phase_y)."""
+    px, fx, py, fy = grid
+    return _spread(tile_offsets(g, px, py, phase_x=fx, phase_y=fy), g.shape)
 
 
 def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
@@ -158,7 +165,7 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     ``sqrt(max(0, s^2 - NULL_SHARE * s0^2))`` grey levels (the same in expectation at any
     size, since the tiles are 64 px at any size; a busy picture masks faint offsets, as it
     does to the eye). A grid whose seams are lines rather than offsets
-    (:func:`keyframe.fixes.degrid.seams_are_lines`) is left to the step reading. Of several
+    (:func:`keyframe.fixes.degrid.offset_tiles`) is left to the step reading. Of several
     grids the one whose offsets stand out most from its null (``s^2 / s0^2``) is kept: the
     largest amplitude would favour the noisier grid.
     """
@@ -181,9 +188,10 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     best = {"amp": 0.0, "ratio": -1.0, "period_x": 0, "period_y": 0, "phase_x": 0, "phase_y": 0}
     for grid in sorted(grids):
         px, fx, py, fy = grid
-        if seams_are_lines(g, px, py, phase_x=fx, phase_y=fy):
+        solved = offset_tiles(g, px, py, phase_x=fx, phase_y=fy)
+        if solved is None:
             continue                                  # 1-px seam lines: the step's reading
-        s = _offset_spread(g, grid)
+        s = _spread(solved, g.shape)
         s0 = float(np.sqrt(np.mean([_offset_spread(g, (px, fx + _shift(px, k), py,
                                                        fy + _shift(py, k))) ** 2
                                     for k in NULL_SHIFTS])))

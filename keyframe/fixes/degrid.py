@@ -118,10 +118,10 @@ class Degrid(Fix):
                 col = np.searchsorted(xb, np.arange(w), side="right")
                 row = np.searchsorted(yb, np.arange(h), side="right")
                 f[..., c] -= params.strength * offs[row[:, None], col[None, :]]
-        if px > FINE_MAX:
-            _deseam(f, _seam_spacing(px), params.strength)
-        if py > FINE_MAX:
-            _deseam(f.transpose(1, 0, 2), _seam_spacing(py), params.strength)
+        if sx:
+            _deseam(f, sx, params.strength)
+        if sy:
+            _deseam(f.transpose(1, 0, 2), sy, params.strength)
         fx = px if px <= FINE_MAX else 0
         fy = py if py <= FINE_MAX else 0
         if NOTCH_MAX < max(fx, fy) <= TEMPLATE_MAX:
@@ -338,9 +338,10 @@ def tile_offsets(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: in
     return t.reshape(ty, tx), xb, yb
 
 
-def seams_are_lines(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: int = 0,
-                    phase_y: int = 0) -> bool:
-    """True when the seams of ``plane`` on that grid are lines, not tiles offset.
+def offset_tiles(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: int = 0,
+                 phase_y: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The tiles' offsets read at the line (:func:`tile_offsets`, its ``(offsets, xb,
+    yb)``) when the seams of ``plane`` on that grid are tiles offset, None when they are lines.
 
     The tiles' offsets solved from the reading at the line and from the reading a pixel
     beside it agree for tiles offset against each other (their difference is 0.1-1.2 times
@@ -350,10 +351,19 @@ def seams_are_lines(plane: np.ndarray, period_x: int, period_y: int, *, phase_x:
     and subtracting "offsets" would paint blocks.
     """
     kw = {"phase_x": phase_x, "phase_y": phase_y}
-    t1 = tile_offsets(plane, period_x, period_y, **kw)[0]
+    solved = tile_offsets(plane, period_x, period_y, **kw)
+    t1 = solved[0]
     t2 = tile_offsets(plane, period_x, period_y, reading="beside", **kw)[0]
     small = min(float(np.sqrt(np.mean(t1 ** 2))), float(np.sqrt(np.mean(t2 ** 2))))
-    return float(np.sqrt(np.mean((t1 - t2) ** 2))) > LINE_RATIO * max(small, 0.25)
+    lines = float(np.sqrt(np.mean((t1 - t2) ** 2))) > LINE_RATIO * max(small, 0.25)
+    return None if lines else solved
+
+
+def seams_are_lines(plane: np.ndarray, period_x: int, period_y: int, *, phase_x: int = 0,
+                    phase_y: int = 0) -> bool:
+    """True when the seams of ``plane`` on that grid are lines, not tiles offset
+    (:func:`offset_tiles`)."""
+    return offset_tiles(plane, period_x, period_y, phase_x=phase_x, phase_y=phase_y) is None
 
 
 def _solve_on_graph(a: np.ndarray, b: np.ndarray, d: np.ndarray, wt: np.ndarray, n: int

@@ -15,6 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from keyframe.fixes._common import CB, CR
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 from keyframe.severity import log_ramp, ramp
@@ -164,9 +165,6 @@ def _blocked_region(g: np.ndarray, px: int, py: int) -> tuple[int, int, int, int
 
 # ----------------------------------------------------------------------------- chroma blocking
 
-#: JFIF's Cb and Cr weights (the planes a JPEG subsamples and quantises coarsest)
-_CB = np.array([-0.168736, -0.331264, 0.5], np.float32)
-_CR = np.array([0.5, -0.418688, -0.081312], np.float32)
 #: a 4:2:0 JPEG's chroma block covers 16 x 16 px (8 x 8 at half resolution); a 4:4:4 one's
 #: 8 x 8 px lifts two phases of the 16 (p and p + 8), which the same statistics read
 _CHROMA_PERIOD = 16
@@ -251,7 +249,7 @@ def chroma_block_grid(rgb: np.ndarray) -> dict:
     if rgb.shape[0] < 4 * _CHROMA_PERIOD or rgb.shape[1] < 4 * _CHROMA_PERIOD:
         return {"excess": 0.0, "ratio": 1.0, "phase_x": 0, "phase_y": 0}
     f = rgb.astype(np.float32)
-    cb, cr = f @ _CB, f @ _CR
+    cb, cr = f @ CB, f @ CR
     px, ex, rx = _chroma_phase(_chroma_profile(cb, cr, 1))
     py, ey, ry = _chroma_phase(_chroma_profile(cb, cr, 0))
     # a JPEG grid is on both axes: the weaker axis bounds the evidence

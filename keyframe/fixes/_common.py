@@ -13,6 +13,12 @@ from keyframe.registry import Fix
 #: Rec. 601 luma weights (the Y of YCrCb); adding the same offset to R, G and B changes Y by
 #: that offset and leaves Cr and Cb untouched, so luma-only edits are done that way.
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+#: JFIF's Cb and Cr weights (the planes a JPEG subsamples and quantises coarsest), and what
+#: a unit of each adds to R, G, B (luma unchanged)
+CB = np.array([-0.168736, -0.331264, 0.5], np.float32)
+CR = np.array([0.5, -0.418688, -0.081312], np.float32)
+FROM_CB = np.array([0.0, -0.344136, 1.772], np.float32)
+FROM_CR = np.array([1.402, -0.714136, 0.0], np.float32)
 
 
 def check_rgb(rgb: np.ndarray, fix: str) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from keyframe.fixes._common import LUMA, box_mean, check_rgb, to_float, to_uint8
+from keyframe.fixes._common import (CB, CR, FROM_CB, FROM_CR, LUMA, box_mean, check_rgb,
+                                    to_float, to_uint8)
 from keyframe.registry import Fix
 from keyframe.report import Measurement
 
@@ -71,11 +72,6 @@ class Deblock(Fix):
         return to_uint8(f)
 
 
-#: JFIF's Cb and Cr weights, and what a unit of each adds to R, G, B (luma unchanged)
-_CB = np.array([-0.168736, -0.331264, 0.5], np.float32)
-_CR = np.array([0.5, -0.418688, -0.081312], np.float32)
-_FROM_CB = np.array([0.0, -0.344136, 1.772], np.float32)
-_FROM_CR = np.array([1.402, -0.714136, 0.0], np.float32)
 #: the guided filter's regulariser (grey levels²): below a luma variance of about 10² in the
 #: window the chroma is averaged, above it the chroma follows the luma (edges kept)
 _GUIDE_EPS = 100.0
@@ -103,14 +99,14 @@ def smooth_chroma(f: np.ndarray, block: int, amount: float) -> None:
     m_y = box_mean(y, r)
     var_y = box_mean(y * y, r) - m_y * m_y
     delta = []
-    for w in (_CB, _CR):
+    for w in (CB, CR):
         c = f @ w
         m_c = box_mean(c, r)
         a = (box_mean(y * c, r) - m_y * m_c) / (var_y + _GUIDE_EPS)
         smooth = box_mean(a, r) * y + box_mean(m_c - a * m_y, r)
         bound = _block_steps(c, block)
         delta.append(amount * np.clip(smooth - c, -bound, bound))
-    f += delta[0][..., None] * _FROM_CB + delta[1][..., None] * _FROM_CR
+    f += delta[0][..., None] * FROM_CB + delta[1][..., None] * FROM_CR
 
 
 def _block_steps(c: np.ndarray, block: int) -> np.ndarray:

@@ -38,13 +38,17 @@ def carried_over(step: Any, before: np.ndarray, after: np.ndarray, report: Repor
     if (before.shape != after.shape or step.region is not None or kind is not None
             or fix_classes()[step.fix].geometry_changes(step.params)):
         return {}
-    changed = np.any(before != after, axis=-1) if after.ndim == 3 else before != after
-    out: dict[str, Measurement] = {}
+    supported = []
     for check in checks:
         own = {c: m for c, m in report.measurements.items() if m.check == check.name}
-        if set(own) != set(check.codes):
-            continue
-        boxes = check.support(own)
-        if boxes is not None and not _touched(changed, boxes):
+        boxes = check.support(own) if set(own) == set(check.codes) else None
+        if boxes is not None:
+            supported.append((own, boxes))
+    if not supported:           # no check declares a support here: no pixel comparison
+        return {}
+    changed = np.any(before != after, axis=-1) if after.ndim == 3 else before != after
+    out: dict[str, Measurement] = {}
+    for own, boxes in supported:
+        if not _touched(changed, boxes):
             out.update(own)
     return out

@@ -123,6 +123,33 @@ def test_banding_jpeg_block_staircase_is_not_banding(shared_data, name):
     assert band(rgb) < 0.25 and band(dithered(rgb)) < 0.25
 
 
+@pytest.mark.parametrize("make,levels", [(gradient, 16), (radial, 12)])
+def test_banding_reads_a_staircase_whose_steps_were_smoothed(make, levels):
+    # issue 13 (certified means safe): a deblocking filter turned the sky's 12-level JPEG
+    # steps into ~8-px ramps between wide flat plateaus; the contours stayed visible and
+    # banding read 0.00 (steps had to happen within 2 px). Smoothing the steps is a weaker
+    # defect the wider the ramps: the reading holds while they are short and never rises
+    rgb = make(levels).astype(np.float32)
+    sevs = [band(rgb.astype(np.uint8))]
+    sevs += [band(np.round(cv2.GaussianBlur(rgb, (0, 0), s)).astype(np.uint8))
+             for s in (1, 2, 3, 4, 6, 8, 12)]
+    assert min(sevs[:4]) >= 0.5, sevs
+    assert all(b <= a + 0.02 for a, b in zip(sevs, sevs[1:])), sevs
+    assert sevs[-1] < 0.25, sevs                 # ramps as wide as the bands: a gradient
+
+
+def test_banding_reads_the_contours_deblock_leaves_in_a_q8_sky(samples_dir):
+    # samples/jpeg_blocky.jpg (quality 8): the gate's deblock (these parameters) removed the
+    # blocks and left the sky's posterised contours as ramps: banding read 0.00 and the
+    # gate certified visible contour rings (stop 21)
+    from keyframe.image import load
+    from keyframe.registry import fix_classes
+    rgb = load(samples_dir / "jpeg_blocky.jpg").rgb
+    cls = fix_classes()["deblock"]
+    out = cls().apply(rgb, cls.validate({"strength": 0.916, "block": 8, "chroma": 1.0}))
+    assert band(rgb) >= 0.5 and band(out) >= 0.5, (band(rgb), band(out))
+
+
 def test_banding_size_comparability():
     sevs = [band(gradient(16, s, s * 3 // 4)) for s in (512, 1024, 2048, 4096)]
     assert max(sevs) - min(sevs) <= 0.15, sevs

@@ -5,7 +5,8 @@ Banding depends on content, not on the pixel grid, so it is measured on the cano
 plateaus are tens of pixels wide and its steps stay sharp under area averaging (a step is
 spread over at most two canonical pixels, which the measure merges), so nothing is lost by
 measuring there. Steps are read between exactly flat plateaus and, under a grey level or two
-of noise or dither, between nearly flat ones (docs/stability.md). Calibration tables:
+of noise or dither, between nearly flat ones; a step a filter spread into a short ramp still
+counts (docs/stability.md). Calibration tables:
 ``scripts/calibrate/compression.py``.
 """
 from __future__ import annotations
@@ -67,7 +68,8 @@ def _flat(g: np.ndarray, k: int) -> np.ndarray:
     return (hi - lo) <= _NOISY_RANGE
 
 
-def _noisy_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _noisy_steps(g: np.ndarray, flat: np.ndarray, csum: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quantisation steps under a dither or noise of a grey level or two: (row, col, signed
     height) of each jump of >= _NOISY_STEP levels (in one or two pixels) between two
     plateaus of _NOISY_PLATEAU pixels whose range is <= _NOISY_RANGE; the height is the
@@ -77,13 +79,13 @@ def _noisy_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     The plateau means are exact (integer window sums), and read only where the two pixels
     across the step differ at all (two such plateaus can meet with a 1-level jump, never
-    with none)."""
+    with none). ``flat`` is :func:`_flat` of ``g``, ``csum`` its row-wise cumulative sums
+    (a leading zero column)."""
     P = _NOISY_PLATEAU
     w = g.shape[1]
     e = np.zeros(0, np.int64)
     if w < 2 * P + 2:
         return e, e, np.zeros(0)
-    flat = _flat(g, P)
     n = w - 2 * P                              # column c: the step follows pixel c + P - 1
     left = g[:, P - 1:P - 1 + n]
     d1 = g[:, P:P + n] != left
@@ -92,8 +94,6 @@ def _noisy_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rr, cc = np.nonzero(cand)
     if not rr.size:
         return e, e, np.zeros(0)
-    csum = np.zeros((g.shape[0], w + 1), np.int32)
-    np.cumsum(g, axis=1, out=csum[:, 1:])
 
     def mean(col):
         return (csum[rr, col + P] - csum[rr, col]) / P
@@ -114,28 +114,112 @@ def _noisy_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rr, cc + P - 1, hh
 
 
-def _all_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact-plateau steps and, where none was found within 2 px on the row, noisy ones."""
-    r1, c1, h1 = _steps_along_rows(g)
-    r2, c2, h2 = _noisy_steps(g)
-    if not r2.size:
-        return r1, c1, h1.astype(np.float64)
+#: steps whose transition is a short ramp: what a deblocking or smoothing filter leaves of a
+#: staircase (samples/jpeg_blocky.jpg after ``deblock``: 12-level steps spread over ~6-10 px
+#: between flat plateaus ~50 px wide; exact and noisy steps read 0 there, the contours stay
+#: visible). A ramp joins two _NOISY_PLATEAU-flat plateaus over 2.._RAMP_MAX px, every pixel
+#: of it between the two plateaus. It counts with a weight rising from 0 at a plateau /
+#: transition ratio of _RAMP_RATIO[0] to 1 at _RAMP_RATIO[1] (a contour fades as its ramp
+#: widens), and only inside a staircase of >= _RAMP_CHAIN steps: pairs of ramps (defocused
+#: shapes, soft shadows) made clean SDXL JPEGs read minor (docs/stability.md).
+_RAMP_MAX = 24
+_RAMP_RATIO = (3.0, 8.0)
+_RAMP_STEP = 6
+_RAMP_CHAIN = 3
+
+
+def _ramp_steps(g: np.ndarray, flat: np.ndarray, csum: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Steps spread over a short ramp: (row, col, signed height, weight, first col, last col)
+    of each: col at the ramp's middle, the height the difference of the means of the plateau
+    windows next to the ramp, which run from first to last col. ``flat`` and ``csum`` as for
+    :func:`_noisy_steps`.
+
+    A plateau is a run of flat windows; the next run on the row gives the ramp between
+    them (the pixels in no flat window) and both plateaus' lengths."""
+    P = _NOISY_PLATEAU
     w = g.shape[1]
-    taken = np.zeros((g.shape[0], w + 4), bool)
-    for d in range(-2, 3):
-        taken[r1, np.clip(c1 + d + 2, 0, w + 3)] = True
-    new = ~taken[r2, c2 + 2]
-    rr = np.concatenate([r1, r2[new]])
-    cc = np.concatenate([c1, c2[new]])
+    e = np.zeros(0, np.int64)
+    padded = np.zeros((flat.shape[0], flat.shape[1] + 2), bool)
+    padded[:, 1:-1] = flat
+    rr, cc = np.nonzero(padded[:, 1:] != padded[:, :-1])   # per row: a run's start, its end
+    start, end, row = cc[0::2], cc[1::2], rr[0::2]
+    length = end - start                     # windows in a run: a plateau of length + P - 1 px
+    nxt = np.flatnonzero(row[1:] == row[:-1])            # runs followed by one on their row
+    rr, jj, s = row[nxt], end[nxt] - 1, start[nxt + 1]   # last window, next plateau's start
+    t = s - (jj + P)                                     # pixels in between
+    r = np.minimum(length[nxt], length[nxt + 1]) + P - 1   # the shorter plateau, px
+    wt = np.clip((r / np.maximum(t, 1) - _RAMP_RATIO[0]) / (_RAMP_RATIO[1] - _RAMP_RATIO[0]),
+                 0.0, 1.0)
+    ok = (t >= 2) & (t <= _RAMP_MAX) & (wt > 0)
+    rr, jj, s, t, wt = rr[ok], jj[ok], s[ok], t[ok], wt[ok]
+    if not rr.size:
+        return e, e, np.zeros(0), np.zeros(0), e, e
+    c = jj + P - 1                                       # the left plateau's last pixel
+    lo = (csum[rr, c + 1] - csum[rr, c + 1 - P]) / P
+    hi = (csum[rr, s + P] - csum[rr, s]) / P
+    ok = np.abs(hi - lo) >= _RAMP_STEP
+    # every pixel of the transition between the plateaus: a ramp, not a line or a bump
+    k = np.arange(1, _RAMP_MAX + 1)
+    v = g[rr[:, None], np.minimum(c[:, None] + k[None, :], w - 1)]
+    a = np.minimum(lo, hi)[:, None] - _NOISY_RANGE
+    b = np.maximum(lo, hi)[:, None] + _NOISY_RANGE
+    ok &= (((v >= a) & (v <= b)) | (k[None, :] > t[:, None])).all(axis=1)
+    return rr[ok], (c + (t + 1) // 2)[ok], (hi - lo)[ok], wt[ok], jj[ok], (s + P - 1)[ok]
+
+
+def _away(rr: np.ndarray, cc: np.ndarray, r: np.ndarray, c: np.ndarray, reach: int,
+          width: int) -> np.ndarray:
+    """Mask of the steps (r, c) with no step of (rr, cc) within ``reach`` px on their row."""
+    if not r.size:
+        return np.zeros(0, bool)
+    taken = np.zeros((int(max(rr.max(initial=0), r.max())) + 1, width + 2 * reach), bool)
+    for d in range(-reach, reach + 1):
+        taken[rr, np.clip(cc + d + reach, 0, width + 2 * reach - 1)] = True
+    return ~taken[r, c + reach]
+
+
+def _all_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                        np.ndarray]:
+    """Exact-plateau steps; noisy ones where no exact step is within 2 px on the row; ramps
+    where neither is within 4 px. The small steps (<= _NOISY_RANGE) inside a ramp's plateau
+    windows are its own tails (a smoothed step ends in 1-level exact steps) and are dropped:
+    between the ramps of a staircase they broke its chain. Returns (row, col, signed height,
+    weight, is_ramp), sorted along the rows."""
+    h, w = g.shape
+    r1, c1, h1 = _steps_along_rows(g)
+    if w < 2 * _NOISY_PLATEAU + 3:
+        wt, ramp = np.ones(r1.size), np.zeros(r1.size, bool)
+        return r1, c1, h1.astype(np.float64), wt, ramp
+    flat = _flat(g, _NOISY_PLATEAU)
+    csum = np.zeros((h, w + 1), np.int32)
+    np.cumsum(g, axis=1, out=csum[:, 1:])
+    r2, c2, h2 = _noisy_steps(g, flat, csum)
+    new = _away(r1, c1, r2, c2, 2, w)
+    rr, cc = np.concatenate([r1, r2[new]]), np.concatenate([c1, c2[new]])
     hh = np.concatenate([h1.astype(np.float64), h2[new]])
+    r3, c3, h3, w3, first, last = _ramp_steps(g, flat, csum)
+    if r3.size:
+        cover = np.zeros((h, w + 1), np.int32)
+        np.add.at(cover, (r3, first), 1)
+        np.add.at(cover, (r3, last + 1), -1)
+        inside = np.cumsum(cover, axis=1)[rr, cc] > 0
+        keep = ~(inside & (np.abs(hh) <= _NOISY_RANGE))
+        rr, cc, hh = rr[keep], cc[keep], hh[keep]
+    new = _away(rr, cc, r3, c3, 4, w)
+    wt = np.concatenate([np.ones(rr.size), w3[new]])
+    ramp = np.concatenate([np.zeros(rr.size, bool), np.ones(int(new.sum()), bool)])
+    rr, cc = np.concatenate([rr, r3[new]]), np.concatenate([cc, c3[new]])
+    hh = np.concatenate([hh, h3[new]])
     order = np.lexsort((cc, rr))
-    return rr[order], cc[order], hh[order]
+    return rr[order], cc[order], hh[order], wt[order], ramp[order]
 
 
-def _staircase(rr: np.ndarray, cc: np.ndarray, hh: np.ndarray, span: int) -> np.ndarray:
+def _staircase(rr: np.ndarray, cc: np.ndarray, hh: np.ndarray, span: int,
+               ramp: np.ndarray) -> np.ndarray:
     """Mask of steps that have a neighbour step on the same line going the same way, of
     similar height (ratio <= 2) within ``span`` pixels: a staircase, as a quantised gradient
-    makes, rather than a lone edge of a flat shape."""
+    makes, rather than a lone edge of a flat shape. A ramp counts only inside a run of
+    >= _RAMP_CHAIN such steps."""
     if rr.size < 2:
         return np.zeros(rr.size, bool)
     a = np.abs(hh)
@@ -145,7 +229,9 @@ def _staircase(rr: np.ndarray, cc: np.ndarray, hh: np.ndarray, span: int) -> np.
     ok = np.zeros(rr.size, bool)
     ok[1:] |= pair
     ok[:-1] |= pair
-    return ok & (a <= _MAX_STEP)
+    run = np.cumsum(np.concatenate([[True], ~pair])) - 1      # the run each step is in
+    long_run = np.bincount(run)[run] >= _RAMP_CHAIN
+    return ok & (a <= _MAX_STEP) & (~ramp | long_run)
 
 
 def _banding(image: LoadedImage) -> dict:
@@ -157,12 +243,13 @@ def _banding(image: LoadedImage) -> dict:
     span = max(h, w) // 3
     # every row and column (not every second one: a 1-px shift then read the other half and
     # moved a clean SDXL sky 0.19 -> 0.28, scripts/calibrate/stability.py)
-    r1, c1, h1 = _all_steps(g)
-    r2, c2, h2 = _all_steps(np.ascontiguousarray(g.T))
-    k1, k2 = _staircase(r1, c1, h1, span), _staircase(r2, c2, h2, span)
+    r1, c1, h1, w1, m1 = _all_steps(g)
+    r2, c2, h2, w2, m2 = _all_steps(np.ascontiguousarray(g.T))
+    k1, k2 = _staircase(r1, c1, h1, span, m1), _staircase(r2, c2, h2, span, m2)
     ys = np.concatenate([r1[k1], c2[k2]])
     xs = np.concatenate([c1[k1], r2[k2]])
-    hs = np.abs(np.concatenate([h1[k1], h2[k2]])).astype(np.float64)
+    # a ramp's height counts by its weight (how sharp it is next to its plateaus)
+    hs = np.abs(np.concatenate([h1[k1] * w1[k1], h2[k2] * w2[k2]])).astype(np.float64)
     if hs.size == 0:
         return res
     ty, tx = -(-h // _TILE), -(-w // _TILE)
@@ -213,8 +300,10 @@ def measure_banding(image: LoadedImage) -> Measurement:
     """Posterisation / contouring in smooth gradients, on the canonical 1024-px luma.
 
     What: along every row and column, "steps": one- or two-pixel jumps between two
-    flat plateaus (>= 3 equal pixels each side), kept only when the next step on the same
-    line goes the same way with a similar height (a staircase: a quantised gradient). Per 64-px
+    flat plateaus (>= 3 equal pixels each side, or 12 px within 2 levels under noise), or
+    short ramps between long plateaus (what a smoothing filter leaves of a step, weighted by
+    how short), kept only when the next step on the same line goes the same way with a
+    similar height (a staircase: a quantised gradient; ramps in runs of 3). Per 64-px
     tile with >= 12 such steps, the mean of the middle 20 % of step heights (a smoothed
     median); severity is the best, over height thresholds, of
     log_ramp(height) x sqrt(area of tiles at that height / 4 %). Why: natural gradients carry

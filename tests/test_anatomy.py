@@ -64,6 +64,22 @@ def test_real_hands_stay_below_review_and_mirror_agrees(shared_models, shared_da
     assert measures.hand_geometry(h)["flip_tip_disagreement"] < 0.2
 
 
+def test_mirror_read_only_for_hands_kept_and_kept_hands_read_the_same(shared_models, shared_data):
+    # the mirror-crop read is skipped for a hand read below ``mirror_from`` (the check drops
+    # such hands); a hand at or above it is read exactly as with the mirror read always made
+    rgb = read_rgb(shared_data / "mmpose_testdata/tests/data/onehand10k/9.jpg")
+    always = detect.hands(rgb)
+    kept = detect.hands(rgb, mirror_from=0.5)
+    assert [h.presence for h in kept] == [h.presence for h in always]
+    assert any(h.presence >= 0.5 for h in kept)
+    for a, b in zip(always, kept):
+        if b.presence >= 0.5:
+            assert np.array_equal(a.points_flip, b.points_flip)
+        else:
+            assert b.points_flip is None
+    assert all(h.points_flip is None for h in detect.hands(rgb, mirror_from=1.01))
+
+
 def test_person_crops_find_small_peoples_hands(shared_models):
     # a hand-sized person shrunk into a big canvas: the whole-image palm pass (192 px) loses
     # its hands, the person crop finds them again

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from checks.anatomy import (detect, geometry, measures, people, readings, severities,
@@ -111,7 +112,7 @@ class AnatomyCheck(Check):
         second = first
         if max(m.severity for m in first) >= NOTICEABLE:
             hand = next(m for m in first if m.code == "hand_malformed")
-            mirror = LoadedImage(rgb=np.ascontiguousarray(image.rgb[:, ::-1]))
+            mirror = LoadedImage(rgb=cv2.flip(np.ascontiguousarray(image.rgb), 1))
             second = self._once(mirror, sharp_ref=sharp, silhouettes=hand.measurements.get(
                 "extra_finger_severity", 0.0) > 0)
         found = readings.combine(first, second, width=image.rgb.shape[1])
@@ -182,8 +183,9 @@ class AnatomyCheck(Check):
         that no palm hand already covers, each read by the landmark model."""
         H, W = rgb.shape[:2]
         _, palm_model, hand_model, _ = _models()
+        # a hand read with presence below HAND_SEEN is dropped below: no mirror read for it
         palm = detect.hands(rgb, persons=persons, palm_model=palm_model, hand_model=hand_model,
-                            max_hands=MAX_HANDS)
+                            max_hands=MAX_HANDS, mirror_from=people.HAND_SEEN)
         palm = [h for i, h in enumerate(palm)
                 if all(detect._iou(h.box, palm[j].box[None])[0] < 0.5 for j in range(i))]
         seen = [h for h in palm if h.presence >= people.HAND_SEEN]
@@ -198,7 +200,8 @@ class AnatomyCheck(Check):
                 if any(np.linalg.norm(o.points[0] - w) < 1.5 * np.linalg.norm(o.points[9] - o.points[0])
                        for o in seen):
                     continue
-                h = detect.hand_at_wrist(rgb, p, side, model=hand_model)
+                h = detect.hand_at_wrist(rgb, p, side, model=hand_model,
+                                         mirror_from=people.HAND_SEEN)
                 if h.presence >= people.HAND_SEEN:
                     seen.append(h)
         return seen[:MAX_HANDS]

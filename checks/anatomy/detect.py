@@ -56,15 +56,26 @@ class Hand:
     side: str | None = None                 # "left"/"right": the pose wrist it was read at
 
 
+#: per open TFLite interpreter (by id, the interpreter kept to tell a reused id): its input
+#: tensor index and its output tensors' names and indices, which LiteRT otherwise rebuilds
+#: as dicts of every tensor detail on each inference
+_tensors: dict[int, tuple] = {}
+
+
 def infer(name: str, x: np.ndarray) -> dict[str, np.ndarray]:
     """Run model ``name`` (ONNX or TFLite, by its runtime in the model table) on one input
     tensor; outputs by tensor name (``Identity``, ``Identity_1``, … for the MediaPipe models,
     whichever runtime carries them)."""
     if models.spec(name).runtime == "tflite":
         interp = models.interpreter(name)
-        interp.set_tensor(interp.get_input_details()[0]["index"], x)
+        ready = _tensors.get(id(interp))
+        if ready is None or ready[0] is not interp:
+            ready = _tensors[id(interp)] = (
+                interp, interp.get_input_details()[0]["index"],
+                [(d["name"], d["index"]) for d in interp.get_output_details()])
+        interp.set_tensor(ready[1], x)
         interp.invoke()
-        return {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+        return {k: interp.get_tensor(i) for k, i in ready[2]}
     sess = models.session(name)
     outs = sess.run(None, {sess.get_inputs()[0].name: x})
     return {o.name: v for o, v in zip(sess.get_outputs(), outs)}
@@ -267,14 +278,15 @@ PERSON_CROP_MAX = 0.8
 
 def hands(rgb: np.ndarray, *, min_score: float = 0.5, max_hands: int = 6,
           persons: list[Person] | None = None, palm_model: str = "palm-detection-lite",
-          hand_model: str = "hand-landmark-lite") -> list[Hand]:
+          hand_model: str = "hand-landmark-lite", mirror_from: float = 0.0) -> list[Hand]:
     """Palm detections turned into MediaPipe hand ROIs (rotated by wrist -> middle-finger
     base, scaled 2.6x, shifted 0.5 towards the fingers) and the 21 hand landmarks in each.
 
     Palms are searched on the whole (square-padded) image and again inside the square crop
     (1.1x) of each of the given ``persons`` that is small in the frame; duplicates are merged
     by NMS. Each ROI is also run mirrored: ``points_flip`` holds those landmarks mapped back
-    (a model that is unsure of the fingers puts them in different places)."""
+    (a model that is unsure of the fingers puts them in different places); only for a hand
+    read with presence >= ``mirror_from`` (:func:`read_hand`)."""
     h, w = rgb.shape[:2]
     side = max(h, w)
     parts = [_palms(rgb, -((side - w) // 2), -((side - h) // 2), side, min_score, palm_model)]
@@ -297,23 +309,29 @@ def hands(rgb: np.ndarray, *, min_score: float = 0.5, max_hands: int = 6,
         # shift 0.5 box heights towards the fingers (up in the rotated frame)
         c = cxy[i] + 0.5 * bsize * np.array([np.sin(angle), -np.cos(angle)])
         found.append(read_hand(rgb, c, bsize * 2.6, angle, score=float(score[i]),
-                               model=hand_model))
+                               model=hand_model, mirror_from=mirror_from))
     return found
 
 
 def read_hand(rgb: np.ndarray, centre, size: float, angle: float, *, score: float,
-              model: str) -> Hand:
+              model: str, mirror_from: float = 0.0) -> Hand:
     """The 21 hand landmarks on the square ROI (``centre``, side ``size``, rotated by
     ``angle`` so the fingers point up), read on the crop and on its mirror image
     (``points_flip``, mapped back: a model that is unsure of the fingers puts them in
-    different places)."""
+    different places).
+
+    The mirror read is made only when the crop's read has presence >= ``mirror_from``
+    (``points_flip`` stays None below it): a caller that discards hands below some presence
+    saves a landmark inference on each (on the busy pictures of scripts/bench/anatomy.py
+    half the hands read are such), and what it keeps is read exactly as before."""
     crop, inv = _warp(rgb, centre, size, angle, 224)
     pts, presence, world, right = _hand_landmarks(crop, model)
-    flip, _, _, _ = _hand_landmarks(np.ascontiguousarray(crop[:, ::-1]), model)
-    flip[:, 0] = 224 - flip[:, 0]
     hand = Hand(np.array([centre[0] - size / 2, centre[1] - size / 2, size, size]), score)
     hand.points = _to_source(pts, inv)
-    hand.points_flip = _to_source(flip, inv)
+    if presence >= mirror_from:
+        flip, _, _, _ = _hand_landmarks(cv2.flip(crop, 1), model)
+        flip[:, 0] = 224 - flip[:, 0]
+        hand.points_flip = _to_source(flip, inv)
     hand.world = world
     hand.presence = presence
     hand.handedness = right
@@ -327,13 +345,14 @@ POSE_ELBOW = {"left": 13, "right": 14}
 
 
 def hand_at_wrist(rgb: np.ndarray, person: Person, side: str, *,
-                  model: str = "hand-landmark-full") -> Hand:
+                  model: str = "hand-landmark-full", mirror_from: float = 0.0) -> Hand:
     """The hand the pose model puts at ``person``'s ``side`` wrist, read by the hand landmark
     model on a ROI made from the pose joints (as MediaPipe Holistic does, no palm detector):
     centred one palm length from the wrist towards the knuckles, 2.6 palm lengths wide,
     rotated so the fingers point up. The palm length is the wrist -> knuckles distance, at
     least 0.38 x the forearm (a hand is ~0.38 forearm lengths from wrist to knuckles).
-    ``presence`` says whether the landmark model sees a hand there at all."""
+    ``presence`` says whether the landmark model sees a hand there at all; ``mirror_from`` as
+    in :func:`read_hand`."""
     w, pinky, index = (person.points[j] for j in POSE_HAND[side])
     knuckles = (pinky + index) / 2
     forearm = float(np.linalg.norm(w - person.points[POSE_ELBOW[side]]))
@@ -344,7 +363,8 @@ def hand_at_wrist(rgb: np.ndarray, person: Person, side: str, *,
     axis = axis / (np.linalg.norm(axis) + 1e-9)
     angle = float(np.arctan2(axis[1], axis[0]) + np.pi / 2)
     hand = read_hand(rgb, w + axis * palm, 2.6 * palm, angle,
-                     score=float(person.visibility[POSE_HAND[side][0]]), model=model)
+                     score=float(person.visibility[POSE_HAND[side][0]]), model=model,
+                     mirror_from=mirror_from)
     hand.source = "pose"
     hand.side = side
     return hand

@@ -3,7 +3,8 @@
 Garbled: the six tiles of ../shared/data/compvis_sd_assets/fire.png (tile_labels.csv: all
 garbled) plus synthetic pseudo-words (random letters, shuffled glyph halves) rendered on
 scikit-image photos. Legible: real words rendered the same way, and the clean ComfyUI
-generations (whole images). Prints each score and the ROC-AUC of garbled vs legible.
+generations (whole images). Prints each score, the ROC-AUC of garbled vs legible, and how
+many of each reach the default profile's minor and major.
 
     python -m scripts.calibrate.text
 """
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 from checks.text import TextCheck  # noqa: E402
 from keyframe_dev.data import clean_generations, img  # noqa: E402
 from keyframe.image import load  # noqa: E402
+from keyframe.profiles import load_profile  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 WORDS = ["FIRE", "HOTEL", "COFFEE", "OPEN", "MARKET", "GARDEN", "STATION", "BAKERY",
@@ -101,6 +103,11 @@ def main() -> None:
             print(f"clean {p.name}: {m.severity:.3f}")
     print(f"\ngarbled n={len(garbled)} mean={np.mean(garbled):.3f}; legible n={len(legible)} "
           f"mean={np.mean(legible):.3f}; ROC-AUC={auc(garbled, legible):.3f}")
+    rule = load_profile("default").rule("garbled_text")
+    for level in ("minor", "major"):
+        bar = getattr(rule, level)
+        print(f"at {level} ({bar:g}): garbled recall {sum(s >= bar for s in garbled)}/{len(garbled)}, "
+              f"legible flagged {sum(s >= bar for s in legible)}/{len(legible)}")
 
 
 if __name__ == "__main__":

@@ -63,15 +63,14 @@ WATERMARK_MIN_AREA = (0.0002, 0.001)
 WATERMARK_MAX_AREA = 0.05
 TILED_REPEATS = 3
 #: a line's prominence counts from this unreadable share, in full from the second (a ramp:
-#: the step at 0.1 it replaces switched a 60 %-of-frame "line" from 0 to minor when ±1 grey
-#: of noise moved its confidence; scripts/calibrate/stability.py, docs/text.md)
+#: a step at 0.1 switched a 60 %-of-frame "line" from 0 to minor when ±1 grey of noise moved
+#: its confidence; scripts/calibrate/stability.py, docs/text.md)
 UNREADABLE_RAMP = (0.05, 0.15)
 #: glyph evidence (:func:`glyph_evidence`): the best reading's confidence must pass a bar
 #: that rises from ``GLYPH_BAR[0]`` for lines up to ``GLYPH_TALL[0]`` of the short side tall
 #: to ``GLYPH_BAR[1]`` from ``GLYPH_TALL[1]`` on, counting in full ``GLYPH_RAMP`` above it.
-#: On the 185 dev pictures every "line" over a third of the frame tall that was scene
-#: structure (people, a net, a face) read 1-3 glyphs at best confidence 0.11-0.65, the
-#: generators' big pseudo-titles (CompVis "fire" tiles) at 0.71-0.98.
+#: Set on the lines over 15 % of the short side tall of the 185 dev pictures of
+#: scripts/calibrate/stability.py and the CompVis "fire" tiles (docs/text.md).
 GLYPH_BAR = (0.2, 0.4)
 GLYPH_TALL = (0.15, 0.35)
 GLYPH_RAMP = 0.15

@@ -298,17 +298,3 @@ def test_a_frame_tall_line_needs_a_confident_reading(monkeypatch):
     assert ladder == sorted(ladder) and ladder[0] < ladder[-1]
     assert _garbled(monkeypatch, [_line("KHA", 0.38, tall)]) == 0.0
     assert _garbled(monkeypatch, [_line("FIIRE", 0.8, tall)]) >= 0.5
-
-
-def test_a_number_reads_whatever_the_confidence(monkeypatch):
-    """A number in the edge band (a jersey number read '913' at 0.59 on a COCO photo) is a
-    caption, not a watermark or stray pseudo-text, however unsure the recogniser is of the
-    digits; letters that spell nothing in the same place and at the same confidence are."""
-    box = (820, 860, 90, 60)
-    monkeypatch.setattr(ocr, "find_text", lambda image: [_line("913", 0.59, box)])
-    number = scores(np.zeros((1000, 1000, 3), np.uint8))
-    monkeypatch.setattr(ocr, "find_text", lambda image: [_line("XQZ", 0.59, box)])
-    letters = scores(np.zeros((1000, 1000, 3), np.uint8))
-    for code in ("watermark", "stray_text", "garbled_text"):
-        assert number[code].severity == 0.0, code
-    assert max(letters[c].severity for c in ("watermark", "stray_text")) >= 0.25

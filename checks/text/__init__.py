@@ -81,15 +81,9 @@ def _letters(text: str) -> int:
     return sum(c.isalnum() for c in text)
 
 
-def _number(text: str) -> bool:
-    """Digits and no letter: a number spells something whatever the recogniser's confidence
-    (a jersey number, a price), so only its textness is in doubt."""
-    return any(c.isdigit() for c in text) and not any(c.isalpha() for c in text)
-
-
 def _reading_scores(text: str, confidence: float) -> tuple[float, float, float]:
     t = ramp(confidence, 0.2, 0.6) * ramp(_letters(text), 1, 4)
-    if other_script(text) or _number(text):
+    if other_script(text):
         return t, 1.0, 0.0
     reads = plausibility(text) * ramp(confidence, 0.5, 0.9)
     return t, reads, t * (1.0 - reads)

@@ -27,8 +27,7 @@ reads as a few letters). A line counts in proportion to a ramp of its unreadable
 line on and off. Legible words in a clean
 generation read (``reads`` ≈ 1) and cost nothing; so does a line in another script
 (Cyrillic, Greek, CJK, Arabic…, or Cyrillic read as Latin lookalikes), counted in the
-``other_script`` measurement, since the English lexicon cannot judge it, and a number
-(digits, no letter), which spells something however unsure the recogniser is of it.
+``other_script`` measurement, since the English lexicon cannot judge it.
 
 Anchors (``scripts/calibrate/text.py``): the prominence sum maps to severity on a log ramp
 from 0.02 (a garbled word of ~0.5 % of the frame off-centre: minor) to 0.5 (text filling a

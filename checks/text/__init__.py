@@ -24,10 +24,10 @@ ramp 0.5 → 0.9; ``unreadable = textness × (1 − reads)``, times the line's g
 confidence than a caption, since scene structure shrunk to the recogniser's 48-px input
 reads as a few letters). A line counts in proportion to a ramp of its unreadable share
 (``UNREADABLE_RAMP``), not past a step, so a reading that wobbles does not switch a large
-line on and off. Legible words in a clean
-generation read (``reads`` ≈ 1) and cost nothing; so does a line in another script
-(Cyrillic, Greek, CJK, Arabic…, or Cyrillic read as Latin lookalikes), counted in the
-``other_script`` measurement, since the English lexicon cannot judge it.
+line on and off. Legible words in a clean generation read (``reads`` ≈ 1) and cost
+nothing; so does a line in another script (Cyrillic, Greek, CJK, Arabic…, or Cyrillic read
+as Latin lookalikes), counted in the ``other_script`` measurement, since the English
+lexicon cannot judge it.
 
 Anchors (``scripts/calibrate/text.py``): the prominence sum maps to severity on a log ramp
 from 0.02 (a garbled word of ~0.5 % of the frame off-centre: minor) to 0.5 (text filling a

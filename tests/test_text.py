@@ -248,3 +248,53 @@ def test_each_line_is_read_twice_and_scored_by_the_mean():
     assert u1 > 0.5 and u2 == pytest.approx(u1 / 2, abs=0.05)
     grown = ocr.grown(quad, 0.15)
     assert np.allclose(grown[0], [-4.5, -4.5]) and np.allclose(grown[2], [104.5, 34.5])
+
+
+# ------------------------------------------------- issue 13 item 6: no level flip on a wobble
+
+def _line(text, conf, box, second=None):
+    x, y, w, h = box
+    quad = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+    readings = ((text, conf),) + (((second, conf),) if second else ())
+    return ocr.TextRegion(box, quad, text, conf, True, readings)
+
+
+def _garbled(monkeypatch, regions, size=1000):
+    monkeypatch.setattr(ocr, "find_text", lambda image: regions)
+    m = scores(np.zeros((size, size, 3), np.uint8))["garbled_text"]
+    return m.severity
+
+
+def test_garbled_text_is_continuous_in_the_recognisers_confidence(monkeypatch):
+    """A line's garbled_text moves without a step as its confidence moves (the recogniser's
+    confidence moves with ±1 grey of noise). The step at unreadable > 0.1 it replaces moved a
+    line 15 % of the frame tall by 0.163 and one half the frame tall by 0.358 within 0.005 of
+    confidence; the ramp and the glyph bar bring that to 0.105 and 0.186 (the log ramp from
+    a prominence of 0.02 stays steep where a large line starts to count)."""
+    from checks.text import UNREADABLE_RAMP
+
+    assert UNREADABLE_RAMP[1] > UNREADABLE_RAMP[0]
+    for box, bound in (((100, 400, 800, 150), 0.12), ((100, 250, 800, 500), 0.2),
+                       ((300, 300, 200, 60), 0.03)):
+        sev = [_garbled(monkeypatch, [_line("XQZRTV", c, box)])
+               for c in np.arange(0.2, 0.9, 0.005)]
+        assert max(np.abs(np.diff(sev))) < bound, box
+        assert sev[0] == 0.0 and sev[-1] >= 0.45                   # still found when sure
+        assert all(b >= a - 1e-9 for a, b in zip(sev, sev[1:]))  # monotone in confidence
+
+
+def test_a_frame_tall_line_needs_a_confident_reading(monkeypatch):
+    """Scene structure the detector takes for a line half the frame tall (players on sand)
+    reads as a few letters at middling confidence: it is not counted as glyphs; the same
+    reading on a caption-sized line is, and a confident reading of a frame-tall line is too
+    (the generators' big pseudo-titles read at 0.7-0.98)."""
+    from checks.text import glyph_evidence
+
+    tall, small = (50, 250, 900, 500), (300, 450, 400, 80)
+    assert glyph_evidence(_line("KHA", 0.38, tall), 1000, 1000) == 0.0
+    assert glyph_evidence(_line("KHA", 0.38, small), 1000, 1000) == 1.0
+    assert glyph_evidence(_line("FIIRE", 0.75, tall), 1000, 1000) == 1.0
+    ladder = [glyph_evidence(_line("KHA", c, tall), 1000, 1000) for c in (0.4, 0.45, 0.5, 0.6)]
+    assert ladder == sorted(ladder) and ladder[0] < ladder[-1]
+    assert _garbled(monkeypatch, [_line("KHA", 0.38, tall)]) == 0.0
+    assert _garbled(monkeypatch, [_line("FIIRE", 0.8, tall)]) >= 0.5

@@ -19,10 +19,15 @@ Codes
 Per line (``checks.text.ocr``): the recogniser's confidence and string. ``textness`` says it
 is glyphs at all (confidence ≥ 0.2 rising to 0.6, at least 1 letter rising to 4 letters);
 ``reads`` is the string's :func:`~checks.text.plausibility.plausibility` times a confidence
-ramp 0.5 → 0.9; ``unreadable = textness × (1 − reads)``. Legible words in a clean
-generation read (``reads`` ≈ 1) and cost nothing; so does a line in another script
-(Cyrillic, Greek, CJK, Arabic…, or Cyrillic read as Latin lookalikes), counted in the
-``other_script`` measurement, since the English lexicon cannot judge it.
+ramp 0.5 → 0.9; ``unreadable = textness × (1 − reads)``, times the line's glyph evidence
+(:func:`glyph_evidence`: a "line" a third of the frame tall must be read with more
+confidence than a caption, since scene structure shrunk to the recogniser's 48-px input
+reads as a few letters). A line counts in proportion to a ramp of its unreadable share
+(``UNREADABLE_RAMP``), not past a step, so a reading that wobbles does not switch a large
+line on and off. Legible words in a clean generation read (``reads`` ≈ 1) and cost
+nothing; so does a line in another script (Cyrillic, Greek, CJK, Arabic…, or Cyrillic read
+as Latin lookalikes), counted in the ``other_script`` measurement, since the English
+lexicon cannot judge it.
 
 Anchors (``scripts/calibrate/text.py``): the prominence sum maps to severity on a log ramp
 from 0.02 (a garbled word of ~0.5 % of the frame off-centre: minor) to 0.5 (text filling a
@@ -57,6 +62,18 @@ WATERMARK_EDGE = (0.6, 0.85)
 WATERMARK_MIN_AREA = (0.0002, 0.001)
 WATERMARK_MAX_AREA = 0.05
 TILED_REPEATS = 3
+#: a line's prominence counts from this unreadable share, in full from the second (a ramp:
+#: a step at 0.1 switched a 60 %-of-frame "line" from 0 to minor when ±1 grey of noise moved
+#: its confidence; scripts/calibrate/stability.py, docs/text.md)
+UNREADABLE_RAMP = (0.05, 0.15)
+#: glyph evidence (:func:`glyph_evidence`): the best reading's confidence must pass a bar
+#: that rises from ``GLYPH_BAR[0]`` for lines up to ``GLYPH_TALL[0]`` of the short side tall
+#: to ``GLYPH_BAR[1]`` from ``GLYPH_TALL[1]`` on, counting in full ``GLYPH_RAMP`` above it.
+#: Set on the lines over 15 % of the short side tall of the 185 dev pictures of
+#: scripts/calibrate/stability.py and the CompVis "fire" tiles (docs/text.md).
+GLYPH_BAR = (0.2, 0.4)
+GLYPH_TALL = (0.15, 0.35)
+GLYPH_RAMP = 0.15
 
 
 def _letters(text: str) -> int:
@@ -84,6 +101,22 @@ def line_scores(r: ocr.TextRegion) -> tuple[float, float, float]:
         return 0.0, 0.0, 0.0
     scored = [_reading_scores(t, c) for t, c in (r.readings or ((r.text, r.confidence),))]
     return tuple(float(np.mean([s[k] for s in scored])) for k in range(3))  # type: ignore
+
+
+def glyph_evidence(r: ocr.TextRegion, width: int, height: int) -> float:
+    """How sure the recogniser is that a line is glyphs at all, in [0, 1], for its size: its
+    best reading's confidence against a bar that rises with the line's height (quad height
+    over the image's short side). The recogniser scales every crop to 48 px tall, so a
+    detector "line" half the frame tall (players against sand, a net) shrinks into blobs it
+    reads as a few letters at middling confidence, which any pixel of noise moves; real
+    lettering that large reads confidently. Small lines meet the low bar as before."""
+    if not r.read:
+        return 0.0
+    q = np.asarray(r.quad, np.float32)
+    tall = float(np.linalg.norm(q[3] - q[0])) / max(1, min(width, height))
+    bar = GLYPH_BAR[0] + (GLYPH_BAR[1] - GLYPH_BAR[0]) * ramp(tall, *GLYPH_TALL)
+    best = max(c for _, c in (r.readings or ((r.text, r.confidence),)))
+    return ramp(best, bar, bar + GLYPH_RAMP)
 
 
 def _geometry(r: ocr.TextRegion, width: int, height: int) -> tuple[float, float]:
@@ -132,10 +165,11 @@ class TextCheck(Check):
         texts = Counter()
         for r in regions:
             t, reads, u = line_scores(r)
+            u *= glyph_evidence(r, W, H)
             area, off = _geometry(r, W, H)
             centrality = 1.0 - 0.5 * off
-            p = u * np.sqrt(area) * centrality
-            if u > 0.1:
+            p = ramp(u, *UNREADABLE_RAMP) * u * np.sqrt(area) * centrality
+            if p > 0:
                 if area < SMALL_AREA and off >= BACKGROUND_OFFSET:
                     stray.append(r)
                     p_stray += p

@@ -2,8 +2,9 @@
 
 Garbled: the six tiles of ../shared/data/compvis_sd_assets/fire.png (tile_labels.csv: all
 garbled) plus synthetic pseudo-words (random letters, shuffled glyph halves) rendered on
-scikit-image photos. Legible: real words rendered the same way, and the clean ComfyUI
-generations (whole images). Prints each score and the ROC-AUC of garbled vs legible.
+scikit-image photos, four of them under a legible title. Legible: real words rendered the same way, and the clean ComfyUI
+generations (whole images). Prints each score, the ROC-AUC of garbled vs legible, and how
+many of each reach the default profile's minor and major.
 
     python -m scripts.calibrate.text
 """
@@ -23,11 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 from checks.text import TextCheck  # noqa: E402
 from keyframe_dev.data import clean_generations, img  # noqa: E402
 from keyframe.image import load  # noqa: E402
+from keyframe.profiles import load_profile  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 WORDS = ["FIRE", "HOTEL", "COFFEE", "OPEN", "MARKET", "GARDEN", "STATION", "BAKERY",
          "MUSEUM", "THEATRE", "POLICE", "WELCOME"]
 PHOTOS = ["coffee", "chelsea", "astronaut", "rocket"]
+MIXED_TITLES = ["GARDEN", "WELCOME", "MARKET", "BAKERY"]
 
 
 def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -40,10 +43,11 @@ def pseudo(rng: random.Random, n: int) -> str:
 
 
 def render(photo: str, text: str, size: int, tile: int = 256, *, shuffle: bool = False,
-           seed: int = 0) -> np.ndarray:
+           seed: int = 0, title: str | None = None) -> np.ndarray:
     """``text`` drawn in white with a dark outline across the middle of a photo tile; with
     ``shuffle`` the upper and lower halves of the glyph row are cut into glyph-wide strips
-    and shuffled, so strokes look like letters but spell nothing."""
+    and shuffled, so strokes look like letters but spell nothing; with ``title`` that line
+    is drawn above it, at the same size, and never shuffled."""
     base = Image.fromarray(getattr(skimage.data, photo)()).convert("RGB").resize((tile, tile))
     layer = Image.new("L", (tile, tile), 0)
     d = ImageDraw.Draw(layer)
@@ -51,6 +55,8 @@ def render(photo: str, text: str, size: int, tile: int = 256, *, shuffle: bool =
     w = d.textlength(text, font=f)
     y = tile // 2 - size // 2
     d.text(((tile - w) / 2, y), text, font=f, fill=255)
+    if title:
+        d.text(((tile - d.textlength(title, font=f)) / 2, y - 2 * size), title, font=f, fill=255)
     m = np.asarray(layer).copy()
     if shuffle:
         rng = np.random.default_rng(seed)
@@ -94,6 +100,14 @@ def main() -> None:
             m = sev(render(photo, text, size, shuffle=shuffle, seed=i))
             (legible if kind == "legible" else garbled).append(m.severity)
             print(f"synthetic {kind:8s} {text:8s} on {photo:9s}: {m.severity:.3f}  {m.message}")
+    # a legible title over pseudo-text: a generation that renders one line right and
+    # garbles another (docs/text.md: what a discount for legible company would miss)
+    for i, title in enumerate(MIXED_TITLES):
+        photo, text = PHOTOS[i % len(PHOTOS)], pseudo(rng, 6)
+        m = sev(render(photo, text, 28, title=title))
+        garbled.append(m.severity)
+        print(f"synthetic title + pseudo {title} / {text} on {photo:9s}: {m.severity:.3f}  "
+              f"{m.message}")
     if DATA.exists():
         for p in clean_generations(DATA):
             m = sev(load(p).rgb)
@@ -101,6 +115,11 @@ def main() -> None:
             print(f"clean {p.name}: {m.severity:.3f}")
     print(f"\ngarbled n={len(garbled)} mean={np.mean(garbled):.3f}; legible n={len(legible)} "
           f"mean={np.mean(legible):.3f}; ROC-AUC={auc(garbled, legible):.3f}")
+    rule = load_profile("default").rule("garbled_text")
+    for level in ("minor", "major"):
+        bar = getattr(rule, level)
+        print(f"at {level} ({bar:g}): garbled recall {sum(s >= bar for s in garbled)}/{len(garbled)}, "
+              f"legible flagged {sum(s >= bar for s in legible)}/{len(legible)}")
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ def reusable(image: LoadedImage, assessed: Report, *, profile: Profile,
     if (assessed.width, assessed.height, assessed.has_alpha) != (image.width, image.height,
                                                                  False):
         return False
-    return assessed.sha256 in (image.sha256, pixel_sha256(image.rgb))
+    return assessed.sha256 == image.sha256 or assessed.sha256 == pixel_sha256(image.rgb)
 
 
 def recheck(image: LoadedImage, assessed: Report, png: bytes, *, profile: Profile,

@@ -43,9 +43,9 @@ PNG_COMPRESS_LEVEL = 6
 """zlib level used by :func:`encode_png`; fixed so that the same array gives the same bytes."""
 PNG_COMPRESS_TYPE = zlib.Z_RLE
 """zlib strategy used by :func:`encode_png`: run-length matches only (after PNG's adaptive row
-filters, which leave mostly short runs). On 1024-px generations it encodes in ~50 ms instead
-of ~190-240 ms (the default strategy's match search) for ~6 % more bytes (docs/speed.md); the
-package's one encode is then a small share of a gate."""
+filters, photographs and generations leave few longer matches to find). About a fifth of the
+default strategy's time for about the same size on generated pictures (figures:
+docs/speed.md), so the package's one encode is a small share of a gate."""
 
 _ORIENTATION = {2: "mirrored horizontally", 3: "rotated 180°", 4: "mirrored vertically",
                 5: "transposed", 6: "rotated 90° clockwise", 7: "transversed",

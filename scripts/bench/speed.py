@@ -152,8 +152,8 @@ def reuse(res) -> dict:
 
 def row_gate(folder: Path) -> dict:
     """check vs gate (+ package) of one image that needs one step: the first certified
-    picture blurred (sigma 2, 3 or 4) until its plan is exactly ``sharpen`` and the gate
-    certifies it after that one step."""
+    picture blurred (the mildest sigma of 1.0-4.0 that does it) until its plan is exactly
+    ``sharpen`` and the gate certifies it after that one step."""
     import cv2
 
     from keyframe.assess import assess

@@ -19,12 +19,16 @@ from keyframe.registry import Check, fix_classes
 from keyframe.report import Measurement, Report
 
 
-def _touched(changed: np.ndarray, boxes: Sequence[tuple[float, float, float, float]]) -> bool:
-    h, w = changed.shape
+def _touched(before: np.ndarray, after: np.ndarray,
+             boxes: Sequence[tuple[float, float, float, float]]) -> bool:
+    """Whether any pixel inside ``boxes`` (x, y, w, h; clipped to the frame) differs: only
+    the boxes are compared, not the whole frame."""
+    h, w = before.shape[:2]
     for x, y, bw, bh in boxes:
         x0, y0 = max(0, int(np.floor(x))), max(0, int(np.floor(y)))
         x1, y1 = min(w, int(np.ceil(x + bw))), min(h, int(np.ceil(y + bh)))
-        if x1 > x0 and y1 > y0 and changed[y0:y1, x0:x1].any():
+        if x1 > x0 and y1 > y0 and not np.array_equal(before[y0:y1, x0:x1],
+                                                      after[y0:y1, x0:x1]):
             return True
     return False
 
@@ -44,11 +48,8 @@ def carried_over(step: Any, before: np.ndarray, after: np.ndarray, report: Repor
         boxes = check.support(own) if set(own) == set(check.codes) else None
         if boxes is not None:
             supported.append((own, boxes))
-    if not supported:           # no check declares a support here: no pixel comparison
-        return {}
-    changed = np.any(before != after, axis=-1) if after.ndim == 3 else before != after
     out: dict[str, Measurement] = {}
     for own, boxes in supported:
-        if not _touched(changed, boxes):
+        if not _touched(before, after, boxes):
             out.update(own)
     return out

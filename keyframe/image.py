@@ -19,6 +19,7 @@ import io
 import os
 import re
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -40,6 +41,11 @@ DEFAULT_MAX_PIXELS = 50_000_000
 
 PNG_COMPRESS_LEVEL = 6
 """zlib level used by :func:`encode_png`; fixed so that the same array gives the same bytes."""
+PNG_COMPRESS_TYPE = zlib.Z_RLE
+"""zlib strategy used by :func:`encode_png`: run-length matches only (after PNG's adaptive row
+filters, photographs and generations leave few longer matches to find). About a fifth of the
+default strategy's time for about the same size on generated pictures (figures:
+docs/speed.md), so the package's one encode is a small share of a gate."""
 
 _ORIENTATION = {2: "mirrored horizontally", 3: "rotated 180°", 4: "mirrored vertically",
                 5: "transposed", 6: "rotated 90° clockwise", 7: "transversed",
@@ -213,7 +219,8 @@ def encode_png(rgb: np.ndarray) -> bytes:
                          f"got shape {arr.shape} dtype {arr.dtype}")
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(arr), "RGB").save(
-        buf, "PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False)
+        buf, "PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE,
+        optimize=False)
     return buf.getvalue()
 
 

@@ -149,16 +149,18 @@ def reusable(image: LoadedImage, assessed: Report, *, profile: Profile,
     if (assessed.width, assessed.height, assessed.has_alpha) != (image.width, image.height,
                                                                  False):
         return False
-    return assessed.sha256 in (image.sha256, pixel_sha256(image.rgb))
+    return assessed.sha256 == image.sha256 or assessed.sha256 == pixel_sha256(image.rgb)
 
 
 def recheck(image: LoadedImage, assessed: Report, png: bytes, *, profile: Profile,
-            checks: Sequence[Check] | None = None) -> Report:
-    """The re-check of ``keyframe.png`` (``png``, the encoding of ``image``) built from
-    ``assessed`` (:func:`reusable` must hold): the checks of :data:`FILE_CHECKS` measure
-    again on the file's name, size and hash, every other measurement is ``assessed``'s (a
-    PNG decodes to the very pixels it was measured on), and the router decides again."""
-    written = dataclasses.replace(image, path=KEYFRAME_FILE, sha256=sha256_bytes(png),
+            checks: Sequence[Check] | None = None, png_sha256: str | None = None) -> Report:
+    """The re-check of ``keyframe.png`` (``png``, the encoding of ``image``; ``png_sha256``
+    its hash when already made) built from ``assessed`` (:func:`reusable` must hold): the
+    checks of :data:`FILE_CHECKS` measure again on the file's name, size and hash, every
+    other measurement is ``assessed``'s (a PNG decodes to the very pixels it was measured
+    on), and the router decides again."""
+    written = dataclasses.replace(image, path=KEYFRAME_FILE,
+                                  sha256=png_sha256 or sha256_bytes(png),
                                   file_size=len(png), format="PNG", notes=[], provenance={})
     todo = [c for c in (default_checks() if checks is None else checks)
             if c.name in FILE_CHECKS]
@@ -257,7 +259,8 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
     out_sha = sha256_bytes(png)
     if assessed is not None and reusable(image, assessed, profile=profile,
                                          target=report.target):
-        after = recheck(image, assessed, png, profile=profile, checks=checks)
+        after = recheck(image, assessed, png, profile=profile, checks=checks,
+                        png_sha256=out_sha)
     else:
         written = load_bytes(png, name=KEYFRAME_FILE, max_pixels=None)
         after = assess(written, profile=profile, target=report.target, checks=checks)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import skimage.data
 
+from keyframe import views
 from keyframe.image import LoadedImage
 from checks.artifact import noise
 from helpers import add_noise, live_ladders, read_rgb, scene
@@ -129,3 +130,29 @@ def test_a_frame_of_texture_reads_its_noise_where_it_is_flat():
     sevs = [meas(g).severity] + [meas(add_noise(g, s)).severity for s in (4, 8, 16)]
     assert sevs[0] < 0.25 and sevs[1] >= 0.25 and sevs[2] >= 0.5, sevs
     assert all(a < b for a, b in zip(sevs, sevs[1:])), sevs
+
+
+def test_separable_passes_equal_the_2d_kernels():
+    """The noise estimator filters with two 1-D passes; on integer pixels they must give the
+    2-D kernels' response exactly (fails if the taps or the border differ)."""
+    p = np.random.default_rng(3).integers(0, 256, (67, 81, 3)).astype(np.float32)
+    for taps, kernel in ((noise._TAPS, noise._KERNEL), (noise._TAPS_WIDE, noise._KERNEL_WIDE)):
+        sep = cv2.sepFilter2D(p, cv2.CV_32F, taps, taps, borderType=cv2.BORDER_REFLECT)
+        full = cv2.filter2D(p, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
+        assert np.array_equal(sep, full)
+
+
+def test_native_and_canonical_luma_share_their_blocks_only_when_one_plane():
+    """Up to 1024 px the canonical luma is the native one: its block estimates are made once
+    and read by both; above, the two are separate planes with their own estimates."""
+    small = LoadedImage(rgb=add_noise(scene(512), 6.0))
+    noise.measure_noise(small)
+    assert "noise.blocks.gray_u8" in small.cache
+    assert np.array_equal(small.cache["noise.blocks.gray_u8"],
+                          noise._block_sigmas(small.cache["gray_u8"]))
+    big = LoadedImage(rgb=add_noise(np.full((900, 1400, 3), 120.0), 6.0))
+    m = noise.measure_noise(big)
+    luma = views.gray_at(big)
+    assert luma is not views.gray_u8(big)
+    assert m.measurements["sigma_canonical"] == pytest.approx(
+        float(noise._sigma(luma, floor=True)[0]), abs=1e-5)

@@ -394,3 +394,21 @@ def test_a_vignette_fading_to_white_is_not_a_border(name):
         barred = vig.copy()
         barred[:round(h * 0.05)] = 0
         assert border(barred).severity >= 0.5, inner
+
+
+def test_channel_extremes_are_each_pixels_min_and_max_channel():
+    rgb = np.random.default_rng(5).integers(0, 256, (90, 70, 3)).astype(np.uint8)
+    lo, hi = tonal.channel_extremes(img(rgb))
+    assert np.array_equal(lo, rgb.min(axis=2)) and np.array_equal(hi, rgb.max(axis=2))
+
+
+def test_median_by_label_integer_sort_equals_lexsort():
+    """The hue median sorts label * 256 + value in one pass; it must pick what the
+    lexsort of (value, label) picks, labels without values left at 0."""
+    from checks.artifact.clip_surround import _median_by_label
+    rng = np.random.default_rng(7)
+    labels = rng.integers(1, 40, 5000)
+    values = rng.integers(0, 256, 5000).astype(np.uint8)
+    fast = _median_by_label(labels, values, 45)
+    slow = _median_by_label(labels, values.astype(np.float64), 45)
+    assert np.array_equal(fast, slow) and fast[-3:].tolist() == [0.0, 0.0, 0.0]

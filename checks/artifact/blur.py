@@ -178,27 +178,30 @@ def _edges(image: LoadedImage) -> Edges:
     m1 = np.hypot(gx, gy)
     m2 = np.hypot(cv2.Sobel(coarse, cv2.CV_32F, 1, 0, ksize=1, scale=0.5),
                   cv2.Sobel(coarse, cv2.CV_32F, 0, 1, ksize=1, scale=0.5))
-    ax, ay = np.abs(gx), np.abs(gy)
-    horiz = ax > 2.4142 * ay
-    vert = ay > 2.4142 * ax
-    diag = ~(horiz | vert)
-    same = (gx * gy) > 0
-    masks = (horiz, diag & same, vert, diag & ~same)
     pad = np.pad(m1, 1)
-    hgt, wid = m1.shape
-
-    def shifted(dy: int, dx: int) -> np.ndarray:
-        return pad[1 + dy:1 + dy + hgt, 1 + dx:1 + dx + wid]
-
     # a cheap lower bound of the contrast (C >= m2 * sqrt(2 pi) * SIGMA_B) gates weak edges
     candidates = m2 >= MIN_CONTRAST * 0.5 / (math.sqrt(2 * math.pi) * SIGMA_B)
     if core is not None:
         candidates &= core
+    # everything below reads the candidates only (in row-major order, as a full-frame
+    # np.nonzero lists them): the same points as masking whole planes, without a dozen
+    # full-frame passes
+    idx = np.flatnonzero(candidates)
+    cgx, cgy, cm1 = gx.ravel().take(idx), gy.ravel().take(idx), m1.ravel().take(idx)
+    wid = m1.shape[1]
+    flat, at = pad.ravel(), idx + (idx // wid) * 2 + wid + 3    # the same pixel in ``pad``
+    ax, ay = np.abs(cgx), np.abs(cgy)
+    horiz = ax > 2.4142 * ay
+    vert = ay > 2.4142 * ax
+    diag = ~(horiz | vert)
+    same = (cgx * cgy) > 0
+    masks = (horiz, diag & same, vert, diag & ~same)
     parts = []
     for k, (mask, (dy, dx)) in enumerate(zip(masks, _STEPS)):
-        ys, xs = np.nonzero(mask & candidates & (m1 > shifted(dy, dx))
-                            & (m1 >= shifted(-dy, -dx)))
-        sign = np.sign(gx[ys, xs] * dx + gy[ys, xs] * dy).astype(np.int32)
+        off = dy * (wid + 2) + dx
+        sel = mask & (cm1 > flat.take(at + off)) & (cm1 >= flat.take(at - off))
+        ys, xs = np.divmod(idx[sel], wid)
+        sign = np.sign(cgx[sel] * dx + cgy[sel] * dy).astype(np.int32)
         parts.append((ys, xs, sign * dy, sign * dx, np.full(ys.size, k, np.int32)))
     ys, xs, uy, ux, b = (np.concatenate(c) for c in zip(*parts))
     # pixel noise adds gradient energy of its own (more at the fine scale): remove it, or a

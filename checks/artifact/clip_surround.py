@@ -42,8 +42,13 @@ def _median_by_label(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarr
     out = np.zeros(n, np.float64)
     if labels.size == 0:
         return out[1:]
-    order = np.lexsort((values, labels))
-    ls, vs = labels[order], values[order]
+    if values.dtype == np.uint8:
+        # one sort of label * 256 + value: the order of lexsort((values, labels))
+        keys = np.sort(labels.astype(np.int64) * 256 + values)
+        ls, vs = keys >> 8, (keys & 255).astype(np.float64)
+    else:
+        order = np.lexsort((values, labels))
+        ls, vs = labels[order], values[order]
     counts = np.bincount(ls, minlength=n)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     has = counts > 0
@@ -51,14 +56,20 @@ def _median_by_label(labels: np.ndarray, values: np.ndarray, n: int) -> np.ndarr
     return out[1:]
 
 
-def _hue_weight(rgb: np.ndarray, mask: np.ndarray, labels: np.ndarray, n: int,
+def _spread_labels(labels: np.ndarray, n: int, near: np.ndarray) -> np.ndarray:
+    """The largest blob label within 4 px (a 9x9 max) of each pixel of ``near`` (int64): the
+    bright surround carries the label of the blob it surrounds. Dilated as uint16 when the
+    labels fit (as float32 otherwise, exact below 2**24)."""
+    plane = labels.astype(np.uint16 if n < 65536 else np.float32)
+    return cv2.dilate(plane, np.ones((9, 9), np.uint8))[near].astype(np.int64)
+
+
+def _hue_weight(cmax: np.ndarray, mask: np.ndarray, labels: np.ndarray, n: int,
                 chroma: np.ndarray) -> np.ndarray:
     """Per blob (labels 1..n-1): how much hue the clip took away, 0.05..1 (see ``_HUE_*``)."""
     band = cv2.dilate(mask.view(np.uint8), np.ones((13, 13), np.uint8)).view(bool) & ~mask
-    near = band & (rgb.max(axis=2) >= 245)
-    # the bright surround carries the label of the blob it surrounds
-    lab = cv2.dilate(labels.astype(np.float32), np.ones((9, 9), np.uint8)).astype(np.int64)
-    med = _median_by_label(lab[near], chroma[near].astype(np.float64), n)
+    near = band & (cmax >= 245)
+    med = _median_by_label(_spread_labels(labels, n, near), chroma[near], n)
     return np.clip((med - _HUE_ZERO) / (_HUE_ONE - _HUE_ZERO), _HUE_FLOOR, 1.0)
 
 
@@ -73,30 +84,31 @@ _TEXTURE_ZERO, _TEXTURE_ONE = 3.0, 10.0
 _TEXTURE_BRIGHT = 200
 
 
-def _texture_weight(rgb: np.ndarray, mask: np.ndarray, labels: np.ndarray, n: int
+def _texture_weight(cmax: np.ndarray, mask: np.ndarray, labels: np.ndarray, n: int
                     ) -> np.ndarray:
     """Per blob (labels 1..n-1) of a monochrome picture: how much detail its bright surround
     carries, 0.05..1 (see ``_TEXTURE_*``)."""
-    g = cv2.GaussianBlur(rgb.max(axis=2).astype(np.float32), (0, 0), 1.0)
+    g = cv2.GaussianBlur(cmax.astype(np.float32), (0, 0), 1.0)
     grad = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)) / 8.0
     band = cv2.dilate(mask.view(np.uint8), np.ones((13, 13), np.uint8)).view(bool) & ~mask
-    near = band & (rgb.max(axis=2) >= _TEXTURE_BRIGHT)
-    lab = cv2.dilate(labels.astype(np.float32), np.ones((9, 9), np.uint8)).astype(np.int64)
-    med = _median_by_label(lab[near], grad[near].astype(np.float64), n)
+    near = band & (cmax >= _TEXTURE_BRIGHT)
+    lab = _spread_labels(labels, n, near)
+    med = _median_by_label(lab, grad[near].astype(np.float64), n)
     weight = np.clip((med - _TEXTURE_ZERO) / (_TEXTURE_ONE - _TEXTURE_ZERO), _HUE_FLOOR, 1.0)
     # a blob with no bright surround (a frame blown all over) shows nothing was plain
-    has = np.bincount(lab[near], minlength=n)[1:] > 0
+    has = np.bincount(lab, minlength=n)[1:] > 0
     return np.where(has, weight, 1.0)
 
 
-def lost_detail(rgb: np.ndarray, mask: np.ndarray, labels: np.ndarray, n: int
-                ) -> tuple[np.ndarray, str]:
+def lost_detail(cmin: np.ndarray, cmax: np.ndarray, mask: np.ndarray, labels: np.ndarray,
+                n: int) -> tuple[np.ndarray, str]:
     """Per blob (labels 1..n-1 of the grown clip mask): the weight of what the clip took
     away, 0.05..1, and which cue said so: ``"hue"`` (colour pictures) or ``"texture"``
-    (monochrome ones: 95th-percentile chroma below ``_MONO``)."""
-    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    (monochrome ones: 95th-percentile chroma below ``_MONO``). ``cmin``, ``cmax``: each
+    pixel's smallest and largest channel (uint8, the picture's size)."""
+    chroma = cv2.subtract(cmax, cmin)           # max >= min: no wrap-around
     # judged on the unclipped pixels: a colour picture blown nearly all over stays colour
     rest = chroma[::4, ::4][~mask[::4, ::4]]
     if rest.size == 0 or np.percentile(rest, 95) < _MONO:
-        return _texture_weight(rgb, mask, labels, n), "texture"
-    return _hue_weight(rgb, mask, labels, n, chroma), "hue"
+        return _texture_weight(cmax, mask, labels, n), "texture"
+    return _hue_weight(cmax, mask, labels, n, chroma), "hue"

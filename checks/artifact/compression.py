@@ -206,15 +206,23 @@ def _chroma_profile(cb: np.ndarray, cr: np.ndarray, axis: int) -> np.ndarray:
         if axis == 1:
             a = cv2.blur(c, (1, _CHROMA_ALONG), borderType=cv2.BORDER_REPLICATE)
             a = a[_lines(c.shape[0])]
-            b = 0.5 * (a[:, 1:] + a[:, :-1])
-            d = b[:, 2:] - b[:, :-2]
+            b = np.add(a[:, 1:], a[:, :-1])
+            b *= 0.5
+            d = np.subtract(b[:, 2:], b[:, :-2])
         else:
             a = cv2.blur(c, (_CHROMA_ALONG, 1), borderType=cv2.BORDER_REPLICATE)
             a = a[:, _lines(c.shape[1])]
-            b = 0.5 * (a[1:] + a[:-1])
-            d = b[2:] - b[:-2]
-        v = np.minimum(np.abs(d), _CHROMA_CLIP) ** 2
-        out = v if out is None else out + v
+            b = np.add(a[1:], a[:-1])
+            b *= 0.5
+            d = np.subtract(b[2:], b[:-2])
+        # |d| clipped and squared in place (the same float32 operations, fewer temporaries)
+        np.abs(d, out=d)
+        np.minimum(d, _CHROMA_CLIP, out=d)
+        np.multiply(d, d, out=d)
+        if out is None:
+            out = d
+        else:
+            out += d
     return out.mean(axis=0 if axis == 1 else 1)
 
 

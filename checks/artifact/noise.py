@@ -62,6 +62,11 @@ _KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 #: stripes), which the 3x3 kernel answers at full gain. That pattern is grid_artifact's.
 _KERNEL_WIDE = np.zeros((5, 5), np.float32)
 _KERNEL_WIDE[::2, ::2] = _KERNEL
+#: both are separable (the outer product of [1, -2, 1] with itself, taps 1 or 2 px apart):
+#: filtered as two 1-D passes; on integer pixels every partial sum is an integer well under
+#: 2**24, so the float32 result is exactly the 2-D kernel's
+_TAPS = np.array([1, -2, 1], np.float32)
+_TAPS_WIDE = np.array([1, 0, -2, 0, 1], np.float32)
 _GAIN = math.sqrt(math.pi / 2) / 6.0
 _BLOCK = 16
 #: percentile of the block estimates that is the fluctuation (native_sigma) ...
@@ -108,29 +113,40 @@ def _block_sigmas(plane: np.ndarray) -> np.ndarray:
     p = plane[:hb * b + 2, :wb * b + 2].astype(np.float32)
     inner = (slice(1, -1), slice(1, -1))
 
-    def block_mean_abs(kernel: np.ndarray) -> np.ndarray:
-        resp = cv2.filter2D(p, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
+    def block_mean_abs(taps: np.ndarray) -> np.ndarray:
+        resp = cv2.sepFilter2D(p, cv2.CV_32F, taps, taps, borderType=cv2.BORDER_REFLECT)
         np.abs(resp, out=resp)
         # block means by area resampling (exact for whole blocks, and fast)
         return cv2.resize(resp[inner], (wb, hb), interpolation=cv2.INTER_AREA)
 
     # a block's noise is what both kernels see
-    r = np.minimum(block_mean_abs(_KERNEL), block_mean_abs(_KERNEL_WIDE))
+    r = np.minimum(block_mean_abs(_TAPS), block_mean_abs(_TAPS_WIDE))
     m = cv2.resize(p[inner], (wb, hb), interpolation=cv2.INTER_AREA)
     r, m = r.reshape(hb * wb, -1), m.reshape(hb * wb, -1)
     return np.where((m > 6) & (m < 249), r * _GAIN, np.nan)
 
 
-def _sigma(plane: np.ndarray, *, floor: bool = False) -> np.ndarray:
+def _luma_blocks(image: LoadedImage, plane: np.ndarray) -> np.ndarray:
+    """:func:`_block_sigmas` of a luma view of ``image``, cached when ``plane`` is the
+    native luma: up to 1024 px the canonical luma (the severity's) is that very array, and
+    ``native_sigma`` reads the same blocks."""
+    if plane is not views.gray_u8(image):
+        return _block_sigmas(plane)
+    return views.cached(image, "noise.blocks.gray_u8", lambda: _block_sigmas(plane))
+
+
+def _sigma(plane: np.ndarray, *, floor: bool = False,
+           blocks: np.ndarray | None = None) -> np.ndarray:
     """Noise sigma per channel of ``plane``: the 20th percentile of its block estimates, or
     with ``floor`` the 5th times ``_FLOOR_GAIN`` over the blocks no clip shaves (a block
     with pixels at 0 or 255 shows less noise than there is, and the floor would pick it: a
     white sky's edge), unless those are under a twentieth of the blocks (heavy noise
-    reaches the clip everywhere)."""
+    reaches the clip everywhere). ``blocks``: ``plane``'s block estimates when already
+    made."""
     q, gain = (_FLOOR_PERCENTILE, _FLOOR_GAIN) if floor else (_PERCENTILE, 1.0)
     if plane.shape[0] < 3 or plane.shape[1] < 3:
         return np.zeros(1 if plane.ndim == 2 else plane.shape[2])
-    blocks = _block_sigmas(plane)
+    blocks = _block_sigmas(plane) if blocks is None else blocks
     clipped = _block_clipped(plane) if floor else np.zeros(blocks.shape, bool)
     out = []
     for c in range(blocks.shape[1]):
@@ -154,7 +170,7 @@ def _native_sigma(image: LoadedImage) -> float:
     gray = views.gray_u8(image)
     h, w = gray.shape
     if h * w <= _NATIVE_BUDGET:
-        return float(_sigma(gray)[0])
+        return float(_sigma(gray, blocks=_luma_blocks(image, gray))[0])
     n = max(1, _NATIVE_BUDGET // (_TILE * _TILE))
     k = max(1, int(math.ceil(math.sqrt(n))))
     ys = np.linspace(0, h - _TILE, k).astype(int)
@@ -174,7 +190,8 @@ def measure_noise(image: LoadedImage) -> Measurement:
     if image.height < 3 or image.width < 3:
         return Measurement("noise", 0.0, "image too small to measure noise",
                            measurements={"sigma": 0.0, "sigma_canonical": 0.0})
-    luma_c = float(_sigma(views.gray_at(image), floor=True)[0])
+    luma = views.gray_at(image)
+    luma_c = float(_sigma(luma, floor=True, blocks=_luma_blocks(image, luma))[0])
     chans = [float(v) for v in _sigma(views.rgb_at(image), floor=True)]
     effective = max(luma_c, 0.75 * max(chans))
     native = native_sigma(image)

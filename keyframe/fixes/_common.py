@@ -37,7 +37,9 @@ def to_float(rgb: np.ndarray) -> np.ndarray:
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
     """Round half to even, clip to [0, 255] and return a new C-contiguous uint8 array."""
-    return np.ascontiguousarray(np.clip(np.rint(x), 0, 255).astype(np.uint8))
+    r = np.rint(x)
+    np.clip(r, 0, 255, out=r)          # in place: one float temporary, not two
+    return np.ascontiguousarray(r.astype(np.uint8))
 
 
 def luma(f: np.ndarray) -> np.ndarray:

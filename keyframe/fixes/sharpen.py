@@ -66,4 +66,5 @@ class Sharpen(Fix):
         lo = cv2.erode(y, kernel, borderType=cv2.BORDER_REFLECT) - params.overshoot
         hi = cv2.dilate(y, kernel, borderType=cv2.BORDER_REFLECT) + params.overshoot
         delta = np.clip(y_new, lo, hi) - y
-        return to_uint8(f + delta[..., None])
+        f += delta[..., None]               # f is this call's own float copy
+        return to_uint8(f)

@@ -152,8 +152,8 @@ def reuse(res) -> dict:
 
 def row_gate(folder: Path) -> dict:
     """check vs gate (+ package) of one image that needs one step: the first certified
-    picture blurred (sigma 2, 3 or 4) until its plan is exactly ``sharpen`` and the gate
-    certifies it after that one step."""
+    picture blurred (the mildest sigma of 1.0-4.0 that does it) until its plan is exactly
+    ``sharpen`` and the gate certifies it after that one step."""
     import cv2
 
     from keyframe.assess import assess
@@ -168,7 +168,7 @@ def row_gate(folder: Path) -> dict:
         src = load(path)                             # its plan is one sharpen step
         if assess(src, profile=profile).verdict != "certified":  # (also warms the sessions)
             continue
-        for sigma in (2.0, 3.0, 4.0):
+        for sigma in (1.0, 1.2, 1.5, 2.0, 3.0, 4.0):
             soft = from_array(cv2.GaussianBlur(src.rgb, (0, 0), sigma), name=path.name)
             plan = [s.fix for s in assess(soft, profile=profile).plan]
             if plan == ["sharpen"]:

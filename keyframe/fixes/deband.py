@@ -26,8 +26,10 @@ class Deband(Fix):
 
     1. *Step*: per channel, the height of isolated jumps between plateaus (a non-zero
        neighbour difference with two equal pixels on each side, along rows and columns);
-       the channel's step is their median (heights 2-48, at least 50 jumps; else the
-       channel has no steps and is left alone).
+       the channel's step is their median (heights 2-48, at least 2 jumps per 1000 px;
+       else the channel has no steps and is left alone; when no channel has, the picture
+       was not posterised into plateaus, e.g. a deblocked JPEG, and the self-guided filter
+       below runs instead).
     2. *Cell*: half-width ``cell * step`` per pixel and channel, times how surely the pixel
        is in a staircase: jumps of about that step nearby (within ~8 px at 1024 px) and a
        plateau around it (share of equal neighbours over 9 px from 0.5 to 0.8); texture and
@@ -83,7 +85,9 @@ class Deband(Fix):
         check_rgb(rgb, self.name)
         f = to_float(rgb)
         if params.cell > 0:
-            return _dither(f, _within_cell(rgb, f, params.cell) - f, params)
+            cell = _within_cell(rgb, f, params.cell)
+            if cell is not None:
+                return _dither(f, cell - f, params)
         if params.threshold <= 0:
             return rgb.copy()
         r = params.radius
@@ -125,10 +129,12 @@ def _guided_self(f: np.ndarray, r: int, eps: float) -> np.ndarray:
 CELL = 0.5
 #: the cell's calibration (scripts/calibrate/deband.py; the banding ladder of eval_gate, 14
 #: pictures x 16/24/40 levels): jumps counted as steps (grey levels), and how many a channel
-#: needs; a pixel's cell is full with jumps of 0.5-1.5 steps at a Gaussian density of
+#: needs per pixel (fewer in every channel: no posterised plateaus, e.g. a deblocked q=8
+#: JPEG, 70-700 per Mpx, against 5000-55000 on four ladder pictures at 24 levels: the guided
+#: filter); a pixel's cell is full with jumps of 0.5-1.5 steps at a Gaussian density of
 #: _DENSITY within _REACH px and a share of equal neighbours from _PLATEAU[0] to [1] over
 #: +-_PLATEAU_RADIUS px; the POCS box radius and iterations (at 1024 px, scaled with size)
-_JUMP, _MIN_JUMPS = (2, 48), 50
+_JUMP, _MIN_JUMPS = (2, 48), 0.002
 _REACH, _DENSITY = 8.0, 0.004
 _PLATEAU, _PLATEAU_RADIUS = (0.5, 0.8), 4
 _BOX, _ITERATIONS = 2, 12
@@ -148,17 +154,20 @@ def _isolated_jumps(g: np.ndarray) -> np.ndarray:
     return h
 
 
-def _within_cell(rgb: np.ndarray, f: np.ndarray, cell: float) -> np.ndarray:
-    """Smoothest picture (POCS) within ``cell`` quantisation steps of ``f``, per channel."""
+def _within_cell(rgb: np.ndarray, f: np.ndarray, cell: float) -> np.ndarray | None:
+    """Smoothest picture (POCS) within ``cell`` quantisation steps of ``f``, per channel;
+    None when no channel has posterised plateaus to read a step from."""
     h, w = f.shape[:2]
     scale = max(1.0, max(h, w) / 1024.0)
     c = np.zeros_like(f)
+    found = False
     for ch in range(3):
         g = rgb[..., ch]
         jumps = np.maximum(_isolated_jumps(g), _isolated_jumps(g.T).T)
         heights = jumps[(jumps >= _JUMP[0]) & (jumps <= _JUMP[1])]
-        if heights.size < _MIN_JUMPS:
+        if heights.size < _MIN_JUMPS * h * w:
             continue
+        found = True
         step = float(np.median(heights))
         near = ((jumps >= 0.5 * step) & (jumps <= 1.5 * step)).astype(np.float32)
         near = cv2.GaussianBlur(near, (0, 0), _REACH * scale, borderType=cv2.BORDER_REFLECT)
@@ -170,6 +179,8 @@ def _within_cell(rgb: np.ndarray, f: np.ndarray, cell: float) -> np.ndarray:
         sure = (np.clip(near / _DENSITY, 0.0, 1.0)
                 * np.clip((share - _PLATEAU[0]) / (_PLATEAU[1] - _PLATEAU[0]), 0.0, 1.0))
         c[..., ch] = cell * step * sure
+    if not found:
+        return None
     lo, hi = f - c, f + c
     x = f.copy()
     box = max(1, int(round(_BOX * scale)))

@@ -310,6 +310,17 @@ def test_deband_cell_removes_steps_leaves_flat_and_texture_alone():
     assert np.array_equal(run("deband", flat, cell=0.5), flat)
 
 
+def test_deband_cell_works_at_twice_the_size():
+    """The cell's reach and box scale with the long side over 1024 px: the same 16-level
+    ramp at 1024 and 2048 px loses its 17-level steps and comes closer to the ramp."""
+    for width in (1024, 2048):
+        ramp = np.tile(np.linspace(0, 255, width), (96, 1))
+        bands = np.repeat(_quantised(ramp, 16)[..., None], 3, axis=2)
+        out = run("deband", bands, cell=0.5)
+        assert np.abs(np.diff(out[48, :, 0].astype(int))).max() <= 4
+        assert np.abs(out[..., 0] - ramp).mean() < 0.85 * np.abs(bands[..., 0] - ramp).mean()
+
+
 def test_deband_larger_cell_smooths_more():
     clean = _folds()
     banded = _quantised(clean, 16)

@@ -321,6 +321,19 @@ def test_deband_cell_works_at_twice_the_size():
         assert np.abs(out[..., 0] - ramp).mean() < 0.85 * np.abs(bands[..., 0] - ramp).mean()
 
 
+def test_deband_cell_leaves_coarse_posterisation_and_jpeg_to_the_old_filter():
+    """Steps over 24 levels (10 levels per channel: the cell would hold false hues) and a
+    picture without plateaus (JPEG noise) get the self-guided filter, as before the cell."""
+    ramp = np.tile(np.linspace(0, 255, 512), (128, 1))
+    coarse = np.repeat(_quantised(ramp, 10)[..., None], 3, axis=2)
+    assert np.array_equal(run("deband", coarse, cell=0.5), run("deband", coarse))
+    buf = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buf, "JPEG", quality=8)
+    jpeg = np.array(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    jpeg = cv2.GaussianBlur(jpeg, (0, 0), 1.0)
+    assert np.array_equal(run("deband", jpeg, cell=0.5), run("deband", jpeg))
+
+
 def test_deband_larger_cell_smooths_more():
     clean = _folds()
     banded = _quantised(clean, 16)

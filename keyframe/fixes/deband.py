@@ -27,9 +27,9 @@ class Deband(Fix):
     1. *Step*: per channel, the height of isolated jumps between plateaus (a non-zero
        neighbour difference with two equal pixels on each side, along rows and columns);
        the channel's step is their median (heights 2-48, at least 2 jumps per 1000 px;
-       else the channel has no steps and is left alone; when no channel has, the picture
-       was not posterised into plateaus, e.g. a deblocked JPEG, and the self-guided filter
-       below runs instead).
+       else the channel has no steps and is left alone; a step over 24 levels is left alone
+       too; when no channel has a step, the picture was not posterised into plateaus, e.g.
+       a deblocked JPEG, or too coarsely, and the self-guided filter below runs instead).
     2. *Cell*: half-width ``cell * step`` per pixel and channel, times how surely the pixel
        is in a staircase: jumps of about that step nearby (within ~8 px at 1024 px) and a
        plateau around it (share of equal neighbours over 9 px from 0.5 to 0.8); texture and
@@ -138,6 +138,12 @@ _JUMP, _MIN_JUMPS = (2, 48), 0.002
 _REACH, _DENSITY = 8.0, 0.004
 _PLATEAU, _PLATEAU_RADIUS = (0.5, 0.8), 4
 _BOX, _ITERATIONS = 2, 12
+#: steps above this (fewer than ~11 levels per channel) are not smoothed in their cell: a
+#: cell of +-14 levels (samples/banded.png, the rocket at 10 levels) holds the false hues of
+#: the posterisation as soft blotches the banding measure no longer reads (0.80 -> 0.00,
+#: certified, the sky visibly teal and purple), so the guided filter runs and the gate
+#: leaves the picture to a person, as before. The ladder's steps: 17 (16 levels) and less
+_MAX_CELL_STEP = 24.0
 
 
 def _isolated_jumps(g: np.ndarray) -> np.ndarray:
@@ -156,7 +162,8 @@ def _isolated_jumps(g: np.ndarray) -> np.ndarray:
 
 def _within_cell(rgb: np.ndarray, f: np.ndarray, cell: float) -> np.ndarray | None:
     """Smoothest picture (POCS) within ``cell`` quantisation steps of ``f``, per channel;
-    None when no channel has posterised plateaus to read a step from."""
+    None when no channel has posterised plateaus to read a step of at most _MAX_CELL_STEP
+    from."""
     h, w = f.shape[:2]
     scale = max(1.0, max(h, w) / 1024.0)
     c = np.zeros_like(f)
@@ -167,8 +174,10 @@ def _within_cell(rgb: np.ndarray, f: np.ndarray, cell: float) -> np.ndarray | No
         heights = jumps[(jumps >= _JUMP[0]) & (jumps <= _JUMP[1])]
         if heights.size < _MIN_JUMPS * h * w:
             continue
-        found = True
         step = float(np.median(heights))
+        if step > _MAX_CELL_STEP:
+            continue
+        found = True
         near = ((jumps >= 0.5 * step) & (jumps <= 1.5 * step)).astype(np.float32)
         near = cv2.GaussianBlur(near, (0, 0), _REACH * scale, borderType=cv2.BORDER_REFLECT)
         flat = np.zeros(g.shape, np.float32)

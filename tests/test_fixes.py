@@ -260,6 +260,97 @@ def test_deband_smooths_steps_and_keeps_texture():
     assert np.abs(out[128 + 40:].astype(int) - texture[40:]).max() <= 2
 
 
+def _quantised(x: np.ndarray, levels: int) -> np.ndarray:
+    step = 255 / (levels - 1)
+    return np.clip(np.round(np.round(x / step) * step), 0, 255).astype(np.uint8)
+
+
+def _folds(size: int = 384) -> np.ndarray:
+    """Float RGB: the soft shading of cloth folds (60 grey levels, an 80-px period, oblique)
+    on a gentle ramp."""
+    yy, xx = np.mgrid[:size, :size].astype(np.float64)
+    folds = 30 * (1 + np.cos(2 * np.pi * (xx + 0.3 * yy) / 80))
+    grey = 90 + 0.15 * xx + folds
+    return np.stack([grey, grey * 0.9 + 10, grey * 0.8 + 20], axis=2)
+
+
+def test_deband_cell_keeps_the_shading_of_folds():
+    """Issue 13: the self-guided filter flattened soft shading, so its result was further from
+    the clean picture than the banded input; within the quantisation cell it is closer."""
+    clean = _folds()
+    truth = np.clip(np.round(clean), 0, 255).astype(np.uint8)
+    banded = _quantised(clean, 24)
+    fix = fix_classes()["deband"]
+    params = fix.plan_params(Measurement(code="banding", severity=0.6, message="",
+                                         measurements={"step": 7.0}))
+    assert params["cell"] > 0
+    new = run("deband", banded, **params)
+    old = run("deband", banded, **{**params, "cell": 0.0})
+    assert psnr(truth, new) >= psnr(truth, banded) + 1.0
+    assert psnr(truth, old) < psnr(truth, banded)          # what the old filter did
+    # every pixel within the cell (half an 11-level step) and the dither of the truth
+    assert np.abs(new.astype(int) - truth).max() <= 8
+
+
+def test_deband_cell_removes_steps_leaves_flat_and_texture_alone():
+    width = 512
+    ramp = np.tile(np.linspace(0, 255, width), (128, 1))
+    bands = np.repeat(_quantised(ramp, 16)[..., None], 3, axis=2)
+    texture = np.repeat(data.gravel()[:128, :width, None], 3, axis=2)
+    rgb = np.concatenate([bands, texture], axis=0)
+    out = run("deband", rgb, cell=0.5)
+    row_in, row_out = rgb[64, :, 0].astype(int), out[64, :, 0].astype(int)
+    assert np.abs(np.diff(row_in)).max() == 17
+    assert np.abs(np.diff(row_out)).max() <= 6
+    assert np.abs(out[:128].astype(float) - ramp[..., None]).mean() \
+        < 0.6 * np.abs(rgb[:128].astype(float) - ramp[..., None]).mean()
+    # texture (no plateaus) is left exactly as it was, away from the bands
+    assert np.array_equal(out[128 + 16:], texture[16:])
+    flat = np.full((64, 96, 3), 117, np.uint8)
+    assert np.array_equal(run("deband", flat, cell=0.5), flat)
+
+
+def test_deband_cell_works_at_twice_the_size():
+    """The cell's reach and box scale with the long side over 1024 px: the same 16-level
+    ramp at 1024 and 2048 px loses its 17-level steps and comes closer to the ramp."""
+    for width in (1024, 2048):
+        ramp = np.tile(np.linspace(0, 255, width), (96, 1))
+        bands = np.repeat(_quantised(ramp, 16)[..., None], 3, axis=2)
+        out = run("deband", bands, cell=0.5)
+        assert np.abs(np.diff(out[48, :, 0].astype(int))).max() <= 4
+        assert np.abs(out[..., 0] - ramp).mean() < 0.85 * np.abs(bands[..., 0] - ramp).mean()
+
+
+def test_deband_cell_leaves_coarse_posterisation_and_jpeg_to_the_old_filter():
+    """Steps over 24 levels (10 levels per channel: the cell would hold false hues) and a
+    picture without plateaus (JPEG noise) get the self-guided filter, as before the cell."""
+    ramp = np.tile(np.linspace(0, 255, 512), (128, 1))
+    coarse = np.repeat(_quantised(ramp, 10)[..., None], 3, axis=2)
+    assert np.array_equal(run("deband", coarse, cell=0.5), run("deband", coarse))
+    buf = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buf, "JPEG", quality=8)
+    jpeg = np.array(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    jpeg = cv2.GaussianBlur(jpeg, (0, 0), 1.0)
+    assert np.array_equal(run("deband", jpeg, cell=0.5), run("deband", jpeg))
+
+
+def test_deband_larger_cell_smooths_more():
+    clean = _folds()
+    banded = _quantised(clean, 16)
+    err = [np.abs(run("deband", banded, cell=c).astype(float) - clean).mean()
+           for c in (0.0001, 0.2, 0.5)]
+    steps = [np.abs(np.diff(run("deband", banded, cell=c)[192].astype(int), axis=0)).max()
+             for c in (0.0001, 0.2, 0.5)]
+    assert err[0] > err[1] > err[2]
+    assert steps[0] > steps[1] > steps[2]
+
+
+def test_deband_cell_zero_replays_old_recipes():
+    """A recipe written before the cell has no ``cell``: it validates to 0, the old filter."""
+    fix = fix_classes()["deband"]
+    assert fix.validate({"radius": 12, "threshold": 1.5}).cell == 0.0
+
+
 def test_degrid_removes_checkerboard_and_spares_clean_image():
     clean = data.chelsea()                                # odd width: 451
     h, w = clean.shape[:2]

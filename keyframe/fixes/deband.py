@@ -1,4 +1,8 @@
-"""Deband: smooth quantisation steps in flat areas and dither them (mends ``banding``)."""
+"""Deband: smooth quantisation steps in flat areas and dither them (mends ``banding``).
+
+Two smoothings: the quantisation cell (``cell`` > 0, what new plans use) and the older
+self-guided filter (``cell`` = 0, how recipes written before the cell replay). Calibration:
+``scripts/calibrate/deband.py``, figures on docs/fixes.md#deband."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,6 +18,28 @@ from keyframe.report import Measurement
 
 class Deband(Fix):
     """Turn staircase gradients back into smooth ones, only where the image is flat.
+
+    With ``cell`` > 0 (new plans; issue 13: the guided filter flattened real shading, 3-5 dB
+    further from the clean picture than the banded input), the result is held in each
+    pixel's **quantisation cell**: a posterised value stands for anything within half a step
+    of it, so the smooth picture is looked for there and nowhere else.
+
+    1. *Step*: per channel, the height of isolated jumps between plateaus (a non-zero
+       neighbour difference with two equal pixels on each side, along rows and columns);
+       the channel's step is their median (heights 2-48, at least 2 jumps per 1000 px;
+       else the channel has no steps and is left alone; a step over 24 levels is left alone
+       too; when no channel has a step, the picture was not posterised into plateaus, e.g.
+       a deblocked JPEG, or too coarsely, and the self-guided filter below runs instead).
+    2. *Cell*: half-width ``cell * step`` per pixel and channel, times how surely the pixel
+       is in a staircase: jumps of about that step nearby (within ~8 px at 1024 px) and a
+       plateau around it (share of equal neighbours over 9 px from 0.5 to 0.8); texture and
+       clean 8-bit gradients get a cell of 0 and are left exactly as they are.
+    3. *Smooth*: projection onto the cell (POCS), ``x <- clip(box_mean(x), f - c, f + c)``
+       with a 5-px box, 12 times: steps become ramps, curvature and narrow shapes stay
+       within the cell instead of being averaged away.
+    4. *Dither* as below.
+
+    With ``cell`` = 0, the older filter:
 
     1. *Mask*: the local activity, mean |luma gradient| (grey levels per pixel) over a
        ``(2 * radius + 1)``-px window, is below ``threshold`` in a banded sky (steps of a few
@@ -42,16 +68,26 @@ class Deband(Fix):
         threshold: float = field(default=1.5, metadata={"min": 0.0, "max": 20.0})
         dither: float = field(default=1.0, metadata={"min": 0.0, "max": 2.0})
         seed: int = field(default=0, metadata={"min": 0, "max": 2**32 - 1})
+        #: half-width of the quantisation cell the result is held in, in estimated
+        #: per-channel steps (0.5: exactly the cell); 0: the self-guided filter (recipes
+        #: written before the cell). With a cell, ``radius`` and ``threshold`` are unused
+        cell: float = field(default=0.0, metadata={"min": 0.0, "max": 1.0})
 
     @classmethod
     def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
-        """Wider smoothing and a more permissive mask as severity grows."""
+        """The quantisation cell (its size is measured by the fix from the picture's own
+        steps); radius and threshold as planned before the cell, for reading only."""
         s = float(measurement.severity)
-        return {"radius": int(round(8 + 16 * s)), "threshold": round(1.0 + 2.0 * s, 3)}
+        return {"radius": int(round(8 + 16 * s)), "threshold": round(1.0 + 2.0 * s, 3),
+                "cell": CELL}
 
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         check_rgb(rgb, self.name)
         f = to_float(rgb)
+        if params.cell > 0:
+            cell = _within_cell(rgb, f, params.cell)
+            if cell is not None:
+                return _dither(f, cell - f, params)
         if params.threshold <= 0:
             return rgb.copy()
         r = params.radius
@@ -64,15 +100,20 @@ class Deband(Fix):
         mask = cv2.GaussianBlur(mask, (0, 0), max(0.5, r / 2.0), borderType=cv2.BORDER_REFLECT)
         eps = (params.threshold * r) ** 2
         smooth = _guided_self(f, r, eps)
-        moved = mask[..., None] * (smooth - f)
-        out = f + moved
-        if params.dither > 0:
-            rng = np.random.default_rng(params.seed)
-            u = rng.random((2,) + y.shape, dtype=np.float32)
-            noise = params.dither * (u[0] - u[1])
-            weight = np.clip(np.abs(moved).max(axis=2) / 0.5, 0.0, 1.0)
-            out += (noise * weight)[..., None]
-        return to_uint8(out)
+        return _dither(f, mask[..., None] * (smooth - f), params)
+
+
+def _dither(f: np.ndarray, moved: np.ndarray, params: Any) -> np.ndarray:
+    """Round ``f + moved`` to 8 bits with triangular noise of peak ``params.dither`` where
+    it moved (weight 1 from half a grey level); untouched pixels stay exact."""
+    out = f + moved
+    if params.dither > 0:
+        rng = np.random.default_rng(params.seed)
+        u = rng.random((2,) + f.shape[:2], dtype=np.float32)
+        noise = params.dither * (u[0] - u[1])
+        weight = np.clip(np.abs(moved).max(axis=2) / 0.5, 0.0, 1.0)
+        out += (noise * weight)[..., None]
+    return to_uint8(out)
 
 
 def _guided_self(f: np.ndarray, r: int, eps: float) -> np.ndarray:
@@ -82,3 +123,76 @@ def _guided_self(f: np.ndarray, r: int, eps: float) -> np.ndarray:
     a = var / (var + eps)
     b = mean - a * mean
     return box_mean(a, r) * f + box_mean(b, r)
+
+
+#: what new plans use: exactly the cell (a quantised value stands for +-half a step)
+CELL = 0.5
+#: the cell's calibration (scripts/calibrate/deband.py; the banding ladder of eval_gate, 14
+#: pictures x 16/24/40 levels): jumps counted as steps (grey levels), and how many a channel
+#: needs per pixel (fewer in every channel: no posterised plateaus, e.g. a deblocked q=8
+#: JPEG, 0.07-0.7 per 1000 px, against 3.5 or more in the best channel of every ladder
+#: case: the guided filter); a pixel's cell is full with jumps of 0.5-1.5 steps at a Gaussian density of
+#: _DENSITY within _REACH px and a share of equal neighbours from _PLATEAU[0] to [1] over
+#: +-_PLATEAU_RADIUS px; the POCS box radius and iterations (at 1024 px, scaled with size)
+_JUMP, _MIN_JUMPS = (2, 48), 0.002
+_REACH, _DENSITY = 8.0, 0.004
+_PLATEAU, _PLATEAU_RADIUS = (0.5, 0.8), 4
+_BOX, _ITERATIONS = 2, 12
+#: steps above this (fewer than ~11 levels per channel) are not smoothed in their cell: a
+#: cell of +-14 levels (samples/banded.png, the rocket at 10 levels) holds the false hues of
+#: the posterisation as soft blotches the banding measure no longer reads (0.80 -> 0.00,
+#: certified, the sky visibly teal and purple), so the guided filter runs and the gate
+#: leaves the picture to a person, as before. The ladder's steps: 17 (16 levels) and less
+_MAX_CELL_STEP = 24.0
+
+
+def _isolated_jumps(g: np.ndarray) -> np.ndarray:
+    """Height (grey levels) of each jump along rows between two plateaus, at the pixel after
+    the jump: a non-zero difference with two zero differences on each side; 0 elsewhere."""
+    d = np.diff(g.astype(np.int16), axis=1)
+    h = np.zeros(g.shape, np.float32)
+    if d.shape[1] < 5:
+        return h
+    z = d == 0
+    c = d[:, 2:-2]
+    iso = (c != 0) & z[:, :-4] & z[:, 1:-3] & z[:, 3:-1] & z[:, 4:]
+    h[:, 3:-2] = np.where(iso, np.abs(c), 0)
+    return h
+
+
+def _within_cell(rgb: np.ndarray, f: np.ndarray, cell: float) -> np.ndarray | None:
+    """Smoothest picture (POCS) within ``cell`` quantisation steps of ``f``, per channel;
+    None when no channel has posterised plateaus to read a step of at most _MAX_CELL_STEP
+    from."""
+    h, w = f.shape[:2]
+    scale = max(1.0, max(h, w) / 1024.0)
+    c = np.zeros_like(f)
+    found = False
+    for ch in range(3):
+        g = rgb[..., ch]
+        jumps = np.maximum(_isolated_jumps(g), _isolated_jumps(g.T).T)
+        heights = jumps[(jumps >= _JUMP[0]) & (jumps <= _JUMP[1])]
+        if heights.size < _MIN_JUMPS * h * w:
+            continue
+        step = float(np.median(heights))
+        if step > _MAX_CELL_STEP:
+            continue
+        found = True
+        near = ((jumps >= 0.5 * step) & (jumps <= 1.5 * step)).astype(np.float32)
+        near = cv2.GaussianBlur(near, (0, 0), _REACH * scale, borderType=cv2.BORDER_REFLECT)
+        flat = np.zeros(g.shape, np.float32)
+        gi = g.astype(np.int16)
+        flat[:, :-1] += np.diff(gi, axis=1) == 0
+        flat[:-1, :] += np.diff(gi, axis=0) == 0
+        share = box_mean(flat / 2, int(round(_PLATEAU_RADIUS * scale)))
+        sure = (np.clip(near / _DENSITY, 0.0, 1.0)
+                * np.clip((share - _PLATEAU[0]) / (_PLATEAU[1] - _PLATEAU[0]), 0.0, 1.0))
+        c[..., ch] = cell * step * sure
+    if not found:
+        return None
+    lo, hi = f - c, f + c
+    x = f.copy()
+    box = max(1, int(round(_BOX * scale)))
+    for _ in range(_ITERATIONS):
+        x = np.clip(box_mean(x, box), lo, hi)
+    return x

@@ -31,6 +31,7 @@ def perturbations(rgb: np.ndarray, rng) -> dict[str, np.ndarray]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=40, help="pictures (half graded, half real)")
+    ap.add_argument("--show", action="store_true", help="every level change, not the first 3")
     args = ap.parse_args()
     items = sets()
     graded = [i for i in items if i["set"] == "ai graded"][::2][:args.n // 2]
@@ -65,7 +66,7 @@ def main() -> None:
           f"{'past the margin':>16s}")
     for code in AnatomyCheck.codes:
         print(f"{code:20s} {below[code]:24.3f} {len(flips[code]):14d} {past[code]:16d}  "
-              + "; ".join(flips[code][:3]))
+              + "; ".join(flips[code] if args.show else flips[code][:3]))
 
 
 if __name__ == "__main__":

@@ -79,8 +79,12 @@ HAND_EDGE = (EDGE_PALMS, EDGE_PALMS + 0.25)
 FACE_PX = (24.0, 27.0)
 #: a person box is a close-up (its body leaves the frame) as its bottom reaches the frame's
 #: bottom edge (share of the height) and its hips leave the frame or it fills the height;
-#: each ramp is centred on the former hard line (0.97, hips at the edge, 0.85)
-CLOSEUP_BOTTOM, CLOSEUP_HIPS, CLOSEUP_TALL = (0.95, 0.99), (0.97, 1.03), (0.82, 0.88)
+#: each ramp starts at the former hard line (0.97, hips at the edge, 0.85), so what was not
+#: a close-up reads as before (centred ramps took sdXL_hug_07's lost pose to a fifth)
+CLOSEUP_BOTTOM, CLOSEUP_HIPS, CLOSEUP_TALL = (0.97, 0.99), (1.0, 1.03), (0.85, 0.88)
+#: a person box this share of the frame from an edge is cut by it (its pose is not
+#: expected to read whole): from ``EDGE_SHARE`` (nothing) to this (whole)
+EDGE_CLEAR = 0.025
 SIDES = {"left": (15, 17, 19, 21), "right": (16, 18, 20, 22)}
 LIMBS = {"left arm": (11, 13, 15), "right arm": (12, 14, 16),
          "left leg": (23, 25, 27), "right leg": (24, 26, 28)}
@@ -186,10 +190,10 @@ def face_sure(face: Face) -> float:
 
 
 def _edge_clear(box, width: int, height: int) -> float:
-    """0 for a box within ``EDGE_SHARE`` of the frame of an edge, 1 from twice that."""
+    """0 for a box within ``EDGE_SHARE`` of the frame of an edge, 1 from ``EDGE_CLEAR``."""
     x, y, w, h = box
     gap = min(x / width, y / height, 1 - (x + w) / width, 1 - (y + h) / height)
-    return ramp(gap, EDGE_SHARE, 2 * EDGE_SHARE)
+    return ramp(gap, EDGE_SHARE, EDGE_CLEAR)
 
 
 def _palm(hand: Hand) -> float:

@@ -69,7 +69,7 @@ PERSON_SURE, PERSON_TALL, POSE_SURE = (0.4, 0.45), (0.15, 0.16), (POSE_VALID, 0.
 #: its landmark crop in source px (a landmark model's read of a hand in a crop under ~20 px
 #: is mostly its prior). The crop, not the landmarks' palm length: a malformed hand's
 #: landmarks collapse (sdXL_jogging_07's fist: palm 15.9 px on the picture, 5.9 on its mirror)
-HAND_PRESENT, HAND_SCORE, HAND_PX = (HAND_SEEN, 0.6), (0.5, 0.55), (16.0, 24.0)
+HAND_PRESENT, HAND_SCORE, HAND_PX = (HAND_SEEN, 0.55), (0.5, 0.55), (16.0, 24.0)
 #: a hand's wrist this many palm lengths from the frame's edge (``EDGE_PALMS``: its arm may
 #: come in from outside) counts from nothing to a whole item as it leaves the edge
 HAND_EDGE = (EDGE_PALMS, EDGE_PALMS + 0.25)

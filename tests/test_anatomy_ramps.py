@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checks.anatomy import people, severities
+from checks.anatomy import confidence, people, severities
 from checks.anatomy.detect import PERSON_SCORE, Face
 from tests.test_people import H, W, face_on, hand_at, skeleton
 
@@ -163,3 +163,17 @@ def test_a_face_the_mesh_cannot_read_counts_as_surely_as_it_was_found():
         return sum(i.strength for i in issues)
     assert item(24.1) < STEP
     assert item(60.0) == pytest.approx(people.UNSURE_WEIGHT, abs=0.01)
+
+
+def test_every_ramp_starts_at_the_gate_it_softens():
+    """The lower ends in checks/anatomy/confidence.py are the detectors' and the check's own
+    gates: a ramp that started elsewhere would move what was read before, or leave a step."""
+    from checks import anatomy
+    assert confidence.PERSON_SURE[0] == PERSON_SCORE
+    assert confidence.PERSON_TALL[0] == anatomy.MIN_PERSON_HEIGHT
+    assert confidence.POSE_SURE[0] == people.POSE_VALID
+    assert confidence.HAND_PRESENT[0] == people.HAND_SEEN
+    assert confidence.HAND_SCORE[0] == people.VISIBLE
+    assert confidence.FACE_PX[0] == anatomy.MIN_FACE_PX
+    assert confidence.HAND_EDGE[0] == people.EDGE_PALMS
+    assert confidence.EDGE_SHARE == people.EDGE_SHARE

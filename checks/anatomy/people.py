@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from checks.anatomy import geometry
+from checks.anatomy import confidence, geometry
 from checks.anatomy.detect import Face, Hand, Person
 from keyframe.severity import ramp
 
@@ -55,36 +55,6 @@ CLOSEUP_FACE = 0.2
 UNSURE_WEIGHT, OVERLAP, OVERLAP_WEIGHT = 0.5, 0.6, 0.25
 #: weight of one skeleton on which neither a face nor a hand can be read
 UNVERIFIED_WEIGHT = 0.25
-#: How surely a detection was made weighs what is read on it: 0 at the gate below which the
-#: detection is dropped, whole a little above it, so a box, flag or hand that crosses a gate
-#: when the picture moves by a pixel moves a severity by little instead of adding or removing
-#: a whole item (scripts/calibrate/anatomy_stability.py: a pose flag of 0.50 on sdXL_hug_05
-#: read 0.49 after a 1-px shift and took a 0.5 item with it; a palm-detector score of 0.52 on
-#: an 9-px hand in a CrowdPose crowd read a whole "shaped unlike real hands" item). YOLOX
-#: score (``detect.PERSON_SCORE`` is the gate), person box height over the frame height
-#: (``checks.anatomy.MIN_PERSON_HEIGHT``), the pose model's person flag (``POSE_VALID``):
-PERSON_SURE, PERSON_TALL, POSE_SURE = (0.4, 0.45), (0.15, 0.16), (POSE_VALID, 0.6)
-#: a hand's landmark presence (``HAND_SEEN``), its palm-detector score (``detect.hands``'
-#: 0.5) or, for a hand read at a wrist, the wrist's visibility (``VISIBLE``), and the side of
-#: its landmark crop in source px (a landmark model's read of a hand in a crop under ~20 px
-#: is mostly its prior). The crop, not the landmarks' palm length: a malformed hand's
-#: landmarks collapse (sdXL_jogging_07's fist: palm 15.9 px on the picture, 5.9 on its mirror)
-HAND_PRESENT, HAND_SCORE, HAND_PX = (HAND_SEEN, 0.55), (0.5, 0.55), (16.0, 24.0)
-#: a hand's wrist this many palm lengths from the frame's edge (``EDGE_PALMS``: its arm may
-#: come in from outside) counts from nothing to a whole item as it leaves the edge
-HAND_EDGE = (EDGE_PALMS, EDGE_PALMS + 0.25)
-#: a face's height in px (``checks.anatomy.MIN_FACE_PX``, below which a face is not judged).
-#: Not its YuNet score: faces YuNet keeps at 0.70-0.72 are what decides two graded severe
-#: crowds (SC_physician_01, sdXL_volleyball_03), and a ramp on it sent both to certified
-FACE_PX = (24.0, 27.0)
-#: a person box is a close-up (its body leaves the frame) as its bottom reaches the frame's
-#: bottom edge (share of the height) and its hips leave the frame or it fills the height;
-#: each ramp starts at the former hard line (0.97, hips at the edge, 0.85), so what was not
-#: a close-up reads as before (centred ramps took sdXL_hug_07's lost pose to a fifth)
-CLOSEUP_BOTTOM, CLOSEUP_HIPS, CLOSEUP_TALL = (0.97, 0.99), (1.0, 1.03), (0.85, 0.88)
-#: a person box this share of the frame from an edge is cut by it (its pose is not
-#: expected to read whole): from ``EDGE_SHARE`` (nothing) to this (whole)
-EDGE_CLEAR = 0.025
 SIDES = {"left": (15, 17, 19, 21), "right": (16, 18, 20, 22)}
 LIMBS = {"left arm": (11, 13, 15), "right arm": (12, 14, 16),
          "left leg": (23, 25, 27), "right leg": (24, 26, 28)}
@@ -100,7 +70,7 @@ class Body:
     valid: bool                     # the pose model says a person is in the box
     scale: float                    # body scale (px): shoulder width or 0.6 torso length
     closeness: float                # 0..1: how surely the body leaves the frame (a close-up)
-    sure: float = 1.0               # person_sure: how surely the box is a person (0..1)
+    sure: float = 1.0               # confidence.person_sure: how surely it is a person
     faces: list[int] = field(default_factory=list)
     hands: dict[str, int] = field(default_factory=dict)     # side -> hand index
 
@@ -116,7 +86,7 @@ class Body:
     @property
     def pose_sure(self) -> float:
         """How surely the box is a person whose skeleton the pose model reads (0..1)."""
-        return self.sure * ramp(self.person.flag, *POSE_SURE)
+        return self.sure * ramp(self.person.flag, *confidence.POSE_SURE)
 
 
 @dataclass
@@ -157,45 +127,6 @@ def body_scale(person: Person) -> float:
     return max(float(person.box[3]) / 4, 1.0)
 
 
-def closeness(person: Person, height: int) -> float:
-    """How surely the framing is a head-and-shoulders (or tighter) shot, 0..1: the box
-    reaches the bottom edge and the hips are outside the frame (or the box spans most of the
-    height) — the pose model is not expected to find a whole skeleton there. Ramps
-    (``CLOSEUP_*``) instead of the former hard lines, so a box whose bottom moves by a pixel
-    moves the lost-pose and unread-person items by little."""
-    x, y, w, h = person.box
-    bottom = ramp((y + h) / height, *CLOSEUP_BOTTOM)
-    hips = ramp(float(person.points[[23, 24], 1].max()) / height, *CLOSEUP_HIPS)
-    return float(bottom * max(hips, ramp(h / height, *CLOSEUP_TALL)))
-
-
-def person_sure(person: Person, height: int) -> float:
-    """How surely a person box is a person the check reads (0..1): its YOLOX score and its
-    height over the frame's, each on a ramp from the gate that drops it."""
-    return (ramp(person.score, *PERSON_SURE)
-            * ramp(float(person.box[3]) / height, *PERSON_TALL))
-
-
-def hand_sure(hand: Hand) -> float:
-    """How surely a hand was read (0..1): landmark presence, palm-detector score (the
-    wrist's visibility for a hand read at a wrist) and palm length, each on a ramp from the
-    gate that drops it (the crop's size: 0 at 16 px)."""
-    return (ramp(hand.presence, *HAND_PRESENT) * ramp(hand.score, *HAND_SCORE)
-            * ramp(float(hand.box[2]), *HAND_PX))
-
-
-def face_sure(face: Face) -> float:
-    """How surely a face was read (0..1): its height in px, from the size it is judged at."""
-    return ramp(float(face.box[3]), *FACE_PX)
-
-
-def _edge_clear(box, width: int, height: int) -> float:
-    """0 for a box within ``EDGE_SHARE`` of the frame of an edge, 1 from ``EDGE_CLEAR``."""
-    x, y, w, h = box
-    gap = min(x / width, y / height, 1 - (x + w) / width, 1 - (y + h) / height)
-    return ramp(gap, EDGE_SHARE, EDGE_CLEAR)
-
-
 def _palm(hand: Hand) -> float:
     return float(np.linalg.norm(hand.points[9] - hand.points[0])) + 1e-6
 
@@ -219,8 +150,8 @@ def _same_body(a: Body, b: Body) -> bool:
 
 
 def _bodies(persons: list[Person], width: int, height: int) -> list[Body]:
-    bodies = [Body(i + 1, p, bool(p.flag >= POSE_VALID), body_scale(p), closeness(p, height),
-                   person_sure(p, height)) for i, p in enumerate(persons)]
+    bodies = [Body(i + 1, p, bool(p.flag >= POSE_VALID), body_scale(p),
+                   confidence.closeness(p, height), confidence.person_sure(p, height)) for i, p in enumerate(persons)]
     keep: list[Body] = []
     for b in sorted(bodies, key=lambda b: -b.person.score):
         if b.valid and any(k.valid and _same_body(b, k) for k in keep):
@@ -309,8 +240,8 @@ def _hand_issues(bodies, hands, owner, width, height) -> list[Issue]:
             values["nearest_wrist_palms"] = round(float(min(gap, 99.0)), 2)
             # weighed by how surely the hand and the skeletons it was matched against were
             # read, and by how far its wrist is from the edge its arm may come in from
-            sure = (hand_sure(h) * max(b.pose_sure for b in bodies if b.valid)
-                    * ramp(values["edge_palms"], *HAND_EDGE))
+            sure = (confidence.hand_sure(h) * max(b.pose_sure for b in bodies if b.valid)
+                    * ramp(values["edge_palms"], *confidence.HAND_EDGE))
             out.append(Issue("uncertain", UNSURE_WEIGHT * ramp(gap, ATTACH, 2 * ATTACH) * sure,
                              region, f"a hand at {where} is not at the end of an arm of "
                              f"{names} as the pose model draws it", values))
@@ -333,13 +264,13 @@ def _face_issues(bodies, faces, owner, claims, width, height) -> list[Issue]:
                              {**values, "persons": float(len(claims[k]))}))
             continue
         # how surely a skeleton holds the face: its nose within 0.6 face sizes (1.2 and
-        # beyond: not at all) and its person flag on POSE_SURE; a face held by no surely-read
+        # beyond: not at all) and its person flag on confidence.POSE_SURE; a face held by no surely-read
         # skeleton reads in full (it was all or nothing at the flag's 0.5)
         x, y, w, h = f.box
         centre = (x + w / 2, y + h / 2)
         noses = [np.linalg.norm(b.person.points[0] - np.asarray(centre)) / max(w, h)
                  for b in bodies if b.valid]
-        hold = max(((1 - ramp(d, 0.6, 1.2)) * ramp(b.person.flag, *POSE_SURE)
+        hold = max(((1 - ramp(d, 0.6, 1.2)) * ramp(b.person.flag, *confidence.POSE_SURE)
                     for d, b in zip(noses, (b for b in bodies if b.valid))), default=0.0)
         if hold >= 1.0:
             continue
@@ -354,7 +285,8 @@ def _face_issues(bodies, faces, owner, claims, width, height) -> list[Issue]:
         # still owns it): a face just missed reads little, one on no body reads in full
         gap = min(noses, default=np.inf)
         values["nearest_nose_faces"] = round(float(min(gap, 99.0)), 2)
-        out.append(Issue("uncertain", UNSURE_WEIGHT * (1 - hold) * face_sure(f), region,
+        out.append(Issue("uncertain", UNSURE_WEIGHT * (1 - hold) * confidence.face_sure(f),
+                         region,
                          f"a face at {where} sits on no skeleton the pose model draws"
                          + (" (two faces share one person box)" if crowded else ""), values))
     return out
@@ -394,13 +326,13 @@ def _unverified(bodies, faces, hands, width, height) -> list[Issue]:
     for the face and hand models (a crowd of small people is what the detectors cannot
     vouch for, one such person is only noticeable). The weight is a whole item only on a
     sure skeleton (``Body.pose_sure``) that is not a close-up, with no face or hand read
-    surely (``face_sure``, ``hand_sure``): a face or hand barely read counts part of a read."""
+    surely (``confidence.face_sure``, ``confidence.hand_sure``): a face or hand barely read counts part of a read."""
     out = []
     for b in bodies:
         if not b.valid:
             continue
-        read = max([face_sure(faces[k]) for k in b.faces]
-                   + [hand_sure(hands[k]) for k in b.hands.values()], default=0.0)
+        read = max([confidence.face_sure(faces[k]) for k in b.faces]
+                   + [confidence.hand_sure(hands[k]) for k in b.hands.values()], default=0.0)
         weight = UNVERIFIED_WEIGHT * b.pose_sure * (1 - b.closeness) * (1 - read)
         if weight > 0:
             region = geometry.box_int(b.box)
@@ -422,7 +354,7 @@ def _scene_issues(bodies, width, height) -> list[Issue]:
         # how surely the box is a person, and how far it is from a close-up or the frame's
         # edge (a person cut by the frame is not expected to read whole)
         weight = (UNSURE_WEIGHT * ramp(b.person.flag, POSE_VALID, 0.1) * b.sure
-                  * (1 - b.closeness) * _edge_clear(b.box, width, height))
+                  * (1 - b.closeness) * confidence.edge_clear(b.box, width, height))
         if weight <= 0:
             continue
         region = geometry.box_int(b.box)

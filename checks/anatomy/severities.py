@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from checks.anatomy import geometry, measures, people
+from checks.anatomy import confidence, geometry, measures, people
 from checks.anatomy.detect import Face, Hand, Person
 from keyframe.report import Measurement
 from keyframe.severity import ramp
@@ -93,7 +93,7 @@ def faces(found: list[Face], gray: np.ndarray, height: int, *, min_px: int,
         if g["presence"] < UNSURE_MESH:
             unsure.append(people.Issue(
                 "uncertain",
-                people.UNSURE_WEIGHT * ramp(g["presence"], UNSURE_MESH, 0.05) * people.face_sure(f),
+                people.UNSURE_WEIGHT * ramp(g["presence"], UNSURE_MESH, 0.05) * confidence.face_sure(f),
                 region(f.box),
                 f"the face mesh cannot read the face at {f.box[0]:.0f},{f.box[1]:.0f}",
                 {"mesh_presence": round(g["presence"], 3)}))
@@ -138,7 +138,7 @@ def hand(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting) -> 
     owner = dict(zip(map(id, acc.hands), acc.hand_owner))
     scored = []
     for h, g in found:
-        g = {**g, "wrong_hand": people.wrong_hand(h), "hand_sure": people.hand_sure(h)}
+        g = {**g, "wrong_hand": people.wrong_hand(h), "hand_sure": confidence.hand_sure(h)}
         # each kind of evidence weighed by how surely the hand was read (a hand the palm
         # detector barely finds, a few px large, reads noise as geometry)
         parts = {"outlier_severity": ramp(g["hand_outlier"], *HAND_OUTLIER) * g["hand_sure"],
@@ -172,7 +172,7 @@ def hand_unsure(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounti
     out = []
     for h, g in found:
         weight = (2 * people.UNSURE_WEIGHT * ramp(g["hand_outlier"], *HAND_UNSURE)
-                  * people.hand_sure(h))
+                  * confidence.hand_sure(h))
         if weight <= 0:
             continue
         whose = f"person {owner[id(h)]}'s" if owner.get(id(h)) else "a"
@@ -197,8 +197,7 @@ def bodies(rows: list[tuple[Person, dict[str, float]]], n_people: int,
                else "no skeleton the pose model can read (a close-up or a lost pose)")
         return [Measurement(c, 0.0, why) for c in
                 ("pose_missing_limb", "pose_implausible", "subject_cut_off")]
-    rows = [(p, {**g, "pose_sure": people.person_sure(p, height)
-                 * ramp(p.flag, *people.POSE_SURE)}) for p, g in rows]
+    rows = [(p, {**g, "pose_sure": confidence.pose_sure(p, height)}) for p, g in rows]
 
     def worst(severity):
         s, p, g = max(((severity(g) * g["pose_sure"], p, g) for p, g in rows),

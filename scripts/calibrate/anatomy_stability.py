@@ -1,7 +1,7 @@
 """How much each anatomy code moves under changes nobody can see: the figures of
 docs/anatomy.md ("Stability").
 
-    KEYFRAME_MODELS=../shared/models python -m scripts.calibrate.anatomy_stability [--n 40]
+    KEYFRAME_MODELS=../shared/models python -m scripts.calibrate.anatomy_stability [--n 40] [--show]
 
 Perturbations: +-1 grey level of uniform noise, a 1-px shift (crop one column and one row),
 and both. For every code: the largest change of severity while both readings stay below the

@@ -174,7 +174,7 @@ class AnatomyCheck(Check):
         valid = [(p, measures.body_geometry(p, W, H)) for p in persons
                  if p.flag >= people.POSE_VALID]
         return [*face_ms, severities.hand(hands, acc),
-                *severities.bodies(valid, len(persons), persons),
+                *severities.bodies(valid, len(persons), persons, height=H),
                 *severities.accounting(acc.issues + unsure
                                         + severities.hand_unsure(hands, acc, W, H))]
 

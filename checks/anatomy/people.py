@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from checks.anatomy import geometry
+from checks.anatomy import confidence, geometry
 from checks.anatomy.detect import Face, Hand, Person
 from keyframe.severity import ramp
 
@@ -69,13 +69,24 @@ class Body:
     person: Person
     valid: bool                     # the pose model says a person is in the box
     scale: float                    # body scale (px): shoulder width or 0.6 torso length
-    closeup: bool                   # the body leaves the frame (head-and-shoulders shot)
+    closeness: float                # 0..1: how surely the body leaves the frame (a close-up)
+    sure: float = 1.0               # confidence.person_sure: how surely it is a person
     faces: list[int] = field(default_factory=list)
     hands: dict[str, int] = field(default_factory=dict)     # side -> hand index
 
     @property
     def box(self) -> np.ndarray:
         return self.person.box
+
+    @property
+    def closeup(self) -> bool:
+        """A head-and-shoulders (or tighter) framing, on the close-up ramps' middle."""
+        return self.closeness >= 0.5
+
+    @property
+    def pose_sure(self) -> float:
+        """How surely the box is a person whose skeleton the pose model reads (0..1)."""
+        return self.sure * ramp(self.person.flag, *confidence.POSE_SURE)
 
 
 @dataclass
@@ -116,17 +127,6 @@ def body_scale(person: Person) -> float:
     return max(float(person.box[3]) / 4, 1.0)
 
 
-def _closeup(person: Person, width: int, height: int) -> bool:
-    """A head-and-shoulders (or tighter) framing: the box reaches the bottom edge and the
-    hips are outside the frame (or the box spans most of the height) — the pose model is not
-    expected to find a whole skeleton there."""
-    x, y, w, h = person.box
-    bottom = y + h >= 0.97 * height
-    hips = person.points[[23, 24]]
-    hips_out = bool((hips[:, 1] >= height).any())
-    return bool(bottom and (hips_out or h >= 0.85 * height))
-
-
 def _palm(hand: Hand) -> float:
     return float(np.linalg.norm(hand.points[9] - hand.points[0])) + 1e-6
 
@@ -151,7 +151,7 @@ def _same_body(a: Body, b: Body) -> bool:
 
 def _bodies(persons: list[Person], width: int, height: int) -> list[Body]:
     bodies = [Body(i + 1, p, bool(p.flag >= POSE_VALID), body_scale(p),
-                   _closeup(p, width, height)) for i, p in enumerate(persons)]
+                   confidence.closeness(p, height), confidence.person_sure(p, height)) for i, p in enumerate(persons)]
     keep: list[Body] = []
     for b in sorted(bodies, key=lambda b: -b.person.score):
         if b.valid and any(k.valid and _same_body(b, k) for k in keep):
@@ -238,7 +238,11 @@ def _hand_issues(bodies, hands, owner, width, height) -> list[Issue]:
             gap = min((_hand_distance(h, b.person, s) for b in bodies if b.valid
                        for s in SIDES), default=np.inf)
             values["nearest_wrist_palms"] = round(float(min(gap, 99.0)), 2)
-            out.append(Issue("uncertain", UNSURE_WEIGHT * ramp(gap, ATTACH, 2 * ATTACH),
+            # weighed by how surely the hand and the skeletons it was matched against were
+            # read, and by how far its wrist is from the edge its arm may come in from
+            sure = (confidence.hand_sure(h) * max(b.pose_sure for b in bodies if b.valid)
+                    * ramp(values["edge_palms"], *confidence.HAND_EDGE))
+            out.append(Issue("uncertain", UNSURE_WEIGHT * ramp(gap, ATTACH, 2 * ATTACH) * sure,
                              region, f"a hand at {where} is not at the end of an arm of "
                              f"{names} as the pose model draws it", values))
         else:
@@ -259,10 +263,17 @@ def _face_issues(bodies, faces, owner, claims, width, height) -> list[Issue]:
                              f"persons {a} and {b} share one head at {where}",
                              {**values, "persons": float(len(claims[k]))}))
             continue
-        if owner[k]:
-            continue
+        # how surely a skeleton holds the face: its nose within 0.6 face sizes (1.2 and
+        # beyond: not at all) and its person flag on confidence.POSE_SURE; a face held by no surely-read
+        # skeleton reads in full (it was all or nothing at the flag's 0.5)
         x, y, w, h = f.box
         centre = (x + w / 2, y + h / 2)
+        noses = [np.linalg.norm(b.person.points[0] - np.asarray(centre)) / max(w, h)
+                 for b in bodies if b.valid]
+        hold = max(((1 - ramp(d, 0.6, 1.2)) * ramp(b.person.flag, *confidence.POSE_SURE)
+                    for d, b in zip(noses, (b for b in bodies if b.valid))), default=0.0)
+        if hold >= 1.0:
+            continue
         hosts = [b for b in bodies if geometry.inside(centre, b.box)]
         crowded = any(sum(geometry.inside((g.box[0] + g.box[2] / 2, g.box[1] + g.box[3] / 2), b.box)
                           for g in faces) > 1 for b in hosts)
@@ -272,11 +283,10 @@ def _face_issues(bodies, faces, owner, claims, width, height) -> list[Issue]:
             continue
         # how far the nearest skeleton's nose is from this face, in face sizes (a nose at 0.6
         # still owns it): a face just missed reads little, one on no body reads in full
-        noses = [np.linalg.norm(b.person.points[0] - np.asarray(centre)) / max(w, h)
-                 for b in bodies if b.valid]
         gap = min(noses, default=np.inf)
         values["nearest_nose_faces"] = round(float(min(gap, 99.0)), 2)
-        out.append(Issue("uncertain", UNSURE_WEIGHT * ramp(gap, 0.6, 1.2), region,
+        out.append(Issue("uncertain", UNSURE_WEIGHT * (1 - hold) * confidence.face_sure(f),
+                         region,
                          f"a face at {where} sits on no skeleton the pose model draws"
                          + (" (two faces share one person box)" if crowded else ""), values))
     return out
@@ -311,17 +321,25 @@ def _limb_issues(bodies, width, height) -> list[Issue]:
     return out
 
 
-def _unverified(bodies, width, height) -> list[Issue]:
+def _unverified(bodies, faces, hands, width, height) -> list[Issue]:
     """Skeletons on which neither a face nor a hand could be read: too small or too hidden
     for the face and hand models (a crowd of small people is what the detectors cannot
-    vouch for, one such person is only noticeable)."""
+    vouch for, one such person is only noticeable). The weight is a whole item only on a
+    sure skeleton (``Body.pose_sure``) that is not a close-up, with no face or hand read
+    surely (``confidence.face_sure``, ``confidence.hand_sure``): a face or hand barely read counts part of a read."""
     out = []
     for b in bodies:
-        if b.valid and not b.closeup and not b.faces and not b.hands:
+        if not b.valid:
+            continue
+        read = max([confidence.face_sure(faces[k]) for k in b.faces]
+                   + [confidence.hand_sure(hands[k]) for k in b.hands.values()], default=0.0)
+        weight = UNVERIFIED_WEIGHT * b.pose_sure * (1 - b.closeness) * (1 - read)
+        if weight > 0:
             region = geometry.box_int(b.box)
-            out.append(Issue("uncertain", UNVERIFIED_WEIGHT, region,
+            out.append(Issue("uncertain", weight, region,
                              f"neither the face nor a hand of person {b.index} at "
-                             f"{geometry.where(region, width, height)} can be read", {}))
+                             f"{geometry.where(region, width, height)} can be read",
+                             {"read": round(read, 3), "pose_sure": round(b.pose_sure, 3)}))
     return out
 
 
@@ -330,13 +348,18 @@ def _scene_issues(bodies, width, height) -> list[Issue]:
     cannot be told apart."""
     out = []
     for b in bodies:
-        if (b.valid or b.closeup or b.person.score < 0.5
-                or geometry.touches_edge(b.box, width, height, edge_share=EDGE_SHARE)):
-            continue          # a person cut by the frame is not expected to read whole
+        if b.valid:
+            continue
+        # weighed by how sure the pose model is that no person is there (its flag 0.5 .. 0.1),
+        # how surely the box is a person, and how far it is from a close-up or the frame's
+        # edge (a person cut by the frame is not expected to read whole)
+        weight = (UNSURE_WEIGHT * ramp(b.person.flag, POSE_VALID, 0.1) * b.sure
+                  * (1 - b.closeness) * confidence.edge_clear(b.box, width, height))
+        if weight <= 0:
+            continue
         region = geometry.box_int(b.box)
-        # weighed by how sure the pose model is that no person is there (its flag 0.5 .. 0.1)
-        out.append(Issue("uncertain", UNSURE_WEIGHT * ramp(b.person.flag, POSE_VALID, 0.1),
-                         region, f"the pose model cannot read person {b.index} at "
+        out.append(Issue("uncertain", weight, region,
+                         f"the pose model cannot read person {b.index} at "
                          f"{geometry.where(region, width, height)}",
                          {"pose_flag": round(float(b.person.flag), 3)}))
     for i, a in enumerate(bodies):
@@ -344,7 +367,8 @@ def _scene_issues(bodies, width, height) -> list[Issue]:
             ov = geometry.overlap(a.box, b.box)
             if ov >= OVERLAP:
                 region = geometry.box_int(geometry.union(a.box, b.box))
-                out.append(Issue("uncertain", OVERLAP_WEIGHT * ramp(ov, OVERLAP, 1.0), region,
+                out.append(Issue("uncertain", OVERLAP_WEIGHT * ramp(ov, OVERLAP, 1.0)
+                                 * a.sure * b.sure, region,
                                  f"persons {a.index} and {b.index} overlap "
                                  f"({ov:.0%} of the smaller one)", {"overlap": round(ov, 3)}))
     return out
@@ -356,15 +380,17 @@ def wrong_hand(hand: Hand) -> float:
     on the wrong side). Needs the side (``hand.side``, set by :func:`account` or by the pose
     read) and both models' handedness; 0 otherwise. On the real photos of ../shared/data
     every hand read with presence >= 0.8 scores <= 0.28 with the full model alone."""
-    if hand.side is None or hand.second_handedness is None or hand.presence < HAND_SURE:
+    if hand.side is None or hand.second_handedness is None:
         return 0.0
-    if (hand.second_presence or 0.0) < HAND_SEEN:
-        return 0.0
+    # both models must see the hand surely: ramps from the former gates (presence 0.8, the
+    # second model's 0.5), so a presence that crosses one with a pixel moves this by little
+    sure = (ramp(hand.presence, HAND_SURE, HAND_SURE + 0.1)
+            * ramp(hand.second_presence or 0.0, HAND_SEEN, HAND_SEEN + 0.2))
     right = min(hand.handedness, hand.second_handedness)
     left = 1.0 - max(hand.handedness, hand.second_handedness)
     # MediaPipe's handedness is for a mirrored (selfie) picture: a person's left hand reads
     # low "right hand" scores here (checked on the real photos above)
-    return float(right if hand.side == "left" else left)
+    return float(right if hand.side == "left" else left) * sure
 
 
 def confirmed(hand: Hand) -> bool:
@@ -400,5 +426,5 @@ def account(persons: list[Person], faces: list[Face], hands: list[Hand], *, widt
               + _face_issues(bodies, faces, f_owner, claims, width, height)
               + _limb_issues(bodies, width, height)
               + _scene_issues(bodies, width, height)
-              + _unverified(bodies, width, height))
+              + _unverified(bodies, faces, hands, width, height))
     return Accounting(bodies, issues, faces, hands, f_owner, h_owner)

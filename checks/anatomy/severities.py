@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from checks.anatomy import geometry, measures, people
+from checks.anatomy import confidence, geometry, measures, people
 from checks.anatomy.detect import Face, Hand, Person
 from keyframe.report import Measurement
 from keyframe.severity import ramp
@@ -92,7 +92,8 @@ def faces(found: list[Face], gray: np.ndarray, height: int, *, min_px: int,
         g = measures.face_geometry(f)
         if g["presence"] < UNSURE_MESH:
             unsure.append(people.Issue(
-                "uncertain", people.UNSURE_WEIGHT * ramp(g["presence"], UNSURE_MESH, 0.05),
+                "uncertain",
+                people.UNSURE_WEIGHT * ramp(g["presence"], UNSURE_MESH, 0.05) * confidence.face_sure(f),
                 region(f.box),
                 f"the face mesh cannot read the face at {f.box[0]:.0f},{f.box[1]:.0f}",
                 {"mesh_presence": round(g["presence"], 3)}))
@@ -137,10 +138,13 @@ def hand(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting) -> 
     owner = dict(zip(map(id, acc.hands), acc.hand_owner))
     scored = []
     for h, g in found:
-        g = {**g, "wrong_hand": people.wrong_hand(h)}
-        parts = {"outlier_severity": ramp(g["hand_outlier"], *HAND_OUTLIER),
-                 "extra_finger_severity": ramp(g.get("unexplained_finger", 0.0), *EXTRA_FINGER),
-                 "wrong_hand_severity": ramp(g["wrong_hand"], *WRONG_HAND)}
+        g = {**g, "wrong_hand": people.wrong_hand(h), "hand_sure": confidence.hand_sure(h)}
+        # each kind of evidence weighed by how surely the hand was read (a hand the palm
+        # detector barely finds, a few px large, reads noise as geometry)
+        parts = {"outlier_severity": ramp(g["hand_outlier"], *HAND_OUTLIER) * g["hand_sure"],
+                 "extra_finger_severity": ramp(g.get("unexplained_finger", 0.0), *EXTRA_FINGER)
+                 * g["hand_sure"],
+                 "wrong_hand_severity": ramp(g["wrong_hand"], *WRONG_HAND) * g["hand_sure"]}
         scored.append((max(parts.values()), h, g, parts))
     s, h, g, _ = max(scored, key=lambda r: r[0])
     g.update({k: round(max(r[3][k] for r in scored), 4) for k in scored[0][3]})
@@ -167,7 +171,8 @@ def hand_unsure(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounti
     owner = dict(zip(map(id, acc.hands), acc.hand_owner))
     out = []
     for h, g in found:
-        weight = 2 * people.UNSURE_WEIGHT * ramp(g["hand_outlier"], *HAND_UNSURE)
+        weight = (2 * people.UNSURE_WEIGHT * ramp(g["hand_outlier"], *HAND_UNSURE)
+                  * confidence.hand_sure(h))
         if weight <= 0:
             continue
         whose = f"person {owner[id(h)]}'s" if owner.get(id(h)) else "a"
@@ -181,23 +186,32 @@ def hand_unsure(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounti
 
 
 def bodies(rows: list[tuple[Person, dict[str, float]]], n_people: int,
-           all_people: list[Person]) -> list[Measurement]:
+           all_people: list[Person], *, height: int) -> list[Measurement]:
     """``pose_missing_limb``, ``pose_implausible``, ``subject_cut_off`` from each valid
-    skeleton's geometry (:func:`measures.body_geometry`)."""
+    skeleton's geometry (:func:`measures.body_geometry`), each weighed by how surely the
+    skeleton was read (``pose_sure``: YOLOX score, box height and pose flag on ramps from
+    the gates that drop them), so a skeleton that crosses a gate with a pixel moves them by
+    little."""
     if not rows:
         why = ("no person found" if not n_people
                else "no skeleton the pose model can read (a close-up or a lost pose)")
         return [Measurement(c, 0.0, why) for c in
                 ("pose_missing_limb", "pose_implausible", "subject_cut_off")]
-    miss = max(rows, key=lambda r: r[1]["missing_limb"])
-    impl = max(rows, key=lambda r: r[1]["limb_asymmetry"])
-    cut = max(rows, key=lambda r: r[1]["cut_off"] + r[1]["head_cut"])
-    cut_s = max(ramp(cut[1]["cut_off"], *CUT_OFF), 0.5 * cut[1]["head_cut"])
+    rows = [(p, {**g, "pose_sure": confidence.pose_sure(p, height)}) for p, g in rows]
+
+    def worst(severity):
+        s, p, g = max(((severity(g) * g["pose_sure"], p, g) for p, g in rows),
+                      key=lambda r: r[0])
+        return s, (p, g)
+
+    miss_s, miss = worst(lambda g: ramp(g["missing_limb"], *MISSING_LIMB))
+    impl_s, impl = worst(lambda g: ramp(g["limb_asymmetry"], *LIMB_ASYM))
+    cut_s, cut = worst(lambda g: max(ramp(g["cut_off"], *CUT_OFF), 0.5 * g["head_cut"]))
     return [
-        Measurement("pose_missing_limb", ramp(miss[1]["missing_limb"], *MISSING_LIMB),
+        Measurement("pose_missing_limb", miss_s,
                     f"a limb in frame is {1 - miss[1]['missing_limb']:.0%} visible to the pose "
                     "model", region(miss[0].box), miss[1]),
-        Measurement("pose_implausible", ramp(impl[1]["limb_asymmetry"], *LIMB_ASYM),
+        Measurement("pose_implausible", impl_s,
                     f"left/right limb lengths differ by a factor "
                     f"{np.exp(impl[1]['limb_asymmetry']):.2f}", region(impl[0].box), impl[1]),
         Measurement("subject_cut_off", cut_s,

@@ -1,7 +1,7 @@
 """How much each anatomy code moves under changes nobody can see: the figures of
 docs/anatomy.md ("Stability").
 
-    KEYFRAME_MODELS=../shared/models python -m scripts.calibrate.anatomy_stability [--n 40]
+    KEYFRAME_MODELS=../shared/models python -m scripts.calibrate.anatomy_stability [--n 40] [--show]
 
 Perturbations: +-1 grey level of uniform noise, a 1-px shift (crop one column and one row),
 and both. For every code: the largest change of severity while both readings stay below the
@@ -31,6 +31,7 @@ def perturbations(rgb: np.ndarray, rng) -> dict[str, np.ndarray]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=40, help="pictures (half graded, half real)")
+    ap.add_argument("--show", action="store_true", help="every level change, not the first 3")
     args = ap.parse_args()
     items = sets()
     graded = [i for i in items if i["set"] == "ai graded"][::2][:args.n // 2]
@@ -40,6 +41,7 @@ def main() -> None:
     check = AnatomyCheck()
     rng = np.random.default_rng(0)
     below: dict[str, float] = defaultdict(float)
+    below_at: dict[str, str] = {}
     flips: dict[str, list[str]] = defaultdict(list)
     past: dict[str, int] = defaultdict(int)
     margin = profile.gate.level_margin
@@ -52,7 +54,9 @@ def main() -> None:
                 b = new[code]
                 rule = profile.rule(code)
                 if max(a, b) < minor:
-                    below[code] = max(below[code], abs(a - b))
+                    if abs(a - b) > below[code]:
+                        below[code] = abs(a - b)
+                        below_at[code] = f"{it['path'].split('/')[-1][:20]} {kind} {a:.2f}->{b:.2f}"
                 elif rule.level(a) != rule.level(b):
                     # the gate reads a crossing by less than its level_margin as wobble
                     past[code] += rule.level(min(a, b) + margin) != rule.level(max(a, b))
@@ -65,7 +69,8 @@ def main() -> None:
           f"{'past the margin':>16s}")
     for code in AnatomyCheck.codes:
         print(f"{code:20s} {below[code]:24.3f} {len(flips[code]):14d} {past[code]:16d}  "
-              + "; ".join(flips[code][:3]))
+              + "; ".join(flips[code] if args.show else flips[code][:3])
+              + (f" | below minor: {below_at[code]}" if args.show and code in below_at else ""))
 
 
 if __name__ == "__main__":

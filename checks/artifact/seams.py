@@ -135,13 +135,6 @@ def _shift(period: int, k: int) -> int:
     return max(8, int(round(k * period / 16 / 8)) * 8)
 
 
-#: tiles a picture must hold along its short side for the offsets to be read: on 224-px
-#: pictures (3.5 tiles of 64 px) the spread of the content's offsets ranges 1.8-4.7 grey
-#: levels over the 64 grid phases, so the null grids cannot tell a tiling from the content
-#: and a 1-px shift made a clean FreiHAND crop read 0 -> 2.2 (scripts/calibrate/stability.py)
-MIN_TILES = 4
-
-
 #: larger pictures are read on a centred crop of this side (its origin on the 64-px grid),
 #: which holds 256 tiles and bounds the cost
 OFFSET_SIDE = 1024
@@ -169,9 +162,8 @@ def _offset_spread(g: np.ndarray, grid: tuple[int, int, int, int]) -> float:
 def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     """How far the tiles of a seam grid sit off each other, in grey levels, on luma ``g``.
 
-    Read on a centred crop of at most ``OFFSET_SIDE`` px, on pictures holding at least
-    ``MIN_TILES`` tiles along the short side (none read on smaller ones). Grids tried:
-    ``DECODER_TILE``-px tiles from pixel 0 (looking for them at every phase found a tiled floor's grout and
+    Read on a centred crop of at most ``OFFSET_SIDE`` px. Grids tried: ``DECODER_TILE``-px
+    tiles from pixel 0 (looking for them at every phase found a tiled floor's grout and
     clean JPEGs moved by a pixel), and the one the steps found (``sx`` / ``sy``: period and
     position per axis, when at least 48 px and a step of ``STEP_GRID_MIN``) unless its lines
     are some of those.
@@ -192,10 +184,9 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     y0, x0 = (max(0, (n - OFFSET_SIDE) // 2) // DECODER_TILE * DECODER_TILE for n in g.shape)
     g = g[y0:y0 + OFFSET_SIDE, x0:x0 + OFFSET_SIDE]
     h, w = g.shape
-    best = {"amp": 0.0, "ratio": -1.0, "period_x": 0, "period_y": 0, "phase_x": 0, "phase_y": 0}
-    if min(h, w) < MIN_TILES * DECODER_TILE:
-        return best
-    grids = {(DECODER_TILE, 0, DECODER_TILE, 0)}
+    grids = set()
+    if min(h, w) >= 3 * DECODER_TILE:
+        grids.add((DECODER_TILE, 0, DECODER_TILE, 0))
     px = sx["period"] if sx["period"] >= 48 and sx["amp"] >= STEP_GRID_MIN else 0
     py = sy["period"] if sy["period"] >= 48 and sy["amp"] >= STEP_GRID_MIN else 0
     fx = (sx["pos"] - x0) % px if px else 0
@@ -204,8 +195,9 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     def on_tiles(period: int, phase: int) -> bool:
         return period % DECODER_TILE == 0 and phase % DECODER_TILE == 0
 
-    if (px or py) and not (on_tiles(px, fx) and on_tiles(py, fy)):
+    if (px or py) and not (grids and on_tiles(px, fx) and on_tiles(py, fy)):
         grids.add((px, fx, py, fy))
+    best = {"amp": 0.0, "ratio": -1.0, "period_x": 0, "period_y": 0, "phase_x": 0, "phase_y": 0}
     for grid in sorted(grids):
         px, fx, py, fy = grid
         solved = offset_tiles(g, px, py, phase_x=fx, phase_y=fy)

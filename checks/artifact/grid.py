@@ -174,6 +174,21 @@ def _power(dots: np.ndarray, self_dots: np.ndarray, p: int) -> tuple[float, floa
     return u, u / (se + 1e-9), se
 
 
+def _part_powers(dots: np.ndarray, self_dots: np.ndarray, label: np.ndarray, p: int
+                 ) -> dict[int, tuple[float, float]]:
+    """:func:`_power`'s (power, z) of every part holding at least ``MIN_PART_TILES`` tiles
+    (``label``: each tile's part; ``dots``: its product with its part's template sum), all
+    parts in one pass of sums per tile label."""
+    count = np.bincount(label, minlength=9)
+    c = (dots.astype(np.float64) - self_dots) / ((np.maximum(count[label], 2) - 1) * p * p)
+    mean = np.bincount(label, weights=c, minlength=9) / np.maximum(count, 1)
+    dev = c - mean[label]
+    var = np.bincount(label, weights=dev * dev, minlength=9) / np.maximum(count - 1, 1)
+    se = np.sqrt(var) / np.sqrt(np.maximum(count, 1))
+    return {int(k): (float(mean[k]), float(mean[k] / (se[k] + 1e-9)))
+            for k in np.nonzero(count >= MIN_PART_TILES)[0]}
+
+
 def _axis_period(t: np.ndarray, axis: int) -> int:
     """Smallest period of template ``t`` along ``axis`` (0 when it is constant along it)."""
     p = t.shape[axis]
@@ -220,12 +235,9 @@ def _strength(grids: list, shape: tuple[int, int]
     own = np.einsum("ti,ti->t", flat, part_sum[label])
     u, z, se = _power(np.einsum("ti,i->t", flat, flat.sum(0)), self_dots, period)
     local = {}
-    for k in present:
-        on = label == k
-        if int(on.sum()) >= MIN_PART_TILES:
-            uk, zk, _ = _power(own[on], self_dots[on], period)
-            if zk >= MIN_Z_LOCAL and 0 < uk <= LOCAL_MAX_AMP ** 2 * unit_power(period):
-                local[k] = uk
+    for k, (uk, zk) in _part_powers(own, self_dots, label, period).items():
+        if zk >= MIN_Z_LOCAL and 0 < uk <= LOCAL_MAX_AMP ** 2 * unit_power(period):
+            local[k] = uk
     if z >= MIN_Z and u > 0 and (len(local) == len(present) or max(local.values(), default=0) <= 2 * u):
         return u, z, None, sum(t.sum(axis=(0, 1)) for *_, t in grids), se
     if not local:

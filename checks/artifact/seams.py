@@ -188,9 +188,11 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
 
     Read on a centred crop of at most ``OFFSET_SIDE`` px. Grids tried: ``DECODER_TILE``-px
     tiles from pixel 0 (looking for them at every phase found a tiled floor's grout and
-    clean JPEGs moved by a pixel), and the one the steps found (``sx`` / ``sy``: period and
-    position per axis, when at least 48 px and a step of ``STEP_GRID_MIN``) unless its lines
-    are some of those.
+    clean JPEGs moved by a pixel), weighted by how far their lines stand out on the seam
+    profile (``SUPPORT_FLOOR`` / ``SUPPORT_FULL``; not read at all below the floor), and
+    the one the steps found (``sx`` / ``sy``: period and position per axis, when at least
+    48 px and a step of ``STEP_GRID_MIN``) unless its lines are some of those (then the
+    64-px grid counts fully).
 
     Per grid the tiles' offsets are solved as degrid solves them
     (:func:`keyframe.fixes.degrid.tile_offsets`: every edge's offset read at the line and
@@ -219,10 +221,18 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
     def on_tiles(period: int, phase: int) -> bool:
         return period % DECODER_TILE == 0 and phase % DECODER_TILE == 0
 
-    if (px or py) and not (grids and on_tiles(px, fx) and on_tiles(py, fy)):
+    stepped = bool(px or py) and on_tiles(px, fx) and on_tiles(py, fy)
+    if (px or py) and not (grids and stepped):
         grids.add((px, fx, py, fy))
     best = {"amp": 0.0, "ratio": -1.0, "period_x": 0, "period_y": 0, "phase_x": 0, "phase_y": 0}
+    # the 64-px grid from pixel 0 as far as its lines stand out (fully when the step
+    # reading's grid is one of its subsets)
+    support = max(sx.get("tile_z", 0.0), sy.get("tile_z", 0.0))
+    weights = {(DECODER_TILE, 0, DECODER_TILE, 0): 1.0 if stepped else
+               min(1.0, max(0.0, (support - SUPPORT_FLOOR) / (SUPPORT_FULL - SUPPORT_FLOOR)))}
     for grid in sorted(grids):
+        if weights.get(grid, 1.0) == 0:
+            continue                                  # its lines do not stand out: not read
         px, fx, py, fy = grid
         solved = offset_tiles(g, px, py, phase_x=fx, phase_y=fy)
         if solved is None:
@@ -233,10 +243,8 @@ def tile_offset_spread(g: np.ndarray, sx: dict, sy: dict) -> dict:
                                     for k in NULL_SHIFTS])))
         ratio = s * s / max(s0 * s0, 0.01)
         amp = float(np.sqrt(max(s * s - NULL_SHARE * s0 * s0, 0.0)))
-        if grid == (DECODER_TILE, 0, DECODER_TILE, 0):
-            support = max(sx.get("tile_z", 0.0), sy.get("tile_z", 0.0))
-            weight = min(1.0, max(0.0, (support - SUPPORT_FLOOR) / (SUPPORT_FULL - SUPPORT_FLOOR)))
-            ratio, amp = ratio * weight, amp * weight
+        weight = weights.get(grid, 1.0)
+        ratio, amp = ratio * weight, amp * weight
         if ratio > best["ratio"]:
             best = {"amp": amp, "ratio": ratio, "period_x": px, "period_y": py,
                     "phase_x": (fx + x0) % px if px else 0, "phase_y": (fy + y0) % py if py else 0}

@@ -102,17 +102,25 @@ def seams(g: np.ndarray) -> dict:
         top = max(a for _, a, _, _ in found)
         period, amp, z, ph = min(f for f in found if f[1] >= 0.7 * top)
         best = {"amp": amp, "z": z, "period": period, "pos": ph + 1}
-    return {**best, "tile_z": _tile_support(e)}
+    return {**best, "tile_z": _tile_support(e, prof)}
 
 
-def _tile_support(e: np.ndarray) -> float:
+#: a band profile whose median is below this (grey levels) reads nothing: most bands
+#: clipped or flat (a COCO frame 80 % white or black), where its fold cannot tell lines
+PROFILE_FLOOR = 0.05
+
+
+def _tile_support(e: np.ndarray, prof: np.ndarray) -> float:
     """How far the lines of ``DECODER_TILE``-px tiles from pixel 0 stand out on profile ``e``
-    (a line at ``x`` is entry ``x - 1``): the median over the repetitions of the 64-px fold
-    at their phase, in robust deviations (1.4826 MAD) above the other 63 phases; 0 with
-    fewer than two repetitions."""
+    (``prof`` less its 8-periodic part; a line at ``x`` is entry ``x - 1``): the median over
+    the repetitions of the 64-px fold at their phase, in robust deviations (1.4826 MAD)
+    above the other 63 phases; 0 with fewer than two repetitions, infinite (cannot tell:
+    the lines count) when the profile reads nothing (median under ``PROFILE_FLOOR``)."""
     n = e.size // DECODER_TILE * DECODER_TILE
     if n < 2 * DECODER_TILE:
         return 0.0
+    if float(np.median(prof)) < PROFILE_FLOOR:
+        return float("inf")
     fold = np.median(e[:n].reshape(-1, DECODER_TILE), axis=0)
     others = fold[:-1]
     med = float(np.median(others))

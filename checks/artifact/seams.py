@@ -13,7 +13,8 @@ Two readings:
   its own flat offset, and what a person sees is those flat blocks, not only the line.
   Every tile's offset is solved on the tile graph from the offsets read across its edges
   (:func:`keyframe.fixes.degrid.tile_offsets`, the solve degrid subtracts), on the grid the
-  steps found and on 64-px tiles from pixel 0, and compared with the same solve on grids
+  steps found and on 64-px tiles from pixel 0 (as far as their lines stand out on the
+  seam profile), and compared with the same solve on grids
   moved off the seams (what the content alone makes up). Calibration:
   scripts/calibrate/seams.py (docs/checks.md "grid_artifact").
 """
@@ -112,7 +113,8 @@ PROFILE_FLOOR = 0.05
 
 def _tile_support(e: np.ndarray, prof: np.ndarray) -> float:
     """How far the lines of ``DECODER_TILE``-px tiles from pixel 0 stand out on profile ``e``
-    (``prof`` less its 8-periodic part; a line at ``x`` is entry ``x - 1``): the median over
+    (the band profile ``prof`` less its 8-periodic part; a line at ``x`` is entry ``x - 1``):
+    the median over
     the repetitions of the 64-px fold at their phase, in robust deviations (1.4826 MAD)
     above the other 63 phases; 0 with fewer than two repetitions, infinite (cannot tell:
     the lines count) when the profile reads nothing (median under ``PROFILE_FLOOR``)."""

@@ -142,16 +142,23 @@ def _templates(pieces, period: int, short: int) -> list[tuple[int, int, int, np.
         ty, tx = r.shape[0] // side, r.shape[1] // side
         if ty < 1 or tx < 1:
             continue
-        c = r[:ty * side, :tx * side].reshape(ty, m, period, tx, m, period)
-        t = c.mean(axis=(1, 4)).transpose(0, 2, 1, 3)
+        # the cells' mean in two sums, each along one axis: first the m cell rows of every
+        # tile row (contiguous runs of P full rows: a view, no copy), then the m cells along
+        # x of what is left (1/m of the data); one 6-d mean over axes (1, 4) of the cropped
+        # residual (a copy per period) took 2-3 times as long
+        w = r.shape[1]
+        c = r[:ty * side].reshape(ty, m, period * w).sum(axis=1).reshape(ty, period, w)
+        c = c[:, :, :tx * side].reshape(ty, period, tx, m, period).sum(axis=3)
+        t = (c * np.float32(1.0 / (m * m))).transpose(0, 2, 1, 3)
         t = np.roll(t, (y0 % period, x0 % period), axis=(2, 3))
         out.append((x0, y0, side, t - t.mean(axis=(2, 3), keepdims=True)))
     return out
 
 
-def _power(grids: list, masks: list | None = None) -> tuple[float, float, float]:
-    """(power, z, standard error) of the pattern common to the tiles selected by ``masks``
-    (all: None).
+def _power(dots: np.ndarray, self_dots: np.ndarray, p: int) -> tuple[float, float, float]:
+    """(power, z, standard error) of the pattern common to a set of tiles, from each tile's
+    inner product ``dots`` with the sum of the set's templates and with itself
+    (``self_dots``); templates of ``p`` x ``p`` px.
 
     Power: per tile, the inner product of its template with the mean template of the other
     tiles (per template pixel); their mean is an unbiased estimate of the common pattern's
@@ -160,18 +167,28 @@ def _power(grids: list, masks: list | None = None) -> tuple[float, float, float]
     roughly, its phase drifting across the frame, so its products scatter (low z) however
     strong it is.
     """
-    if masks is None:
-        t = np.concatenate([t.reshape(-1, *t.shape[2:]) for *_, t in grids])
-    else:
-        t = np.concatenate([t[mk] for (*_, t), mk in zip(grids, masks)])
-    k, p = t.shape[0], t.shape[-1]
+    k = dots.size
     if k < 3:
         return 0.0, 0.0, float("inf")
-    s = t.sum(0)
-    c = np.einsum("tij,tij->t", t, s[None] - t) / ((k - 1) * p * p)
+    c = (dots - self_dots) / ((k - 1) * p * p)
     u = float(c.mean())
     se = float(c.std(ddof=1)) / np.sqrt(k)
     return u, u / (se + 1e-9), se
+
+
+def _part_powers(dots: np.ndarray, self_dots: np.ndarray, label: np.ndarray, p: int
+                 ) -> dict[int, tuple[float, float]]:
+    """:func:`_power`'s (power, z) of every part holding at least ``MIN_PART_TILES`` tiles
+    (``label``: each tile's part; ``dots``: its product with its part's template sum), all
+    parts in one pass of sums per tile label."""
+    count = np.bincount(label, minlength=9)
+    c = (dots.astype(np.float64) - self_dots) / ((np.maximum(count[label], 2) - 1) * p * p)
+    mean = np.bincount(label, weights=c, minlength=9) / np.maximum(count, 1)
+    dev = c - mean[label]
+    var = np.bincount(label, weights=dev * dev, minlength=9) / np.maximum(count - 1, 1)
+    se = np.sqrt(var) / np.sqrt(np.maximum(count, 1))
+    return {int(k): (float(mean[k]), float(mean[k] / (se[k] + 1e-9)))
+            for k in np.nonzero(count >= MIN_PART_TILES)[0]}
 
 
 def _axis_period(t: np.ndarray, axis: int) -> int:
@@ -201,21 +218,28 @@ def _strength(grids: list, shape: tuple[int, int]
         return 0.0, 0.0, None, None, float("inf")
     h, w = shape
     period = grids[0][3].shape[-1]
-    u, z, se = _power(grids)
     parts = []
     for x0, y0, side, t in grids:
         ty, tx = t.shape[:2]
         cy = (y0 + side * np.arange(ty) + side // 2) * 3 // h
         cx = (x0 + side * np.arange(tx) + side // 2) * 3 // w
         parts.append(np.minimum(cy, 2)[:, None] * 3 + np.minimum(cx, 2)[None, :])
-    present = sorted(set(np.concatenate([q.ravel() for q in parts]).tolist()))
-    local = {}
+    # every tile's inner product with the sum of the frame's templates and with that of its
+    # part's, in one pass each (not one concatenation and pass per part); no BLAS products,
+    # whose threads cost more than they save on these small arrays
+    flat = np.concatenate([t.reshape(-1, period * period) for *_, t in grids])
+    label = np.concatenate([q.ravel() for q in parts])
+    present = sorted(set(label.tolist()))
+    part_sum = np.zeros((9, flat.shape[1]), flat.dtype)
     for k in present:
-        masks = [q == k for q in parts]
-        if sum(int(mk.sum()) for mk in masks) >= MIN_PART_TILES:
-            uk, zk, _ = _power(grids, masks)
-            if zk >= MIN_Z_LOCAL and 0 < uk <= LOCAL_MAX_AMP ** 2 * unit_power(period):
-                local[k] = uk
+        part_sum[k] = flat[label == k].sum(0)
+    self_dots = np.einsum("ti,ti->t", flat, flat)
+    own = np.einsum("ti,ti->t", flat, part_sum[label])
+    u, z, se = _power(np.einsum("ti,i->t", flat, flat.sum(0)), self_dots, period)
+    local = {}
+    for k, (uk, zk) in _part_powers(own, self_dots, label, period).items():
+        if zk >= MIN_Z_LOCAL and 0 < uk <= LOCAL_MAX_AMP ** 2 * unit_power(period):
+            local[k] = uk
     if z >= MIN_Z and u > 0 and (len(local) == len(present) or max(local.values(), default=0) <= 2 * u):
         return u, z, None, sum(t.sum(axis=(0, 1)) for *_, t in grids), se
     if not local:

@@ -203,22 +203,20 @@ def band_offsets(plane: np.ndarray, xs: np.ndarray, *, near: tuple[int, int],
     c_near, c_far = (near[0] + near[1] + 1) / 2, (far[0] + far[1] + 1) / 2
     xs = np.asarray(xs, dtype=int)
     reach = far[1] + 1
-    out = np.empty((plane.shape[0], xs.size))
-    for j, x in enumerate(xs):
-        win = plane[:, x - reach:x + reach].astype(np.float64)      # column x sits at reach
-        cs = np.zeros((win.shape[0], win.shape[1] + 1))
-        np.cumsum(win, axis=1, out=cs[:, 1:])
+    # every line's window at once: rows x lines x 2 * reach columns, column x at reach
+    win = plane[:, xs[:, None] + np.arange(-reach, reach)[None, :]].astype(np.float64)
+    cs = np.zeros(win.shape[:2] + (win.shape[2] + 1,))
+    np.cumsum(win, axis=2, out=cs[..., 1:])
 
-        def right(a: int, b: int) -> np.ndarray:
-            return (cs[:, reach + b + 1] - cs[:, reach + a]) / (b - a + 1)
+    def right(a: int, b: int) -> np.ndarray:
+        return (cs[..., reach + b + 1] - cs[..., reach + a]) / (b - a + 1)
 
-        def left(a: int, b: int) -> np.ndarray:
-            return (cs[:, reach - a] - cs[:, reach - b - 1]) / (b - a + 1)
+    def left(a: int, b: int) -> np.ndarray:
+        return (cs[..., reach - a] - cs[..., reach - b - 1]) / (b - a + 1)
 
-        near_l, near_r = left(*near), right(*near)
-        slope = ((near_l - left(*far)) + (right(*far) - near_r)) / (2 * (c_far - c_near))
-        out[:, j] = (near_r - near_l) - slope * 2 * c_near
-    return out
+    near_l, near_r = left(*near), right(*near)
+    slope = ((near_l - left(*far)) + (right(*far) - near_r)) / (2 * (c_far - c_near))
+    return (near_r - near_l) - slope * 2 * c_near
 
 
 #: a row whose pixels beside the line lie within this many levels of 0 or 255 is clipped: it
@@ -273,17 +271,22 @@ def _edges(plane: np.ndarray, xb: np.ndarray, yb: np.ndarray, reading: str
         clipped |= (v <= CLIP_NEAR) | (v >= 255 - CLIP_NEAR)
     o1[clipped] = np.nan
     o2[clipped] = np.nan
+    # the rows of every tile row at once, padded with NaN (left out, as clipped rows are)
+    # to the tallest: (rows, tile rows, lines)
     cuts = np.concatenate([[0], yb, [plane.shape[0]]])
-    d = np.zeros((cuts.size - 1, xb.size))
-    wt = np.zeros_like(d)
-    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
-        m, se = robust_offset(o1[a:b], axis=0)
-        m2, se2 = robust_offset(o2[a:b], axis=0)
-        ok = np.isfinite(m) & np.isfinite(m2)
-        d[i] = np.where(ok, m, 0.0)
-        wt[i] = np.where(ok, 1.0 / (se ** 2 + se2 ** 2 + (DIFF_K * (m - m2)) ** 2
-                                    + OFFSET_SE_FLOOR ** 2)
-                         / (1.0 + (m / OFFSET_SCALE) ** 2), 0.0)
+    rows = cuts[:-1, None] + np.arange(int(np.max(np.diff(cuts))))[None, :]
+    pad = rows >= cuts[1:, None]
+    rows = np.minimum(rows, plane.shape[0] - 1).T
+    o1, o2 = o1[rows], o2[rows]
+    o1[pad.T] = np.nan
+    o2[pad.T] = np.nan
+    m, se = robust_offset(o1, axis=0)
+    m2, se2 = robust_offset(o2, axis=0)
+    ok = np.isfinite(m) & np.isfinite(m2)
+    d = np.where(ok, m, 0.0)
+    wt = np.where(ok, 1.0 / (se ** 2 + se2 ** 2 + (DIFF_K * (m - m2)) ** 2
+                             + OFFSET_SE_FLOOR ** 2)
+                  / (1.0 + (m / OFFSET_SCALE) ** 2), 0.0)
     return d, wt
 
 
@@ -380,20 +383,28 @@ def _solve_on_graph(a: np.ndarray, b: np.ndarray, d: np.ndarray, wt: np.ndarray,
     from scipy import sparse                 # here, not at import: a cold `keyframe check`
     from scipy.sparse.linalg import spsolve  # imports no scipy (tests/test_speed.py)
 
-    rows = np.concatenate([a, b, a, b])
-    cols = np.concatenate([a, b, b, a])
     pinned = wt[wt > 0]
     if pinned.size == 0:
         return np.zeros(n)                  # no edge could be read (all clipped): no offsets
-    ridge = sparse.identity(n, format="csc") * (RIDGE * float(np.median(pinned)))
+    ridge = RIDGE * float(np.median(pinned))
+    a, b, d, wt = a[wt > 0], b[wt > 0], d[wt > 0], pinned     # unread edges weigh 0 throughout
+    # the Laplacian's sparsity is the same every round: its entries (the ridge's diagonal
+    # included) are found once, in row-major order, which for a symmetric matrix is also
+    # the column-major (CSC) layout; each round only sums the weights into them
+    rows = np.concatenate([a, b, a, b, np.arange(n)])
+    cols = np.concatenate([a, b, b, a, np.arange(n)])
+    keys, slot = np.unique(rows * n + cols, return_inverse=True)
+    indptr = np.searchsorted(keys // n, np.arange(n + 1)).astype(np.int32)
+    indices = (keys % n).astype(np.int32)
     w = wt.copy()
     t = np.zeros(n)
     for _ in range(ROBUST_ITERATIONS + 1):
-        lap = sparse.coo_matrix((np.concatenate([w, w, -w, -w]), (rows, cols)),
-                                shape=(n, n)).tocsc()
+        data = np.bincount(slot, weights=np.concatenate([w, w, -w, -w, np.full(n, ridge)]),
+                           minlength=keys.size)
+        lap = sparse.csc_matrix((data, indices, indptr), shape=(n, n))
         rhs = (np.bincount(b, weights=w * d, minlength=n)
                - np.bincount(a, weights=w * d, minlength=n))
-        t = spsolve(lap + ridge, rhs)
+        t = spsolve(lap, rhs)
         z = (t[b] - t[a] - d) * np.sqrt(wt)
         w = wt / (1.0 + (z / ROBUST_SCALE) ** 2)
     return t

@@ -30,6 +30,11 @@ anchor) and must not move the colour away from it (chroma PSNR to the clean pict
 most 1 dB below the JPEG's). One that fails is counted and printed as **certified with
 damage**, not as mended (issue 13: a q=8 JPEG was certified with its 16-px colour blocks).
 
+The banding ladder's oracle: a certified banding case must be no further from the clean
+picture than its banded input, PSNR lost at most ``BANDING_PSNR_LOSS`` dB (issue 13: the old
+``deband`` flattened real shading with the contours and was certified 3-7 dB further from the
+clean picture than the banded input on 8 of 13 pictures).
+
     python -m scripts.calibrate.eval_gate [--long-side 1024] [--only blur,noise] [--json cases.jsonl]
     python -m scripts.calibrate.eval_gate --only jpeg,jpeg8   # the JPEG ladder and q=8, with the oracle
     python -m scripts.calibrate.eval_gate --held-out     # scikit-image's coffee, chelsea, rocket
@@ -217,6 +222,18 @@ def jpeg_oracle(degraded, after, clean) -> dict:
             "resid_after": round(resid, 3), "cpsnr_before": pb, "cpsnr_after": pa}
 
 
+#: the PSNR (to the clean picture) a certified banding mend may lose against its banded input
+BANDING_PSNR_LOSS = 0.5
+
+
+def banding_oracle(psnr_before: float, psnr_after: float) -> dict:
+    """Does a certified banding case stay as close to the clean picture as its input?"""
+    ok = psnr_after >= psnr_before - BANDING_PSNR_LOSS
+    return {"ok": bool(ok), "why": "" if ok else (
+        f"PSNR to the clean picture {psnr_before} -> {psnr_after} dB (loses more than "
+        f"{BANDING_PSNR_LOSS})")}
+
+
 def mild_rung(clean, code, degrade, rungs, profile):
     """The mildest rung flagging ``code`` at major; its degraded picture and report."""
     for rung in rungs:
@@ -273,6 +290,8 @@ def main() -> None:
                     psnr_before=psnr(rgb, clean), psnr_after=psnr(res.image.rgb, clean))
                 if name.startswith("jpeg") and res.verdict == "certified":
                     case["oracle"] = jpeg_oracle(rgb, res.image.rgb, clean)
+                if name == "banding" and res.verdict == "certified":
+                    case["oracle"] = banding_oracle(case["psnr_before"], case["psnr_after"])
                 if name == "seams" and res.image.rgb.shape == clean.shape:
                     case.update(spread_before=round(tile_spread(rgb, clean, rgb), 2),
                                 spread_after=round(tile_spread(res.image.rgb, clean, rgb), 2))

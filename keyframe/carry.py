@@ -42,14 +42,10 @@ def carried_over(step: Any, before: np.ndarray, after: np.ndarray, report: Repor
     if (before.shape != after.shape or step.region is not None or kind is not None
             or fix_classes()[step.fix].geometry_changes(step.params)):
         return {}
-    supported = []
+    out: dict[str, Measurement] = {}
     for check in checks:
         own = {c: m for c, m in report.measurements.items() if m.check == check.name}
         boxes = check.support(own) if set(own) == set(check.codes) else None
-        if boxes is not None:
-            supported.append((own, boxes))
-    out: dict[str, Measurement] = {}
-    for own, boxes in supported:
-        if not _touched(before, after, boxes):
+        if boxes is not None and not _touched(before, after, boxes):
             out.update(own)
     return out

@@ -88,7 +88,13 @@ def edge_clear(box, width: int, height: int) -> float:
     return ramp(gap, EDGE_SHARE, EDGE_CLEAR)
 
 
+def flag_sure(person: Person) -> float:
+    """How surely the pose model reads a skeleton on ``person`` (0..1): its person flag on
+    ``POSE_SURE``, from the gate that drops the skeleton."""
+    return ramp(person.flag, *POSE_SURE)
+
+
 def pose_sure(person: Person, height: int) -> float:
     """How surely the box is a person whose skeleton the pose model reads (0..1):
-    :func:`person_sure` and the pose model's person flag on ``POSE_SURE``."""
-    return person_sure(person, height) * ramp(person.flag, *POSE_SURE)
+    :func:`person_sure` times :func:`flag_sure`."""
+    return person_sure(person, height) * flag_sure(person)

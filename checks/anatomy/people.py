@@ -86,7 +86,7 @@ class Body:
     @property
     def pose_sure(self) -> float:
         """How surely the box is a person whose skeleton the pose model reads (0..1)."""
-        return self.sure * ramp(self.person.flag, *confidence.POSE_SURE)
+        return self.sure * confidence.flag_sure(self.person)
 
 
 @dataclass
@@ -264,13 +264,13 @@ def _face_issues(bodies, faces, owner, claims, width, height) -> list[Issue]:
                              {**values, "persons": float(len(claims[k]))}))
             continue
         # how surely a skeleton holds the face: its nose within 0.6 face sizes (1.2 and
-        # beyond: not at all) and its person flag on confidence.POSE_SURE; a face held by no surely-read
+        # beyond: not at all) and its person flag (confidence.flag_sure); a face held by no surely-read
         # skeleton reads in full (it was all or nothing at the flag's 0.5)
         x, y, w, h = f.box
         centre = (x + w / 2, y + h / 2)
         noses = [np.linalg.norm(b.person.points[0] - np.asarray(centre)) / max(w, h)
                  for b in bodies if b.valid]
-        hold = max(((1 - ramp(d, 0.6, 1.2)) * ramp(b.person.flag, *confidence.POSE_SURE)
+        hold = max(((1 - ramp(d, 0.6, 1.2)) * confidence.flag_sure(b.person)
                     for d, b in zip(noses, (b for b in bodies if b.valid))), default=0.0)
         if hold >= 1.0:
             continue

@@ -162,11 +162,11 @@ _BOX, _ITERATIONS = 2, 12
 _MAX_CELL_STEP = 24.0
 
 
-def _isolated_jumps(g: np.ndarray) -> np.ndarray:
+def _isolated_jumps(d: np.ndarray) -> np.ndarray:
     """Height (grey levels) of each jump along rows between two plateaus, at the pixel after
-    the jump: a non-zero difference with two zero differences on each side; 0 elsewhere."""
-    d = np.diff(g.astype(np.int16), axis=1)
-    h = np.zeros(g.shape, np.float32)
+    the jump, from ``d``, the rows' neighbour differences (int16, one column fewer than the
+    picture): a non-zero difference with two zero differences on each side; 0 elsewhere."""
+    h = np.zeros((d.shape[0], d.shape[1] + 1), np.float32)
     if d.shape[1] < 5:
         return h
     z = d == 0
@@ -185,8 +185,9 @@ def _within_cell(rgb: np.ndarray, f: np.ndarray, cell: float) -> np.ndarray | No
     c = np.zeros_like(f)
     found = False
     for ch in range(3):
-        g = rgb[..., ch]
-        jumps = np.maximum(_isolated_jumps(g), _isolated_jumps(g.T).T)
+        gi = rgb[..., ch].astype(np.int16)
+        dx, dy = np.diff(gi, axis=1), np.diff(gi, axis=0)    # read for jumps and plateaus
+        jumps = np.maximum(_isolated_jumps(dx), _isolated_jumps(dy.T).T)
         heights = jumps[(jumps >= _JUMP[0]) & (jumps <= _JUMP[1])]
         if heights.size < _MIN_JUMPS * h * w:
             continue
@@ -196,10 +197,9 @@ def _within_cell(rgb: np.ndarray, f: np.ndarray, cell: float) -> np.ndarray | No
         found = True
         near = ((jumps >= 0.5 * step) & (jumps <= 1.5 * step)).astype(np.float32)
         near = cv2.GaussianBlur(near, (0, 0), _REACH * scale, borderType=cv2.BORDER_REFLECT)
-        flat = np.zeros(g.shape, np.float32)
-        gi = g.astype(np.int16)
-        flat[:, :-1] += np.diff(gi, axis=1) == 0
-        flat[:-1, :] += np.diff(gi, axis=0) == 0
+        flat = np.zeros(gi.shape, np.float32)
+        flat[:, :-1] += dx == 0
+        flat[:-1, :] += dy == 0
         share = box_mean(flat / 2, int(round(_PLATEAU_RADIUS * scale)))
         sure = (np.clip(near / _DENSITY, 0.0, 1.0)
                 * np.clip((share - _PLATEAU[0]) / (_PLATEAU[1] - _PLATEAU[0]), 0.0, 1.0))

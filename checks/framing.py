@@ -5,7 +5,10 @@ Codes: ``aspect_mismatch``, ``too_small``, ``file_too_large``, ``has_alpha``,
 assessment names none) supplies the limits; the check only measures distances to them, so
 ``keyframe route`` re-decides with the profile's thresholds. Every measurement carries the
 target's export size (``target_width``, ``target_height``, ``multiple_of``) and the subject
-box (``subject_x/y/w/h``, ``subject_from_regions``) that the ``reframe`` fix plans from.
+box (``subject_x/y/w/h``, ``subject_from_regions``, ``subject_source``) that the ``reframe``
+fix plans from: the anatomy check's face and person boxes; without people, when a reframe
+will be planned, the salient object of ``u2netp``'s matte (:mod:`checks.subject`); else the
+spectral-residual saliency box.
 
 Anchors (severity 0 → 1), on the shared scale (0.5 = visible harm to the first frame):
 
@@ -44,8 +47,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from checks.subject import object_box
 from keyframe.fixes.reframe import salient_box, saliency, union
 from keyframe.image import LoadedImage, encode_jpeg
+from keyframe.models import ModelMissing
 from keyframe.registry import LATE_STAGE, NO_CONTEXT, Check, Context
 from keyframe.report import Measurement
 from keyframe.severity import ramp
@@ -53,6 +58,8 @@ from keyframe.targets import Target, load_target
 
 #: the smallest short side (px) the checks can judge (see ``too_small`` above)
 MIN_JUDGED_SIDE = 64
+#: aspect distance (|log| of the ratio) read as rounding, not a mismatch
+ASPECT_ZERO = 0.01
 #: outer band (fraction of each side) where a subject is lost to a 10 % push-in
 EDGE_BAND = 0.05
 SALIENCY_EDGE_ZERO, SALIENCY_EDGE_ONE = 2.0, 4.0
@@ -97,6 +104,22 @@ def _subject(image: LoadedImage, prior: dict[str, Measurement]) -> tuple[list, l
         return out
     faces, bodies = boxes(FACE_CODES), boxes(BODY_CODES)
     return faces, bodies, bool(faces or bodies)
+
+
+def _reframed(t: Target, w: int, h: int) -> bool:
+    """Whether a ``reframe`` will be planned for this aspect (``aspect_mismatch`` above 0)."""
+    return t.aspect_distance(w, h)[0] > ASPECT_ZERO or t.range_distance(w, h) > ASPECT_ZERO
+
+
+def _object(image: LoadedImage) -> tuple[tuple[int, int, int, int] | None, str]:
+    """The salient object's box (:mod:`checks.subject`) and where the box came from:
+    "object", or "saliency" when the matte shows no single object or when the ``u2netp``
+    model is not installed (then the model-free saliency box is the subject, as before)."""
+    try:
+        box = object_box(image)
+    except ModelMissing:
+        return None, "saliency"
+    return box, "object" if box else "saliency"
 
 
 def edge_gap(box: tuple[int, int, int, int], width: int, height: int, *,
@@ -146,11 +169,15 @@ class FramingCheck(Check):
         w, h = image.width, image.height
         out_w, out_h = t.output_size(w, h)
         faces, bodies, from_regions = _subject(image, prior or {})
-        box = union(faces + bodies) or salient_box(image.rgb)
+        box = union(faces + bodies)
+        found = "people" if box else "saliency"
+        if box is None and _reframed(t, w, h):
+            box, found = _object(image)
+        box = box or salient_box(image.rgb)
         common: dict[str, Any] = {
             "target_width": out_w, "target_height": out_h, "multiple_of": t.multiple_of,
             "subject_x": box[0], "subject_y": box[1], "subject_w": box[2], "subject_h": box[3],
-            "subject_from_regions": int(from_regions)}
+            "subject_from_regions": int(found != "saliency"), "subject_source": found}
         return [self._aspect(t, w, h, common), self._small(t, w, h, out_w, out_h, common),
                 self._bytes(image, t, out_w, out_h, common), self._alpha(image, common),
                 self._edge(image, faces, bodies, common)]
@@ -159,8 +186,8 @@ class FramingCheck(Check):
     def _aspect(t: Target, w: int, h: int, common: dict) -> Measurement:
         d, nearest = t.aspect_distance(w, h)
         rd = t.range_distance(w, h)
-        sev = max(ramp(d, 0.01, 0.3), 1.0 if rd > 0.01 else 0.0)
-        where = "outside the accepted range" if rd > 0.01 else f"nearest accepted {nearest:.3f}"
+        sev = max(ramp(d, ASPECT_ZERO, 0.3), 1.0 if rd > ASPECT_ZERO else 0.0)
+        where = "outside the accepted range" if rd > ASPECT_ZERO else f"nearest accepted {nearest:.3f}"
         return Measurement("aspect_mismatch", sev,
                            f"aspect {w / h:.3f} for {t.label} ({where})",
                            measurements={**common, "aspect": w / h, "nearest_aspect": nearest,

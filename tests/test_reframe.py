@@ -52,3 +52,33 @@ def test_salient_box_finds_the_object():
     rgb[100:200, 800:900] = 255
     x, y, w, h = salient_box(rgb)
     assert x < 850 < x + w and y < 150 < y + h
+
+
+@pytest.mark.parametrize("shape, aspect, box, axis", [
+    ((1000, 1000), (16, 9), (450, 100, 100, 800), 0),   # a tall object, a wide target
+    ((1000, 1000), (9, 16), (100, 450, 800, 100), 1),   # a wide object, a tall target
+])
+def test_trim_crops_to_the_kept_box_before_extending(shape, aspect, box, axis):
+    rgb = np.zeros(shape + (3,), np.uint8)
+    x, y, w, h = box
+    rgb[y:y + h, x:x + w] = 255
+    size = {"width": 40 * aspect[0], "height": 40 * aspect[1], "protect": [list(box)]}
+    plain = Reframe().layout(rgb, Reframe.validate(size))
+    params = {**size, "trim": True}
+    lay = Reframe().layout(rgb, Reframe.validate(params))
+    out = Reframe().apply(rgb, Reframe.validate(params))
+    # the kept box and 5 % of the side around it stay; the invented bands are narrower
+    start, length = lay.crop[1 - axis], lay.crop[3 - axis]
+    lo, extent = box[1 - axis], box[3 - axis]
+    assert (start, length) == (lo - 50, extent + 100)
+    assert plain.crop == (0, 0) + shape[::-1] and 0 < sum(lay.pad) < sum(plain.pad)
+    cx, cy, cw, ch = lay.crop                                  # the whole object, uncut
+    assert cx <= x and x + w <= cx + cw and cy <= y and y + h <= cy + ch
+    assert out.shape == (40 * aspect[1], 40 * aspect[0], 3)
+
+
+def test_trim_off_keeps_recorded_recipes_as_they_were():
+    rgb = scene(400)
+    params = {"width": 320, "height": 180, "protect": [[150, 20, 100, 360]]}
+    lay = Reframe().layout(rgb[:, :300], Reframe.validate(params))
+    assert lay.crop[1] == 0 and lay.crop[3] == 400            # no crop before extending

@@ -226,6 +226,9 @@ class Reframe(Fix):
         margin: float = field(default=0.0, metadata={"min": 0.0, "max": 0.3})
         multiple: int = field(default=2, metadata={"min": 1, "max": 128})
         protect: tuple = ()
+        #: before extending, crop the other side to the kept box (+ TRIM_MARGIN); False
+        #: (the default, as recipes recorded before it replay) extends the whole picture
+        trim: bool = False
 
     @classmethod
     def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
@@ -233,7 +236,7 @@ class Reframe(Fix):
         m = measurement.measurements
         params: dict[str, Any] = {"width": int(m.get("target_width", 0) or 0),
                                   "height": int(m.get("target_height", 0) or 0),
-                                  "multiple": int(m.get("multiple_of", 2) or 2)}
+                                  "multiple": int(m.get("multiple_of", 2) or 2), "trim": True}
         if m.get("subject_w", 0) and m.get("subject_from_regions", 0):
             params["protect"] = [[int(m["subject_x"]), int(m["subject_y"]),
                                   int(m["subject_w"]), int(m["subject_h"])]]
@@ -250,7 +253,8 @@ class Reframe(Fix):
         boxes = [_box(b, w, h) for b in params.protect]
         keep = union(boxes) or salient_box(rgb)
         aspect = params.width / params.height if params.width else w / h
-        crop, pad, keep = self._to_aspect(w, h, aspect, keep, params.mode, bool(boxes))
+        crop, pad, keep = self._to_aspect(w, h, aspect, keep, params.mode, bool(boxes),
+                                          params.trim)
         if params.margin > 0:
             more = self._margin(crop[2] + pad[2] + pad[3], crop[3] + pad[0] + pad[1], keep,
                                 params.margin, aspect)
@@ -283,9 +287,12 @@ class Reframe(Fix):
         """What the gate inspects: the enlargement and the added bands (:meth:`layout`)."""
         return self.layout(rgb, params)
 
-    def _to_aspect(self, w: int, h: int, aspect: float, keep: Box, mode: str, strict: bool
-                   ) -> tuple[Box, tuple[int, int, int, int], Box]:
-        """(crop box, canvas pads, kept box in the extended canvas) bringing w:h to aspect."""
+    def _to_aspect(self, w: int, h: int, aspect: float, keep: Box, mode: str, strict: bool,
+                   trim: bool) -> tuple[Box, tuple[int, int, int, int], Box]:
+        """(crop box, canvas pads, kept box in the extended canvas) bringing w:h to aspect.
+        When the kept box does not fit a crop, the canvas is extended across the side that
+        is too short; with ``trim`` the other side is first cropped to the kept box and
+        :data:`TRIM_MARGIN` around it, so the invented bands are as narrow as it allows."""
         kx, ky, kw, kh = keep
         if abs(np.log(w / h / aspect)) < 1e-3:
             return (0, 0, w, h), (0, 0, 0, 0), keep
@@ -309,12 +316,14 @@ class Reframe(Fix):
                 raise ValueError(f"{self.name}: a crop to aspect {aspect:.3f} would cut the "
                                  f"protected box {keep}; use mode='extend' or 'auto'")
         if wide:
-            add = max(0, round(w / aspect) - h)
+            x0, cw = _trimmed(w, kx, kw) if trim else (0, w)
+            add = max(0, round(cw / aspect) - h)
             top = add // 2
-            return (0, 0, w, h), (top, add - top, 0, 0), (kx, ky + top, kw, kh)
-        add = max(0, round(h * aspect) - w)
+            return (x0, 0, cw, h), (top, add - top, 0, 0), (kx - x0, ky + top, kw, kh)
+        y0, ch = _trimmed(h, ky, kh) if trim else (0, h)
+        add = max(0, round(ch * aspect) - w)
         left = add // 2
-        return (0, 0, w, h), (0, 0, left, add - left), (kx + left, ky, kw, kh)
+        return (0, y0, w, ch), (0, 0, left, add - left), (kx + left, ky - y0, kw, kh)
 
     @staticmethod
     def _margin(w: int, h: int, keep: Box, margin: float, aspect: float
@@ -332,6 +341,19 @@ class Reframe(Fix):
         p = int(np.ceil(max(0.0, (margin * w - gap) / (1 - 2 * margin))))
         q = int(round(p / aspect))
         return q, q, p, p
+
+
+#: room kept around the kept box when ``trim`` crops before extending (a fraction of the
+#: side): the framing check's 5 % edge band, so the subject is not left touching the crop
+TRIM_MARGIN = 0.05
+
+
+def _trimmed(length: int, lo: int, size: int) -> tuple[int, int]:
+    """(start, length) of the window holding [lo, lo + size) and TRIM_MARGIN of ``length``
+    each side, within [0, length)."""
+    m = round(TRIM_MARGIN * length)
+    start, end = max(0, lo - m), min(length, lo + size + m)
+    return start, end - start
 
 
 def _box(b: Any, w: int, h: int) -> Box:

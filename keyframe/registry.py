@@ -396,7 +396,7 @@ def _module_files(module: str) -> list[Path]:
 def checks_fingerprint() -> str:
     """16 hex digits naming the code and anchors of every registered check: the sha256 of the
     source files of each built-in and plug-in check module (every ``.py`` of its package) and
-    of the model table (keyframe/models.py pins each model file's sha256). The triage and
+    of the model table (keyframe/model_table.py pins each model file's sha256). The triage and
     gate journals put it into their run id, so a rerun after a measure, an anchor or a model
     changed measures again instead of reusing old severities. Found without importing the
     checks (a triage's main process need not load the models' runtimes); shared helpers
@@ -404,7 +404,7 @@ def checks_fingerprint() -> str:
     modules = [spec.partition(":")[0] for spec in BUILTIN_CHECKS]
     modules += [ep.module for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
     h = hashlib.sha256()
-    for module in sorted(set(modules)) + ["keyframe.models"]:
+    for module in sorted(set(modules)) + ["keyframe.model_table"]:
         for f in _module_files(module):
             h.update(f"{module}:{f.name}".encode())
             h.update(f.read_bytes())

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import cv2
 
 from keyframe.assess import assess_path
-from keyframe.executors import LocalExecutor, imap_ordered
+from keyframe.executors import ordered_pool
 from keyframe.fileio import (ReadError, atomic_text_writer, copy_atomic, is_output_folder,
                              sha256_file, write_atomic)
 from keyframe.image import DEFAULT_MAX_PIXELS, encode_jpeg, scan_suffixes
@@ -93,8 +93,8 @@ def assess_many(paths: Iterable[Path], *, options: BatchOptions, jobs: int = 1) 
     runner triage uses too); yields reports in input order."""
     items = list(enumerate(str(p) for p in paths))
     task = partial(assess_task, options=options, thumb_side=0)
-    with LocalExecutor(jobs=jobs if len(items) > 1 else 1) as runner:
-        for outcome in imap_ordered(runner, task, items):
+    with ordered_pool(task, items, jobs=jobs) as outcomes:
+        for outcome in outcomes:
             yield Report.from_json(outcome.report_json)
 
 

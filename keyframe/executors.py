@@ -6,7 +6,9 @@ flight, so a batch of any size holds a bounded number of results in memory and t
 can record each one as soon as it exists; :meth:`imap_batches` yields the results that
 finished together as one list, for a caller that commits them as a group.
 :func:`imap_ordered` yields them in input order instead, running the items of one group one
-after another (work whose outcome depends on an earlier item: packages named alike).
+after another (work whose outcome depends on an earlier item: packages named alike);
+:func:`ordered_pool` is that on a local pool sized for the batch, the one way the batch
+commands run ordered work.
 
 * :class:`LocalExecutor` — ``jobs == 1`` runs in this process; ``jobs > 1`` uses a
   :class:`concurrent.futures.ProcessPoolExecutor` (one process per core given).
@@ -18,6 +20,7 @@ after another (work whose outcome depends on an earlier item: packages named ali
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -249,6 +252,17 @@ def imap_ordered(executor: _Executor, fn: Callable[[Any], Any], items: Sequence[
         while following in done:               # in input order, as soon as possible
             yield done.pop(following)
             following += 1
+
+
+@contextlib.contextmanager
+def ordered_pool(fn: Callable[[Any], Any], items: Sequence[Any], *, jobs: int,
+                 group: Callable[[Any], Hashable] | None = None) -> Iterator[Iterator[Any]]:
+    """:func:`imap_ordered` of ``fn`` over ``items`` on a :class:`LocalExecutor` of ``jobs``
+    processes (this process alone when there are fewer than two items: a pool would only cost
+    its start-up), open for the ``with`` block: ``with ordered_pool(fn, items, jobs=n) as
+    results: ...`` yields the results in input order; the pool closes when the block ends."""
+    with LocalExecutor(jobs=jobs if len(items) > 1 else 1) as runner:
+        yield imap_ordered(runner, fn, items, group=group)
 
 
 def _serially(task: tuple[Callable[[Any], Any], list[tuple[int, Any]]]

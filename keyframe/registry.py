@@ -8,7 +8,8 @@ that cannot run (a model is missing, the input has no alpha to look at) raises
 :class:`CheckSkipped` with a reason that tells the user how to fix it.
 
 A **fix** is one class per pixel operation: a pure ``rgb -> rgb`` step with typed params
-(a frozen dataclass), declaring whether it changes geometry. It never judges pixels.
+(a frozen dataclass), declaring whether it changes geometry. It never judges pixels. Its
+contract, :class:`Fix`, is defined in :mod:`keyframe.fixes._base` and re-exported here.
 
 Built-in checks are listed in :data:`BUILTIN_CHECKS`, built-in fixes in
 :data:`BUILTIN_FIXES`; plug-ins register through the ``keyframe.checks`` and
@@ -27,15 +28,13 @@ import functools
 import hashlib
 import importlib
 import inspect
-import typing
 import warnings
 from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
-import numpy as np
-
+from keyframe.fixes._base import Fix
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 
@@ -206,125 +205,6 @@ def _adapt_legacy(cls: type, measure: Any) -> None:
         cls.stage = LATE_STAGE            # type: ignore[misc]
 
 
-class Fix(abc.ABC):
-    """A pure image -> image step. Subclasses set ``name``, ``Params`` and ``changes_geometry``.
-
-    ``Params`` is a frozen dataclass; each field may carry ``metadata={"min": .., "max": ..,
-    "choices": (..)}`` which :meth:`validate` enforces, so a recipe is checked whole before
-    any step runs.
-    """
-
-    name: ClassVar[str]
-    Params: ClassVar[type]
-    changes_geometry: ClassVar[bool] = False
-    #: the finding codes this fix is meant to mend (documentation and routing sanity)
-    mends: ClassVar[tuple[str, ...]] = ()
-    #: where the router puts the step in a plan (lower first): 10-59 local repairs whose
-    #: regions are in source pixels (erase, edge repairs), 60-79 geometry (the gate re-plans
-    #: after a step that changes it, so later regions are measured anew), 80-139 artefact
-    #: removal, 140-159 detail restoration, 160 flatten; a plug-in declares its own
-    stage: ClassVar[int] = 100
-    #: how the gate judges the step (keyframe.gate.judge): ``"level"`` — kept when it lowers
-    #: a code it was planned for and no code ends a level higher; ``"mended"`` — kept when it
-    #: lowers every code it was planned for, whatever else moves (flatten: the checks then
-    #: see the chosen background instead of mid-grey, which moves other codes without damage)
-    keep_rule: ClassVar[str] = "level"
-    #: True: the step only takes away padding around the content (crop_border's bars), so
-    #: where the content sits and how large it is were already what the frame then shows: a
-    #: rise of a check's ``geometric_codes`` after it is uncovered, not caused (the astronaut
-    #: whose hair meets the bar reads subject_near_edge 0.74 once the bar is gone), and the
-    #: next round plans its fix
-    uncovers_frame: ClassVar[bool] = False
-    #: the measurement keys :meth:`plan_params` reads from the finding it mends (a contract
-    #: test ties each one to a key its check emits: a renamed key cannot silently turn a
-    #: planned step into its defaults)
-    reads: ClassVar[tuple[str, ...]] = ()
-
-    @classmethod
-    def geometry_changes(cls, params: Any) -> bool:
-        """Whether a step with ``params`` may change the image's size (default: the class's
-        ``changes_geometry``; a fix may decide per params)."""
-        return bool(cls.changes_geometry)
-
-    @classmethod
-    def models_for(cls, params: Any) -> tuple[str, ...]:
-        """Model names (``keyframe.models``) a step with ``params`` needs: a recipe records
-        their sha256. None for most fixes."""
-        return ()
-
-    @classmethod
-    def validate(cls, params: dict[str, Any] | None) -> Any:
-        """Turn a plain dict into ``Params``; raise ``ValueError`` with one clear line."""
-        params = dict(params or {})
-        fields = {f.name: f for f in dataclasses.fields(cls.Params)}
-        unknown = sorted(set(params) - set(fields))
-        if unknown:
-            raise ValueError(f"{cls.name}: unknown parameter(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(fields) or 'none'}")
-        hints = typing.get_type_hints(cls.Params)
-        values = {}
-        for name, value in params.items():
-            f = fields[name]
-            values[name] = _coerce(cls.name, name, value, hints[name], f.metadata)
-        return cls.Params(**values)
-
-    @classmethod
-    def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
-        """Params suited to what was measured (default: the fix's defaults)."""
-        return {}
-
-    @classmethod
-    def files_for(cls, params: Any) -> tuple[str, ...]:
-        """Paths of the files a step with ``params`` reads (a subject matte, a background
-        image, a mask): a recipe records their sha256 and a replay refuses a file that
-        changed. None for most fixes."""
-        return ()
-
-    @abc.abstractmethod
-    def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
-        """Return a new HxWx3 uint8 array; never modify ``rgb``."""
-
-    #: True for fixes that read or change the alpha plane (call :meth:`apply_rgba`)
-    uses_alpha: ClassVar[bool] = False
-
-    def apply_rgba(self, rgb: np.ndarray, alpha: np.ndarray | None, params: Any
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
-        """RGB (straight colour) and alpha (HxW uint8 or None) -> new ``(rgb, alpha)``.
-
-        The default runs :meth:`apply` and passes ``alpha`` through; alpha-aware fixes
-        (``uses_alpha = True``) override it. ``alpha`` None in the result means opaque.
-        """
-        return self.apply(rgb, params), alpha
-
-
-def _coerce(fix: str, name: str, value: Any, hint: Any, meta: Any) -> Any:
-    base = typing.get_origin(hint) or hint
-    try:
-        if base is float:
-            if isinstance(value, bool):
-                raise TypeError
-            value = float(value)
-        elif base is int:
-            if isinstance(value, bool) or float(value) != int(value):
-                raise TypeError
-            value = int(value)
-        elif base is bool:
-            if not isinstance(value, bool):
-                raise TypeError
-        elif base is str:
-            if not isinstance(value, str):
-                raise TypeError
-    except (TypeError, ValueError):
-        raise ValueError(f"{fix}: parameter {name}={value!r} is not a "
-                         f"{getattr(base, '__name__', base)}") from None
-    lo, hi, choices = meta.get("min"), meta.get("max"), meta.get("choices")
-    if lo is not None and value < lo or hi is not None and value > hi:
-        raise ValueError(f"{fix}: parameter {name}={value!r} is outside [{lo}, {hi}]")
-    if choices is not None and value not in choices:
-        raise ValueError(f"{fix}: parameter {name}={value!r} is not one of {', '.join(choices)}")
-    return value
-
-
 def _load(spec: str) -> type:
     module, _, attr = spec.partition(":")
     return getattr(importlib.import_module(module), attr)
@@ -396,7 +276,7 @@ def _module_files(module: str) -> list[Path]:
 def checks_fingerprint() -> str:
     """16 hex digits naming the code and anchors of every registered check: the sha256 of the
     source files of each built-in and plug-in check module (every ``.py`` of its package) and
-    of the model table (keyframe/models.py pins each model file's sha256). The triage and
+    of the model table (keyframe/model_table.py pins each model file's sha256). The triage and
     gate journals put it into their run id, so a rerun after a measure, an anchor or a model
     changed measures again instead of reusing old severities. Found without importing the
     checks (a triage's main process need not load the models' runtimes); shared helpers
@@ -404,7 +284,7 @@ def checks_fingerprint() -> str:
     modules = [spec.partition(":")[0] for spec in BUILTIN_CHECKS]
     modules += [ep.module for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
     h = hashlib.sha256()
-    for module in sorted(set(modules)) + ["keyframe.models"]:
+    for module in sorted(set(modules)) + ["keyframe.model_table"]:
         for f in _module_files(module):
             h.update(f"{module}:{f.name}".encode())
             h.update(f.read_bytes())

@@ -291,7 +291,7 @@ def gate_batch(found: Sequence[Path], out: PathLike, *, journal: Any, jobs: int,
     result is journaled before it is yielded."""
     from functools import partial
 
-    from keyframe.executors import LocalExecutor, imap_ordered
+    from keyframe.executors import ordered_pool
 
     work = partial(gate_and_package, out=out, profile=profile, targets=targets, rounds=rounds,
                    background=background, max_pixels=max_pixels, mattes=mattes)
@@ -302,8 +302,8 @@ def gate_batch(found: Sequence[Path], out: PathLike, *, journal: Any, jobs: int,
             todo.append(i)
             dispatched.add(key)
     fresh = set()                               # keys gated by this run
-    with LocalExecutor(jobs=jobs if len(todo) > 1 else 1) as runner:
-        gated_now = imap_ordered(runner, work, [found[i] for i in todo], group=package_group)
+    with ordered_pool(work, [found[i] for i in todo], jobs=jobs,
+                      group=package_group) as gated_now:
         following = iter(todo)
         upcoming = next(following, None)
         for i, path in enumerate(found):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from keyframe import models
+from keyframe import model_table, models
 from keyframe.cli import main
 from keyframe.registry import CheckSkipped
 
@@ -50,7 +50,7 @@ def test_table_covers_every_shared_file(shared_models):
     for name, s in models.MODELS.items():
         assert name == name.lower() and "_" not in name
         assert s.runtime in ("onnxruntime", "tflite", "tf-graphdef", "opencv-yml")
-        assert s.url.startswith(("https://github.com/", models._MP_ASSETS))
+        assert s.url.startswith(("https://github.com/", model_table._MP_ASSETS))
         assert s.url.endswith(Path(s.file).name)
 
 

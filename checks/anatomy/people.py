@@ -10,7 +10,8 @@ face on no body. And a picture the detectors cannot read (people entangled, a po
 loses) makes them disagree in ways that name nothing: that is *uncertainty*, measured as its
 own number rather than turned into a defect.
 
-:func:`account` only matches geometry; it runs no model and judges nothing. The numbers it
+:func:`account` only matches geometry (the people themselves, and which face and hand each
+holds: :mod:`checks.anatomy.bodies`); it runs no model and judges nothing. The numbers it
 returns (distances in hand or body scales, counts) are mapped to severities by
 :mod:`checks.anatomy`. Pose joint indices are MediaPipe's (0 nose, 2/5 eyes, 11/12 shoulders,
 13/14 elbows, 15/16 wrists, 17-22 hand points, 23/24 hips, 25/26 knees, 27/28 ankles).
@@ -22,20 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from checks.anatomy import confidence, geometry
+from checks.anatomy.bodies import (ATTACH, POSE_VALID, SHARED, SIDES, VISIBLE, Body,
+                                   assign_faces, assign_hands, find_bodies, hand_distance,
+                                   palm_length)
 from checks.anatomy.detect import Face, Hand, Person
 from keyframe.severity import ramp
 
-#: a joint counts as seen above this visibility (the pose model's own estimate)
-VISIBLE = 0.5
-#: the pose model's person flag above which its skeleton is taken as a person
-POSE_VALID = 0.5
-#: a hand is attached to a skeleton's wrist when its wrist (or its centre) lies within this
-#: many palm lengths of the pose model's wrist (or of the pose model's hand points)
-ATTACH = 1.6
-#: two skeletons are one detection when head, shoulders and hips lie within this share of
-#: the body scale (YOLOX fires twice on one person); limbs closer than ``SHARED`` body scales
-#: joint by joint, on skeletons whose heads are apart, are one limb claimed by two bodies
-SAME_BODY, SHARED = 0.3, 0.25
 #: a hand landmark model sees a hand above this presence; the palm detector is sure of a
 #: palm above ``PALM_SURE`` (traffic cones and blurred grass read as hands by both landmark
 #: models in ai_human_anatomy sdXL_jogging_04 and mpii 051423444 score 0.44-0.48 there)
@@ -55,38 +48,8 @@ CLOSEUP_FACE = 0.2
 UNSURE_WEIGHT, OVERLAP, OVERLAP_WEIGHT = 0.5, 0.6, 0.25
 #: weight of one skeleton on which neither a face nor a hand can be read
 UNVERIFIED_WEIGHT = 0.25
-SIDES = {"left": (15, 17, 19, 21), "right": (16, 18, 20, 22)}
 LIMBS = {"left arm": (11, 13, 15), "right arm": (12, 14, 16),
          "left leg": (23, 25, 27), "right leg": (24, 26, 28)}
-CORE = (0, 11, 12, 23, 24)
-
-
-@dataclass
-class Body:
-    """One person as the detectors agree on it."""
-
-    index: int                      # 1-based, in the order of the person boxes (largest first)
-    person: Person
-    valid: bool                     # the pose model says a person is in the box
-    scale: float                    # body scale (px): shoulder width or 0.6 torso length
-    closeness: float                # 0..1: how surely the body leaves the frame (a close-up)
-    sure: float = 1.0               # confidence.person_sure: how surely it is a person
-    faces: list[int] = field(default_factory=list)
-    hands: dict[str, int] = field(default_factory=dict)     # side -> hand index
-
-    @property
-    def box(self) -> np.ndarray:
-        return self.person.box
-
-    @property
-    def closeup(self) -> bool:
-        """A head-and-shoulders (or tighter) framing, on the close-up ramps' middle."""
-        return self.closeness >= 0.5
-
-    @property
-    def pose_sure(self) -> float:
-        """How surely the box is a person whose skeleton the pose model reads (0..1)."""
-        return self.sure * confidence.flag_sure(self.person)
 
 
 @dataclass
@@ -116,98 +79,10 @@ class Accounting:
     hand_owner: list[int]
 
 
-def body_scale(person: Person) -> float:
-    """Shoulder width or 0.6 x torso length (px), whichever is larger; a quarter of the box
-    height when the shoulders are not seen."""
-    p, v = person.points, person.visibility
-    if min(v[11], v[12]) > VISIBLE:
-        shoulders = float(np.linalg.norm(p[11] - p[12]))
-        torso = float(np.linalg.norm((p[11] + p[12]) / 2 - (p[23] + p[24]) / 2))
-        return max(shoulders, 0.6 * torso, 1.0)
-    return max(float(person.box[3]) / 4, 1.0)
-
-
-def _palm(hand: Hand) -> float:
-    return float(np.linalg.norm(hand.points[9] - hand.points[0])) + 1e-6
-
-
-def _hand_distance(hand: Hand, person: Person, side: str) -> float:
-    """Distance (palm lengths) from ``hand`` to the pose model's hand on ``side``."""
-    idx = SIDES[side]
-    pts = person.points[list(idx)]
-    d_wrist = np.linalg.norm(hand.points[0] - pts[0])
-    d_centre = np.linalg.norm(hand.points[[0, 5, 9, 13, 17]].mean(0) - pts[1:].mean(0))
-    return float(min(d_wrist, d_centre)) / _palm(hand)
-
-
-def _same_body(a: Body, b: Body) -> bool:
-    pa, pb = a.person, b.person
-    seen = [j for j in CORE if min(pa.visibility[j], pb.visibility[j]) > VISIBLE]
-    if len(seen) < 3:
-        return False
-    d = np.linalg.norm(pa.points[seen] - pb.points[seen], axis=1).mean()
-    return bool(d < SAME_BODY * max(a.scale, b.scale))
-
-
-def _bodies(persons: list[Person], width: int, height: int) -> list[Body]:
-    bodies = [Body(i + 1, p, bool(p.flag >= POSE_VALID), body_scale(p),
-                   confidence.closeness(p, height), confidence.person_sure(p, height)) for i, p in enumerate(persons)]
-    keep: list[Body] = []
-    for b in sorted(bodies, key=lambda b: -b.person.score):
-        if b.valid and any(k.valid and _same_body(b, k) for k in keep):
-            continue                      # the detector fired twice on one person
-        keep.append(b)
-    return sorted(keep, key=lambda b: b.index)
-
-
-def _assign_faces(bodies: list[Body], faces: list[Face]) -> tuple[list[int], list[list[int]]]:
-    """Each face to the valid skeleton whose nose lies on it; also every claimant."""
-    owner, claims = [], []
-    for k, f in enumerate(faces):
-        x, y, w, h = f.box
-        c, s = np.array([x + w / 2, y + h / 2]), max(w, h)
-        cand = []
-        for b in bodies:
-            p, v = b.person.points, b.person.visibility
-            if b.valid and v[0] > VISIBLE and np.linalg.norm(p[0] - c) < 0.6 * s:
-                cand.append((float(np.linalg.norm(p[0] - c)), b.index))
-        cand.sort()
-        claims.append([i for _, i in cand])
-        owner.append(cand[0][1] if cand else 0)
-        if cand:
-            next(b for b in bodies if b.index == cand[0][1]).faces.append(k)
-    return owner, claims
-
-
-def _assign_hands(bodies: list[Body], hands: list[Hand]) -> list[int]:
-    """Greedy: the closest (hand, wrist) pairs first, one hand per wrist."""
-    pairs = []
-    for k, h in enumerate(hands):
-        for b in bodies:
-            if not b.valid:
-                continue
-            for side in SIDES:
-                d = _hand_distance(h, b.person, side)
-                if d <= ATTACH:
-                    pairs.append((d, k, b.index, side))
-    owner = [0] * len(hands)
-    taken = set()
-    by_index = {b.index: b for b in bodies}
-    for d, k, i, side in sorted(pairs):
-        if owner[k] or (i, side) in taken:
-            continue
-        owner[k] = i
-        taken.add((i, side))
-        by_index[i].hands[side] = k
-        if hands[k].side is None:
-            hands[k].side = side
-    return owner
-
-
 def _edge_palms(hand: Hand, width: int, height: int) -> float:
     """Distance (palm lengths) from the hand's wrist to the nearest frame edge."""
     w = hand.points[0]
-    return float(min(w[0], w[1], width - w[0], height - w[1])) / _palm(hand)
+    return float(min(w[0], w[1], width - w[0], height - w[1])) / palm_length(hand)
 
 
 def _hand_issues(bodies, hands, owner, width, height) -> list[Issue]:
@@ -217,7 +92,7 @@ def _hand_issues(bodies, hands, owner, width, height) -> list[Issue]:
     for k, h in enumerate(hands):
         if owner[k]:
             continue
-        palm = _palm(h)
+        palm = palm_length(h)
         region = geometry.around(h.points, 0.3 * palm)
         where = geometry.where(region, width, height)
         sure = confirmed(h)
@@ -235,7 +110,7 @@ def _hand_issues(bodies, hands, owner, width, height) -> list[Issue]:
                              {**values, "person": b.index}))
         elif hosts:
             names = " or ".join(f"person {b.index}" for b in hosts[:2])
-            gap = min((_hand_distance(h, b.person, s) for b in bodies if b.valid
+            gap = min((hand_distance(h, b.person, s) for b in bodies if b.valid
                        for s in SIDES), default=np.inf)
             values["nearest_wrist_palms"] = round(float(min(gap, 99.0)), 2)
             # weighed by how surely the hand and the skeletons it was matched against were
@@ -419,9 +294,9 @@ def account(persons: list[Person], faces: list[Face], hands: list[Hand], *, widt
         The bodies, what each face and hand belongs to, and every inconsistency as an
         :class:`Issue` (kind, raw strength, region, sentence).
     """
-    bodies = _bodies(persons, width, height)
-    f_owner, claims = _assign_faces(bodies, faces)
-    h_owner = _assign_hands(bodies, hands)
+    bodies = find_bodies(persons, width, height)
+    f_owner, claims = assign_faces(bodies, faces)
+    h_owner = assign_hands(bodies, hands)
     issues = (_hand_issues(bodies, hands, h_owner, width, height)
               + _face_issues(bodies, faces, f_owner, claims, width, height)
               + _limb_issues(bodies, width, height)

@@ -227,7 +227,7 @@ def certify(paths, out, approved, force, target_names, background, as_json, prof
     with the package names one process gives."""
     from functools import partial
 
-    from keyframe.executors import LocalExecutor, imap_ordered
+    from keyframe.executors import ordered_pool
     from keyframe.workflows import certify as certify_one, package_group
 
     targets, prof = targets_and_profile(target_names, profile)
@@ -243,8 +243,8 @@ def certify(paths, out, approved, force, target_names, background, as_json, prof
     hold_out(out, "certify", wait=wait)
     work = partial(certify_one, out=out, profile=prof, targets=targets, background=background,
                    force=force, max_pixels=max_pixels, mattes=mattes)
-    with LocalExecutor(jobs=jobs if len(found) > 1 else 1) as runner:
-        for path, done in zip(found, imap_ordered(runner, work, found, group=package_group)):
+    with ordered_pool(work, found, jobs=jobs, group=package_group) as done_in_order:
+        for path, done in zip(found, done_in_order):
             reports.append(done.report)
             _certified_line(path, done, as_json=as_json)
     counts = summarise(reports)
@@ -303,13 +303,13 @@ def verify(packages, no_recheck, as_json, jobs):
     from functools import partial
 
     from keyframe.cli._base import EXIT_UNCHECKED
-    from keyframe.executors import LocalExecutor, imap_ordered
+    from keyframe.executors import ordered_pool
     from keyframe.verify import verify as verify_package
 
     bad = unchecked = 0
     work = partial(verify_package, recheck=not no_recheck)
-    with LocalExecutor(jobs=jobs if len(packages) > 1 else 1) as runner:
-        for pkg, result in zip(packages, imap_ordered(runner, work, packages)):
+    with ordered_pool(work, packages, jobs=jobs) as results:
+        for pkg, result in zip(packages, results):
             bad += not result.ok
             unchecked += bool(result.ok and result.unchecked)
             if as_json:

@@ -28,7 +28,7 @@ def _recipe_or_usage_error(path: Path):
 
 def _format_or_error(out: Path) -> None:
     """Exit 2 when ``out``'s ending names no image format keyframe writes."""
-    from keyframe.image import output_format
+    from keyframe.encode import output_format
 
     try:
         output_format(out)
@@ -136,7 +136,8 @@ def fix_command(image, recipe_path, out, max_pixels, overwrite):
     """Replay a recipe on one image and write the result (atomically) in the format the
     ending of -o names. The input is never overwritten; another existing file only with
     --overwrite."""
-    from keyframe.image import ImageError, encode_for, load, sha256_bytes
+    from keyframe.encode import encode_for
+    from keyframe.image import ImageError, load, sha256_bytes
     from keyframe.package import write_atomic
     from keyframe.recipe import RecipeError, replay
 

@@ -59,7 +59,7 @@ def _read_exports(package: Path) -> list:
 @overwrite_option
 def extract(clip, frame, out, overwrite):
     """Write one exact frame of CLIP as a PNG (then gate it like any image)."""
-    from keyframe.image import encode_for, output_format
+    from keyframe.encode import encode_for, output_format
     from keyframe.package import write_atomic
     from keyframe.video import VideoError, extract as extract_frame
 

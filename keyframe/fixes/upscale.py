@@ -24,7 +24,7 @@ TILE = 256
 
 def model_factors(method: str) -> tuple[int, ...]:
     """The integer factors the model table has for a learned ``method`` (e.g. (2, 3, 4))."""
-    from keyframe.models import MODELS
+    from keyframe.model_table import MODELS
 
     pat = re.compile(rf"sr-{re.escape(method)}-x(\d+)")
     return tuple(sorted(int(m.group(1)) for n in MODELS if (m := pat.fullmatch(n))))

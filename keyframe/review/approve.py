@@ -26,7 +26,8 @@ from keyframe.decisions import read_decisions, review_record
 from keyframe.image import LoadedImage, from_array
 from keyframe.package import PackageError, write_package
 from keyframe.profiles import Profile
-from keyframe.recipe import RecipeError, parse, run_step_rgba
+from keyframe.recipe import RecipeError, parse
+from keyframe.recipe_steps import run_step_rgba
 from keyframe.report import Report
 from keyframe.review.queue import Queue
 from keyframe.targets import Target
@@ -44,7 +45,7 @@ class Approved:
 def replay_line(image: LoadedImage, line: dict[str, Any]) -> LoadedImage:
     """The gate's pixels again: the recipe of a ``gate.jsonl`` line replayed on its source.
 
-    Colour and alpha travel together step by step (:func:`keyframe.recipe.run_step_rgba`),
+    Colour and alpha travel together step by step (:func:`keyframe.recipe_steps.run_step_rgba`),
     as in the gate, so a defringe → flatten recipe of a cut-out replays too.
 
     Raises

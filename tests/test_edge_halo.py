@@ -167,3 +167,12 @@ def test_cutout_edge_halo_comparable_across_sizes():
     values = [sev(loose_cutout(n=n, ring_px=n / 1024, strength=0.3), "edge_halo")
               for n in (1024, 2048, 3072)]
     assert max(values) - min(values) < 0.2 and min(values) > 0.3
+
+
+@pytest.mark.parametrize("alpha", [0, 127, 128, 255])
+def test_alpha_that_never_crosses_half_has_no_edge_to_measure(alpha):
+    # a fully transparent layer made the halo statistic crash on an empty boundary box
+    rgb = np.full((120, 200, 3), 200, np.uint8)
+    ms = CHECK.measure(rgba_image(rgb, np.full((120, 200), alpha / 255, np.float32)))
+    assert {m.code for m in ms} == {"edge_halo", "hard_edge", "alpha_fringe", "alpha_specks"}
+    assert all(m.severity == 0.0 for m in ms)

@@ -102,6 +102,11 @@ def measure_rgba(image: LoadedImage, *, with_mask: bool = False) -> list[Measure
     """``alpha_fringe``, ``edge_halo`` and ``hard_edge`` of an image with an alpha plane."""
     f, c, a = canonical(image)
     fg = (a >= 0.5)
+    if fg.all() or not fg.any():     # alpha never crosses 0.5: no cut-out edge to measure
+        why = ("no cut-out edge: alpha is on one side of 0.5 everywhere (transparency is "
+               "has_alpha's)")
+        return [Measurement(code, 0.0, why) for code in ("alpha_fringe", "edge_halo",
+                                                          "hard_edge")]
     halo = rim_excess(c * a[..., None], 1.0 - a, fg, tuple(BACKGROUNDS.values()))
     L = max(1, int(np.count_nonzero(boundary(fg))))
     full_shape = a.shape

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from checks.framing import FramingCheck
 from helpers import img, scene
@@ -139,3 +140,11 @@ def test_the_file_size_framing_predicts_is_the_exports_own():
     assert _jpeg90_bytes(rgb, (512, 512)) == len(encode_jpeg(rgb, quality=90))
     small = np.asarray(PILImage.fromarray(rgb).resize((320, 200), PILImage.Resampling.LANCZOS))
     assert _jpeg90_bytes(rgb, (320, 200)) == len(encode_jpeg(small, quality=90))
+
+
+@pytest.mark.parametrize("value", [0, 1, 128, 255])
+def test_a_flat_picture_has_no_subject_at_the_edge(value):
+    # an all-black picture's spectrum is zero; its spectral residual came back as a spike in
+    # the top-left corner and read subject_near_edge 1.0 (the gate then extended the canvas)
+    rgb = np.full((200, 300, 3), value, np.uint8)
+    assert sev(img(rgb))["subject_near_edge"] == 0.0

@@ -20,6 +20,8 @@ Box = tuple[int, int, int, int]
 
 #: long side (px) at which the spectral-residual saliency is computed (Hou & Zhang use 64)
 SALIENCY_SIDE = 64
+#: a 64-px luma spanning less than this (grey levels) shows nothing that stands out
+FLAT_RANGE = 1.0
 
 
 def saliency(rgb: np.ndarray, *, full_size: bool = True) -> np.ndarray:
@@ -36,6 +38,11 @@ def saliency(rgb: np.ndarray, *, full_size: bool = True) -> np.ndarray:
     sw, sh = max(8, round(w * f)), max(8, round(h * f))
     small_rgb = cv2.resize(np.ascontiguousarray(rgb), (sw, sh), interpolation=cv2.INTER_AREA)
     small = cv2.cvtColor(small_rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    if np.ptp(small) < FLAT_RANGE:
+        # nothing stands out (and an all-black picture's spectrum is all zero: its
+        # "residual" transformed back is a spike in the top-left corner, which read as a
+        # subject at the edge): the same saliency everywhere
+        return np.ones((h, w) if full_size else (sh, sw), np.float32)
     spec = np.fft.fft2(small)
     log_amp = np.log(np.abs(spec) + 1e-9)
     residual = log_amp - cv2.blur(log_amp, (3, 3), borderType=cv2.BORDER_REFLECT)

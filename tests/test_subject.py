@@ -6,7 +6,7 @@ import pytest
 from skimage import data
 
 from checks.framing import FramingCheck
-from checks.subject import SalientObject
+from checks.framing.subject import SalientObject
 from keyframe.fixes.reframe import Reframe
 from keyframe.image import from_array
 from keyframe.registry import Context

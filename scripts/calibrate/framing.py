@@ -1,4 +1,4 @@
-"""Print the saliency edge ratio (checks/framing.py, subject_near_edge without regions) on
+"""Print the saliency edge ratio (checks/framing/, subject_near_edge without regions) on
 clean photos (samples/clean_*, ../shared/data ComfyUI generations) and on the same images
 shifted so that their most salient part touches an edge: the table the anchors came from."""
 from __future__ import annotations

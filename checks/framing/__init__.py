@@ -7,7 +7,7 @@ assessment names none) supplies the limits; the check only measures distances to
 target's export size (``target_width``, ``target_height``, ``multiple_of``) and the subject
 box (``subject_x/y/w/h``, ``subject_from_regions``, ``subject_source``) that the ``reframe``
 fix plans from: the anatomy check's face and person boxes; without people, when a reframe
-will be planned, the salient object of ``u2netp``'s matte (:mod:`checks.subject`); else the
+will be planned, the salient object of ``u2netp``'s matte (:mod:`checks.framing.subject`); else the
 spectral-residual saliency box.
 
 Anchors (severity 0 → 1), on the shared scale (0.5 = visible harm to the first frame):
@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from checks.subject import object_box
+from checks.framing.subject import object_box
 from keyframe.fixes.reframe import salient_box, saliency, union
 from keyframe.image import LoadedImage, encode_jpeg
 from keyframe.models import ModelMissing
@@ -112,7 +112,7 @@ def _reframed(t: Target, w: int, h: int) -> bool:
 
 
 def _object(image: LoadedImage) -> tuple[tuple[int, int, int, int] | None, str]:
-    """The salient object's box (:mod:`checks.subject`) and where the box came from:
+    """The salient object's box (:mod:`checks.framing.subject`) and where the box came from:
     "object", or "saliency" when the matte shows no single object or when the ``u2netp``
     model is not installed (then the model-free saliency box is the subject, as before)."""
     try:

@@ -103,6 +103,40 @@ def test_unsharp_ladder_increasing(name):
     assert sev[-1] >= (0.4 if name == "astronaut" else 0.5), sev
 
 
+def _knit(h: int, w: int) -> np.ndarray:
+    """Grey knitting: bright stitches (ellipses, 10 x 12 px, random brightness 150-230) on a
+    dark ground of 25, drawn at 4x and area-reduced: texture, not a sharpened edge."""
+    rng = np.random.default_rng(0)
+    ss = 4
+    big = np.full((h * ss, w * ss), 25, np.uint8)
+    for y in range(0, h * ss, 12 * ss):
+        for x in range(0, w * ss, 10 * ss):
+            jx, jy = rng.integers(-ss, ss + 1, 2)
+            cv2.ellipse(big, (int(x + jx + 5 * ss), int(y + jy + 6 * ss)), (3 * ss, 5 * ss),
+                        float(rng.uniform(-30, 30)), 0, 360, int(rng.integers(150, 230)), -1)
+    return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def test_one_textured_object_is_not_a_sharpened_picture():
+    """Sharpening is applied to the whole frame; above the pixel budget the measure reads half
+    its tiles on an even lattice (blur.SPREAD_SHARE), so a knitted garment over a quarter of a
+    1280-px scene, the most textured tiles of the picture, does not carry the median (with the
+    most textured tiles alone it read halo 0.76, severity 1.0). The unsharp-masked scene still
+    reads major and rising."""
+    n = 1280
+    rgb = scene(n).copy()
+    rgb[n // 2:, n // 2:] = _knit(n // 2, n // 2)[..., None]
+    assert over(rgb).severity < 0.25
+    sev = [over(usm(scene(n), 1.5, a)).severity for a in (1, 2, 4)]
+    assert nondecreasing(sev) and sev[0] >= 0.5, sev
+
+
+def test_spread_tiles_only_above_the_pixel_budget():
+    """Below the budget both readings are the whole frame: the same edge points."""
+    image = img(photo("astronaut"))
+    assert blur_mod.edges(image, spread=True) is blur_mod.edges(image)
+
+
 def test_blurred_image_has_no_halo():
     assert over(cv2.GaussianBlur(photo("astronaut"), (0, 0), 2)).severity == 0.0
 

@@ -396,5 +396,6 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
         reason = (f"review: the automatic fixes did not mend everything "
                   f"({now.reason.removeprefix('fix: ')}){why}")
     return GateResult(source=image, before=before, after=now, image=current,
-                      recipe=from_steps(kept, size=(image.width, image.height)),
+                      recipe=from_steps(kept, size=(image.width, image.height),
+                                        source_sha256=image.sha256, target=target),
                       attempts=attempts, verdict=verdict, reason=reason)

@@ -22,7 +22,12 @@
     feather = 8                   # ... blended back over this many px
 
 A recipe made by ``keyframe gate`` records the ``size = [w, h]`` of the picture it was made
-on. A step with absolute geometry — a ``region``, or params in source pixels (a fix's
+on, its ``source_sha256`` and the video ``target`` the gate measured for. On another picture
+(another sha256) a step whose params locate that picture's content (a fix's ``content_px``:
+reframe's protected boxes) is re-planned from a fresh measurement of this picture, or
+refused (:mod:`keyframe.recipe_replan`); the same picture replays byte for byte, and a recipe
+that records no sha256 (hand-written, or recorded before it was) replays its boxes as they
+are. A step with absolute geometry — a ``region``, or params in source pixels (a fix's
 ``source_px``: crop widths, protected boxes, erase boxes, a face box) — fits that size only:
 :func:`replay` on a picture of another size refuses it with one line, unless the recipe says
 ``scale_geometry = true``, in which case those numbers are scaled to the new size.
@@ -62,7 +67,7 @@ else:  # pragma: no cover - Python 3.10
 
 SCHEMA = "keyframe.recipe/1"
 _TOP_KEYS = {"schema", "keyframe_version", "models", "files", "steps", "description", "size",
-             "scale_geometry"}
+             "scale_geometry", "source_sha256", "target"}
 _STEP_KEYS = {"fix", "params", "region", "feather"}
 
 
@@ -79,11 +84,19 @@ class Recipe:
     scale_geometry: bool = False
     #: path -> sha256 of every file a step reads (``Fix.files_for``), checked at replay
     files: dict[str, str] = field(default_factory=dict)
+    #: sha256 of the picture the recipe was made on (its file's, or its pixels'), when known
+    source_sha256: str | None = None
+    #: the video target the gate measured the picture for (re-measuring content needs it)
+    target: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"schema": SCHEMA, "keyframe_version": self.keyframe_version}
         if self.size is not None:
             d["size"] = list(self.size)
+        if self.source_sha256:
+            d["source_sha256"] = self.source_sha256
+        if self.target:
+            d["target"] = self.target
         if self.scale_geometry:
             d["scale_geometry"] = True
         files = {"files": dict(sorted(self.files.items()))} if self.files else {}
@@ -164,10 +177,14 @@ def parse(data: Any) -> Recipe:
     scale = data.get("scale_geometry", False)
     if not isinstance(scale, bool):
         raise RecipeError(f"`scale_geometry` must be true or false, got {scale!r}")
+    for key in ("source_sha256", "target"):
+        if not isinstance(data.get(key, ""), str):
+            raise RecipeError(f"`{key}` must be a string, got {data[key]!r}")
     recipe = Recipe(steps=tuple(steps), models=dict(models),
                     keyframe_version=str(data.get("keyframe_version", __version__)),
                     size=tuple(size) if size else None, scale_geometry=scale,
-                    files=dict(files))
+                    files=dict(files), source_sha256=data.get("source_sha256") or None,
+                    target=data.get("target") or None)
     check_models(recipe)
     check_files(recipe)
     return recipe
@@ -207,14 +224,15 @@ def load(path: str | Path) -> Recipe:
         raise RecipeError(f"{path}: {exc}") from None
 
 
-def from_steps(steps: Iterable[RecipeStep], *, size: tuple[int, int] | None = None
-               ) -> Recipe:
-    """A recipe of ``steps`` (made on a picture of ``size``) recording the current hash of
-    every model they use."""
+def from_steps(steps: Iterable[RecipeStep], *, size: tuple[int, int] | None = None,
+               source_sha256: str | None = None, target: str | None = None) -> Recipe:
+    """A recipe of ``steps`` (made on a picture of ``size`` and ``source_sha256``, for the
+    video ``target``) recording the current hash of every model they use."""
     steps = tuple(steps)
     names = {m for s in steps for m in step_models(fix_classes()[s.fix], s.params)}
     return Recipe(steps=steps, models={m: model_sha256(m) for m in sorted(names)}, size=size,
-                  files=file_sha256s(steps))
+                  files=file_sha256s(steps), source_sha256=source_sha256 or None,
+                  target=target or None)
 
 
 def model_sha256(name: str) -> str:
@@ -236,35 +254,70 @@ def from_manifest(manifest: dict[str, Any]) -> Recipe:
     source = manifest.get("source")
     if isinstance(source, dict) and source.get("width") and source.get("height"):
         data["size"] = [source["width"], source["height"]]   # the steps ran on the source
+    if isinstance(source, dict) and isinstance(source.get("sha256"), str):
+        data["source_sha256"] = source["sha256"]
+    if isinstance(manifest.get("target"), str):
+        data["target"] = manifest["target"]
     return parse(data)
 
 
-def replay(recipe: Recipe, rgb: np.ndarray) -> np.ndarray:
-    """Run every step in order on ``rgb`` (never modified).
+@dataclass(frozen=True)
+class Replayed:
+    """A replay's pixels and what it had to re-measure (one line per re-planned step)."""
+
+    rgb: np.ndarray
+    notes: tuple[str, ...] = ()
+
+
+def replay(recipe: Recipe, rgb: np.ndarray, *, sha256: str | None = None) -> np.ndarray:
+    """Run every step in order on ``rgb`` (never modified); :func:`replay_noted`'s pixels."""
+    return replay_noted(recipe, rgb, sha256=sha256).rgb
+
+
+def replay_noted(recipe: Recipe, rgb: np.ndarray, *, sha256: str | None = None
+                 ) -> Replayed:
+    """Run every step in order on ``rgb`` (never modified), read from a file of sha256
+    ``sha256`` when known.
+
+    On the picture the recipe was made on (its recorded ``source_sha256`` is the file's or
+    the pixels'), or when the recipe records none, the steps run as recorded. On another
+    picture a step with content params (``Fix.content_px``: reframe's protected boxes) is
+    re-planned from a fresh measurement of the pixels it sees
+    (:func:`keyframe.recipe_replan.relocate`), and the returned ``notes`` say so.
 
     Raises
     ------
     RecipeError
         A step failed on this image (a region outside it, an external command that failed),
-        or has absolute geometry made for another size and the recipe does not allow
-        scaling it; the message names the step. Nothing is written by this function.
+        has absolute geometry made for another size and the recipe does not allow scaling
+        it, or locates the content of another picture and cannot re-measure it; the message
+        names the step. Nothing is written by this function.
     """
-    steps = _fit_geometry(recipe, rgb.shape[1], rgb.shape[0])
-    out = rgb
+    from keyframe.recipe_replan import relocate, same_picture
+
+    other = not same_picture(recipe.source_sha256, rgb, sha256)
+    steps = _fit_geometry(recipe, rgb.shape[1], rgb.shape[0], relocated=other)
+    out, notes = rgb, []
     for n, step in enumerate(steps, 1):
+        if other:
+            step, note = relocate(step, out, target=recipe.target, number=n)
+            notes += [note] if note else []
         try:
             out = run_step(step, out)
         except (ValueError, RuntimeError, OSError, CheckSkipped) as exc:
             raise RecipeError(f"step {n} ({step.fix}): {exc}") from None
-    return out if out is not rgb else rgb.copy()
+    return Replayed(rgb=out if out is not rgb else rgb.copy(), notes=tuple(notes))
 
 
-def _absolute(step: RecipeStep) -> list[str]:
+def _absolute(step: RecipeStep, *, relocated: bool = False) -> list[str]:
     """The parts of ``step`` in source pixels: its region, its fix's ``source_px`` params
-    that are set (non-zero, non-empty)."""
-    px = getattr(fix_classes()[step.fix], "source_px", {})
+    that are set (non-zero, non-empty) — but not its ``content_px`` when ``relocated``
+    (they are re-measured on the new picture, in its own pixels)."""
+    fix = fix_classes()[step.fix]
+    skip = fix.content_px if relocated else {}
     found = ["region"] if step.region is not None else []
-    return found + [name for name in px if getattr(step.params, name)]
+    return found + [name for name in getattr(fix, "source_px", {})
+                    if getattr(step.params, name) and name not in skip]
 
 
 def _scaled(value: Any, kind: str, fx: float, fy: float) -> Any:
@@ -284,17 +337,19 @@ def _scaled(value: Any, kind: str, fx: float, fy: float) -> Any:
     raise ValueError(f"unknown source_px kind {kind!r}")
 
 
-def _fit_geometry(recipe: Recipe, width: int, height: int) -> tuple[RecipeStep, ...]:
+def _fit_geometry(recipe: Recipe, width: int, height: int, *, relocated: bool = False
+                  ) -> tuple[RecipeStep, ...]:
     """The recipe's steps for a ``width`` x ``height`` input: as they are on the size the
     recipe was made on (or when it records none); scaled when ``scale_geometry``; else a
-    :class:`RecipeError` for the first step with absolute geometry."""
+    :class:`RecipeError` for the first step with absolute geometry. ``relocated``: the input
+    is another picture, whose content params are re-measured (not scaled, not refused)."""
     if recipe.size is None or tuple(recipe.size) == (width, height):
         return recipe.steps
     w0, h0 = recipe.size
     fx, fy = width / w0, height / h0
     out = []
     for n, step in enumerate(recipe.steps, 1):
-        parts = _absolute(step)
+        parts = _absolute(step, relocated=relocated)
         if parts and not recipe.scale_geometry:
             verb = "is" if len(parts) == 1 else "are"
             raise RecipeError(

@@ -355,20 +355,24 @@ def replay_file(item: tuple) -> dict:
 
     ``item`` is ``(recipe, input path, output path, max_pixels)``, the recipe a validated
     :class:`keyframe.recipe.Recipe` (its models and files were checked when it was loaded).
-    Returns the record of ``apply.jsonl``: ``path``, ``output``, ``sha256`` and ``error``
-    (one line, naming the file) — a bad file is a record, never a raise.
+    Returns the record of ``apply.jsonl``: ``path``, ``output``, ``sha256``, ``error`` (one
+    line, naming the file) — a bad file is a record, never a raise — and ``notes``: what was
+    re-measured because the file is not the picture the recipe was made on
+    (:func:`keyframe.recipe.replay_noted`).
     """
     from keyframe.fileio import write_atomic
     from keyframe.image import ImageError, encode_png, load, sha256_bytes
-    from keyframe.recipe import RecipeError, replay
+    from keyframe.recipe import RecipeError, replay_noted
 
     recipe, path, out, max_pixels = item
-    record = {"path": path, "output": None, "sha256": None, "error": None}
+    record = {"path": path, "output": None, "sha256": None, "error": None, "notes": []}
     try:
-        png = encode_png(replay(recipe, load(path, max_pixels=max_pixels).rgb))
+        image = load(path, max_pixels=max_pixels)
+        done = replay_noted(recipe, image.rgb, sha256=image.sha256)
+        png = encode_png(done.rgb)
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, png)
-        record.update(output=out, sha256=sha256_bytes(png))
+        record.update(output=out, sha256=sha256_bytes(png), notes=list(done.notes))
     except (ImageError, RecipeError) as exc:
         record["error"] = error_line(path, exc)
     return record

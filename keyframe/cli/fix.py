@@ -139,7 +139,7 @@ def fix_command(image, recipe_path, out, max_pixels, overwrite):
     from keyframe.encode import encode_for
     from keyframe.image import ImageError, load, sha256_bytes
     from keyframe.package import write_atomic
-    from keyframe.recipe import RecipeError, replay
+    from keyframe.recipe import RecipeError, replay_noted
 
     refuse_or_error(out, inputs=[image, recipe_path], overwrite=True)   # before any work
     _format_or_error(out)
@@ -147,14 +147,16 @@ def fix_command(image, recipe_path, out, max_pixels, overwrite):
     recipe = _recipe_or_usage_error(recipe_path)
     try:
         src = load(image, max_pixels=max_pixels)
-        rgb = replay(recipe, src.rgb)
+        done = replay_noted(recipe, src.rgb, sha256=src.sha256)
+        rgb = done.rgb
     except (ImageError, RecipeError) as exc:
         click.echo(f"error: {error_line(image, exc)}", err=True)
         sys.exit(2)
     data = encode_for(rgb, out)
     refuse_or_error(out, inputs=[image, recipe_path], overwrite=overwrite, data=data)
     write_atomic(out, data)
-    click.echo(f"{out}  {rgb.shape[1]}x{rgb.shape[0]}  sha256 {sha256_bytes(data)}")
+    click.echo(f"{out}  {rgb.shape[1]}x{rgb.shape[0]}  sha256 {sha256_bytes(data)}"
+               + "".join(f"; {note}" for note in done.notes))
 
 
 @main.command("apply")
@@ -164,7 +166,7 @@ def fix_command(image, recipe_path, out, max_pixels, overwrite):
               type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: one PNG per input (same relative path) and apply.jsonl.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print apply.jsonl's records on stdout (path, output, sha256, error) "
+              help="Print apply.jsonl's records on stdout (path, output, sha256, error, notes) "
                    "instead of the lines for people.")
 @jobs_option
 @max_pixels_option
@@ -201,7 +203,7 @@ def apply_command(recipe_path, folder, out, as_json, jobs, max_pixels, wait, ove
         why = refuse_overwrite(target, input_ids=originals, overwrite=ours)
         if why:
             by_path[str(path)] = {"path": str(path), "output": None, "sha256": None,
-                                  "error": error_line(path, RecipeError(why))}
+                                  "error": error_line(path, RecipeError(why)), "notes": []}
         else:
             todo.append((recipe, str(path), str(target), max_pixels))
     with LocalExecutor(jobs=jobs) as runner:
@@ -212,7 +214,8 @@ def apply_command(recipe_path, folder, out, as_json, jobs, max_pixels, wait, ove
             elif record["error"]:
                 click.echo(f"error  {record['error']}", err=True)
             else:
-                click.echo(f"ok     {record['path']} -> {record['output']}")
+                click.echo(f"ok     {record['path']} -> {record['output']}"
+                           + "".join(f"; {note}" for note in record["notes"]))
     records = [by_path[str(p)] for p in found]          # apply.jsonl in input order
     failed = sum(r["error"] is not None for r in records)
     out.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,17 @@ class Fix(abc.ABC):
     #: test ties each one to a key its check emits: a renamed key cannot silently turn a
     #: planned step into its defaults)
     reads: ClassVar[tuple[str, ...]] = ()
+    #: params that locate the content of the picture the step was planned on (reframe's
+    #: protected boxes, a face box), name -> what they are in words: on another picture
+    #: (another source sha256) a recipe's replay re-plans them from a fresh measurement
+    #: (:attr:`content_checks`), or refuses the step. Params that hold for a whole campaign
+    #: (crop widths of a template's bars, a fixed watermark region) are not listed
+    content_px: ClassVar[dict[str, str]] = {}
+    #: the checks whose measurements re-locate :attr:`content_px` on another picture, in
+    #: the order they run; :meth:`plan_params` plans from the last one's measurement of a
+    #: code this fix ``mends`` — the path the gate plans from. Empty: they cannot be
+    #: re-measured, and a replay on another picture refuses the step
+    content_checks: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def geometry_changes(cls, params: Any) -> bool:

@@ -49,6 +49,8 @@ class FaceDetail(Fix):
     inspect_as = "local"
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
     source_px = {"x": "x", "y": "y", "w": "x", "h": "y"}
+    #: the box is THAT picture's face: not re-measured, a replay on another picture refuses
+    content_px = {"x": "face box", "y": "face box", "w": "face box", "h": "face box"}
 
     @dataclass(frozen=True)
     class Params:

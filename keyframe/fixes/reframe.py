@@ -224,6 +224,10 @@ class Reframe(Fix):
              "subject_w", "subject_h", "subject_from_regions", "margin_wanted")
     #: params in source pixels (keyframe.recipe: a replay on another size refuses or scales)
     source_px = {"protect": "boxes"}
+    #: the protected boxes are where THAT picture's subject is: a replay on another picture
+    #: re-measures them as the gate does (anatomy's faces and persons, framing's subject box)
+    content_px = {"protect": "protected box"}
+    content_checks = ("anatomy", "framing")
 
     @dataclass(frozen=True)
     class Params:

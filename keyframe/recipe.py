@@ -254,8 +254,9 @@ def from_manifest(manifest: dict[str, Any]) -> Recipe:
     source = manifest.get("source")
     if isinstance(source, dict) and source.get("width") and source.get("height"):
         data["size"] = [source["width"], source["height"]]   # the steps ran on the source
-    if isinstance(source, dict) and isinstance(source.get("sha256"), str):
-        data["source_sha256"] = source["sha256"]
+    borrowed = any("source had no file bytes" in str(n) for n in manifest.get("notes") or ())
+    if isinstance(source, dict) and isinstance(source.get("sha256"), str) and not borrowed:
+        data["source_sha256"] = source["sha256"]       # not keyframe.png's, standing in
     if isinstance(manifest.get("target"), str):
         data["target"] = manifest["target"]
     return parse(data)

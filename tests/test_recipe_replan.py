@@ -86,6 +86,23 @@ def test_bottle_recipe_on_a_same_size_people_picture_protects_the_people(
     assert (out / "girl_in_field.png").read_bytes() == encode_png(run_step(new, image.rgb))
 
 
+def test_the_re_planned_step_is_the_one_the_gate_plans_for_that_picture(
+        tmp_path, shared_data, shared_models):
+    from keyframe.workflows import gate
+
+    girl = shared_data / GIRL
+    result = gate(girl, target="veo")
+    assert (result.recipe.source_sha256, result.recipe.target) == (sha256_file(girl), "veo")
+    done = replay_noted(parse({"size": [1024, 1024], "steps": [STEP], "target": "veo",
+                               "source_sha256": sha256_file(shared_data / BOTTLE)}),
+                        load(girl).rgb, sha256=sha256_file(girl))
+    new, note = relocate(make_step("reframe", STEP["params"]), load(girl).rgb, target="veo",
+                         number=1)
+    assert done.notes == (note,)
+    assert [s.to_dict() for s in result.recipe.steps] == [new.to_dict()]
+    assert np.array_equal(done.rgb, result.image.rgb)
+
+
 def test_the_same_picture_replays_byte_for_byte(tmp_path, shared_data, shared_models):
     bottle = shared_data / BOTTLE
     folder = _folder(tmp_path, "in", bottle)
@@ -153,3 +170,14 @@ def test_source_sha256_and_target_round_trip_and_are_checked():
     assert json.loads(rec.to_json())["source_sha256"] == "ab" * 32
     with pytest.raises(RecipeError, match="source_sha256"):
         parse({"source_sha256": 12, "steps": []})
+
+
+def test_a_manifest_gives_its_source_sha256_and_target_unless_keyframe_png_stood_in():
+    from keyframe.recipe import from_manifest
+
+    manifest = {"recipe": [], "source": {"sha256": "cd" * 32, "width": 4, "height": 4},
+                "target": "veo", "notes": []}
+    rec = from_manifest(manifest)
+    assert (rec.source_sha256, rec.target, rec.size) == ("cd" * 32, "veo", (4, 4))
+    manifest["notes"] = ["source had no file bytes: source.sha256 is that of keyframe.png"]
+    assert from_manifest(manifest).source_sha256 is None

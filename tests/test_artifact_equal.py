@@ -1,0 +1,203 @@
+"""The artifact checks' fast paths (issue 18) equal the plain implementations they replaced.
+
+Each reference below is the code as it was before the speed work, kept here verbatim in
+its arithmetic: the new code must give the same arrays, bit for bit (same dtype), on real
+photos, their posterised / noisy / smoothed copies and odd sizes, in both orientations.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from checks.artifact import banding, grid, seams
+from keyframe_dev.data import photo
+
+
+# ------------------------------------------------------------------ the pictures
+
+def _planes() -> list[np.ndarray]:
+    """Luma planes that exercise every branch: texture, exact plateaus (posterised), plateaus
+    under +-1 of noise, plateaus joined by short ramps (a posterised picture smoothed), and
+    sizes that are not multiples of any tile or period."""
+    rng = np.random.default_rng(3)
+    out = []
+    for name, side in (("astronaut", 512), ("coffee", 600), ("chelsea", 451)):
+        rgb = photo(name)
+        g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        g = cv2.resize(g, (side, side * g.shape[0] // g.shape[1]), interpolation=cv2.INTER_AREA)
+        post = (g // 16 * 16 + 8).astype(np.uint8)
+        noisy = np.clip(post.astype(np.int16) + rng.integers(-1, 2, post.shape), 0, 255)
+        smooth = cv2.GaussianBlur(post, (0, 0), 2.0)
+        out += [g, post, noisy.astype(np.uint8), smooth]
+    yy, xx = np.mgrid[0:300, 0:433]
+    ramp = (xx * 255 / 432 // 12 * 12).astype(np.uint8)                # a banded gradient
+    out.append(cv2.GaussianBlur(ramp, (0, 0), 1.5))
+    out.append(((xx // 4 + yy // 4) % 2 * 3 + 120).astype(np.uint8))    # an 8-px checkerboard
+    return out
+
+
+PLANES = _planes()
+
+
+def _both(g: np.ndarray) -> list[np.ndarray]:
+    return [g, np.ascontiguousarray(g.T)]
+
+
+def _equal(a, b) -> bool:
+    return all(np.asarray(x).dtype == np.asarray(y).dtype and np.array_equal(x, y)
+               for x, y in zip(a, b, strict=True))
+
+
+# ------------------------------------------------------------------ banding references
+
+def _steps_along_rows_ref(g):
+    d = np.diff(g, axis=1)
+    w = d.shape[1]
+    if w < 9:
+        e = np.zeros(0, np.int64)
+        return e, e, e
+    z = d == 0
+    c = d[:, 3:w - 4]
+    n1 = d[:, 4:w - 3]
+    left = z[:, 0:w - 7] & z[:, 1:w - 6] & z[:, 2:w - 5]
+    one = (c != 0) & left & z[:, 4:w - 3] & z[:, 5:w - 2] & z[:, 6:w - 1]
+    two = ((c != 0) & left & (np.sign(c) == np.sign(n1)) & z[:, 5:w - 2] & z[:, 6:w - 1]
+           & z[:, 7:w])
+    height = np.where(two, c + n1, c)
+    rr, cc = np.nonzero(one | two)
+    return rr, cc + 3, height[rr, cc].astype(np.int64)
+
+
+def _flat_ref(g, k):
+    n = g.shape[1] - k + 1
+    kernel = np.ones((1, k), np.uint8)
+    hi = cv2.dilate(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
+    lo = cv2.erode(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
+    return (hi - lo) <= banding._NOISY_RANGE
+
+
+def _noisy_steps_ref(g, flat, csum):
+    P = banding._NOISY_PLATEAU
+    w = g.shape[1]
+    e = np.zeros(0, np.int64)
+    if w < 2 * P + 2:
+        return e, e, np.zeros(0)
+    n = w - 2 * P
+    left = g[:, P - 1:P - 1 + n]
+    d1 = g[:, P:P + n] != left
+    d2 = g[:, P + 1:P + 1 + n] != left
+    cand = flat[:, :n] & ((d1 & flat[:, P:P + n]) | (d2 & flat[:, P + 1:P + 1 + n]))
+    rr, cc = np.nonzero(cand)
+    if not rr.size:
+        return e, e, np.zeros(0)
+
+    def mean(col):
+        return (csum[rr, col + P] - csum[rr, col]) / P
+
+    lo = mean(cc)
+    h1 = mean(cc + P) - lo
+    h2 = mean(cc + P + 1) - lo
+    one = flat[rr, cc + P] & (np.abs(h1) >= banding._NOISY_STEP)
+    mid = g[rr, cc + P]
+    two = (~one & flat[rr, cc + P + 1] & (np.abs(h2) >= banding._NOISY_STEP)
+           & (np.minimum(lo, lo + h2) < mid) & (mid < np.maximum(lo, lo + h2)))
+    keep = one | two
+    rr, cc, hh = rr[keep], cc[keep], np.where(one, h1, h2)[keep]
+    if rr.size:
+        keep = np.ones(rr.size, bool)
+        keep[1:] = ~((rr[1:] == rr[:-1]) & (cc[1:] - cc[:-1] <= 2))
+        rr, cc, hh = rr[keep], cc[keep], hh[keep]
+    return rr, cc + P - 1, hh
+
+
+def _inside_ref(rr, cc, r, first, last, h, w):
+    cover = np.zeros((h, w + 1), np.int32)
+    np.add.at(cover, (r, first), 1)
+    np.add.at(cover, (r, last + 1), -1)
+    return np.cumsum(cover, axis=1)[rr, cc] > 0
+
+
+def _csum(g):
+    csum = np.zeros((g.shape[0], g.shape[1] + 1), np.int32)
+    np.cumsum(g, axis=1, out=csum[:, 1:])
+    return csum
+
+
+@pytest.mark.parametrize("i", range(len(PLANES)))
+def test_banding_steps_equal_the_plain_implementation(i):
+    for g in _both(PLANES[i].astype(np.int16)):
+        assert _equal(banding._steps_along_rows(g), _steps_along_rows_ref(g))
+        flat = banding._flat(g, banding._NOISY_PLATEAU)
+        assert _equal([flat], [_flat_ref(g, banding._NOISY_PLATEAU)])
+        csum = _csum(g)
+        assert _equal(banding._noisy_steps(g, flat, csum), _noisy_steps_ref(g, flat, csum))
+        r3, _, _, _, first, last = banding._ramp_steps(g, flat, csum)
+        rr, cc, _ = banding._steps_along_rows(g)
+        if r3.size:
+            assert _equal([banding._inside(rr, cc, r3, first, last, g.shape[1])],
+                          [_inside_ref(rr, cc, r3, first, last, *g.shape)])
+
+
+def test_the_pictures_hold_every_kind_of_step():
+    """The planes above are a test of something: exact, noisy and ramp steps all occur."""
+    kinds = np.zeros(3, int)
+    for g in PLANES:
+        g = g.astype(np.int16)
+        flat, csum = banding._flat(g, banding._NOISY_PLATEAU), _csum(g)
+        kinds += [banding._steps_along_rows(g)[0].size, banding._noisy_steps(g, flat, csum)[0].size,
+                  banding._ramp_steps(g, flat, csum)[0].size]
+    assert (kinds > 100).all(), kinds
+
+
+# ------------------------------------------------------------------ seam profile reference
+
+def _band_profile_ref(g):
+    h, w = g.shape
+    d = np.diff(g.astype(np.int16), axis=1)
+    band = 32
+    if h // band < 3:
+        return np.abs(d.mean(0, dtype=np.float32))
+    s = cv2.boxFilter(d.astype(np.float32), -1, (1, band), anchor=(0, 0), normalize=False,
+                      borderType=cv2.BORDER_CONSTANT)[:h - band + 1]
+    return np.median(np.abs(s * np.float32(1 / band)), axis=0)
+
+
+@pytest.mark.parametrize("i", range(len(PLANES)))
+def test_seam_profile_equals_the_plain_median(i):
+    g = PLANES[i]
+    for v in (g, g.T, g[::2], g[:, ::3].T, g[:95], g[:96].T, g[:64, :50]):
+        assert _equal([seams.band_profile(v)], [_band_profile_ref(v)])
+
+
+# ------------------------------------------------------------------ periodic templates reference
+
+def _templates_ref(pieces, period, short):
+    m = max(1, min(grid.TILE, short // 8) // period)
+    side = m * period
+    out = []
+    for y0, x0, r in pieces:
+        ty, tx = r.shape[0] // side, r.shape[1] // side
+        if ty < 1 or tx < 1:
+            continue
+        w = r.shape[1]
+        c = r[:ty * side].reshape(ty, m, period * w).sum(axis=1).reshape(ty, period, w)
+        c = c[:, :, :tx * side].reshape(ty, period, tx, m, period).sum(axis=3)
+        t = (c * np.float32(1.0 / (m * m))).transpose(0, 2, 1, 3)
+        t = np.roll(t, (y0 % period, x0 % period), axis=(2, 3))
+        out.append((x0, y0, side, t - t.mean(axis=(2, 3), keepdims=True)))
+    return out
+
+
+@pytest.mark.parametrize("i", (0, 1, 5, 12, 13))
+def test_periodic_templates_equal_the_plain_fold(i):
+    g = PLANES[i]
+    big = cv2.resize(g, (1500, 1500 * g.shape[0] // g.shape[1]))   # four crops, moved phases
+    for plane in (g, big):
+        pieces = grid._pieces(plane)
+        for period in grid.PERIODS:
+            new = grid._templates(pieces, period, min(plane.shape))
+            ref = _templates_ref(pieces, period, min(plane.shape))
+            assert len(new) == len(ref)
+            for a, b in zip(new, ref):
+                assert a[:3] == b[:3] and _equal([a[3]], [b[3]])

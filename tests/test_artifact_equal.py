@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from checks.artifact import banding, grid, seams
-from keyframe_dev.data import photo
+from checks.artifact import banding, blur, grid, seams
+from checks.artifact.noise import native_sigma
+from keyframe_dev.data import img, photo
 
 
 # ------------------------------------------------------------------ the pictures
@@ -201,3 +202,93 @@ def test_periodic_templates_equal_the_plain_fold(i):
             assert len(new) == len(ref)
             for a, b in zip(new, ref):
                 assert a[:3] == b[:3] and _equal([a[3]], [b[3]])
+
+
+# ------------------------------------------------------------------ blur's edge points reference
+
+def _edges_ref(image):
+    """blur._edges before the speed work: float Sobels of the float canonical copy for the
+    mosaic's tile ranking, np.hypot of the coarse gradient on the whole plane, every
+    direction's test over all candidates."""
+    import math
+    plane, core = _analysis_plane_ref(image)
+    noise_sigma = native_sigma(image)
+    sa = round(min(blur.SIGMA_A_MAX, blur.SIGMA_A + blur.NOISE_WIDEN * noise_sigma), 2)
+    fine = cv2.GaussianBlur(plane, (0, 0), sa)
+    coarse = cv2.GaussianBlur(plane, (0, 0), blur.SIGMA_B)
+    gx = cv2.Sobel(fine, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
+    gy = cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+    m1 = np.hypot(gx, gy)
+    m2 = np.hypot(cv2.Sobel(coarse, cv2.CV_32F, 1, 0, ksize=1, scale=0.5),
+                  cv2.Sobel(coarse, cv2.CV_32F, 0, 1, ksize=1, scale=0.5))
+    pad = np.pad(m1, 1)
+    candidates = m2 >= blur.MIN_CONTRAST * 0.5 / (math.sqrt(2 * math.pi) * blur.SIGMA_B)
+    if core is not None:
+        candidates &= core
+    idx = np.flatnonzero(candidates)
+    cgx, cgy, cm1 = gx.ravel().take(idx), gy.ravel().take(idx), m1.ravel().take(idx)
+    wid = m1.shape[1]
+    flat, at = pad.ravel(), idx + (idx // wid) * 2 + wid + 3
+    ax, ay = np.abs(cgx), np.abs(cgy)
+    horiz = ax > 2.4142 * ay
+    vert = ay > 2.4142 * ax
+    diag = ~(horiz | vert)
+    same = (cgx * cgy) > 0
+    parts = []
+    for k, (mask, (dy, dx)) in enumerate(zip((horiz, diag & same, vert, diag & ~same),
+                                             blur._STEPS)):
+        off = dy * (wid + 2) + dx
+        sel = mask & (cm1 > flat.take(at + off)) & (cm1 >= flat.take(at - off))
+        ys, xs = np.divmod(idx[sel], wid)
+        sign = np.sign(cgx[sel] * dx + cgy[sel] * dy).astype(np.int32)
+        parts.append((ys, xs, sign * dy, sign * dx, np.full(ys.size, k, np.int32)))
+    ys, xs, uy, ux, b = (np.concatenate(c) for c in zip(*parts))
+    gain_a, gain_b = blur._noise_gain(sa), blur._noise_gain(blur.SIGMA_B)
+    var = noise_sigma ** 2
+    g1 = np.sqrt(np.maximum(m1[ys, xs] ** 2 - gain_a * var, 0.0))
+    g2 = np.sqrt(np.maximum(m2[ys, xs] ** 2 - gain_b * var, 1e-12))
+    r2 = np.maximum((g1 / g2) ** 2, 1.0 + 1e-4)
+    s2 = np.clip((blur.SIGMA_B ** 2 - r2 * sa ** 2) / (r2 - 1.0), 0.0, blur.MAX_SIGMA ** 2)
+    contrast = g2 * math.sqrt(2 * math.pi) * np.sqrt(s2 + blur.SIGMA_B ** 2)
+    keep = contrast >= blur.MIN_CONTRAST
+    return (plane, ys[keep], xs[keep], uy[keep], ux[keep], b[keep],
+            np.sqrt(s2[keep]).astype(np.float32), contrast[keep].astype(np.float32))
+
+
+def _analysis_plane_ref(image):
+    from keyframe import views
+    gray = views.gray_u8(image)
+    h, w = gray.shape
+    T, M = blur.TILE, blur.MARGIN
+    if h * w <= blur.PIXEL_BUDGET or min(h, w) < T + 2 * M:
+        return gray.astype(np.float32), None
+    small = views.gray_at(image).astype(np.float32)
+    ny, nx = (h - 2 * M) // T, (w - 2 * M) // T
+    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1)
+    energy = cv2.resize(np.abs(gx) + np.abs(gy), (nx, ny), interpolation=cv2.INTER_AREA)
+    keep = np.argsort(energy.ravel())[::-1][: max(1, blur.PIXEL_BUDGET // (T + 2 * M) ** 2)]
+    side = T + 2 * M
+    cols = int(np.ceil(np.sqrt(keep.size)))
+    rows = int(np.ceil(keep.size / cols))
+    mosaic = np.zeros((rows * side, cols * side), np.float32)
+    core = np.zeros_like(mosaic, dtype=bool)
+    for i, t in enumerate(keep):
+        ty, tx = divmod(int(t), nx)
+        y, x = M + ty * T, M + tx * T
+        r, c = divmod(i, cols)
+        mosaic[r * side:(r + 1) * side, c * side:(c + 1) * side] = \
+            gray[y - M:y + T + M, x - M:x + T + M]
+        core[r * side + M:r * side + M + T, c * side + M:c * side + M + T] = True
+    return mosaic, core
+
+
+@pytest.mark.parametrize("name", ("astronaut", "coffee", "chelsea", "rocket"))
+def test_blur_edge_points_equal_the_plain_implementation(name):
+    rgb = photo(name)
+    big = cv2.resize(rgb, (1024, 1024 * rgb.shape[0] // rgb.shape[1]))   # the tile mosaic
+    for x in (rgb, big, cv2.GaussianBlur(big, (0, 0), 2.0)):
+        e = blur._edges(img(x))
+        ref = _edges_ref(img(x))
+        got = (e.plane, e.y, e.x, e.uy, e.ux, e.bin, e.radius, e.contrast)
+        assert e.y.size > 1000 and _equal(got, ref)

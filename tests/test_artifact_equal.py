@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from checks.artifact import banding, blur, grid, seams
+from checks.artifact import banding, blur, grid, noise, seams
 from checks.artifact.noise import native_sigma
 from keyframe_dev.data import img, photo
 
@@ -292,3 +292,44 @@ def test_blur_edge_points_equal_the_plain_implementation(name):
         ref = _edges_ref(img(x))
         got = (e.plane, e.y, e.x, e.uy, e.ux, e.bin, e.radius, e.contrast)
         assert e.y.size > 1000 and _equal(got, ref)
+
+
+# ------------------------------------------------------------------ noise blocks references
+
+def _block_clipped_ref(plane):
+    b, hb, wb = noise._blocks(plane)
+    p = plane[1:hb * b + 1, 1:wb * b + 1]
+    clip = ((p <= 2) | (p >= 253)).astype(np.float32)
+    return cv2.resize(clip, (wb, hb), interpolation=cv2.INTER_AREA).reshape(hb * wb, -1) > 0
+
+
+def _block_sigmas_ref(plane):
+    b, hb, wb = noise._blocks(plane)
+    p = plane[:hb * b + 2, :wb * b + 2].astype(np.float32)
+    inner = (slice(1, -1), slice(1, -1))
+
+    def block_mean_abs(taps):
+        resp = cv2.sepFilter2D(p, cv2.CV_32F, taps, taps, borderType=cv2.BORDER_REFLECT)
+        np.abs(resp, out=resp)
+        return cv2.resize(resp[inner], (wb, hb), interpolation=cv2.INTER_AREA)
+
+    r = np.minimum(block_mean_abs(noise._TAPS), block_mean_abs(noise._TAPS_WIDE))
+    m = cv2.resize(p[inner], (wb, hb), interpolation=cv2.INTER_AREA)
+    r, m = r.reshape(hb * wb, -1), m.reshape(hb * wb, -1)
+    return np.where((m > 6) & (m < 249), r * noise._GAIN, np.nan)
+
+
+@pytest.mark.parametrize("name", ("astronaut", "coffee", "rocket"))
+def test_noise_blocks_equal_the_plain_implementation(name):
+    rgb = photo(name)
+    rng = np.random.default_rng(1)
+    noisy = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
+    blown = np.clip(rgb.astype(np.int16) * 2 - 60, 0, 255).astype(np.uint8)   # clipped blocks
+    for x in (rgb, noisy, blown):
+        g = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
+        for v in (x, g, x[3:250, 5:301], g[:15, :200], x[:17, :40]):
+            for new, ref in ((noise._block_sigmas, _block_sigmas_ref),
+                             (noise._block_clipped, _block_clipped_ref)):
+                a, b = new(v), ref(v)
+                assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+        assert _block_clipped_ref(blown).any() and not _block_clipped_ref(blown).all()

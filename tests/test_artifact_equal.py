@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from checks.artifact import banding, blur, grid, noise, seams
+from checks.artifact import banding, blur, grid, noise, seams, tonal
 from checks.artifact.noise import native_sigma
 from keyframe_dev.data import img, photo
 
@@ -333,3 +333,26 @@ def test_noise_blocks_equal_the_plain_implementation(name):
                 a, b = new(v), ref(v)
                 assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
         assert _block_clipped_ref(blown).any() and not _block_clipped_ref(blown).all()
+
+
+# ------------------------------------------------------------------ clipped blobs reference
+
+def test_clip_blobs_equal_opencvs_default_labelling():
+    """tonal._blobs (Grana's algorithm on the mask's box from an even row and column) gives
+    OpenCV's default labels and blob stats: blobs, specks, noise, dilated or not, at odd
+    offsets and sizes."""
+    rng = np.random.default_rng(0)
+    for i in range(300):
+        h, w = (int(v) for v in rng.integers(20, 300, 2))
+        m = np.zeros((h, w), np.uint8)
+        for _ in range(int(rng.integers(1, 40))):
+            cv2.circle(m, (int(rng.integers(0, w)), int(rng.integers(0, h))),
+                       int(rng.integers(0, 12)), 1, -1)
+        if i % 3 == 0:
+            m |= (rng.random((h, w)) < rng.uniform(0.01, 0.5)).astype(np.uint8)
+        if i % 5 == 0:
+            m = cv2.dilate(m, np.ones((5, 5), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        got = tonal._blobs(m)
+        assert got[0] == n and np.array_equal(got[1], labels)
+        assert np.array_equal(got[2][1:], stats[1:])

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from checks.artifact import banding, blur, grid, noise, seams, tonal
+from checks.artifact import banding, blur, compression, grid, noise, seams, tonal
 from checks.artifact.noise import native_sigma
 from keyframe_dev.data import img, photo
 
@@ -356,3 +356,35 @@ def test_clip_blobs_equal_opencvs_default_labelling():
         got = tonal._blobs(m)
         assert got[0] == n and np.array_equal(got[1], labels)
         assert np.array_equal(got[2][1:], stats[1:])
+
+
+# ------------------------------------------------------------------ chroma profile reference
+
+def _chroma_profile_ref(cb, cr, axis):
+    out = None
+    for c in (cb, cr):
+        if axis == 1:
+            a = cv2.blur(c, (1, compression._CHROMA_ALONG), borderType=cv2.BORDER_REPLICATE)
+            a = a[compression._lines(c.shape[0])]
+            b = (a[:, 1:] + a[:, :-1]) * 0.5
+            d = b[:, 2:] - b[:, :-2]
+        else:
+            a = cv2.blur(c, (compression._CHROMA_ALONG, 1), borderType=cv2.BORDER_REPLICATE)
+            a = a[:, compression._lines(c.shape[1])]
+            b = (a[1:] + a[:-1]) * 0.5
+            d = b[2:] - b[:-2]
+        d = np.minimum(np.abs(d), compression._CHROMA_CLIP) ** 2
+        out = d if out is None else out + d
+    return out.mean(axis=0 if axis == 1 else 1)
+
+
+@pytest.mark.parametrize("name", ("astronaut", "coffee", "rocket"))
+def test_chroma_profile_equals_the_plain_implementation(name):
+    from keyframe.fixes._common import CB, CR
+    f = photo(name).astype(np.float32)
+    big = cv2.resize(f, (1400, 1400 * f.shape[0] // f.shape[1]))     # every second line
+    for x in (f, big, f - cv2.GaussianBlur(f, (0, 0), 2.0), f * 1e-3):
+        cb, cr = x @ CB, x @ CR
+        for axis in (0, 1):
+            assert _equal([compression._chroma_profile(cb, cr, axis)],
+                          [_chroma_profile_ref(cb, cr, axis)])

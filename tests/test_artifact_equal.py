@@ -171,6 +171,16 @@ def test_seam_profile_equals_the_plain_median(i):
         assert _equal([seams.band_profile(v)], [_band_profile_ref(v)])
 
 
+def test_seam_fold_statistics_equal_numpys():
+    """The seam fold's lower quartile and medians: numpy's values, bit for bit."""
+    rng = np.random.default_rng(2)
+    for _ in range(400):
+        x = rng.normal(size=(int(rng.integers(2, 70)), int(rng.integers(1, 100))))
+        x = np.round(x, int(rng.integers(0, 3)))          # ties too
+        assert np.array_equal(seams._lower_quartile(x), np.percentile(x, 25, axis=0))
+        assert seams._median(x.ravel()) == float(np.median(x.ravel()))
+
+
 # ------------------------------------------------------------------ periodic templates reference
 
 def _templates_ref(pieces, period, short):

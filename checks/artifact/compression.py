@@ -67,8 +67,8 @@ def _boundary_profile(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out_cnt = np.zeros(a.shape[1] - 1, np.float64)
     if d.shape[1] >= 3:
         top = _SMOOTH_DIFF + _SMOOTH_SOFT
-        wgt = (np.clip((top - d[:, :-2]) / _SMOOTH_SOFT, 0, 1)
-               * np.clip((top - d[:, 2:]) / _SMOOTH_SOFT, 0, 1))
+        smooth = np.clip((top - d) / _SMOOTH_SOFT, 0, 1)     # once per difference, read twice
+        wgt = smooth[:, :-2] * smooth[:, 2:]
         c = np.minimum(d[:, 1:-1], _DIFF_CLIP) ** 2
         out_sum[1:-1] = (wgt * c).sum(0)
         out_cnt[1:-1] = wgt.sum(0)
@@ -123,7 +123,7 @@ def _blockiness(image: LoadedImage) -> dict:
         if g.shape[0] < 24 or g.shape[1] < 24:
             return {"excess": 0.0, "ratio": 1.0, "phase_x": 0, "phase_y": 0, "region": None}
         sx, nx = _boundary_profile(_along(g))
-        sy, ny = _boundary_profile(_along(np.ascontiguousarray(g.T)))
+        sy, ny = _boundary_profile(_along(cv2.transpose(g)))
         px, ex, rx = _phase_stats(sx, nx)
         py, ey, ry = _phase_stats(sy, ny)
         # a JPEG grid is on both axes: the weaker axis bounds the evidence (a period-8

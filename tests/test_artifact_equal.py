@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from checks.artifact import banding, blur, compression, grid, noise, seams, tonal
+from checks.artifact import banding, blur, compression, grid, noise, seams, sharpness, tonal
 from checks.artifact.noise import native_sigma
 from keyframe_dev.data import img, photo
 
@@ -398,3 +398,10 @@ def test_chroma_profile_equals_the_plain_implementation(name):
         for axis in (0, 1):
             assert _equal([compression._chroma_profile(cb, cr, axis)],
                           [_chroma_profile_ref(cb, cr, axis)])
+
+
+def test_halo_median_of_three_equals_numpys():
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        a = np.round(rng.normal(size=(2000, 3)) * 3).astype(np.float32)   # ties too
+        assert _equal([sharpness._median3(a)], [np.median(a, axis=1)])

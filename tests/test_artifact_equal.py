@@ -119,6 +119,15 @@ def _inside_ref(rr, cc, r, first, last, h, w):
     return np.cumsum(cover, axis=1)[rr, cc] > 0
 
 
+def _away_ref(rr, cc, r, c, reach, width):
+    if not r.size:
+        return np.zeros(0, bool)
+    taken = np.zeros((int(max(rr.max(initial=0), r.max())) + 1, width + 2 * reach), bool)
+    for d in range(-reach, reach + 1):
+        taken[rr, np.clip(cc + d + reach, 0, width + 2 * reach - 1)] = True
+    return ~taken[r, c + reach]
+
+
 def _csum(g):
     csum = np.zeros((g.shape[0], g.shape[1] + 1), np.int32)
     np.cumsum(g, axis=1, out=csum[:, 1:])
@@ -133,8 +142,12 @@ def test_banding_steps_equal_the_plain_implementation(i):
         assert _equal([flat], [_flat_ref(g, banding._NOISY_PLATEAU)])
         csum = _csum(g)
         assert _equal(banding._noisy_steps(g, flat, csum), _noisy_steps_ref(g, flat, csum))
-        r3, _, _, _, first, last = banding._ramp_steps(g, flat, csum)
+        r3, c3, _, _, first, last = banding._ramp_steps(g, flat, csum)
         rr, cc, _ = banding._steps_along_rows(g)
+        r2, c2, _ = banding._noisy_steps(g, flat, csum)
+        for reach, (a, b) in ((2, (r2, c2)), (4, (r3, c3))):
+            assert _equal([banding._away(rr, cc, a, b, reach, g.shape[1])],
+                          [_away_ref(rr, cc, a, b, reach, g.shape[1])])
         if r3.size:
             assert _equal([banding._inside(rr, cc, r3, first, last, g.shape[1])],
                           [_inside_ref(rr, cc, r3, first, last, *g.shape)])

@@ -190,10 +190,12 @@ def _away(rr: np.ndarray, cc: np.ndarray, r: np.ndarray, c: np.ndarray, reach: i
     """Mask of the steps (r, c) with no step of (rr, cc) within ``reach`` px on their row."""
     if not r.size:
         return np.zeros(0, bool)
-    taken = np.zeros((int(max(rr.max(initial=0), r.max())) + 1, width + 2 * reach), bool)
-    for d in range(-reach, reach + 1):
-        taken[rr, np.clip(cc + d + reach, 0, width + 2 * reach - 1)] = True
-    return ~taken[r, c + reach]
+    # each step marked once, then spread by ``reach`` along its row (a 1-row dilation: the
+    # same plane as marking it at every offset)
+    taken = np.zeros((int(max(rr.max(initial=0), r.max())) + 1, width + 2 * reach), np.uint8)
+    taken[rr, cc + reach] = 1
+    taken = cv2.dilate(taken, np.ones((1, 2 * reach + 1), np.uint8))
+    return taken[r, c + reach] == 0
 
 
 def _inside(rr: np.ndarray, cc: np.ndarray, r: np.ndarray, first: np.ndarray,

@@ -51,13 +51,13 @@ def band_profile(g: np.ndarray) -> np.ndarray:
         d = np.diff(g.astype(np.int16), axis=1)
         return np.abs(d.mean(0, dtype=np.float32))
     # read along contiguous memory: the columns as rows of the transpose (free when ``g`` is
-    # a transposed view, as for the rows' profile). The band sums by a box filter (exact:
-    # integer sums in float32), each column's median by one partition of their absolute
-    # values as int16 (exact: whole numbers up to 32 x 255); the same profile, bit for bit,
-    # as the sums and a float partition across the rows, at a third of the time
+    # a transposed view, as for the rows' profile). The band sums by an int32 box filter
+    # (exact, as the float32 sums were), each column's median by one partition of their
+    # absolute values as int16 (whole numbers up to 32 x 255); the same profile, bit for
+    # bit, as float32 sums and a float partition across the rows, at a third of the time
     gt = g.T if g.T.flags.c_contiguous else cv2.transpose(np.ascontiguousarray(g))
-    d = np.diff(gt.astype(np.int16), axis=0).astype(np.float32)
-    s = cv2.boxFilter(d, -1, (band, 1), anchor=(0, 0), normalize=False,
+    d = np.diff(gt.astype(np.int16), axis=0)
+    s = cv2.boxFilter(d, cv2.CV_32S, (band, 1), anchor=(0, 0), normalize=False,
                       borderType=cv2.BORDER_CONSTANT)[:, :h - band + 1]
     return _median_rows(np.abs(s).astype(np.int16)) * np.float32(1 / band)
 

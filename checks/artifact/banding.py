@@ -34,6 +34,9 @@ def _steps_along_rows(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     A step is a run of one or two same-sign non-zero neighbour differences (two: a step that
     area averaging split over two pixels) with >= 3 exactly-zero differences on each side,
     i.e. a jump between two plateaus. Noise and texture never leave such plateaus.
+
+    Two passes over the plane (where three zero differences start, and a non-zero one right
+    after three): the rest is read at those candidates only (a few % of the pixels).
     """
     d = np.diff(g, axis=1)
     w = d.shape[1]
@@ -41,15 +44,20 @@ def _steps_along_rows(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         e = np.zeros(0, np.int64)
         return e, e, e
     z = d == 0
-    c = d[:, 3:w - 4]
-    n1 = d[:, 4:w - 3]
-    left = z[:, 0:w - 7] & z[:, 1:w - 6] & z[:, 2:w - 5]
-    one = (c != 0) & left & z[:, 4:w - 3] & z[:, 5:w - 2] & z[:, 6:w - 1]
-    two = ((c != 0) & left & (np.sign(c) == np.sign(n1)) & z[:, 5:w - 2] & z[:, 6:w - 1]
-           & z[:, 7:w])
-    height = np.where(two, c + n1, c)
-    rr, cc = np.nonzero(one | two)
-    return rr, cc + 3, height[rr, cc].astype(np.int64)
+    z3 = np.zeros(z.shape, bool)               # z3[k]: differences k..k+2 zero (d's shape)
+    np.logical_and(z[:, :w - 2], z[:, 1:w - 1], out=z3[:, :w - 2])
+    z3[:, :w - 2] &= z[:, 2:]
+    cand = np.zeros(z.shape, bool)             # a zero run, then a step at column + 3
+    np.greater(z3[:, :w - 7], z[:, 3:w - 4], out=cand[:, 3:w - 4])
+    idx = np.flatnonzero(cand)
+    df, zf = d.ravel(), z3.ravel()
+    c, n1 = df[idx], df[idx + 1]
+    one = zf[idx + 1]
+    two = ~one & (np.sign(c) == np.sign(n1)) & zf[idx + 2]
+    keep = one | two
+    idx, height = idx[keep], np.where(two, c + n1, c)[keep]
+    rr = idx // w
+    return rr, idx - rr * w, height.astype(np.int64)
 
 
 #: steps in noise: a plateau may wander by this many grey levels over _NOISY_PLATEAU pixels
@@ -63,9 +71,9 @@ def _flat(g: np.ndarray, k: int) -> np.ndarray:
     """Whether the ``k`` pixels from column j on are within _NOISY_RANGE levels (column j)."""
     n = g.shape[1] - k + 1
     kernel = np.ones((1, k), np.uint8)
-    hi = cv2.dilate(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
-    lo = cv2.erode(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
-    return (hi - lo) <= _NOISY_RANGE
+    hi = cv2.dilate(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+    lo = cv2.erode(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+    return cv2.subtract(hi, lo)[:, :n] <= _NOISY_RANGE
 
 
 def _noisy_steps(g: np.ndarray, flat: np.ndarray, csum: np.ndarray
@@ -80,33 +88,41 @@ def _noisy_steps(g: np.ndarray, flat: np.ndarray, csum: np.ndarray
     The plateau means are exact (integer window sums), and read only where the two pixels
     across the step differ at all (two such plateaus can meet with a 1-level jump, never
     with none). ``flat`` is :func:`_flat` of ``g``, ``csum`` its row-wise cumulative sums
-    (a leading zero column)."""
+    (a leading zero column). The candidates are found on the plane, then read by flat
+    index (cheaper than numpy's 2-d ``nonzero`` and fancy indexing)."""
     P = _NOISY_PLATEAU
-    w = g.shape[1]
+    h, w = g.shape
     e = np.zeros(0, np.int64)
     if w < 2 * P + 2:
         return e, e, np.zeros(0)
     n = w - 2 * P                              # column c: the step follows pixel c + P - 1
     left = g[:, P - 1:P - 1 + n]
-    d1 = g[:, P:P + n] != left
-    d2 = g[:, P + 1:P + 1 + n] != left
-    cand = flat[:, :n] & ((d1 & flat[:, P:P + n]) | (d2 & flat[:, P + 1:P + 1 + n]))
-    rr, cc = np.nonzero(cand)
-    if not rr.size:
+    cand = np.zeros((h, w), bool)              # full width: flat indices are g's
+    cand[:, :n] = flat[:, :n] & (((g[:, P:P + n] != left) & flat[:, P:P + n])
+                                 | ((g[:, P + 1:P + 1 + n] != left) & flat[:, P + 1:P + 1 + n]))
+    idx = np.flatnonzero(cand)
+    if not idx.size:
         return e, e, np.zeros(0)
+    rr = idx // w
+    at = idx + rr                              # csum's flat index of (row, col)
+    cs = csum.ravel()
+    fw = flat.shape[1]
+    fat = idx - rr * (w - fw)                  # flat's flat index of (row, col)
+    ff = flat.ravel()
 
-    def mean(col):
-        return (csum[rr, col + P] - csum[rr, col]) / P
+    def mean(off):
+        return (cs[at + off + P] - cs[at + off]) / P
 
-    lo = mean(cc)
-    h1 = mean(cc + P) - lo
-    h2 = mean(cc + P + 1) - lo
-    one = flat[rr, cc + P] & (np.abs(h1) >= _NOISY_STEP)
-    mid = g[rr, cc + P]
-    two = (~one & flat[rr, cc + P + 1] & (np.abs(h2) >= _NOISY_STEP)
+    lo = mean(0)
+    h1 = mean(P) - lo
+    h2 = mean(P + 1) - lo
+    one = ff[fat + P] & (np.abs(h1) >= _NOISY_STEP)
+    mid = g.ravel()[idx + P]
+    two = (~one & ff[fat + P + 1] & (np.abs(h2) >= _NOISY_STEP)
            & (np.minimum(lo, lo + h2) < mid) & (mid < np.maximum(lo, lo + h2)))
     keep = one | two
-    rr, cc, hh = rr[keep], cc[keep], np.where(one, h1, h2)[keep]
+    idx, rr, hh = idx[keep], rr[keep], np.where(one, h1, h2)[keep]
+    cc = idx - rr * w
     if rr.size:                                # one step, not one per pixel it spans
         keep = np.ones(rr.size, bool)
         keep[1:] = ~((rr[1:] == rr[:-1]) & (cc[1:] - cc[:-1] <= 2))
@@ -141,7 +157,9 @@ def _ramp_steps(g: np.ndarray, flat: np.ndarray, csum: np.ndarray) -> tuple[np.n
     e = np.zeros(0, np.int64)
     padded = np.zeros((flat.shape[0], flat.shape[1] + 2), bool)
     padded[:, 1:-1] = flat
-    rr, cc = np.nonzero(padded[:, 1:] != padded[:, :-1])   # per row: a run's start, its end
+    idx = np.flatnonzero(padded[:, 1:] != padded[:, :-1])  # per row: a run's start, its end
+    rr = idx // (flat.shape[1] + 1)
+    cc = idx - rr * (flat.shape[1] + 1)
     start, end, row = cc[0::2], cc[1::2], rr[0::2]
     length = end - start                     # windows in a run: a plateau of length + P - 1 px
     nxt = np.flatnonzero(row[1:] == row[:-1])            # runs followed by one on their row
@@ -172,10 +190,23 @@ def _away(rr: np.ndarray, cc: np.ndarray, r: np.ndarray, c: np.ndarray, reach: i
     """Mask of the steps (r, c) with no step of (rr, cc) within ``reach`` px on their row."""
     if not r.size:
         return np.zeros(0, bool)
-    taken = np.zeros((int(max(rr.max(initial=0), r.max())) + 1, width + 2 * reach), bool)
-    for d in range(-reach, reach + 1):
-        taken[rr, np.clip(cc + d + reach, 0, width + 2 * reach - 1)] = True
-    return ~taken[r, c + reach]
+    # each step marked once, then spread by ``reach`` along its row (a 1-row dilation: the
+    # same plane as marking it at every offset)
+    taken = np.zeros((int(max(rr.max(initial=0), r.max())) + 1, width + 2 * reach), np.uint8)
+    taken[rr, cc + reach] = 1
+    taken = cv2.dilate(taken, np.ones((1, 2 * reach + 1), np.uint8))
+    return taken[r, c + reach] == 0
+
+
+def _inside(rr: np.ndarray, cc: np.ndarray, r: np.ndarray, first: np.ndarray,
+            last: np.ndarray, width: int) -> np.ndarray:
+    """Mask of the points (rr, cc) inside some interval [first, last] of row r: more of
+    those intervals start than end up to the point, counted on sorted row-major keys (the
+    same as a +1/-1 plane's cumulative sums along the rows, without the plane)."""
+    key = rr * (width + 1) + cc
+    starts = np.sort(r * (width + 1) + first)
+    ends = np.sort(r * (width + 1) + last + 1)
+    return (np.searchsorted(starts, key, "right") - np.searchsorted(ends, key, "right")) > 0
 
 
 def _all_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
@@ -199,10 +230,7 @@ def _all_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     hh = np.concatenate([h1.astype(np.float64), h2[new]])
     r3, c3, h3, w3, first, last = _ramp_steps(g, flat, csum)
     if r3.size:
-        cover = np.zeros((h, w + 1), np.int32)
-        np.add.at(cover, (r3, first), 1)
-        np.add.at(cover, (r3, last + 1), -1)
-        inside = np.cumsum(cover, axis=1)[rr, cc] > 0
+        inside = _inside(rr, cc, r3, first, last, w)
         keep = ~(inside & (np.abs(hh) <= _NOISY_RANGE))
         rr, cc, hh = rr[keep], cc[keep], hh[keep]
     new = _away(rr, cc, r3, c3, 4, w)
@@ -244,7 +272,7 @@ def _banding(image: LoadedImage) -> dict:
     # every row and column (not every second one: a 1-px shift then read the other half and
     # moved a clean SDXL sky 0.19 -> 0.28, scripts/calibrate/stability.py)
     r1, c1, h1, w1, m1 = _all_steps(g)
-    r2, c2, h2, w2, m2 = _all_steps(np.ascontiguousarray(g.T))
+    r2, c2, h2, w2, m2 = _all_steps(cv2.transpose(g))
     k1, k2 = _staircase(r1, c1, h1, span, m1), _staircase(r2, c2, h2, span, m2)
     ys = np.concatenate([r1[k1], c2[k2]])
     xs = np.concatenate([c1[k1], r2[k2]])

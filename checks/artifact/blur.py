@@ -120,10 +120,15 @@ def _analysis_plane(image: LoadedImage, *, spread: bool = False
     side = TILE + 2 * MARGIN
     budget = max(1, PIXEL_BUDGET // side ** 2)
     # rank native tiles by gradient energy measured on the canonical copy
-    small = views.gray_at(image).astype(np.float32)
-    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0)
-    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1)
-    energy = cv2.resize(np.abs(gx) + np.abs(gy), (nx, ny), interpolation=cv2.INTER_AREA)
+    small = views.gray_at(image)
+    # the 3 x 3 Sobel of 8-bit pixels in int16 (exact: at most 4 x 255), |gx| + |gy| too
+    # (at most 2040): the same float32 plane as float Sobels of the float copy, for less
+    gx = cv2.Sobel(small, cv2.CV_16S, 1, 0)
+    gy = cv2.Sobel(small, cv2.CV_16S, 0, 1)
+    np.abs(gx, out=gx)
+    np.abs(gy, out=gy)
+    np.add(gx, gy, out=gx)
+    energy = cv2.resize(gx.astype(np.float32), (nx, ny), interpolation=cv2.INTER_AREA)
     ranked = np.argsort(energy.ravel())[::-1]
     if not spread:
         keep = ranked[:budget]
@@ -213,17 +218,26 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     # arrays' memory alignment, so equal pixels gave other edge points from call to call
     # (oversharpened moved 0.07 on a PNG round-trip; scripts/calibrate/stability.py)
     m1 = np.hypot(gx, gy)
-    m2 = np.hypot(cv2.Sobel(coarse, cv2.CV_32F, 1, 0, ksize=1, scale=0.5),
-                  cv2.Sobel(coarse, cv2.CV_32F, 0, 1, ksize=1, scale=0.5))
     pad = np.pad(m1, 1)
-    # a cheap lower bound of the contrast (C >= m2 * sqrt(2 pi) * SIGMA_B) gates weak edges
-    candidates = m2 >= MIN_CONTRAST * 0.5 / (math.sqrt(2 * math.pi) * SIGMA_B)
+    # a cheap lower bound of the contrast (C >= m2 * sqrt(2 pi) * SIGMA_B) gates weak edges;
+    # the coarse magnitude m2 is taken (np.hypot, as everywhere) only where its float32 square
+    # comes within 0.1 % of the bound: a superset of the pixels that pass, at a quarter of
+    # the square roots
+    bound = MIN_CONTRAST * 0.5 / (math.sqrt(2 * math.pi) * SIGMA_B)
+    cx = cv2.Sobel(coarse, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
+    cy = cv2.Sobel(coarse, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+    near = np.multiply(cx, cx)
+    near += cy * cy
+    near = near >= 0.999 * bound * bound
     if core is not None:
-        candidates &= core
+        near &= core
     # everything below reads the candidates only (in row-major order, as a full-frame
     # np.nonzero lists them): the same points as masking whole planes, without a dozen
     # full-frame passes
-    idx = np.flatnonzero(candidates)
+    idx = np.flatnonzero(near)
+    cm2 = np.hypot(cx.ravel().take(idx), cy.ravel().take(idx))
+    passed = cm2 >= bound
+    idx, cm2 = idx[passed], cm2[passed]
     cgx, cgy, cm1 = gx.ravel().take(idx), gy.ravel().take(idx), m1.ravel().take(idx)
     wid = m1.shape[1]
     flat, at = pad.ravel(), idx + (idx // wid) * 2 + wid + 3    # the same pixel in ``pad``
@@ -235,18 +249,21 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     masks = (horiz, diag & same, vert, diag & ~same)
     parts = []
     for k, (mask, (dy, dx)) in enumerate(zip(masks, _STEPS)):
+        # a local maximum along the gradient, read on this direction's candidates only
         off = dy * (wid + 2) + dx
-        sel = mask & (cm1 > flat.take(at + off)) & (cm1 >= flat.take(at - off))
-        ys, xs = np.divmod(idx[sel], wid)
-        sign = np.sign(cgx[sel] * dx + cgy[sel] * dy).astype(np.int32)
-        parts.append((ys, xs, sign * dy, sign * dx, np.full(ys.size, k, np.int32)))
-    ys, xs, uy, ux, b = (np.concatenate(c) for c in zip(*parts))
+        i = np.flatnonzero(mask)
+        ai, mi = at[i], cm1[i]
+        i = i[(mi > flat.take(ai + off)) & (mi >= flat.take(ai - off))]
+        sign = np.sign(cgx[i] * dx + cgy[i] * dy).astype(np.int32)
+        parts.append((i, sign * dy, sign * dx, np.full(i.size, k, np.int32)))
+    i, uy, ux, b = (np.concatenate(c) for c in zip(*parts))
+    ys, xs = np.divmod(idx[i], wid)
     # pixel noise adds gradient energy of its own (more at the fine scale): remove it, or a
     # noisy soft image reads sharp
     gain_a, gain_b = _noise_gain(sa), _noise_gain(SIGMA_B)
     var = noise_sigma ** 2
-    g1 = np.sqrt(np.maximum(m1[ys, xs] ** 2 - gain_a * var, 0.0))
-    g2 = np.sqrt(np.maximum(m2[ys, xs] ** 2 - gain_b * var, 1e-12))
+    g1 = np.sqrt(np.maximum(cm1[i] ** 2 - gain_a * var, 0.0))
+    g2 = np.sqrt(np.maximum(cm2[i] ** 2 - gain_b * var, 1e-12))
     r2 = np.maximum((g1 / g2) ** 2, 1.0 + 1e-4)
     s2 = np.clip((SIGMA_B ** 2 - r2 * sa ** 2) / (r2 - 1.0), 0.0, MAX_SIGMA ** 2)
     contrast = g2 * math.sqrt(2 * math.pi) * np.sqrt(s2 + SIGMA_B ** 2)

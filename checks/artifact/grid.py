@@ -144,14 +144,31 @@ def _templates(pieces, period: int, short: int) -> list[tuple[int, int, int, np.
             continue
         # the cells' mean in two sums, each along one axis: first the m cell rows of every
         # tile row (contiguous runs of P full rows: a view, no copy), then the m cells along
-        # x of what is left (1/m of the data); one 6-d mean over axes (1, 4) of the cropped
-        # residual (a copy per period) took 2-3 times as long
+        # x of what is left (1/m of the data), added cell by cell into the templates (numpy's
+        # reduction over that strided axis of length m took 3-4 times as long, same sums);
+        # one 6-d mean over axes (1, 4) of the cropped residual (a copy per period) took
+        # 2-3 times as long as both
         w = r.shape[1]
         c = r[:ty * side].reshape(ty, m, period * w).sum(axis=1).reshape(ty, period, w)
-        c = c[:, :, :tx * side].reshape(ty, period, tx, m, period).sum(axis=3)
-        t = (c * np.float32(1.0 / (m * m))).transpose(0, 2, 1, 3)
-        t = np.roll(t, (y0 % period, x0 % period), axis=(2, 3))
-        out.append((x0, y0, side, t - t.mean(axis=(2, 3), keepdims=True)))
+        c = c[:, :, :tx * side].reshape(ty, period, tx, m, period)
+        t = np.empty((ty, period, tx, period), np.float32)   # numpy's order of old
+        if m == 1:
+            t[...] = c[:, :, :, 0]
+        else:
+            np.add(c[:, :, :, 0], c[:, :, :, 1], out=t)
+            for k in range(2, m):
+                t += c[:, :, :, k]
+        t *= np.float32(1.0 / (m * m))
+        if y0 % period or x0 % period:
+            t = np.roll(t, (y0 % period, x0 % period), axis=(1, 3))
+        # each template's mean as numpy's 4-d mean summed it (every template row, then the
+        # rows in order), at a fraction of its time; the zero-mean templates written as a
+        # contiguous (tiles_y, tiles_x, P, P) grid, so that the statistics read them as
+        # one (tiles, P * P) array without a copy
+        mean = t.sum(axis=3).sum(axis=1) / (period * period)
+        z = np.empty((ty, tx, period, period), np.float32)
+        np.subtract(t.transpose(0, 2, 1, 3), mean[:, :, None, None], out=z)
+        out.append((x0, y0, side, z))
     return out
 
 
@@ -227,7 +244,8 @@ def _strength(grids: list, shape: tuple[int, int]
     # every tile's inner product with the sum of the frame's templates and with that of its
     # part's, in one pass each (not one concatenation and pass per part); no BLAS products,
     # whose threads cost more than they save on these small arrays
-    flat = np.concatenate([t.reshape(-1, period * period) for *_, t in grids])
+    flat = (grids[0][3].reshape(-1, period * period) if len(grids) == 1 else
+            np.concatenate([t.reshape(-1, period * period) for *_, t in grids]))
     label = np.concatenate([q.ravel() for q in parts])
     present = sorted(set(label.tolist()))
     part_sum = np.zeros((9, flat.shape[1]), flat.dtype)

@@ -96,21 +96,26 @@ def _blocks(plane: np.ndarray) -> tuple[int, int, int]:
 
 def _block_clipped(plane: np.ndarray) -> np.ndarray:
     """Per block of :func:`_block_sigmas`, per channel: does it hold a pixel within 2 levels
-    of 0 or 255? (blocks, channels) bool."""
+    of 0 or 255? (blocks, channels) bool. (p - 3 wraps to 250..255 exactly there; each block
+    is read as its runs of whole rows, then its columns.)"""
     b, hb, wb = _blocks(plane)
     p = plane[1:hb * b + 1, 1:wb * b + 1]
-    clip = ((p <= 2) | (p >= 253)).astype(np.float32)
-    return cv2.resize(clip, (wb, hb), interpolation=cv2.INTER_AREA).reshape(hb * wb, -1) > 0
+    clip = (p - np.uint8(3)) >= 250
+    rows = clip.reshape(hb, b, -1).any(axis=1)
+    return rows.reshape(hb, wb, b, -1).any(axis=2).reshape(hb * wb, -1)
 
 
 def _block_sigmas(plane: np.ndarray) -> np.ndarray:
     """Immerkær sigma (grey levels) per 16x16 block, per channel: (blocks, channels).
 
     ``plane`` is uint8, H x W or H x W x C. Blocks whose mean sits at a clip point are NaN.
+    The kernels run on the 8-bit pixels into float32 (exact, as on a float copy: integer
+    partial sums); a 16-px block's mean is its integer sum / 256 (exact, as the area
+    resampling of a float copy gave it).
     """
     b, hb, wb = _blocks(plane)
     # whole blocks plus the one-pixel ring the 3x3 kernel needs (the wide kernel reflects)
-    p = plane[:hb * b + 2, :wb * b + 2].astype(np.float32)
+    p = plane[:hb * b + 2, :wb * b + 2]
     inner = (slice(1, -1), slice(1, -1))
 
     def block_mean_abs(taps: np.ndarray) -> np.ndarray:
@@ -121,7 +126,12 @@ def _block_sigmas(plane: np.ndarray) -> np.ndarray:
 
     # a block's noise is what both kernels see
     r = np.minimum(block_mean_abs(_TAPS), block_mean_abs(_TAPS_WIDE))
-    m = cv2.resize(p[inner], (wb, hb), interpolation=cv2.INTER_AREA)
+    if b == _BLOCK:
+        rows = p[inner].reshape(hb, b, -1).sum(axis=1, dtype=np.uint16)
+        m = rows.reshape(hb, wb, b, -1).sum(axis=2, dtype=np.int32).astype(np.float32)
+        m *= np.float32(1 / (b * b))
+    else:
+        m = cv2.resize(p[inner].astype(np.float32), (wb, hb), interpolation=cv2.INTER_AREA)
     r, m = r.reshape(hb * wb, -1), m.reshape(hb * wb, -1)
     return np.where((m > 6) & (m < 249), r * _GAIN, np.nan)
 

@@ -75,12 +75,19 @@ def _profiles(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return e.plane[ys, xs], e.y[keep], e.x[keep], keep
 
 
+def _median3(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=1)`` of an N x 3 array (finite): the middle value of each row, by
+    minima and maxima (np.median's partition per row cost ten times as much)."""
+    x, y, z = a[:, 0], a[:, 1], a[:, 2]
+    return np.maximum(np.minimum(x, y), np.minimum(np.maximum(x, y), z))
+
+
 def halos(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per judged edge: halo (fraction of contrast), and its position (y, x) in the plane."""
     prof, ys, xs, _ = _profiles(image)
     if prof.shape[0] == 0:
         return np.zeros(0), ys, xs
-    lo, hi = np.median(prof[:, 0:3], axis=1), np.median(prof[:, 14:17], axis=1)
+    lo, hi = _median3(prof[:, 0:3]), _median3(prof[:, 14:17])
     contrast = hi - lo
     ok = contrast >= MIN_CONTRAST
     # pixel noise of std n lifts the maximum of five samples by ~1.16 n on average (and

@@ -57,6 +57,25 @@ def channel_extremes(image: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
     return cached(image, "tonal.channel_extremes", compute)
 
 
+def _blobs(m8: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """``cv2.connectedComponentsWithStats(m8, connectivity=8)``'s (count, labels, stats) of a
+    non-empty 0/1 mask, read on its bounding box from an even row and column (the 2 x 2
+    blocks of the full frame's scan) by the block-based Grana algorithm: the same labels and
+    blob stats (stats' row 0, the background, is the box's), at a fraction of the time of
+    OpenCV's default (Spaghetti: 6-7 ms on a nearly empty 1024-px mask, Grana 2 ms, less
+    on the box)."""
+    rows, cols = np.flatnonzero(m8.any(axis=1)), np.flatnonzero(m8.any(axis=0))
+    y0, x0 = rows[0] // 2 * 2, cols[0] // 2 * 2
+    y1, x1 = rows[-1] + 1, cols[-1] + 1
+    n, box, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        np.ascontiguousarray(m8[y0:y1, x0:x1]), 8, cv2.CV_32S, cv2.CCL_GRANA)
+    labels = np.zeros(m8.shape, np.int32)
+    labels[y0:y1, x0:x1] = box
+    stats[1:, 0] += x0
+    stats[1:, 1] += y0
+    return n, labels, stats
+
+
 def _clip_stats(image: LoadedImage, high: bool) -> dict:
     cmin, cmax = channel_extremes(image)
     h, w = cmin.shape
@@ -81,7 +100,7 @@ def _clip_stats(image: LoadedImage, high: bool) -> dict:
     # blobs of the mask dilated by 2 px: nearby specks merge, and each blob's 2-px surround
     # (ring) carries its label
     grown = cv2.dilate(m8, np.ones((5, 5), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+    n, labels, stats = _blobs(grown)
     lab_in = labels[mask]
     areas = np.bincount(lab_in, minlength=n)[1:].astype(np.float64)
     keep = areas >= min_area

@@ -19,7 +19,11 @@ PNG_COMPRESS_TYPE = zlib.Z_RLE
 """zlib strategy used by :func:`encode_png`: run-length matches only (after PNG's adaptive row
 filters, photographs and generations leave few longer matches to find). About a fifth of the
 default strategy's time for about the same size on generated pictures (figures:
-docs/speed.md), so the package's one encode is a small share of a gate."""
+docs/speed.md), so the package's one encode is a small share of a gate. (OpenCV's PNG strategy
+values are zlib's.)"""
+PNG_IDAT_BYTES = 65536
+"""Size of each IDAT chunk :func:`encode_png` writes (libpng's default is 8 KiB: 12 bytes of
+chunk header and CRC per 8 KiB)."""
 
 
 def rgb_array(rgb: Any, who: str) -> np.ndarray:
@@ -35,20 +39,30 @@ def rgb_array(rgb: Any, who: str) -> np.ndarray:
 def encode_png(rgb: np.ndarray) -> bytes:
     """Encode an H x W x 3 uint8 array as PNG bytes, deterministically.
 
-    No metadata (no text, time or gamma chunks) and a fixed compression level, so the same
-    array always gives the same bytes: packages and recipes compare outputs by hash.
+    No metadata (no text, time or gamma chunks) and fixed settings, so the same array always
+    gives the same bytes (for one OpenCV / libpng / zlib build): packages and recipes compare
+    outputs by hash. libpng through OpenCV, with its adaptive row filters (each row the
+    filter whose output sums least) and :data:`PNG_COMPRESS_TYPE`: ~0.75x the time of
+    Pillow's encoder with the same zlib settings, and ~1 % fewer bytes (docs/speed.md).
 
     Raises
     ------
     ValueError
         When ``rgb`` is not an H x W x 3 uint8 array.
     """
+    import cv2
+
     arr = rgb_array(rgb, "encode_png")
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(arr), "RGB").save(
-        buf, "PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE,
-        optimize=False)
-    return buf.getvalue()
+    params = [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL,
+              cv2.IMWRITE_PNG_STRATEGY, PNG_COMPRESS_TYPE]
+    if hasattr(cv2, "IMWRITE_PNG_FILTER"):   # OpenCV >= 4.11 (older: libpng's default filters)
+        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_ALL_FILTERS]
+        params += [cv2.IMWRITE_PNG_ZLIBBUFFER_SIZE, PNG_IDAT_BYTES]
+    bgr = cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", bgr, params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {arr.shape} array as PNG")
+    return buf.tobytes()
 
 
 def encode_jpeg(rgb: np.ndarray, *, quality: int = 85) -> bytes:

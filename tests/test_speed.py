@@ -150,6 +150,55 @@ def test_package_measures_again_when_the_report_cannot_stand_for_the_file(gated)
     assert not reusable(res.image, res.after, profile=profile, target="veo")   # other target
 
 
+def test_framing_reads_the_saliency_once_and_a_package_recheck_not_again(tmp_path,
+                                                                           monkeypatch):
+    """With no face or body, the subject box and the edge ratio both read the 64-px
+    saliency: made once per image, and the re-check of ``keyframe.png`` (the same pixels,
+    :func:`keyframe.package.recheck`) reads the candidate's; the readings equal fresh ones."""
+    import dataclasses
+    import json
+
+    import cv2
+    from helpers import photo
+
+    from checks import framing
+    from checks.framing import FramingCheck
+    from keyframe.gate import gate
+    from keyframe.image import from_array
+    from keyframe.package import write_package
+    from keyframe.profiles import load_profile
+
+    calls = []
+    real = framing.saliency
+    monkeypatch.setattr(framing, "saliency",
+                        lambda rgb, **kw: calls.append(rgb.shape) or real(rgb, **kw))
+    image = from_array(photo("coffee"), name="coffee.png")
+    cached = FramingCheck().measure(image)
+    assert len(calls) == 1 and cached[-1].measurements["edge_ratio"] > 0
+    fresh_image = dataclasses.replace(image, cache={})
+    fresh = FramingCheck().measure(fresh_image)
+    assert cached == fresh
+
+    profile = load_profile("default")
+    soft = from_array(cv2.GaussianBlur(photo("coffee"), (0, 0), 2.0), name="soft.png")
+    res = gate(soft, profile=profile)
+    assert res.recipe.steps, res.reason
+    steps = [s.to_dict() for s in res.recipe.steps]
+    calls.clear()
+    reused = write_package(tmp_path / "reused", image=res.image, report=res.before,
+                           profile=profile, source=soft, recipe=steps, assessed=res.after,
+                           forced=True)
+    assert calls == []                    # the candidate's saliency, read again
+    measured = write_package(tmp_path / "fresh", image=res.image, report=res.before,
+                             profile=profile, source=soft, recipe=steps, forced=True)
+    assert len(calls) == 1                # the decoded keyframe.png: made once
+    a = json.loads((measured / "manifest.json").read_text())["report_after"]
+    b = json.loads((reused / "manifest.json").read_text())["report_after"]
+    assert a == b
+    edge = res.after.measurements["subject_near_edge"].measurements
+    assert edge["edge_ratio"] > 0 and edge["subject_from_regions"] == 0
+
+
 # ------------------------------------------------------------ journal: group commit
 
 class _Grouped:

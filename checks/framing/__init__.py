@@ -49,6 +49,7 @@ from PIL import Image
 
 from checks.framing.subject import object_box
 from keyframe.fixes.reframe import salient_box, saliency, union
+from keyframe import views
 from keyframe.image import LoadedImage, encode_jpeg
 from keyframe.models import ModelMissing
 from keyframe.registry import LATE_STAGE, NO_CONTEXT, Check, Context
@@ -132,14 +133,21 @@ def edge_gap(box: tuple[int, int, int, int], width: int, height: int, *,
     return max(0.0, min(gaps))
 
 
-def saliency_edge_ratio(rgb: np.ndarray) -> float:
-    """Saliency mass in the outer :data:`EDGE_BAND` over that band's share of the frame."""
-    sal = saliency(rgb, full_size=False).astype(np.float64)
+def saliency_edge_ratio(rgb: np.ndarray, *, sal: np.ndarray | None = None) -> float:
+    """Saliency mass in the outer :data:`EDGE_BAND` over that band's share of the frame;
+    ``sal``: ``saliency(rgb, full_size=False)`` when the caller already has it."""
+    sal = (saliency(rgb, full_size=False) if sal is None else sal).astype(np.float64)
     h, w = sal.shape
     by, bx = max(1, round(h * EDGE_BAND)), max(1, round(w * EDGE_BAND))
     inner = sal[by:h - by, bx:w - bx].sum()
     band_share = 1 - (h - 2 * by) * (w - 2 * bx) / (h * w)
     return float((sal.sum() - inner) / (sal.sum() + 1e-12) / band_share)
+
+
+def _saliency(image: LoadedImage) -> np.ndarray:
+    """The 64-px saliency of ``image``, made once per image (the subject box and the edge
+    ratio both read it; a package's re-check of the same pixels reads it again)."""
+    return views.cached(image, "saliency@64", lambda: saliency(image.rgb, full_size=False))
 
 
 def _jpeg90_bytes(rgb: np.ndarray, size: tuple[int, int]) -> int:
@@ -173,7 +181,7 @@ class FramingCheck(Check):
         found = "people" if box else "saliency"
         if box is None and _reframed(t, w, h):
             box, found = _object(image)
-        box = box or salient_box(image.rgb)
+        box = box or salient_box(image.rgb, sal=_saliency(image))
         common: dict[str, Any] = {
             "target_width": out_w, "target_height": out_h, "multiple_of": t.multiple_of,
             "subject_x": box[0], "subject_y": box[1], "subject_w": box[2], "subject_h": box[3],
@@ -255,7 +263,7 @@ class FramingCheck(Check):
             return Measurement("subject_near_edge", ramp(gap, EDGE_BAND, 0.0),
                                f"subject {100 * gap:.1f} % from the frame edge",
                                measurements={**common, **wanted, "edge_gap": gap})
-        ratio = saliency_edge_ratio(image.rgb)
+        ratio = saliency_edge_ratio(image.rgb, sal=_saliency(image))
         return Measurement("subject_near_edge", ramp(ratio, SALIENCY_EDGE_ZERO,
                                                      SALIENCY_EDGE_ONE),
                            f"{ratio:.2f}x the even share of saliency lies in the outer "

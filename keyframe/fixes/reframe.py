@@ -54,10 +54,11 @@ def saliency(rgb: np.ndarray, *, full_size: bool = True) -> np.ndarray:
     return cv2.resize(sal, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def salient_box(rgb: np.ndarray, *, mass: float = 0.6) -> Box:
-    """Smallest centred-on-the-mass box holding ``mass`` of the saliency (x, y, w, h)."""
+def salient_box(rgb: np.ndarray, *, mass: float = 0.6, sal: np.ndarray | None = None) -> Box:
+    """Smallest centred-on-the-mass box holding ``mass`` of the saliency (x, y, w, h);
+    ``sal``: ``saliency(rgb, full_size=False)`` when the caller already has it."""
     H, W = rgb.shape[:2]
-    sal = saliency(rgb, full_size=False).astype(np.float64)
+    sal = (saliency(rgb, full_size=False) if sal is None else sal).astype(np.float64)
     h, w = sal.shape
     total = sal.sum() + 1e-12
     cx, cy = sal.sum(0).cumsum() / total, sal.sum(1).cumsum() / total

@@ -107,6 +107,19 @@ def test_missing_rapidocr_skips_with_install_hint(monkeypatch):
         ocr.engine.cache_clear()
 
 
+def test_ocr_sessions_keep_their_memory_arena_and_rapidocr_is_restored():
+    """The engine's detector and recogniser run with ONNX Runtime's memory arena (RapidOCR
+    turns it off: ~0.85x the detector's CPU with it on), one thread each, and RapidOCR's
+    own option maker is left as it was for anyone else creating sessions."""
+    from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
+    eng = ocr.engine()
+    for session in (eng.text_det.infer.session, eng.text_rec.session.session):
+        opts = session.get_session_options()
+        assert opts.enable_cpu_mem_arena
+        assert opts.intra_op_num_threads == 1
+    assert not OrtInferSession._init_sess_opts({}).enable_cpu_mem_arena
+
+
 def test_fire_grid_tiles_score_above_clean_generations(shared_data):
     root = shared_data / "compvis_sd_assets"
     if not (root / "tile_labels.csv").exists():

@@ -184,10 +184,9 @@ class AnatomyCheck(Check):
         H, W = rgb.shape[:2]
         _, palm_model, hand_model, _ = _models()
         # a hand read with presence below HAND_SEEN is dropped below: no mirror read for it
+        # one hand found twice (ROIs overlapping by detect.ROI_SAME) is read once
         palm = detect.hands(rgb, persons=persons, palm_model=palm_model, hand_model=hand_model,
                             max_hands=MAX_HANDS, mirror_from=people.HAND_SEEN)
-        palm = [h for i, h in enumerate(palm)
-                if all(detect._iou(h.box, palm[j].box[None])[0] < 0.5 for j in range(i))]
         seen = [h for h in palm if h.presence >= people.HAND_SEEN]
         for p in persons:
             if p.flag < people.POSE_VALID:

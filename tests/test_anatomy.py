@@ -80,6 +80,27 @@ def test_mirror_read_only_for_hands_kept_and_kept_hands_read_the_same(shared_mod
     assert all(h.points_flip is None for h in detect.hands(rgb, mirror_from=1.01))
 
 
+def test_a_palm_whose_roi_repeats_an_earlier_one_is_not_read(monkeypatch):
+    # two palm detections of one hand (boxes apart enough for NMS at 0.3, ROIs 2.6x as large
+    # overlapping by IoU >= detect.ROI_SAME) and one elsewhere: two landmark reads, not three
+    def palms(rgb, x0, y0, side, min_score, model):
+        kps = np.zeros((3, 7, 2))
+        for k, (cx, cy) in enumerate(((100, 100), (112, 100), (300, 300))):
+            kps[k, 0], kps[k, 2] = (cx, cy + 10), (cx, cy - 10)     # wrist below, fingers up
+        return (np.array([0.9, 0.8, 0.7]), np.array([[100.0, 100.0], [112.0, 100.0],
+                                                     [300.0, 300.0]]),
+                np.full((3, 2), 20.0), kps)
+
+    read = []
+    monkeypatch.setattr(detect, "_palms", palms)
+    monkeypatch.setattr(detect, "read_hand", lambda rgb, c, size, angle, *, score, model,
+                        mirror_from: read.append(score) or detect.Hand(
+                            detect._roi_box(c, size), score))
+    found = detect.hands(np.zeros((400, 400, 3), np.uint8))
+    assert read == [0.9, 0.7]
+    assert [h.score for h in found] == [0.9, 0.7]
+
+
 def test_person_crops_find_small_peoples_hands(shared_models):
     # a hand-sized person shrunk into a big canvas: the whole-image palm pass (192 px) loses
     # its hands, the person crop finds them again

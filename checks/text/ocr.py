@@ -69,8 +69,9 @@ def _with_arena(make):
 
     RapidOCR turns the arena off, so every run allocates and frees each activation buffer:
     with it on, the detector's run on a 512-px picture takes ~0.85x the CPU and the text
-    check as a whole ~0.73x (39 pictures of ../shared/data and the speed benchmark's, every
-    measurement equal: the arena changes where buffers live, not what is computed)."""
+    check as a whole 0.73-0.83x (pictures of ../shared/data and the speed benchmark's, every
+    measurement equal: the arena changes where buffers live, not what is computed; peak RSS
+    ~30 MB more, docs/speed.md)."""
     def options(config):
         opts = make(config)
         opts.enable_cpu_mem_arena = True

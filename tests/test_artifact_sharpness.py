@@ -169,6 +169,22 @@ def test_live_gblur_monotone_in_psnr(shared_data):
         assert sev[-1] >= 0.8, (scene_name, sev)
 
 
+def moved(rgb):
+    """``rgb`` moved one pixel right and down, same size (what the stability script does)."""
+    return np.ascontiguousarray(np.pad(rgb, ((1, 0), (1, 0), (0, 0)), mode="edge")[:-1, :-1])
+
+
+@pytest.mark.parametrize("name", ["parrots_3", "parrots_4"])
+def test_blur_survives_a_one_pixel_shift(shared_data, name):
+    # issue 13 (stable scores): LIVE's Gaussian blurs were made with zero padding, so the
+    # picture darkens into the frame; edge points there, where the 2-px Gaussian reads the
+    # reflected copy, read sharp, and a 1-px shift changed which of them were maxima:
+    # parrots_3 0.86 -> 0.72, parrots_4 0.31 -> 0.13 (minor -> none)
+    rgb = read_rgb(shared_data / "live_iqa_cilissa" / "gblur" / f"{name}.png")
+    a, b = blur(rgb).severity, blur(moved(rgb)).severity
+    assert abs(a - b) <= 0.03, (a, b)
+
+
 def test_comfyui_clean_generations(shared_data):
     files = clean_generations(shared_data)
     assert len(files) >= 8

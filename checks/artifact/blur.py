@@ -11,7 +11,9 @@ point, their ratio R gives ``sigma_e² = (SIGMA_B² − R² SIGMA_A²) / (R² �
 the edge's contrast, so a faint sharp edge and a strong sharp edge read alike.
 
 Edge points are the local maxima of the fine gradient along its direction (non-maximum
-suppression) whose estimated contrast ``C`` is at least ``MIN_CONTRAST`` grey levels. They are
+suppression) whose estimated contrast ``C`` is at least ``MIN_CONTRAST`` grey levels, and at
+least ``FRAME`` px from the frame (closer, the coarse Gaussian reads the border's reflected
+copy and an edge cut by the frame reads sharp). They are
 binned by gradient direction (0°, 45°, 90°, 135°). In each bin the estimate is a low
 percentile (``PERCENTILE``) of sigma_e: the sharpest edges decide, so a portrait with a
 bokeh background is judged by its subject. The image's blur radius is the **second largest**
@@ -79,6 +81,12 @@ VIEW_LONG_SIDE = 1280
 PIXEL_BUDGET = 400_000
 TILE = 64
 MARGIN = 10
+#: edge points closer than this to the frame (px) are not judged: there the coarse Gaussian
+#: (SIGMA_B) reaches past the border and reads the reflected copy, so an edge running into
+#: the frame, or a zero-padded blur's dark fringe, reads as a ridge and as sharp (LIVE gblur
+#: parrots_3: vertical bin 0.19 px at the frame vs 1.41 inside; a 1-px shift moved which
+#: frame points were maxima and the radius 1.66 -> 1.39, scripts/calibrate/stability.py)
+FRAME = int(math.ceil(3 * SIGMA_B))
 DIRECTIONS = ("horizontal", "diagonal", "vertical", "antidiagonal")  # gradient direction
 
 #: Blur radius (px, native; 10th percentile per direction, second-worst direction).
@@ -183,6 +191,9 @@ def _edges(image: LoadedImage) -> Edges:
     candidates = m2 >= MIN_CONTRAST * 0.5 / (math.sqrt(2 * math.pi) * SIGMA_B)
     if core is not None:
         candidates &= core
+    else:
+        candidates[:FRAME] = candidates[-FRAME:] = False
+        candidates[:, :FRAME] = candidates[:, -FRAME:] = False
     # everything below reads the candidates only (in row-major order, as a full-frame
     # np.nonzero lists them): the same points as masking whole planes, without a dozen
     # full-frame passes

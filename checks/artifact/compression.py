@@ -29,9 +29,9 @@ _MAX_LINES = 640
 _SMOOTH_DIFF = 2
 _SMOOTH_SOFT = 1.5
 #: the block phase's lead over the runner-up, in standard errors of the phase levels (the
-#: medians of their columns), from which the excess counts not at all / fully: on the calibrate_compression clean set
-#: re-encoded at q=75 the weaker axis leads by 2.9-28 (q=50 6.7-45); spurious leads on
-#: 224-px FreiHand crops under +-1 noise 0.2-1.7
+#: medians of their columns), from which the excess counts not at all / fully: on the
+#: calibrate_compression clean set re-encoded at q=75 the weaker axis leads by 2.4-12 (q=50
+#: 3.5-20); a 224-px FreiHand crop (00082740) 0.1-0.8 plain, moved and under +-1 noise
 _LEAD_Z = (1.0, 3.0)
 #: rows averaged along a block boundary before differencing (:func:`_along`)
 _ALONG = 4

@@ -230,9 +230,9 @@ def test_periodic_templates_equal_the_plain_fold(i):
 # ------------------------------------------------------------------ blur's edge points reference
 
 def _edges_ref(image):
-    """blur._edges before the speed work: float Sobels of the float canonical copy for the
-    mosaic's tile ranking, np.hypot of the coarse gradient on the whole plane, every
-    direction's test over all candidates."""
+    """blur._edges before the speed work (with the stability work's frame band and tile
+    weights): float Sobels of the float canonical copy for the mosaic's tile ranking, np.hypot
+    of the coarse gradient on the whole plane, every direction's test over all candidates."""
     import math
     plane, core = _analysis_plane_ref(image)
     noise_sigma = native_sigma(image)
@@ -247,7 +247,11 @@ def _edges_ref(image):
     pad = np.pad(m1, 1)
     candidates = m2 >= blur.MIN_CONTRAST * 0.5 / (math.sqrt(2 * math.pi) * blur.SIGMA_B)
     if core is not None:
-        candidates &= core
+        candidates &= core > 0
+    else:
+        F = blur.FRAME
+        candidates[:F] = candidates[-F:] = False
+        candidates[:, :F] = candidates[:, -F:] = False
     idx = np.flatnonzero(candidates)
     cgx, cgy, cm1 = gx.ravel().take(idx), gy.ravel().take(idx), m1.ravel().take(idx)
     wid = m1.shape[1]
@@ -274,11 +278,15 @@ def _edges_ref(image):
     s2 = np.clip((blur.SIGMA_B ** 2 - r2 * sa ** 2) / (r2 - 1.0), 0.0, blur.MAX_SIGMA ** 2)
     contrast = g2 * math.sqrt(2 * math.pi) * np.sqrt(s2 + blur.SIGMA_B ** 2)
     keep = contrast >= blur.MIN_CONTRAST
-    return (plane, ys[keep], xs[keep], uy[keep], ux[keep], b[keep],
-            np.sqrt(s2[keep]).astype(np.float32), contrast[keep].astype(np.float32))
+    ys, xs = ys[keep], xs[keep]
+    weight = np.ones(ys.size, np.float32) if core is None else core[ys, xs]
+    return (plane, ys, xs, uy[keep], ux[keep], b[keep],
+            np.sqrt(s2[keep]).astype(np.float32), contrast[keep].astype(np.float32), weight)
 
 
 def _analysis_plane_ref(image):
+    """blur._analysis_plane (not spread) as the stability work left it: float Sobels of the
+    float canonical copy, each tile weighted by its energy's rank (TILE_RAMP)."""
     from keyframe import views
     gray = views.gray_u8(image)
     h, w = gray.shape
@@ -289,20 +297,27 @@ def _analysis_plane_ref(image):
     ny, nx = (h - 2 * M) // T, (w - 2 * M) // T
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1)
-    energy = cv2.resize(np.abs(gx) + np.abs(gy), (nx, ny), interpolation=cv2.INTER_AREA)
-    keep = np.argsort(energy.ravel())[::-1][: max(1, blur.PIXEL_BUDGET // (T + 2 * M) ** 2)]
+    energy = cv2.resize(np.abs(gx) + np.abs(gy), (nx, ny), interpolation=cv2.INTER_AREA).ravel()
+    budget = max(1, blur.PIXEL_BUDGET // (T + 2 * M) ** 2)
+    ranked = np.sort(energy)[::-1]
+    full = ranked[min(int(budget * blur.TILE_RAMP[0]), ranked.size - 1)]
+    none = ranked[min(int(budget * blur.TILE_RAMP[1]), ranked.size - 1)]
+    weight = np.clip((energy - none) / max(float(full - none), 1e-6), 0.0, 1.0)
+    keep = np.nonzero(weight > 0)[0]
+    if keep.size == 0:
+        keep, weight = np.arange(min(budget, energy.size)), np.ones_like(energy)
     side = T + 2 * M
     cols = int(np.ceil(np.sqrt(keep.size)))
     rows = int(np.ceil(keep.size / cols))
     mosaic = np.zeros((rows * side, cols * side), np.float32)
-    core = np.zeros_like(mosaic, dtype=bool)
+    core = np.zeros_like(mosaic)
     for i, t in enumerate(keep):
         ty, tx = divmod(int(t), nx)
         y, x = M + ty * T, M + tx * T
         r, c = divmod(i, cols)
         mosaic[r * side:(r + 1) * side, c * side:(c + 1) * side] = \
             gray[y - M:y + T + M, x - M:x + T + M]
-        core[r * side + M:r * side + M + T, c * side + M:c * side + M + T] = True
+        core[r * side + M:r * side + M + T, c * side + M:c * side + M + T] = weight[t]
     return mosaic, core
 
 
@@ -313,7 +328,7 @@ def test_blur_edge_points_equal_the_plain_implementation(name):
     for x in (rgb, big, cv2.GaussianBlur(big, (0, 0), 2.0)):
         e = blur._edges(img(x))
         ref = _edges_ref(img(x))
-        got = (e.plane, e.y, e.x, e.uy, e.ux, e.bin, e.radius, e.contrast)
+        got = (e.plane, e.y, e.x, e.uy, e.ux, e.bin, e.radius, e.contrast, e.weight)
         assert e.y.size > 1000 and _equal(got, ref)
 
 

@@ -11,7 +11,9 @@ point, their ratio R gives ``sigma_e² = (SIGMA_B² − R² SIGMA_A²) / (R² �
 the edge's contrast, so a faint sharp edge and a strong sharp edge read alike.
 
 Edge points are the local maxima of the fine gradient along its direction (non-maximum
-suppression) whose estimated contrast ``C`` is at least ``MIN_CONTRAST`` grey levels. They are
+suppression) whose estimated contrast ``C`` is at least ``MIN_CONTRAST`` grey levels, and at
+least ``FRAME`` px from the frame (closer, the coarse Gaussian reads the border's reflected
+copy and an edge cut by the frame reads sharp). They are
 binned by gradient direction (0°, 45°, 90°, 135°). In each bin the estimate is a low
 percentile (``PERCENTILE``) of sigma_e: the sharpest edges decide, so a portrait with a
 bokeh background is judged by its subject. The image's blur radius is the **second largest**
@@ -36,7 +38,8 @@ is measured too (``sigma_native``): ``oversized`` is the native severity minus t
 one, what a ``downscale`` to the delivery size mends (a sharp 1024-px scene enlarged ×1.5 /
 ×2 / ×3 / ×4 reads oversized 0.0 / 0.16 / 0.44 / 0.68, blur 0.22-0.25 at each; tests).
 Above ``PIXEL_BUDGET`` pixels the measure reads a mosaic of the most textured native tiles
-(ranked on the 1024-px canonical copy) instead of every pixel, which keeps the cost flat and
+(ranked on the 1024-px canonical copy; each tile's points count by a weight on its energy,
+``TILE_RAMP``, and the percentile is a weighted one) instead of every pixel, which keeps the cost flat and
 favours the in-focus part, as the statistic wants. ``sigma_canonical`` reports the native
 radius the same edges would have at the 1024-px canonical scale.
 """
@@ -77,6 +80,11 @@ MAX_SIGMA = 8.0
 VIEW_LONG_SIDE = 1280
 #: above this many pixels, measure a mosaic of textured native tiles
 PIXEL_BUDGET = 400_000
+#: the mosaic's tiles count by their energy: fully from the energy of the tile ranked
+#: TILE_RAMP[0] x the budget's tile count, not at all from that of rank TILE_RAMP[1] x it.
+#: A hard top-k moved with the picture: a 1-px shift changed which tiles made the cut and
+#: DALL-E 3 jogging_04 read 0.54 -> 0.61 px (every pixel read: 0.62 either way)
+TILE_RAMP = (0.75, 1.25)
 TILE = 64
 MARGIN = 10
 #: share of the mosaic's tiles that ``spread`` puts on an even lattice over the frame. The most
@@ -88,6 +96,12 @@ MARGIN = 10
 #: (scripts/calibrate/false_alarms.py --code oversharpened): ROC-AUC tune 0.910 -> 0.914,
 #: held-out 0.846 -> 0.858; clean held-out pictures at major 2 -> 0
 SPREAD_SHARE = 0.5
+#: edge points closer than this to the frame (px) are not judged: there the coarse Gaussian
+#: (SIGMA_B) reaches past the border and reads the reflected copy, so an edge running into
+#: the frame, or a zero-padded blur's dark fringe, reads as a ridge and as sharp (LIVE gblur
+#: parrots_3: vertical bin 0.19 px at the frame vs 1.41 inside; a 1-px shift moved which
+#: frame points were maxima and the radius 1.66 -> 1.39, scripts/calibrate/stability.py)
+FRAME = int(math.ceil(3 * SIGMA_B))
 DIRECTIONS = ("horizontal", "diagonal", "vertical", "antidiagonal")  # gradient direction
 
 #: Blur radius (px, native; 10th percentile per direction, second-worst direction).
@@ -105,12 +119,15 @@ BLUR_ONE_AT = 2.0
 
 def _analysis_plane(image: LoadedImage, *, spread: bool = False
                     ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Luma (float32) to analyse and, for a mosaic, the mask of tile cores (margins excluded).
+    """Luma (float32) to analyse and, for a mosaic, each pixel's weight: its tile's over the
+    tile cores, 0 on the margins.
 
     Above ``PIXEL_BUDGET`` pixels: a mosaic of native tiles, the most textured ones (ranked on
-    the 1024-px canonical copy: the in-focus part, what the blur percentile wants). With
-    ``spread``, ``SPREAD_SHARE`` of them sit on an even lattice over the whole frame instead
-    (what ``oversharpened``'s whole-frame median wants; see ``SPREAD_SHARE``).
+    the 1024-px canonical copy: the in-focus part, what the blur percentile wants), each
+    weighted by its energy's rank (``TILE_RAMP``). With ``spread``, ``SPREAD_SHARE`` of the
+    budget sits on an even lattice over the whole frame (weight 1; what ``oversharpened``'s
+    whole-frame median wants; see ``SPREAD_SHARE``) and the ramp ranks the other tiles
+    against the rest of the budget.
     """
     gray = views.gray_u8(image)
     h, w = gray.shape
@@ -128,11 +145,10 @@ def _analysis_plane(image: LoadedImage, *, spread: bool = False
     np.abs(gx, out=gx)
     np.abs(gy, out=gy)
     np.add(gx, gy, out=gx)
-    energy = cv2.resize(gx.astype(np.float32), (nx, ny), interpolation=cv2.INTER_AREA)
-    ranked = np.argsort(energy.ravel())[::-1]
-    if not spread:
-        keep = ranked[:budget]
-    else:
+    energy = cv2.resize(gx.astype(np.float32), (nx, ny),
+                        interpolation=cv2.INTER_AREA).ravel()
+    lattice = np.zeros(0, np.int64)
+    if spread:
         # SPREAD_SHARE of the budget on a rows x cols lattice of the frame's shape (each tile
         # centred in its cell), the rest the most textured tiles not on it
         share = max(1, round(budget * SPREAD_SHARE))
@@ -141,12 +157,12 @@ def _analysis_plane(image: LoadedImage, *, spread: bool = False
         ty = ((np.arange(rows) + 0.5) * ny / rows).astype(np.int64)
         tx = ((np.arange(cols) + 0.5) * nx / cols).astype(np.int64)
         lattice = (ty[:, None] * nx + tx[None, :]).ravel()
-        rest = ranked[~np.isin(ranked, lattice)][:max(0, budget - lattice.size)]
-        keep = np.concatenate([rest, lattice])
+    weight = _tile_weights(energy, lattice, max(1, budget - lattice.size))
+    keep = np.nonzero(weight > 0)[0]
     cols = int(math.ceil(math.sqrt(keep.size)))
     rows = int(math.ceil(keep.size / cols))
     mosaic = np.zeros((rows * side, cols * side), np.float32)
-    core = np.zeros_like(mosaic, dtype=bool)
+    core = np.zeros_like(mosaic)
     for i, t in enumerate(keep):
         ty, tx = divmod(int(t), nx)
         y, x = MARGIN + ty * TILE, MARGIN + tx * TILE
@@ -154,8 +170,31 @@ def _analysis_plane(image: LoadedImage, *, spread: bool = False
         mosaic[r * side:(r + 1) * side, c * side:(c + 1) * side] = \
             gray[y - MARGIN:y + TILE + MARGIN, x - MARGIN:x + TILE + MARGIN]
         core[r * side + MARGIN:r * side + MARGIN + TILE,
-             c * side + MARGIN:c * side + MARGIN + TILE] = True
+             c * side + MARGIN:c * side + MARGIN + TILE] = weight[t]
     return mosaic, core
+
+
+def _tile_weights(energy: np.ndarray, lattice: np.ndarray, budget: int) -> np.ndarray:
+    """Each tile's weight in the mosaic: 1 on the ``lattice``; the others by their energy's
+    rank among them, 1 up to rank ``TILE_RAMP[0] x budget``, 0 from rank
+    ``TILE_RAMP[1] x budget`` (linear in energy between); when every such tile is alike (a
+    flat picture), the first ``budget`` of them."""
+    weight = np.zeros(energy.size, np.float32)
+    weight[lattice] = 1.0
+    rest = np.ones(energy.size, bool)
+    rest[lattice] = False
+    e = energy[rest]
+    if e.size == 0:
+        return weight
+    ranked = np.sort(e)[::-1]
+    full = ranked[min(int(budget * TILE_RAMP[0]), ranked.size - 1)]
+    none = ranked[min(int(budget * TILE_RAMP[1]), ranked.size - 1)]
+    w = np.clip((e - none) / max(float(full - none), 1e-6), 0.0, 1.0)
+    if not (w > 0).any():
+        w[:] = 0.0
+        w[:budget] = 1.0
+    weight[rest] = w
+    return weight
 
 
 @lru_cache(maxsize=64)
@@ -175,7 +214,8 @@ class Edges:
     ``plane`` is the luma analysed (float32 grey levels: the image, or a mosaic of native
     tiles with ``MARGIN`` px of context each). Per point: position ``y``, ``x`` in ``plane``;
     ``uy``, ``ux`` the unit step along the gradient toward the bright side; direction
-    ``bin`` (index into ``DIRECTIONS``); blur ``radius`` (px) and ``contrast`` (grey levels).
+    ``bin`` (index into ``DIRECTIONS``); blur ``radius`` (px) and ``contrast`` (grey levels);
+    ``weight``, how much the point counts (its mosaic tile's weight; 1 on a whole image).
     """
 
     plane: np.ndarray
@@ -186,6 +226,7 @@ class Edges:
     bin: np.ndarray
     radius: np.ndarray
     contrast: np.ndarray
+    weight: np.ndarray
 
 
 _STEPS = ((0, 1), (1, 1), (1, 0), (1, -1))  # (dy, dx) of each direction bin
@@ -207,7 +248,7 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     plane, core = _analysis_plane(image, spread=spread)
     empty = np.zeros(0, np.float32)
     if min(plane.shape) < 8:
-        return Edges(plane, *(empty.astype(np.int32),) * 5, empty, empty)
+        return Edges(plane, *(empty.astype(np.int32),) * 5, empty, empty, empty)
     noise_sigma = native_sigma(image)
     sa = round(min(SIGMA_A_MAX, SIGMA_A + NOISE_WIDEN * noise_sigma), 2)
     fine = cv2.GaussianBlur(plane, (0, 0), sa)
@@ -230,7 +271,10 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     near += cy * cy
     near = near >= 0.999 * bound * bound
     if core is not None:
-        near &= core
+        near &= core > 0
+    else:
+        near[:FRAME] = near[-FRAME:] = False
+        near[:, :FRAME] = near[:, -FRAME:] = False
     # everything below reads the candidates only (in row-major order, as a full-frame
     # np.nonzero lists them): the same points as masking whole planes, without a dozen
     # full-frame passes
@@ -268,17 +312,36 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     s2 = np.clip((SIGMA_B ** 2 - r2 * sa ** 2) / (r2 - 1.0), 0.0, MAX_SIGMA ** 2)
     contrast = g2 * math.sqrt(2 * math.pi) * np.sqrt(s2 + SIGMA_B ** 2)
     keep = contrast >= MIN_CONTRAST
-    return Edges(plane, ys[keep], xs[keep], uy[keep], ux[keep], b[keep],
-                 np.sqrt(s2[keep]).astype(np.float32), contrast[keep].astype(np.float32))
+    ys, xs = ys[keep], xs[keep]
+    weight = np.ones(ys.size, np.float32) if core is None else core[ys, xs]
+    return Edges(plane, ys, xs, uy[keep], ux[keep], b[keep],
+                 np.sqrt(s2[keep]).astype(np.float32), contrast[keep].astype(np.float32),
+                 weight)
+
+
+def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The ``q``-th percentile of ``values`` under ``weights`` (each value at the middle of
+    its weight; equal weights give numpy's "hazen" percentile)."""
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order].astype(np.float64)
+    cum = np.cumsum(w)
+    return float(np.interp(q / 100.0 * cum[-1], cum - 0.5 * w, v))
+
+
 
 
 def _radius(e: Edges) -> tuple[float | None, dict, float, int]:
     """(blur radius or None, per-direction radii, direction spread, edge points)."""
-    radii = [e.radius[e.bin == k] for k in range(len(DIRECTIONS))]
-    per_dir = {name: float(np.percentile(r, PERCENTILE)) if r.size >= MIN_POINTS else None
-               for name, r in zip(DIRECTIONS, radii)}
+    per_dir, n_points = {}, 0
+    for k, name in enumerate(DIRECTIONS):
+        sel = e.bin == k
+        r, w = e.radius[sel], e.weight[sel]
+        n_points += r.size
+        # a mosaic weighs its points by their tile's weight; a whole image reads as before
+        per_dir[name] = (None if w.sum() < MIN_POINTS else
+                         float(np.percentile(r, PERCENTILE)) if bool(np.all(w == 1)) else
+                         weighted_percentile(r, w, PERCENTILE))
     valid = sorted(v for v in per_dir.values() if v is not None)
-    n_points = int(sum(r.size for r in radii))
     if not valid:
         return None, per_dir, 0.0, n_points
     sigma = valid[-2] if len(valid) >= 2 else valid[-1]

@@ -28,10 +28,10 @@ _MAX_LINES = 640
 #: with a weight falling to 0 over the next ``_SMOOTH_SOFT`` levels
 _SMOOTH_DIFF = 2
 _SMOOTH_SOFT = 1.5
-#: the block phase's lead over the runner-up, in robust deviations of the other seven phases,
-#: from which the excess counts not at all / fully: on the calibrate_compression clean set
-#: re-encoded at q=75 the weaker axis leads by 2.9-28 (q=50 6.7-45); spurious leads on
-#: 224-px FreiHand crops under +-1 noise 0.2-1.7
+#: the block phase's lead over the runner-up, in standard errors of the phase levels (the
+#: medians of their columns), from which the excess counts not at all / fully: on the
+#: calibrate_compression clean set re-encoded at q=75 the weaker axis leads by 2.4-12 (q=50
+#: 3.5-20); a 224-px FreiHand crop (00082740) 0.1-0.8 plain, moved and under +-1 noise
 _LEAD_Z = (1.0, 3.0)
 #: rows averaged along a block boundary before differencing (:func:`_along`)
 _ALONG = 4
@@ -93,11 +93,14 @@ def _phase_stats(s: np.ndarray, n: np.ndarray) -> tuple[int, float, float]:
     ok = n >= 8
     mean = np.where(ok, s / np.maximum(n, 1), np.nan)
     levels = np.full(8, np.nan)
+    errors = np.full(8, np.nan)
     for p in range(8):
         v = mean[p::8]
         v = v[np.isfinite(v)]
         if v.size >= 3:
             levels[p] = np.median(v)
+            # standard error of that median, from its own columns' robust scatter
+            errors[p] = 1.2533 * 1.4826 * np.median(np.abs(v - levels[p])) / np.sqrt(v.size)
     if np.count_nonzero(np.isfinite(levels)) < 8:
         return 0, 0.0, 1.0
     p = int(np.argmax(levels))
@@ -107,11 +110,14 @@ def _phase_stats(s: np.ndarray, n: np.ndarray) -> tuple[int, float, float]:
     # the excess of mean squares, back in grey levels: the step a block edge adds on top of
     # the picture's (and any noise's) own differences
     excess = float(np.sqrt(max(levels[p] - base, 0.0)))
-    # ... counted as far as that lead stands out of the other phases' scatter: on a 224-px
-    # crop the eight phase levels of a busy picture scatter by several grey levels² and the
-    # best-minus-runner-up followed the scatter under +-1 noise (0.12 -> 0.65, no grid)
-    others = np.delete(levels, p)
-    spread = 1.4826 * float(np.median(np.abs(others - np.median(others)))) + 0.05
+    # ... counted as far as that lead stands out of what the phase levels' own sampling
+    # error allows (the best phase's standard error and the others' median one, combined):
+    # on a 224-px crop a busy picture's phase levels rest on 28 columns each and the
+    # best-minus-runner-up follows their error under +-1 noise (0.12 -> 0.65, no grid). The
+    # error of each median, not the scatter of the seven other levels (a MAD of seven
+    # values: +-1 noise moved a real JPEG's lead from z 2.9 to 1.7 and its reading from
+    # 0.24 to 0, CrowdPose 103319; scripts/calibrate/stability.py)
+    spread = float(np.hypot(errors[p], np.median(np.delete(errors, p)))) + 0.05
     excess *= min(1.0, max(0.0, ((levels[p] - base) / spread - _LEAD_Z[0])
                            / (_LEAD_Z[1] - _LEAD_Z[0])))
     return p, excess, float((levels[p] + 0.05) / (base + 0.05))

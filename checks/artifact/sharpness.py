@@ -12,7 +12,8 @@ dark level* on the other side (-5..-1). The halo of one edge is the mean of thos
 excursions, as a fraction of the edge's contrast (plateau to plateau).
 
 Edges whose contrast (plateau to plateau) is at least ``MIN_CONTRAST`` count. The image's
-value is the **median** halo over them: content makes some edges overshoot by nature (a thin
+value is the **median** halo over them (weighted by their mosaic tile's weight on a
+large picture): content makes some edges overshoot by nature (a thin
 bright line beside an edge, texture), sharpening makes most of them overshoot. Selecting only
 edges with flat plateaus was tried and rejected: a halo's own tail makes a plateau slope, so
 that filter throws away exactly the edges that show the defect (astronaut with unsharp
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from checks.artifact.blur import edges
+from checks.artifact.blur import edges, weighted_percentile
 from checks.artifact.noise import native_sigma
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
@@ -82,11 +83,13 @@ def _median3(a: np.ndarray) -> np.ndarray:
     return np.maximum(np.minimum(x, y), np.minimum(np.maximum(x, y), z))
 
 
-def halos(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per judged edge: halo (fraction of contrast), and its position (y, x) in the plane."""
-    prof, ys, xs, _ = _profiles(image)
+def halos(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per judged edge: halo (fraction of contrast), its position (y, x) in the plane and
+    its weight (its mosaic tile's, ``checks.artifact.blur.Edges``)."""
+    prof, ys, xs, keep = _profiles(image)
+    weight = edges(image, spread=True).weight[keep]
     if prof.shape[0] == 0:
-        return np.zeros(0), ys, xs
+        return np.zeros(0), ys, xs, weight
     lo, hi = _median3(prof[:, 0:3]), _median3(prof[:, 14:17])
     contrast = hi - lo
     ok = contrast >= MIN_CONTRAST
@@ -96,17 +99,18 @@ def halos(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     over = np.maximum(prof[:, 9:14].max(axis=1) - hi - bias, 0.0)
     under = np.maximum(lo - prof[:, 3:8].min(axis=1) - bias, 0.0)
     halo = (over + under) / (2.0 * np.maximum(contrast, 1.0))
-    return halo[ok], ys[ok], xs[ok]
+    return halo[ok], ys[ok], xs[ok], weight[ok]
 
 
 def measure_oversharpened(image: LoadedImage) -> Measurement:
     """Ringing halos beside edges as a fraction of edge contrast; see the module docstring."""
-    halo, _, _ = halos(image)
+    halo, _, _, weight = halos(image)
     if halo.size < MIN_EDGES:
         return Measurement("oversharpened", 0.0,
                            "too few clean edges to judge sharpening halos",
                            measurements={"halo": 0.0, "edges": int(halo.size)})
-    value = float(np.median(halo))
+    value = (float(np.median(halo)) if bool(np.all(weight == 1))
+             else weighted_percentile(halo, weight, 50))
     sev = ramp(value, HALO_ZERO_AT, HALO_ONE_AT)
     if sev >= 0.25:
         msg = (f"edges carry sharpening halos: overshoot {value:.0%} of edge contrast "

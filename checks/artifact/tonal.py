@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from checks.artifact.clip_surround import lost_detail
+from checks.artifact.clip_surround import lost_detail, monochrome
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 from keyframe.views import cached, rgb_at, scale_to, to_source
@@ -34,6 +34,12 @@ def _interp_log(value: float, points: tuple[tuple[float, float], ...]) -> float:
 
 #: highlights: all channels >= 250; shadows: all channels <= 6 (luma ~0-5)
 _HI, _LO = 250, 6
+#: ... as a soft membership rising over this many grey levels around the clip value
+#: (highlights: min channel 248 -> 0, 249 -> 1/3, 250 -> 2/3, 251 -> 1; a smooth histogram
+#: keeps the hard cut's area). A hard ">= 250" lost 70 % of a
+#: plateau at exactly 250 to +-1 grey level of noise (the smallest of three noisy channels
+#: drops by one; OneHand10K 9.jpg, scripts/calibrate/stability.py)
+_SOFT = 3.0
 #: clipped blobs smaller than this share of the canonical frame are specks (speculars, stars)
 _MIN_BLOB = 0.0005
 #: severity vs the texture-weighted clipped fraction (see :func:`measure_clipping`)
@@ -81,20 +87,25 @@ def _clip_stats(image: LoadedImage, high: bool) -> dict:
     h, w = cmin.shape
     if high:
         val = cmin
-        mask = val >= _HI
+        member = np.clip((val.astype(np.float32) - (_HI - 2)) / _SOFT, 0.0, 1.0)
+        if monochrome(cmin, cmax, val >= _HI):
+            # no smallest-of-three-channels bias to absorb; the texture rule was tuned on
+            # the hard cut (scripts/calibrate/false_alarms.py --grey)
+            member = (val >= _HI).astype(np.float32)
     else:
         val = cmax
-        mask = val <= _LO
+        member = np.clip(((_LO + 2) - val.astype(np.float32)) / _SOFT, 0.0, 1.0)
     t, bo, le, ri = _border_canonical(image)
-    mask[:t] = False
-    mask[h - bo:] = False
-    mask[:, :le] = False
-    mask[:, w - ri:] = False
+    member[:t] = 0.0
+    member[h - bo:] = 0.0
+    member[:, :le] = 0.0
+    member[:, w - ri:] = 0.0
+    mask = member > 0
     out = {"fraction": 0.0, "weighted": 0.0, "largest": 0.0, "soft": 0.0, "hue": 0.0,
            "texture": 0.0, "region": None}
     total = float(h * w)
     min_area = max(4.0, _MIN_BLOB * total)
-    if np.count_nonzero(mask) < min_area:
+    if float(member.sum()) < min_area:
         return out
     m8 = mask.view(np.uint8)
     # blobs of the mask dilated by 2 px: nearby specks merge, and each blob's 2-px surround
@@ -102,7 +113,7 @@ def _clip_stats(image: LoadedImage, high: bool) -> dict:
     grown = cv2.dilate(m8, np.ones((5, 5), np.uint8))
     n, labels, stats = _blobs(grown)
     lab_in = labels[mask]
-    areas = np.bincount(lab_in, minlength=n)[1:].astype(np.float64)
+    areas = np.bincount(lab_in, weights=member[mask], minlength=n)[1:]
     keep = areas >= min_area
     if not keep.any():
         return out
@@ -116,7 +127,7 @@ def _clip_stats(image: LoadedImage, high: bool) -> dict:
     # a blob without a surround fills the frame: nothing but clip
     soft = np.where(ring_n > 0, soft_n / np.maximum(ring_n, 1), 1.0)
     weight = 0.35 + 0.65 * np.clip(soft / 0.5, 0, 1)
-    hue, kind = (lost_detail(cmin, cmax, mask, labels, n) if high
+    hue, kind = (lost_detail(cmin, cmax, mask, labels, n, member=member) if high
                  else (np.ones(n - 1), "hue"))
     weight = weight * hue
     a, wt = areas[keep], weight[keep]
@@ -133,7 +144,8 @@ def measure_clipping(image: LoadedImage) -> tuple[Measurement, Measurement]:
     """Blown highlights and crushed shadows, on the canonical 1024-px RGB copy.
 
     What: connected blobs where all three channels are >= 250 (highlights) or <= 6 (shadows),
-    specks under 0.05 % of the frame ignored, border bars (see :func:`measure_border`)
+    as a soft membership (``_SOFT``: min channel 249 counts 1/3, 250 2/3, 251 and above 1;
+    shadows alike), specks under 0.05 % of the frame ignored, border bars (see :func:`measure_border`)
     excluded. Each blob's area is weighted by how much of its 3-px surround is a soft roll-off
     into the clip (min channel 215-249 / max channel 7-30): 0.35 for a hard-edged flat area (a
     designed black or white background, a night sky), 1.0 for a gradient that runs into the

@@ -88,14 +88,20 @@ def engine():
         from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
     except ImportError:
         raise CheckSkipped(f"rapidocr-onnxruntime is not installed: {INSTALL_HINT}") from None
-    make = OrtInferSession.__dict__["_init_sess_opts"].__func__
-    OrtInferSession._init_sess_opts = _with_arena(make)
+    def build():
+        return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, use_cls=False,
+                        text_score=0.0, det_limit_type="min", det_limit_side_len=32)
+
+    hook = OrtInferSession.__dict__.get("_init_sess_opts")
+    if not isinstance(hook, staticmethod):
+        # another rapidocr-onnxruntime layout (the hook is private): its own options, the
+        # same readings without the arena's speed
+        return build()
+    OrtInferSession._init_sess_opts = _with_arena(hook.__func__)
     try:
-        eng = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, use_cls=False,
-                       text_score=0.0, det_limit_type="min", det_limit_side_len=32)
+        return build()
     finally:
-        OrtInferSession._init_sess_opts = staticmethod(make)
-    return eng
+        OrtInferSession._init_sess_opts = hook
 
 
 def text_possible(image: LoadedImage) -> float:

@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from checks.artifact import banding, blur, compression, grid, noise, seams, sharpness, tonal
+from checks.artifact import (banding, blur, compression, grid, mosaic, noise, seams, sharpness,
+                             tonal)
 from checks.artifact.noise import native_sigma
 from keyframe_dev.data import img, photo
 
@@ -285,23 +286,23 @@ def _edges_ref(image):
 
 
 def _analysis_plane_ref(image):
-    """blur._analysis_plane (not spread) as the stability work left it: float Sobels of the
+    """mosaic.analysis_plane (not spread) as the stability work left it: float Sobels of the
     float canonical copy, each tile weighted by its energy's rank (TILE_RAMP)."""
     from keyframe import views
     gray = views.gray_u8(image)
     h, w = gray.shape
-    T, M = blur.TILE, blur.MARGIN
-    if h * w <= blur.PIXEL_BUDGET or min(h, w) < T + 2 * M:
+    T, M = mosaic.TILE, mosaic.MARGIN
+    if h * w <= mosaic.PIXEL_BUDGET or min(h, w) < T + 2 * M:
         return gray.astype(np.float32), None
     small = views.gray_at(image).astype(np.float32)
     ny, nx = (h - 2 * M) // T, (w - 2 * M) // T
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0)
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1)
     energy = cv2.resize(np.abs(gx) + np.abs(gy), (nx, ny), interpolation=cv2.INTER_AREA).ravel()
-    budget = max(1, blur.PIXEL_BUDGET // (T + 2 * M) ** 2)
+    budget = max(1, mosaic.PIXEL_BUDGET // (T + 2 * M) ** 2)
     ranked = np.sort(energy)[::-1]
-    full = ranked[min(int(budget * blur.TILE_RAMP[0]), ranked.size - 1)]
-    none = ranked[min(int(budget * blur.TILE_RAMP[1]), ranked.size - 1)]
+    full = ranked[min(int(budget * mosaic.TILE_RAMP[0]), ranked.size - 1)]
+    none = ranked[min(int(budget * mosaic.TILE_RAMP[1]), ranked.size - 1)]
     weight = np.clip((energy - none) / max(float(full - none), 1e-6), 0.0, 1.0)
     keep = np.nonzero(weight > 0)[0]
     if keep.size == 0:
@@ -309,16 +310,16 @@ def _analysis_plane_ref(image):
     side = T + 2 * M
     cols = int(np.ceil(np.sqrt(keep.size)))
     rows = int(np.ceil(keep.size / cols))
-    mosaic = np.zeros((rows * side, cols * side), np.float32)
-    core = np.zeros_like(mosaic)
+    tiles = np.zeros((rows * side, cols * side), np.float32)
+    core = np.zeros_like(tiles)
     for i, t in enumerate(keep):
         ty, tx = divmod(int(t), nx)
         y, x = M + ty * T, M + tx * T
         r, c = divmod(i, cols)
-        mosaic[r * side:(r + 1) * side, c * side:(c + 1) * side] = \
+        tiles[r * side:(r + 1) * side, c * side:(c + 1) * side] = \
             gray[y - M:y + T + M, x - M:x + T + M]
         core[r * side + M:r * side + M + T, c * side + M:c * side + M + T] = weight[t]
-    return mosaic, core
+    return tiles, core
 
 
 @pytest.mark.parametrize("name", ("astronaut", "coffee", "chelsea", "rocket"))

@@ -119,7 +119,7 @@ def _knit(h: int, w: int) -> np.ndarray:
 
 def test_one_textured_object_is_not_a_sharpened_picture():
     """Sharpening is applied to the whole frame; above the pixel budget the measure reads half
-    its tiles on an even lattice (blur.SPREAD_SHARE), so a knitted garment over a quarter of a
+    its tiles on an even lattice (mosaic.SPREAD_SHARE), so a knitted garment over a quarter of a
     1280-px scene, the most textured tiles of the picture, does not carry the median (with the
     most textured tiles alone it read halo 0.76, severity 1.0). The unsharp-masked scene still
     reads major and rising."""

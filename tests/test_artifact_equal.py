@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from checks.artifact import (banding, blur, compression, grid, mosaic, noise, seams, sharpness,
-                             tonal)
+from checks.artifact import (banding, blur, compression, grid, grid_templates, mosaic, noise,
+                             seams, sharpness, tonal)
 from checks.artifact.noise import native_sigma
 from keyframe_dev.data import img, photo
 
@@ -219,9 +219,9 @@ def test_periodic_templates_equal_the_plain_fold(i):
     g = PLANES[i]
     big = cv2.resize(g, (1500, 1500 * g.shape[0] // g.shape[1]))   # four crops, moved phases
     for plane in (g, big):
-        pieces = grid._pieces(plane)
+        pieces = grid_templates.pieces(plane)
         for period in grid.PERIODS:
-            new = grid._templates(pieces, period, min(plane.shape))
+            new = grid_templates.templates(pieces, period, min(plane.shape))
             ref = _templates_ref(pieces, period, min(plane.shape))
             assert len(new) == len(ref)
             for a, b in zip(new, ref):

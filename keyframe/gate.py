@@ -101,9 +101,11 @@ class GateResult:
         return [a for a in self.attempts if not a.kept]
 
     def notes(self) -> list[str]:
-        """One line per rolled-back step, for a package manifest."""
-        return [f"gate rolled back {a.step.fix} {params_dict(a.step.params)} in round "
-                f"{a.round}: {a.reason}" for a in self.rolled_back]
+        """One line per step tried, for a package manifest: what each kept step did (a
+        reframe's crop, extension and resize in words) and why each other was rolled back."""
+        return [f"gate kept {a.step.fix} in round {a.round}: {a.reason}" if a.kept else
+                f"gate rolled back {a.step.fix} {params_dict(a.step.params)} in round "
+                f"{a.round}: {a.reason}" for a in self.attempts]
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.source.path, "verdict": self.verdict, "reason": self.reason,

@@ -51,6 +51,9 @@ def test_a_veo_package_for_a_square_picture_is_one_command(gated):
     assert "kept        reframe" in r.output
     assert "cropped" in r.output or "canvas extended" in r.output
     assert "export exports/veo." in r.output
+    # ... and so does the manifest, for whoever opens the package later
+    kept = [n for n in manifest["notes"] if n.startswith("gate kept reframe in round 1:")]
+    assert len(kept) == 1 and ("cropped" in kept[0] or "canvas extended" in kept[0])
     assert verify(pkg).ok, verify(pkg).problems
 
 

@@ -82,3 +82,14 @@ def test_trim_off_keeps_recorded_recipes_as_they_were():
     params = {"width": 320, "height": 180, "protect": [[150, 20, 100, 360]]}
     lay = Reframe().layout(rgb[:, :300], Reframe.validate(params))
     assert lay.crop[1] == 0 and lay.crop[3] == 400            # no crop before extending
+
+
+def test_the_invented_share_of_an_extension_is_said():
+    rgb = np.full((1024, 1024, 3), 120, np.uint8)
+    lay = Reframe().layout(rgb, Reframe.validate(
+        {"width": 1280, "height": 720, "protect": [[0, 0, 1024, 1024]]}))
+    assert lay.pad == (0, 0, 398, 398)
+    assert abs(lay.invented - (1 - 1024 / 1820)) < 1e-9
+    assert "(44% of the frame invented)" in lay.describe()
+    crop = Reframe().layout(rgb, Reframe.validate({"width": 1280, "height": 720, "mode": "crop"}))
+    assert crop.invented == 0.0 and "invented" not in crop.describe()

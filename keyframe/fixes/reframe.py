@@ -168,6 +168,12 @@ class Layout:
         cw, ch = self.canvas
         return max(self.size[0] / cw, self.size[1] / ch)
 
+    @property
+    def invented(self) -> float:
+        """Share of the output frame that the canvas extension added (0 without one)."""
+        cw, ch = self.canvas
+        return 1.0 - (self.crop[2] * self.crop[3]) / float(cw * ch)
+
     def describe(self) -> str:
         """What the reframe did, in words: cropped, extended, resized (one line)."""
         x, y, cw, ch = self.crop
@@ -179,7 +185,8 @@ class Layout:
         if any(self.pad):
             sides = [f"{n} {v} px" for n, v in zip(("top", "bottom", "left", "right"), self.pad)
                      if v]
-            parts.append("canvas extended (blurred mirror) " + ", ".join(sides))
+            parts.append("canvas extended (blurred mirror) " + ", ".join(sides)
+                         + f" ({self.invented:.0%} of the frame invented)")
         if self.size != self.canvas:
             parts.append(f"resized to {self.size[0]}x{self.size[1]} (x{self.scale:.2f})")
         return "; ".join(parts) or "unchanged"

@@ -96,10 +96,6 @@ class GateResult:
     verdict: str
     reason: str
 
-    @property
-    def rolled_back(self) -> list[Attempt]:
-        return [a for a in self.attempts if not a.kept]
-
     def notes(self) -> list[str]:
         """One line per step tried, for a package manifest: what each kept step did (a
         reframe's crop, extension and resize in words) and why each other was rolled back."""

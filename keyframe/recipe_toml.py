@@ -29,8 +29,8 @@ def to_toml(d: dict[str, Any]) -> str:
     """TOML text of a recipe dict (:meth:`Recipe.to_dict`); ``tomllib`` reads it back."""
     lines = [f"schema = {_toml_value(d['schema'])}",
              f"keyframe_version = {_toml_value(d['keyframe_version'])}"]
-    lines += [f"{k} = {_toml_value(d[k])}" for k in ("size", "source_sha256", "target", "scale_geometry")
-              if k in d]
+    lines += [f"{k} = {_toml_value(d[k])}"
+              for k in ("size", "source_sha256", "target", "scale_geometry") if k in d]
     if not d["steps"]:
         lines.append("steps = []")
     lines += ["", "[models]"]

@@ -91,7 +91,7 @@ def clip_box(box: tuple[int, int, int, int], width: int, height: int
     return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
 
 
-def _subject(image: LoadedImage, prior: dict[str, Measurement]) -> tuple[list, list, bool]:
+def _subject(image: LoadedImage, prior: dict[str, Measurement]) -> tuple[list, list]:
     """Face and body boxes from the anatomy check, clipped to the frame; boxes that fill the
     frame (a detector's whole-picture "person") are dropped."""
     W, H = image.width, image.height
@@ -103,8 +103,7 @@ def _subject(image: LoadedImage, prior: dict[str, Measurement]) -> tuple[list, l
             if b and not (b[2] >= FILLS_FRAME * W and b[3] >= FILLS_FRAME * H):
                 out.append(b)
         return out
-    faces, bodies = boxes(FACE_CODES), boxes(BODY_CODES)
-    return faces, bodies, bool(faces or bodies)
+    return boxes(FACE_CODES), boxes(BODY_CODES)
 
 
 def _reframed(t: Target, w: int, h: int) -> bool:
@@ -176,7 +175,7 @@ class FramingCheck(Check):
         t = _target(target or "generic")
         w, h = image.width, image.height
         out_w, out_h = t.output_size(w, h)
-        faces, bodies, from_regions = _subject(image, prior or {})
+        faces, bodies = _subject(image, prior or {})
         box = union(faces + bodies)
         found = "people" if box else "saliency"
         if box is None and _reframed(t, w, h):

@@ -151,6 +151,32 @@ def interpreter(name: str):
         return _sessions[key]
 
 
+#: per open TFLite interpreter (by id, the interpreter kept to tell a reused id): its input
+#: tensor index and its output tensors' names and indices, which LiteRT otherwise rebuilds
+#: as dicts of every tensor detail on each inference
+_tensors: dict[int, tuple] = {}
+
+
+def infer(name: str, x: Any) -> dict[str, Any]:
+    """Run model ``name`` (ONNX or TFLite, by its runtime in the model table) on one input
+    tensor (a numpy array); outputs by tensor name (``Identity``, ``Identity_1``, … for the
+    MediaPipe models, whichever runtime carries them). Shared by the checks that run models
+    (anatomy's detectors, framing's salient object)."""
+    if spec(name).runtime == "tflite":
+        interp = interpreter(name)
+        ready = _tensors.get(id(interp))
+        if ready is None or ready[0] is not interp:
+            ready = _tensors[id(interp)] = (
+                interp, interp.get_input_details()[0]["index"],
+                [(d["name"], d["index"]) for d in interp.get_output_details()])
+        interp.set_tensor(ready[1], x)
+        interp.invoke()
+        return {k: interp.get_tensor(i) for k, i in ready[2]}
+    sess = session(name)
+    outs = sess.run(None, {sess.get_inputs()[0].name: x})
+    return {o.name: v for o, v in zip(sess.get_outputs(), outs)}
+
+
 @contextlib.contextmanager
 def _quiet_stderr():
     """Silence the C++ runtime's own stderr (file descriptor 2) for the block, restoring it

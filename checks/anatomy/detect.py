@@ -56,31 +56,6 @@ class Hand:
     side: str | None = None                 # "left"/"right": the pose wrist it was read at
 
 
-#: per open TFLite interpreter (by id, the interpreter kept to tell a reused id): its input
-#: tensor index and its output tensors' names and indices, which LiteRT otherwise rebuilds
-#: as dicts of every tensor detail on each inference
-_tensors: dict[int, tuple] = {}
-
-
-def infer(name: str, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Run model ``name`` (ONNX or TFLite, by its runtime in the model table) on one input
-    tensor; outputs by tensor name (``Identity``, ``Identity_1``, … for the MediaPipe models,
-    whichever runtime carries them)."""
-    if models.spec(name).runtime == "tflite":
-        interp = models.interpreter(name)
-        ready = _tensors.get(id(interp))
-        if ready is None or ready[0] is not interp:
-            ready = _tensors[id(interp)] = (
-                interp, interp.get_input_details()[0]["index"],
-                [(d["name"], d["index"]) for d in interp.get_output_details()])
-        interp.set_tensor(ready[1], x)
-        interp.invoke()
-        return {k: interp.get_tensor(i) for k, i in ready[2]}
-    sess = models.session(name)
-    outs = sess.run(None, {sess.get_inputs()[0].name: x})
-    return {o.name: v for o, v in zip(sess.get_outputs(), outs)}
-
-
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
@@ -218,7 +193,7 @@ def pose(rgb: np.ndarray, person: Person, *, model: str = "pose-landmark-full") 
     center = box[:2] + box[2:] / 2
     size = float(max(box[2], box[3]) * 1.25)
     crop, inv = _warp(rgb, center, size, 0.0, 256)
-    outs = infer(model, crop[None].astype(np.float32) / 255.0)
+    outs = models.infer(model, crop[None].astype(np.float32) / 255.0)
     lm = outs["Identity"].reshape(39, 5)[:33]
     person.points = _to_source(lm, inv)
     person.visibility = _sigmoid(lm[:, 3])
@@ -251,7 +226,7 @@ def _palms(rgb: np.ndarray, x0: int, y0: int, side: int, min_score: float, model
     if xb > xa and yb > ya:
         sq[ya - y0:yb - y0, xa - x0:xb - x0] = rgb[ya:yb, xa:xb]
     inp = cv2.resize(sq, (192, 192), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    outs = infer(model, inp[None])
+    outs = models.infer(model, inp[None])
     reg, cls = outs["Identity"], outs["Identity_1"]
     score = _sigmoid(cls[0, :, 0])
     idx = np.nonzero(score >= min_score)[0]
@@ -265,7 +240,7 @@ def _palms(rgb: np.ndarray, x0: int, y0: int, side: int, min_score: float, model
 
 
 def _hand_landmarks(crop: np.ndarray, model: str):
-    outs = infer(model, crop[None].astype(np.float32) / 255.0)
+    outs = models.infer(model, crop[None].astype(np.float32) / 255.0)
     return (outs["Identity"].reshape(21, 3), float(outs["Identity_1"].reshape(-1)[0]),
             outs["Identity_3"].reshape(21, 3), float(outs["Identity_2"].reshape(-1)[0]))
 

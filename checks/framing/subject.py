@@ -45,7 +45,7 @@ class SalientObject:
     """U^2-Net small (``u2netp``, TFLite): a salient-object matte and the object's box.
 
     One instance per process is enough: the interpreter is the model table's shared one
-    (:func:`keyframe.models.interpreter`). Raises :class:`keyframe.models.ModelMissing`
+    (:func:`keyframe.models.infer`). Raises :class:`keyframe.models.ModelMissing`
     when the model or its runtime is not installed.
     """
 
@@ -54,13 +54,10 @@ class SalientObject:
     def matte(self, rgb: np.ndarray) -> np.ndarray:
         """The model's matte at SIDE x SIDE (float32, 0-1, the raw sigmoid, not stretched
         to its own min and max: a picture without an object keeps a low or undecided one)."""
-        interp = models.interpreter(self.model)
         x = cv2.resize(np.ascontiguousarray(rgb), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
         x = (x.astype(np.float32) / 255.0 - _MEAN) / _STD
-        interp.set_tensor(interp.get_input_details()[0]["index"], x[None])
-        interp.invoke()
-        out = interp.get_output_details()[0]     # "Identity": the fused side output (d0)
-        return interp.get_tensor(out["index"])[0, ..., 0].astype(np.float32)
+        # "Identity": the fused side output (d0), the one U^2-Net's own inference reads
+        return models.infer(self.model, x[None])["Identity"][0, ..., 0].astype(np.float32)
 
     def box(self, rgb: np.ndarray) -> Box | None:
         """The object's box (x, y, w, h in ``rgb``'s pixels), or None when the matte does

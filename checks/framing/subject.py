@@ -31,11 +31,12 @@ _STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 #: an object is trusted when its matte is decided: at most this share of the frame reads
 #: between 0.2 and 0.8. Clean ComfyUI generations, LIVE references and skimage photos with
-#: one object read 0.004-0.10 (scripts/calibrate/framing.py --objects); a ComfyUI
+#: one object read 0.004-0.10 (``python -m scripts.calibrate.framing --objects``); a ComfyUI
 #: screenshot of a node graph (no object) 0.155
 MAX_UNDECIDED = 0.12
 #: and when it covers between these shares of the frame: a speck locates nothing; a matte
-#: covering most of the frame is the scene, not an object on it
+#: covering most of the frame is the scene, not an object on it (the same table: objects
+#: 0.02-0.56; skimage's chelsea, a cat filling the frame, 0.69 and undecided 0.126)
 MIN_AREA, MAX_AREA = 0.005, 0.6
 #: parts of the matte smaller than this share of its largest part are dropped (specks)
 MIN_PART = 0.1

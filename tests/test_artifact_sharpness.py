@@ -303,37 +303,3 @@ def test_gate_certifies_an_upscaled_render_by_downscaling():
     assert g.verdict == "certified", g.reason
     assert [s.fix for s in g.recipe.steps] == ["downscale"]
     assert g.recipe.steps[0].params.long_side == 1280
-
-
-def test_edge_points_equal_a_whole_plane_reference():
-    """``_edges`` selects its edge points from the candidate pixels only; the points, their
-    order and directions must be those of a plain whole-plane non-maximum suppression."""
-    image = img(add_noise(photo("astronaut"), 3.0))
-    e = blur_mod.edges(image)
-    plane = e.plane           # the reference recomputes the gradients as _edges does
-    sa = round(min(blur_mod.SIGMA_A_MAX, blur_mod.SIGMA_A + blur_mod.NOISE_WIDEN
-                   * blur_mod.native_sigma(image)), 2)
-    fine = cv2.GaussianBlur(plane, (0, 0), sa)
-    coarse = cv2.GaussianBlur(plane, (0, 0), blur_mod.SIGMA_B)
-    gx = cv2.Sobel(fine, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
-    gy = cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
-    m1 = np.hypot(gx, gy)
-    m2 = np.hypot(cv2.Sobel(coarse, cv2.CV_32F, 1, 0, ksize=1, scale=0.5),
-           cv2.Sobel(coarse, cv2.CV_32F, 0, 1, ksize=1, scale=0.5))
-    ax, ay = np.abs(gx), np.abs(gy)
-    horiz, vert = ax > 2.4142 * ay, ay > 2.4142 * ax
-    diag, same = ~(horiz | vert), (gx * gy) > 0
-    cand = m2 >= blur_mod.MIN_CONTRAST * 0.5 / (np.sqrt(2 * np.pi) * blur_mod.SIGMA_B)
-    pad, (h, w) = np.pad(m1, 1), m1.shape
-    ys, xs, bins = [], [], []
-    for k, (mask, (dy, dx)) in enumerate(zip((horiz, diag & same, vert, diag & ~same),
-                                             blur_mod._STEPS)):
-        y, x = np.nonzero(mask & cand & (m1 > pad[1 + dy:1 + dy + h, 1 + dx:1 + dx + w])
-                          & (m1 >= pad[1 - dy:1 - dy + h, 1 - dx:1 - dx + w]))
-        ys.append(y), xs.append(x), bins.append(np.full(y.size, k))
-    ys, xs, bins = np.concatenate(ys), np.concatenate(xs), np.concatenate(bins)
-    # _edges keeps the points whose contrast passes: a subsequence, in the same order (a
-    # wrong neighbour offset or direction would give points the reference does not have)
-    pos = {(int(a), int(b), int(c)): i for i, (a, b, c) in enumerate(zip(ys, xs, bins))}
-    order = [pos[(int(a), int(b), int(c))] for a, b, c in zip(e.y, e.x, e.bin)]
-    assert e.y.size > 1000 and order == sorted(order)

@@ -51,7 +51,8 @@ import numpy as np
 from keyframe.assess import assess, default_checks
 from keyframe.carry import carried_over
 from keyframe.image import LoadedImage, from_array
-from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
+from keyframe.inspect import Inspection
+from keyframe.step_geometry import inspect_step, over_limits
 from keyframe.profiles import Profile
 from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
                              run_step_plane, run_step_rgba)
@@ -228,40 +229,6 @@ def _carry_matte(candidate: LoadedImage, current: LoadedImage, step: RecipeStep
     return dataclasses.replace(candidate, matte=matte, matte_source=source, cache={})
 
 
-def enlargement(step: RecipeStep, rgb: np.ndarray) -> tuple[float, Any]:
-    """How much ``step`` would enlarge the content of ``rgb``, and its layout when the fix
-    describes one (``geometry(rgb, params)``, e.g. :meth:`Reframe.layout`: crop, canvas
-    extension, output size). A geometry step without one is judged by the square root of
-    its output's area over its input's after running it (0.0 here: not known yet)."""
-    fix = fix_classes()[step.fix]()
-    describe = getattr(fix, "geometry", None)
-    if describe is None or step.region is not None:
-        return 0.0, None
-    layout = describe(rgb, step.params)
-    return float(layout.scale), layout
-
-
-def inspect_step(step: RecipeStep, before: np.ndarray, after: np.ndarray,
-                 layout: Any = None) -> list[Inspection]:
-    """The inspections of what ``step`` changed (:mod:`keyframe.inspect`): a canvas
-    extension (the bands of ``layout.added()``) as an extension; a fix whose ``inspect_as``
-    is ``"fill"`` (erase) as a fill; one whose ``inspect_as`` is ``"local"`` (face_detail)
-    or any step with a region as a local change. Filters over the whole frame (sharpen,
-    denoise, …) and dehalo's thin band along a matte (the edge-halo check re-measures
-    exactly that band) are left to the global re-check."""
-    if layout is not None:
-        bands = layout.added()
-        return inspect_extension(after, bands) if bands else []
-    if before.shape != after.shape:
-        return []
-    kind = getattr(fix_classes()[step.fix], "inspect_as", None)
-    if kind == "fill":
-        return inspect_fill(before, after)
-    if kind == "local" or step.region is not None:
-        return inspect_change(before, after)
-    return []       # a filter over the whole frame: the global re-check measures it
-
-
 def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
              image: LoadedImage, profile: Profile, target: str | None,
              checks: Sequence[Check] | None
@@ -275,9 +242,11 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
                                          f"profile allows x{limit:g})"), None, None
 
     try:
-        scale, layout = enlargement(step, current.rgb)
-        if scale > limit:
-            return refused(scale)         # refused before it runs: no 300x upscale is made
+        # refused before it runs: no 300x upscale, no strip floating in a blurred frame
+        why, layout = over_limits(step, current.rgb, max_enlarge=limit,
+                                  max_invented=profile.gate.max_invented)
+        if why:
+            return Attempt(rnd, step, False, why), None, None
         rgb, alpha = run_step_rgba(step, current.rgb, current.alpha)
     except (ValueError, RuntimeError, CheckSkipped) as exc:
         return Attempt(rnd, step, False, f"failed: {exc}"), None, None

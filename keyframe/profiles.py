@@ -22,6 +22,7 @@ A ``[gate]`` table holds the keep rule of ``keyframe gate`` (:mod:`keyframe.gate
     min_gain = 0.01        # a planned code must fall by this much for a step to lower it
     level_margin = 0.03    # a rise past a level threshold by less than this is wobble
     max_enlarge = 2.0      # a step may enlarge the picture's content at most this much
+    max_invented = 0.5     # a canvas extension may invent at most this share of the frame
     rollback_at = "minor"  # an inspection of a changed region at this level rolls it back
 
 ``max_level`` is how a profile says what a code can mean, instead of a check capping its own
@@ -86,7 +87,9 @@ class GateRule:
     code ends at a higher level than it had; a rise that stays below ``minor`` is no damage,
     and one that passes a level threshold by less than ``level_margin`` is measurement
     wobble (``scripts/calibrate/stability.py`` measures it), not damage. A step that enlarges the
-    picture's content by more than ``max_enlarge`` is rolled back, and so is a step whose
+    picture's content by more than ``max_enlarge``, or extends the canvas so that more than
+    ``max_invented`` of the frame is invented (blurred mirror bands), is rolled back before it
+    runs, and so is a step whose
     changed region the gate's inspection (:mod:`keyframe.inspect`) reads at ``rollback_at``
     or above.
     """
@@ -94,6 +97,11 @@ class GateRule:
     min_gain: float = 0.01
     level_margin: float = 0.03
     max_enlarge: float = 2.0
+    #: 0.5: a square picture reaches 16:9 with 44 % invented (what a Veo package of a 1:1
+    #: generation takes when its subject does not fit a crop); a portrait reaching 16:9
+    #: (68 %) is a strip in a blurred frame. ``strict`` allows 0.25, the 4:3 -> 16:9
+    #: pillarbox broadcast makes with side bars (docs/gate.md, "Invented canvas")
+    max_invented: float = 0.5
     rollback_at: str = "minor"
 
 
@@ -219,7 +227,8 @@ def _gate_rule(spec: Any, where: str) -> GateRule:
     unknown = set(spec) - set(fields)
     if unknown:
         raise ProfileError(f"{where}: [gate] has unknown key(s) {', '.join(sorted(unknown))}")
-    bounds = {"min_gain": (0.0, 1.0), "level_margin": (0.0, 0.25), "max_enlarge": (1.0, 16.0)}
+    bounds = {"min_gain": (0.0, 1.0), "level_margin": (0.0, 0.25), "max_enlarge": (1.0, 16.0),
+              "max_invented": (0.0, 1.0)}
     for key, (lo, hi) in bounds.items():
         value = spec.get(key, fields[key])
         if isinstance(value, bool) or not isinstance(value, (int, float)) \

@@ -1,6 +1,8 @@
 """The closed loop: fixes are kept only when they help and harm nothing; certified -> package."""
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import cv2
@@ -229,7 +231,9 @@ def test_a_bad_gate_table_is_one_clear_profile_error(tmp_path, table, match):
 
 
 def test_the_gate_rule_is_inherited_and_overridden(tmp_path):
-    assert load_profile("strict").gate == load_profile("default").gate
+    strict, default = load_profile("strict").gate, load_profile("default").gate
+    assert strict.max_invented == 0.25 < default.max_invented
+    assert dataclasses.replace(strict, max_invented=default.max_invented) == default
     path = tmp_path / "wide.toml"
     path.write_text('name = "wide"\nextends = "default"\n[gate]\nmax_enlarge = 3.0\n')
     rule = load_profile(str(path)).gate

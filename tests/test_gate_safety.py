@@ -250,6 +250,32 @@ def test_a_reframe_that_would_enlarge_more_than_twice_is_refused(profile):
     assert res.image.rgb.shape[:2] == (720, 1280)
 
 
+def test_an_extension_inventing_more_than_the_profile_allows_is_refused(profile):
+    """skimage's coffee cup (the saliency box fills the picture) stretched to 9:16, for SVD
+    (16:9 only): no crop keeps the subject, and the extension would invent 68 % of the frame
+    — a strip in a blurred frame. The default profile (``max_invented`` 0.5) refuses it
+    before it runs, with the share in the reason; ``lenient`` (0.75) extends and says how
+    much; ``strict`` (0.25) refuses the square picture's 44 % that the default lets
+    through."""
+    for shape, target, allowed in (((576, 1024), "svd", {"default": False, "strict": False,
+                                                        "lenient": True}),
+                                   ((1024, 1024), "veo", {"default": True, "strict": False,
+                                                          "lenient": True})):
+        rgb = cv2.resize(photo("coffee"), shape, interpolation=cv2.INTER_CUBIC)
+        pic = from_array(rgb, name="coffee.png")
+        share = "68%" if shape[0] < shape[1] else "44%"
+        for name, kept_it in allowed.items():
+            res = gate(pic, profile=profile if name == "default" else load_profile(name),
+                       target=target)
+            tried = [a for a in res.attempts if a.step.fix == "reframe"]
+            assert tried and tried[0].kept is kept_it, (name, shape, tried)
+            if kept_it:
+                assert f"({share} of the frame invented)" in tried[0].reason
+            else:
+                assert f"would invent {share} of the frame" in tried[0].reason
+                assert res.verdict == "review" and res.image is pic
+
+
 # ----------------------------------------------------------------------- letterbox
 
 def test_a_letterboxed_clean_picture_is_cropped_back_to_the_original_and_certified(profile):

@@ -1,0 +1,65 @@
+"""One step as the gate sees it before judging its pixels: how much it enlarges the picture
+and how much canvas it invents (read from its layout before it runs), and the inspections
+of what it changed (:mod:`keyframe.inspect`)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
+from keyframe.recipe import RecipeStep
+from keyframe.registry import fix_classes
+
+
+def enlargement(step: RecipeStep, rgb: np.ndarray) -> tuple[float, Any]:
+    """How much ``step`` would enlarge the content of ``rgb``, and its layout when the fix
+    describes one (``geometry(rgb, params)``, e.g. :meth:`Reframe.layout`: crop, canvas
+    extension, output size). A geometry step without one is judged by the square root of
+    its output's area over its input's after running it (0.0 here: not known yet)."""
+    fix = fix_classes()[step.fix]()
+    describe = getattr(fix, "geometry", None)
+    if describe is None or step.region is not None:
+        return 0.0, None
+    layout = describe(rgb, step.params)
+    return float(layout.scale), layout
+
+
+def over_limits(step: RecipeStep, rgb: np.ndarray, *, max_enlarge: float,
+                max_invented: float) -> tuple[str, Any]:
+    """Why ``step`` may not run on ``rgb`` (""), judged on its layout before any pixel moves,
+    and the layout (None for a step without one, :func:`enlargement`): it would enlarge the
+    content more than ``max_enlarge``, or extend the canvas so that more than
+    ``max_invented`` of the frame is invented (``layout.invented``: blurred mirror bands)."""
+    scale, layout = enlargement(step, rgb)
+    if layout is None:
+        return "", None
+    invented = float(getattr(layout, "invented", 0.0))
+    if scale > max_enlarge:
+        return f"would enlarge the picture x{scale:.2f} (the profile allows x{max_enlarge:g})", \
+            layout
+    if invented > max_invented:
+        return (f"would invent {invented:.0%} of the frame as a blurred mirror (the profile "
+                f"allows {max_invented:.0%})"), layout
+    return "", layout
+
+
+def inspect_step(step: RecipeStep, before: np.ndarray, after: np.ndarray,
+                 layout: Any = None) -> list[Inspection]:
+    """The inspections of what ``step`` changed (:mod:`keyframe.inspect`): a canvas
+    extension (the bands of ``layout.added()``) as an extension; a fix whose ``inspect_as``
+    is ``"fill"`` (erase) as a fill; one whose ``inspect_as`` is ``"local"`` (face_detail)
+    or any step with a region as a local change. Filters over the whole frame (sharpen,
+    denoise, …) and dehalo's thin band along a matte (the edge-halo check re-measures
+    exactly that band) are left to the global re-check."""
+    if layout is not None:
+        bands = layout.added()
+        return inspect_extension(after, bands) if bands else []
+    if before.shape != after.shape:
+        return []
+    kind = getattr(fix_classes()[step.fix], "inspect_as", None)
+    if kind == "fill":
+        return inspect_fill(before, after)
+    if kind == "local" or step.region is not None:
+        return inspect_change(before, after)
+    return []       # a filter over the whole frame: the global re-check measures it

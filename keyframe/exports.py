@@ -18,6 +18,7 @@ import numpy as np
 
 from keyframe.fixes.reframe import Reframe
 from keyframe.image import ImageError, encode_jpeg, encode_png, load_bytes, sha256_bytes
+from keyframe.report import Report
 from keyframe.targets import Target
 
 JPEG_MAX_QUALITY = 95
@@ -100,8 +101,26 @@ def _encode(rgb: np.ndarray, target: Target) -> tuple[str, bytes, int | None] | 
     return None
 
 
+#: the framing codes whose measurements carry the subject box (keyframe/checks/framing)
+SUBJECT_CODES = ("aspect_mismatch", "subject_near_edge")
+
+
+def subject_boxes(report: Report) -> list[list[int]]:
+    """The subject box (x, y, w, h) the framing check measured on the report's pixels, when it
+    came from regions (people, a salient object) rather than the saliency map; [] when none
+    did (or framing did not run): the export then keeps the saliency box, as before."""
+    for code in SUBJECT_CODES:
+        m = report.measurements.get(code)
+        v = m.measurements if m is not None else {}
+        if v.get("subject_from_regions") and v.get("subject_w") and v.get("subject_h"):
+            return [[int(v["subject_x"]), int(v["subject_y"]), int(v["subject_w"]),
+                     int(v["subject_h"])]]
+    return []
+
+
 def make_export(rgb: np.ndarray, target: Target, *,
-                protect: Sequence[Sequence[int]] = ()) -> Export:
+                protect: Sequence[Sequence[int]] = (), max_enlarge: float = math.inf,
+                max_invented: float = 1.0) -> Export:
     """Export ``rgb`` for ``target``: every limit of the target met, or :class:`ExportError`.
 
     Parameters
@@ -111,7 +130,15 @@ def make_export(rgb: np.ndarray, target: Target, *,
     target : Target
         Whose limits to meet.
     protect : sequence of (x, y, w, h), keyword-only
-        Boxes the reframing may not cut (faces, persons); default: the saliency box.
+        Boxes the reframing may not cut (the subject the framing check measured: people, an
+        object); default: the saliency box. With boxes, an extension first crops the other
+        side to them (reframe's ``trim``, as the gate plans it), so it invents as little as
+        it can.
+    max_enlarge, max_invented : float, keyword-only
+        The profile's ``[gate]`` limits (:class:`keyframe.profiles.GateRule`): an export
+        that would enlarge the keyframe's content more, or invent a larger share of its
+        frame as a blurred mirror, is refused (:class:`ExportError`, with the figure), as
+        the gate refuses such a reframe of the keyframe itself.
     """
     h, w = rgb.shape[:2]
     size = target.output_size(w, h)
@@ -120,8 +147,16 @@ def make_export(rgb: np.ndarray, target: Target, *,
     m = target.multiple_of
     for _ in range(12):
         params = Reframe.validate({"width": size[0], "height": size[1],
-                                   "protect": [list(b) for b in protect]})
+                                   "protect": [list(b) for b in protect],
+                                   "trim": bool(protect)})
         lay = reframe.layout(rgb, params)
+        if lay.scale > max_enlarge:
+            raise ExportError(f"cannot export for {target.name}: its frame would enlarge the "
+                              f"picture x{lay.scale:.2f} (the profile allows x{max_enlarge:g})")
+        if lay.invented > max_invented:
+            raise ExportError(f"cannot export for {target.name}: {lay.invented:.0%} of its "
+                              f"frame would be invented as a blurred mirror (the profile "
+                              f"allows {max_invented:.0%})")
         pixels = reframe.render(rgb, lay)
         encoded = _encode(pixels, target)
         if encoded is not None:

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 from keyframe import __version__
 from keyframe.assess import assess, default_checks, measure
-from keyframe.exports import ExportError, make_export
+from keyframe.exports import ExportError, make_export, subject_boxes
 from keyframe.fileio import fsync_dir as _fsync_dir
 from keyframe.fileio import make_temp_dir, read_bytes
 from keyframe.fileio import write_atomic  # noqa: F401 - re-exported for callers
@@ -251,10 +251,6 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
         raise PackageError(f"invalid package name {name!r}: use letters, digits, '.', '_', '-' "
                            "(not first: '.', '-')")
 
-    try:
-        exports = [make_export(image.rgb, t) for t in targets]
-    except ExportError as exc:
-        raise PackageError(f"{where}: {exc}") from None
     png = encode_png(image.rgb)
     out_sha = sha256_bytes(png)
     if assessed is not None and reusable(image, assessed, profile=profile,
@@ -268,6 +264,12 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
     if after.verdict != "certified" and not forced:
         raise PackageError(f"{where}: re-check of the written pixels gave {after.verdict!r} "
                            f"({first_line(after.reason)}); not packaged")
+    try:
+        exports = [make_export(image.rgb, t, protect=subject_boxes(after),
+                               max_enlarge=profile.gate.max_enlarge,
+                               max_invented=profile.gate.max_invented) for t in targets]
+    except ExportError as exc:
+        raise PackageError(f"{where}: {exc}") from None
 
     verdict = report.verdict if source is None else after.verdict
     extra_notes = list(notes)

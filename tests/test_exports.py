@@ -58,7 +58,9 @@ def test_certify_with_targets_writes_exports_recorded_in_the_manifest(tmp_path):
     from keyframe.cli import main
 
     src = tmp_path / "in.png"
-    Image.fromarray(np.ascontiguousarray(data.coffee()[31:369])).save(src)  # 600x338, 16:9
+    # 640x360, 16:9: ltx-video's 1216x704 needs x1.9 (a 600x338 picture's x2.08 is over the
+    # profile's max_enlarge, and that export is refused: test_an_export_over_the_limits_...)
+    Image.fromarray(np.ascontiguousarray(data.coffee()[31:369])).resize((640, 360)).save(src)
     out = tmp_path / "pk"
     result = CliRunner().invoke(main, ["certify", str(src), "-o", str(out), "--target", "kling",
                                        "--target", "ltx-video"])
@@ -77,3 +79,25 @@ def test_certify_with_targets_writes_exports_recorded_in_the_manifest(tmp_path):
     assert tampered.exit_code == 1 and "kling" in tampered.output
     bad = CliRunner().invoke(main, ["certify", str(src), "-o", str(out), "--target", "nope"])
     assert bad.exit_code == 2 and "nope" in bad.output
+
+
+def test_an_export_over_the_profile_limits_is_refused_with_the_figure():
+    """An export is a video model's first frame like the keyframe: one that would enlarge
+    the picture more than the profile's ``max_enlarge``, or invent more of its frame than
+    ``max_invented``, is refused (ExportError, with the figure), never upscaled x2+ or
+    padded into a strip; within the limits the same call exports."""
+    from skimage import data
+
+    from keyframe.exports import ExportError, make_export
+
+    small = np.ascontiguousarray(data.coffee()[31:369])     # 600x338 -> 1216x704: x2.08
+    with pytest.raises(ExportError, match=r"enlarge the picture x2\.08 \(the profile allows x2\)"):
+        make_export(small, load_target("ltx-video"), max_enlarge=2.0)
+    assert make_export(small, load_target("ltx-video")).height == 704     # no limit given
+    tall = np.ascontiguousarray(np.rot90(data.coffee()))               # 400x600, a portrait
+    svd = load_target("svd")
+    with pytest.raises(ExportError, match=r"\d+% of its frame would be invented"):
+        make_export(tall, svd, protect=[[0, 0, 400, 600]], max_invented=0.5)
+    done = make_export(tall, svd, protect=[[0, 0, 400, 600]], max_invented=0.75)
+    assert (done.width, done.height) == (1024, 576) and "invented" in done.note
+

@@ -337,3 +337,19 @@ def test_models_list_has_a_header_and_permissions_follow_the_umask(tmp_path):
                          check=True).stdout
     assert stat.S_IMODE((tmp_path / "f").stat().st_mode) == 0o640
     assert out.strip().endswith("750")
+
+
+@pytest.mark.parametrize("h, w", [(1, 10000), (10000, 1), (3, 4000), (4000, 3), (2, 5000),
+                                  (8, 3000), (1, 64), (64, 1), (5, 5)])
+def test_the_artifact_check_measures_strips_and_specks(h, w):
+    """A 1 x 10000 or 4000 x 3 picture is measured, not a failed check: seams need six
+    8-px repetitions across and noise a 3 x 3 neighbourhood, and a plane without them reads
+    nothing (before: OpenCV's assertion on an empty box filter or resize, as "artifact not
+    run (check failed: …)" in the verdict's sentence)."""
+    from checks.artifact import ArtifactCheck
+    from keyframe.image import from_array
+
+    rgb = np.random.default_rng(h * w).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    found = ArtifactCheck().measure(from_array(rgb, name="strip.png"))
+    assert {m.code for m in found} == set(ArtifactCheck.codes)
+    assert all(0.0 <= m.severity <= 1.0 for m in found)

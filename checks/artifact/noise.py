@@ -113,6 +113,8 @@ def _block_sigmas(plane: np.ndarray) -> np.ndarray:
     partial sums); a 16-px block's mean is its integer sum / 256 (exact, as the area
     resampling of a float copy gave it).
     """
+    if plane.shape[0] < 3 or plane.shape[1] < 3:     # no 3x3 neighbourhood: no block
+        return np.empty((0, 1 if plane.ndim == 2 else plane.shape[2]), np.float32)
     b, hb, wb = _blocks(plane)
     # whole blocks plus the one-pixel ring the 3x3 kernel needs (the wide kernel reflects)
     p = plane[:hb * b + 2, :wb * b + 2]

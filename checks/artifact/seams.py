@@ -105,11 +105,11 @@ def seams(g: np.ndarray) -> dict:
     above the other phases): 0 up to ``Z_FLOOR``, rising linearly to 1 at ``Z_FULL``. The smallest period reaching 70 % of the best amplitude is kept
     (64 and its multiples all see a 64-px seam).
     """
+    best = {"amp": 0.0, "z": 0.0, "period": 0, "pos": 0, "tile_z": 0.0}
+    if g.shape[1] < 48 or g.shape[0] < 1:        # no six 8-px repetitions of a seam to fold
+        return best
     prof = band_profile(g)
     w = prof.size
-    best = {"amp": 0.0, "z": 0.0, "period": 0, "pos": 0, "tile_z": 0.0}
-    if w < 48:
-        return best
     k = w // 8 * 8
     e = prof.astype(np.float64).copy()
     e[:k] -= np.tile(e[:k].reshape(-1, 8).mean(0), k // 8)

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from keyframe.fixes.reframe import Reframe
+from keyframe.fixes.reframe import HEADROOM, Reframe
 from keyframe.image import ImageError, encode_jpeg, encode_png, load_bytes, sha256_bytes
 from keyframe.report import Report
 from keyframe.targets import Target
@@ -148,7 +148,8 @@ def make_export(rgb: np.ndarray, target: Target, *,
     for _ in range(12):
         params = Reframe.validate({"width": size[0], "height": size[1],
                                    "protect": [list(b) for b in protect],
-                                   "trim": bool(protect)})
+                                   "trim": bool(protect),
+                                   "headroom": HEADROOM if protect else 0.0})
         lay = reframe.layout(rgb, params)
         if lay.scale > max_enlarge:
             raise ExportError(f"cannot export for {target.name}: its frame would enlarge the "

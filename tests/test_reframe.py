@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from helpers import scene
-from keyframe.fixes.reframe import Reframe, salient_box
+from keyframe.fixes.reframe import HEADROOM, Reframe, salient_box
+from keyframe.report import Measurement
 
 
 def run(rgb, **params):
@@ -75,6 +76,24 @@ def test_trim_crops_to_the_kept_box_before_extending(shape, aspect, box, axis):
     cx, cy, cw, ch = lay.crop                                  # the whole object, uncut
     assert cx <= x and x + w <= cx + cw and cy <= y and y + h <= cy + ch
     assert out.shape == (40 * aspect[1], 40 * aspect[0], 3)
+
+
+def test_the_planned_trim_keeps_headroom_beyond_a_person_box():
+    """The Flux girl-in-field's person box (y 189, 826 tall on a 1024 square) for Veo: her
+    hair bun rises 94 px above it. The planner's ``headroom`` (HEADROOM of the box's extent,
+    99 px, more than the 5 % of the side) keeps it; the recorded default (0) trims as
+    recipes made before it did (51 px)."""
+    rgb = np.full((1024, 1024, 3), 120, np.uint8)
+    size = {"width": 1280, "height": 720, "protect": [[273, 189, 488, 826]], "trim": True}
+    planned = Reframe.plan_params(Measurement("aspect_mismatch", 1.0, "", measurements={
+        "target_width": 1280, "target_height": 720, "subject_x": 273, "subject_y": 189,
+        "subject_w": 488, "subject_h": 826, "subject_from_regions": 1}))
+    assert planned["headroom"] == HEADROOM and planned["trim"] is True
+    lay = Reframe().layout(rgb, Reframe.validate(planned))
+    assert lay.crop[1] == 189 - round(HEADROOM * 826) <= 189 - 94
+    old = Reframe().layout(rgb, Reframe.validate(size))
+    assert old.crop[1] == 189 - 51
+    assert lay.invented > old.invented         # the room costs a little more invented canvas
 
 
 def test_trim_off_keeps_recorded_recipes_as_they_were():

@@ -248,6 +248,10 @@ class Reframe(Fix):
         #: before extending, crop the other side to the kept box (+ TRIM_MARGIN); False
         #: (the default, as recipes recorded before it replay) extends the whole picture
         trim: bool = False
+        #: with ``trim``: room kept beyond the kept box on each side of the trimmed axis, as
+        #: a fraction of the box's extent, when more than TRIM_MARGIN of the side (the
+        #: planner sets HEADROOM; 0, the default, replays recipes recorded before it)
+        headroom: float = field(default=0.0, metadata={"min": 0.0, "max": 1.0})
 
     @classmethod
     def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
@@ -255,7 +259,8 @@ class Reframe(Fix):
         m = measurement.measurements
         params: dict[str, Any] = {"width": int(m.get("target_width", 0) or 0),
                                   "height": int(m.get("target_height", 0) or 0),
-                                  "multiple": int(m.get("multiple_of", 2) or 2), "trim": True}
+                                  "multiple": int(m.get("multiple_of", 2) or 2), "trim": True,
+                                  "headroom": HEADROOM}
         if m.get("subject_w", 0) and m.get("subject_from_regions", 0):
             params["protect"] = [[int(m["subject_x"]), int(m["subject_y"]),
                                   int(m["subject_w"]), int(m["subject_h"])]]
@@ -273,7 +278,7 @@ class Reframe(Fix):
         keep = union(boxes) or salient_box(rgb)
         aspect = params.width / params.height if params.width else w / h
         crop, pad, keep = self._to_aspect(w, h, aspect, keep, params.mode, bool(boxes),
-                                          params.trim)
+                                          params.trim, params.headroom)
         if params.margin > 0:
             more = self._margin(crop[2] + pad[2] + pad[3], crop[3] + pad[0] + pad[1], keep,
                                 params.margin, aspect)
@@ -307,11 +312,13 @@ class Reframe(Fix):
         return self.layout(rgb, params)
 
     def _to_aspect(self, w: int, h: int, aspect: float, keep: Box, mode: str, strict: bool,
-                   trim: bool) -> tuple[Box, tuple[int, int, int, int], Box]:
+                   trim: bool, headroom: float = 0.0
+                   ) -> tuple[Box, tuple[int, int, int, int], Box]:
         """(crop box, canvas pads, kept box in the extended canvas) bringing w:h to aspect.
         When the kept box does not fit a crop, the canvas is extended across the side that
         is too short; with ``trim`` the other side is first cropped to the kept box and
-        :data:`TRIM_MARGIN` around it, so the invented bands are as narrow as it allows."""
+        :data:`TRIM_MARGIN` of the side or ``headroom`` of the box around it (the more of
+        the two), so the invented bands are as narrow as the subject allows."""
         kx, ky, kw, kh = keep
         if abs(np.log(w / h / aspect)) < 1e-3:
             return (0, 0, w, h), (0, 0, 0, 0), keep
@@ -335,11 +342,11 @@ class Reframe(Fix):
                 raise ValueError(f"{self.name}: a crop to aspect {aspect:.3f} would cut the "
                                  f"protected box {keep}; use mode='extend' or 'auto'")
         if wide:
-            x0, cw = _trimmed(w, kx, kw) if trim else (0, w)
+            x0, cw = _trimmed(w, kx, kw, headroom) if trim else (0, w)
             add = max(0, round(cw / aspect) - h)
             top = add // 2
             return (x0, 0, cw, h), (top, add - top, 0, 0), (kx - x0, ky + top, kw, kh)
-        y0, ch = _trimmed(h, ky, kh) if trim else (0, h)
+        y0, ch = _trimmed(h, ky, kh, headroom) if trim else (0, h)
         add = max(0, round(ch * aspect) - w)
         left = add // 2
         return (0, y0, w, ch), (0, 0, left, add - left), (kx + left, ky - y0, kw, kh)
@@ -365,12 +372,19 @@ class Reframe(Fix):
 #: room kept around the kept box when ``trim`` crops before extending (a fraction of the
 #: side): the framing check's 5 % edge band, so the subject is not left touching the crop
 TRIM_MARGIN = 0.05
+#: the room the planner asks for beyond the kept box, as a fraction of its extent: a person
+#: box ends where the detector saw the body, not always where the person does. On the 29
+#: people of mmpose_testdata's COCO-style sets matched to a YOLOX box (IoU >= 0.5), the box
+#: top lies below the annotated top by 3.8 % of the person's height at the 95th percentile
+#: (21.8 % at most), the bottom above it by 2.6 % (18.6 %); the Flux girl-in-field's hair
+#: bun rises 11.4 % of her box above it, and a 5 % trim cut it off (2 December 2026)
+HEADROOM = 0.12
 
 
-def _trimmed(length: int, lo: int, size: int) -> tuple[int, int]:
-    """(start, length) of the window holding [lo, lo + size) and TRIM_MARGIN of ``length``
-    each side, within [0, length)."""
-    m = round(TRIM_MARGIN * length)
+def _trimmed(length: int, lo: int, size: int, headroom: float = 0.0) -> tuple[int, int]:
+    """(start, length) of the window holding [lo, lo + size) and, each side, TRIM_MARGIN of
+    ``length`` or ``headroom`` of ``size``, whichever is more, within [0, length)."""
+    m = max(round(TRIM_MARGIN * length), round(headroom * size))
     start, end = max(0, lo - m), min(length, lo + size + m)
     return start, end - start
 

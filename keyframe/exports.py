@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from keyframe.fixes.reframe import HEADROOM, Reframe
-from keyframe.image import ImageError, encode_jpeg, encode_png, load_bytes, sha256_bytes
-from keyframe.report import Report
+from keyframe.image import (ImageError, LoadedImage, encode_jpeg, encode_png, load_bytes,
+                            sha256_bytes)
+from keyframe.registry import Context, check_classes
+from keyframe.report import Measurement, Report
 from keyframe.targets import Target
 
 JPEG_MAX_QUALITY = 95
@@ -105,17 +107,30 @@ def _encode(rgb: np.ndarray, target: Target) -> tuple[str, bytes, int | None] | 
 SUBJECT_CODES = ("aspect_mismatch", "subject_near_edge")
 
 
-def subject_boxes(report: Report) -> list[list[int]]:
-    """The subject box (x, y, w, h) the framing check measured on the report's pixels, when it
-    came from regions (people, a salient object) rather than the saliency map; [] when none
-    did (or framing did not run): the export then keeps the saliency box, as before."""
+def subject_boxes(measurements: Mapping[str, Measurement]) -> list[list[int]]:
+    """The subject box (x, y, w, h) in framing ``measurements`` (by code), when it came from
+    regions (people, a salient object) rather than the saliency map; [] otherwise."""
     for code in SUBJECT_CODES:
-        m = report.measurements.get(code)
+        m = measurements.get(code)
         v = m.measurements if m is not None else {}
         if v.get("subject_from_regions") and v.get("subject_w") and v.get("subject_h"):
             return [[int(v["subject_x"]), int(v["subject_y"]), int(v["subject_w"]),
                      int(v["subject_h"])]]
     return []
+
+
+def export_subject(image: LoadedImage, report: Report, target: Target) -> list[list[int]]:
+    """The boxes ``target``'s export of ``image`` keeps whole: the subject the framing check
+    measures on ``image`` for that target, with the faces and persons ``report`` (the
+    keyframe's re-check) found — so a picture without people gets its salient object when
+    the export reframes it, as the gate's own reframe does; [] (the saliency box) when
+    framing is not registered or located the subject only by saliency."""
+    framing = check_classes().get("framing")
+    if framing is None:
+        return subject_boxes(report.measurements)
+    found = framing().measure(image, Context(target=target.source or target.name,
+                                             prior=report.measurements))
+    return subject_boxes({m.code: m for m in found})
 
 
 def make_export(rgb: np.ndarray, target: Target, *,

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 from keyframe import __version__
 from keyframe.assess import assess, default_checks, measure
-from keyframe.exports import ExportError, make_export, subject_boxes
+from keyframe.exports import ExportError, export_subject, make_export
 from keyframe.fileio import fsync_dir as _fsync_dir
 from keyframe.fileio import make_temp_dir, read_bytes
 from keyframe.fileio import write_atomic  # noqa: F401 - re-exported for callers
@@ -265,7 +265,7 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
         raise PackageError(f"{where}: re-check of the written pixels gave {after.verdict!r} "
                            f"({first_line(after.reason)}); not packaged")
     try:
-        exports = [make_export(image.rgb, t, protect=subject_boxes(after),
+        exports = [make_export(image.rgb, t, protect=export_subject(image, after, t),
                                max_enlarge=profile.gate.max_enlarge,
                                max_invented=profile.gate.max_invented) for t in targets]
     except ExportError as exc:

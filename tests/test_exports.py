@@ -101,3 +101,28 @@ def test_an_export_over_the_profile_limits_is_refused_with_the_figure():
     done = make_export(tall, svd, protect=[[0, 0, 400, 600]], max_invented=0.75)
     assert (done.width, done.height) == (1024, 576) and "invented" in done.note
 
+
+
+def test_an_export_keeps_the_salient_object_the_keyframe_needed_no_reframe_for(
+        tmp_path, shared_data, shared_models):
+    """SD 3.5's bottle, 1:1, certified for Kling (1:1 accepted: no reframe, so the
+    keyframe's framing never looked for an object) with an SVD export (16:9 only): the
+    export is framed around the bottle framing finds for SVD (u2netp), not the saliency
+    box, whose 576-row crop cut off its base (rows 208-784 of a bottle reaching 1024)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from keyframe.cli import main
+
+    src = shared_data / "comfyui_examples/sd3/sd3.5_simple_example.png"
+    out = tmp_path / "pk"
+    r = CliRunner().invoke(main, ["certify", str(src), "-o", str(out), "--target", "kling",
+                                  "--target", "svd"])
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((out / "sd3.5_simple_example" / "manifest.json").read_text())
+    svd = manifest["exports"]["svd"]["reframe"]
+    x, y, w, h = svd["crop"]
+    bottle = (451, 316, 129, 708)                  # the object box framing measures for Veo
+    assert y <= bottle[1] and bottle[1] + bottle[3] <= y + h, svd
+    assert "invented" in manifest["exports"]["svd"]["note"]

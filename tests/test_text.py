@@ -120,6 +120,18 @@ def test_ocr_sessions_keep_their_memory_arena_and_rapidocr_is_restored():
     assert not OrtInferSession._init_sess_opts({}).enable_cpu_mem_arena
 
 
+def test_detect_lines_falls_back_to_rapidocrs_own_call():
+    """A detector without the steps :func:`ocr.detect_lines` re-composes (another RapidOCR
+    layout) is called as a whole: its boxes, unchanged."""
+    boxes = np.zeros((1, 4, 2), np.float32)
+
+    class Other:
+        def __call__(self, bgr):
+            return boxes, 0.01
+
+    assert ocr.detect_lines(Other(), np.zeros((64, 64, 3), np.uint8)) is boxes
+
+
 def test_fire_grid_tiles_score_above_clean_generations(shared_data):
     root = shared_data / "compvis_sd_assets"
     if not (root / "tile_labels.csv").exists():

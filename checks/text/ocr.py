@@ -124,7 +124,11 @@ def detect_lines(det, bgr: np.ndarray):
     a 512-px picture's text check; each output element depends on its input byte alone, so a
     256-entry table gives the detector the same tensor bit for bit and the same boxes
     (tests/test_text.py compares both on pictures of ../shared/data). Returns the boxes
-    (n x 4 x 2, detector px) or None."""
+    (n x 4 x 2, detector px) or None. A RapidOCR whose detector lacks these steps (the
+    layout is not public API) runs its own ``__call__``: the same boxes, without the saving."""
+    if not all(hasattr(det, k) for k in ("get_preprocess", "infer", "postprocess_op",
+                                         "filter_tag_det_res")):
+        return det(bgr)[0]
     pre = det.get_preprocess(max(bgr.shape[:2]))
     small = pre.resize(bgr)
     if small is None:

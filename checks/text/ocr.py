@@ -160,7 +160,7 @@ def find_text(image: LoadedImage) -> list[TextRegion]:
         f_det = DET_LONG_SIDE / max(image.width, image.height)
         det_rgb = cv2.resize(image.rgb, (round(image.width * f_det), round(image.height * f_det)),
                              interpolation=cv2.INTER_CUBIC)
-    boxes = detect_lines(eng.text_det, np.ascontiguousarray(det_rgb[:, :, ::-1]))
+    boxes = detect_lines(eng.text_det, cv2.cvtColor(det_rgb, cv2.COLOR_RGB2BGR))
     if boxes is None or len(boxes) == 0:
         return []
     quads = [np.asarray(b, np.float32) / f_det for b in boxes]   # source px
@@ -168,14 +168,18 @@ def find_text(image: LoadedImage) -> list[TextRegion]:
     read_ids = set(order[:MAX_READ])
     f_read = views.scale_to(image, READ_LONG_SIDE)
     read_rgb = views.rgb_at(image, READ_LONG_SIDE)
-    crops_bgr = np.ascontiguousarray(read_rgb[:, :, ::-1])
     chosen = [i for i in order if i in read_ids]
-    rh, rw = crops_bgr.shape[:2]
+    rh, rw = read_rgb.shape[:2]
     limit = np.array([rw - 1, rh - 1], np.float32)
     base = [quads[i] * f_read for i in chosen]
     views_ = [np.ascontiguousarray(np.clip(grown(q, pad), 0, limit) if pad else q)
               for pad in PADS for q in base]
-    rec, _ = eng.text_rec(eng.get_crop_img_list(crops_bgr, views_))
+    # the crops are cut from the RGB picture and turned to BGR one by one (the same pixels
+    # as cutting them from a BGR copy of the whole picture: warping treats each channel
+    # alike), so no 1024-px BGR copy is made
+    crops = [cv2.cvtColor(c, cv2.COLOR_RGB2BGR)
+             for c in eng.get_crop_img_list(np.ascontiguousarray(read_rgb), views_)]
+    rec, _ = eng.text_rec(crops)
     n = len(chosen)
     results = {i: tuple((str(rec[k + j * n][0]), float(rec[k + j * n][1]))
                         for j in range(len(PADS)))

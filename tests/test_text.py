@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 
+import cv2
 import numpy as np
 import pytest
 
@@ -118,6 +119,69 @@ def test_ocr_sessions_keep_their_memory_arena_and_rapidocr_is_restored():
         assert opts.enable_cpu_mem_arena
         assert opts.intra_op_num_threads == 1
     assert not OrtInferSession._init_sess_opts({}).enable_cpu_mem_arena
+
+
+def test_detect_lines_equals_rapidocr_detector(shared_data):
+    """:func:`ocr.detect_lines` (RapidOCR's detector with its normalisation looked up per
+    8-bit value) gives the detector the same tensor bit for bit and the same boxes as
+    ``TextDetector.__call__``, on pictures with text, without it and of odd sizes."""
+    from keyframe import views
+
+    det = ocr.engine().text_det
+    paths = [shared_data / "compvis_sd_assets" / "fire.png",
+             *sorted((shared_data / "comfyui_examples").glob("*/*.png"))[:3],
+             *sorted((shared_data / "mmpose_testdata").rglob("*.jpg"))[:3]]
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        pytest.skip("no pictures in shared data")
+    found = 0
+    for p in paths:
+        image = load(p)
+        for side in (512, 301):
+            bgr = cv2.cvtColor(views.rgb_at(image, side), cv2.COLOR_RGB2BGR)
+            pre = det.get_preprocess(max(bgr.shape[:2]))
+            table = ocr._norm_table(float(pre.scale), tuple(map(float, pre.mean)),
+                                    tuple(map(float, pre.std)))
+            x = np.ascontiguousarray(cv2.LUT(pre.resize(bgr), table).transpose(2, 0, 1))[None]
+            assert np.array_equal(x.view(np.uint32), pre(bgr).view(np.uint32))
+            want, _ = det(bgr)
+            got = ocr.detect_lines(det, bgr)
+            assert (want is None) == (got is None)
+            if want is not None:
+                assert np.array_equal(np.asarray(want), np.asarray(got))
+                found += len(want)
+    assert found > 0                          # some picture had text lines to compare
+
+
+def test_line_crops_cut_from_rgb_equal_rapidocrs_from_bgr(shared_data):
+    """find_text cuts the recogniser's crops from the RGB picture and turns each to BGR: the
+    same pixels as RapidOCR's crops of a BGR copy of the whole picture (upright and tall
+    quads, inside and across the border)."""
+    fire = shared_data / "compvis_sd_assets" / "fire.png"
+    if not fire.exists():
+        pytest.skip("compvis_sd_assets not in shared data")
+    rgb = np.ascontiguousarray(load(fire).rgb)
+    quads = [np.array(q, np.float32) for q in (
+        [[10, 20], [200, 25], [198, 60], [8, 55]],          # a slanted line
+        [[300, 40], [330, 40], [330, 200], [300, 200]],     # tall: RapidOCR rotates it
+        [[-5, -5], [120, -5], [120, 30], [-5, 30]])]        # across the border
+    eng = ocr.engine()
+    want = eng.get_crop_img_list(np.ascontiguousarray(rgb[:, :, ::-1]), quads)
+    got = [cv2.cvtColor(c, cv2.COLOR_RGB2BGR) for c in eng.get_crop_img_list(rgb, quads)]
+    assert [w.shape for w in want] == [g.shape for g in got]
+    assert all(np.array_equal(w, g) for w, g in zip(want, got))
+
+
+def test_detect_lines_falls_back_to_rapidocrs_own_call():
+    """A detector without the steps :func:`ocr.detect_lines` re-composes (another RapidOCR
+    layout) is called as a whole: its boxes, unchanged."""
+    boxes = np.zeros((1, 4, 2), np.float32)
+
+    class Other:
+        def __call__(self, bgr):
+            return boxes, 0.01
+
+    assert ocr.detect_lines(Other(), np.zeros((64, 64, 3), np.uint8)) is boxes
 
 
 def test_fire_grid_tiles_score_above_clean_generations(shared_data):

@@ -104,6 +104,43 @@ def engine():
         OrtInferSession._init_sess_opts = hook
 
 
+@lru_cache(maxsize=4)
+def _norm_table(scale: float, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """RapidOCR's detector normalisation of every 8-bit value (256 x 1 x 3, float32), computed
+    by its own ``DetPreProcess.normalize`` (float64 arithmetic, then cast to float32)."""
+    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+    pre = DetPreProcess(mean=list(mean), std=list(std))
+    pre.scale = scale
+    values = np.repeat(np.arange(256, dtype=np.uint8), 3).reshape(256, 1, 3)
+    return pre.normalize(values).astype(np.float32)
+
+
+def detect_lines(det, bgr: np.ndarray):
+    """RapidOCR's ``TextDetector.__call__`` (resize, normalise, detector, DB post-process,
+    filter) with the normalisation looked up per 8-bit value (:func:`_norm_table`).
+
+    RapidOCR normalises the resized picture in float64 (``(x / 255 - mean) / std``), ~4 ms of
+    a 512-px picture's text check; each output element depends on its input byte alone, so a
+    256-entry table gives the detector the same tensor bit for bit and the same boxes
+    (tests/test_text.py compares both on pictures of ../shared/data). Returns the boxes
+    (n x 4 x 2, detector px) or None. A RapidOCR whose detector lacks these steps (the
+    layout is not public API) runs its own ``__call__``: the same boxes, without the saving."""
+    if not all(hasattr(det, k) for k in ("get_preprocess", "infer", "postprocess_op",
+                                         "filter_tag_det_res")):
+        return det(bgr)[0]
+    pre = det.get_preprocess(max(bgr.shape[:2]))
+    small = pre.resize(bgr)
+    if small is None:
+        return None
+    table = _norm_table(float(pre.scale), tuple(map(float, pre.mean)),
+                        tuple(map(float, pre.std)))
+    x = np.ascontiguousarray(cv2.LUT(small, table).transpose(2, 0, 1))[None]
+    shape = bgr.shape[0], bgr.shape[1]
+    boxes, _ = det.postprocess_op(det.infer(x)[0], shape)
+    return det.filter_tag_det_res(boxes, shape)
+
+
 def text_possible(image: LoadedImage) -> float:
     """Highest share of strong-gradient pixels over 32x32 blocks of the 512-px luma."""
     g = views.gray_at(image, DET_LONG_SIDE).astype(np.float32)
@@ -123,7 +160,7 @@ def find_text(image: LoadedImage) -> list[TextRegion]:
         f_det = DET_LONG_SIDE / max(image.width, image.height)
         det_rgb = cv2.resize(image.rgb, (round(image.width * f_det), round(image.height * f_det)),
                              interpolation=cv2.INTER_CUBIC)
-    boxes, _ = eng.text_det(np.ascontiguousarray(det_rgb[:, :, ::-1]))
+    boxes = detect_lines(eng.text_det, cv2.cvtColor(det_rgb, cv2.COLOR_RGB2BGR))
     if boxes is None or len(boxes) == 0:
         return []
     quads = [np.asarray(b, np.float32) / f_det for b in boxes]   # source px
@@ -131,14 +168,18 @@ def find_text(image: LoadedImage) -> list[TextRegion]:
     read_ids = set(order[:MAX_READ])
     f_read = views.scale_to(image, READ_LONG_SIDE)
     read_rgb = views.rgb_at(image, READ_LONG_SIDE)
-    crops_bgr = np.ascontiguousarray(read_rgb[:, :, ::-1])
     chosen = [i for i in order if i in read_ids]
-    rh, rw = crops_bgr.shape[:2]
+    rh, rw = read_rgb.shape[:2]
     limit = np.array([rw - 1, rh - 1], np.float32)
     base = [quads[i] * f_read for i in chosen]
     views_ = [np.ascontiguousarray(np.clip(grown(q, pad), 0, limit) if pad else q)
               for pad in PADS for q in base]
-    rec, _ = eng.text_rec(eng.get_crop_img_list(crops_bgr, views_))
+    # the crops are cut from the RGB picture and turned to BGR one by one (the same pixels
+    # as cutting them from a BGR copy of the whole picture: warping treats each channel
+    # alike), so no 1024-px BGR copy is made
+    crops = [cv2.cvtColor(c, cv2.COLOR_RGB2BGR)
+             for c in eng.get_crop_img_list(np.ascontiguousarray(read_rgb), views_)]
+    rec, _ = eng.text_rec(crops)
     n = len(chosen)
     results = {i: tuple((str(rec[k + j * n][0]), float(rec[k + j * n][1]))
                         for j in range(len(PADS)))

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from keyframe.allocator import keep_freed_memory
 from keyframe.assess import assess_path
 from keyframe.executors import ordered_pool
 from keyframe.fileio import (ReadError, atomic_text_writer, copy_atomic, is_output_folder,
@@ -147,7 +148,9 @@ def _checks_for(options: BatchOptions) -> tuple[Check, ...] | None:
 def assess_task(item: tuple[int, str], *, options: BatchOptions, thumb_side: int) -> Outcome:
     """Assess one ``(index, path)`` in a worker (local pool or Dask): report JSON and, when
     ``thumb_side`` > 0 and the file decoded, a thumbnail at that long side. Top-level and
-    picklable; the profile is loaded once per worker process."""
+    picklable; the profile is loaded once per worker process, and the worker's allocator
+    keeps freed planes for the next image (:mod:`keyframe.allocator`)."""
+    keep_freed_memory()
     index, path = item
     report, image = assess_path(path, profile=_profile_for(options), target=options.target,
                                 max_pixels=options.max_pixels, checks=_checks_for(options),

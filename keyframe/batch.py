@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import cv2
+import numpy as np
 
+from keyframe.allocator import keep_freed_memory
 from keyframe.assess import assess_path
 from keyframe.executors import ordered_pool
 from keyframe.fileio import (ReadError, atomic_text_writer, copy_atomic, is_output_folder,
@@ -146,7 +148,9 @@ def _checks_for(options: BatchOptions) -> tuple[Check, ...] | None:
 def assess_task(item: tuple[int, str], *, options: BatchOptions, thumb_side: int) -> Outcome:
     """Assess one ``(index, path)`` in a worker (local pool or Dask): report JSON and, when
     ``thumb_side`` > 0 and the file decoded, a thumbnail at that long side. Top-level and
-    picklable; the profile is loaded once per worker process."""
+    picklable; the profile is loaded once per worker process, and the worker's allocator
+    keeps freed planes for the next image (:mod:`keyframe.allocator`)."""
+    keep_freed_memory()
     index, path = item
     report, image = assess_path(path, profile=_profile_for(options), target=options.target,
                                 max_pixels=options.max_pixels, checks=_checks_for(options),
@@ -155,13 +159,27 @@ def assess_task(item: tuple[int, str], *, options: BatchOptions, thumb_side: int
         write_masks(report, options.masks)
     thumb = None
     if image is not None and thumb_side > 0:
-        f = min(1.0, thumb_side / max(image.width, image.height))
-        size = (max(1, round(image.width * f)), max(1, round(image.height * f)))
-        small = image.rgb if f >= 1.0 else cv2.resize(image.rgb, size,
-                                                       interpolation=cv2.INTER_AREA)
-        thumb = encode_jpeg(small, quality=THUMB_QUALITY)
+        thumb = encode_jpeg(thumbnail(image.rgb, thumb_side), quality=THUMB_QUALITY)
     return Outcome(index=index, sha256=report.sha256, report_json=report.to_json(),
                    thumb=thumb)
+
+
+def thumbnail(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    """``rgb`` area-averaged to ``long_side`` px on its long side (never enlarged).
+
+    While the picture is at least twice that, it is halved first (2 x 2 means: OpenCV's
+    integer-factor path, half the CPU of one fractional area resize of a 1024-px picture:
+    2.5 -> 1.3 ms); the thumbnail differs from a one-step area resize by ~0.5 grey levels
+    on average. Only ``report.html`` shows it; no check reads it."""
+    h, w = rgb.shape[:2]
+    f = min(1.0, long_side / max(w, h))
+    if f >= 1.0:
+        return rgb
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    while max(h, w) // 2 >= long_side and min(h, w) >= 2:
+        h, w = h // 2, w // 2
+        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 @dataclass

@@ -12,16 +12,18 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from keyframe.metadata import raw_metadata
-from keyframe.pngcheck import bad_crc, check_png
+from keyframe.pngcheck import bad_crc, check_png, chunks
 
 with contextlib.suppress(ImportError):          # HEIC/HEIF, when the plug-in is installed
     from pillow_heif import register_heif_opener
@@ -78,6 +80,10 @@ def decode(data: bytes, *, name: str, max_pixels: int | None) -> Decoded:
     notes: list[str] = []
     im = _open(data, name, max_pixels)
     fmt = im.format or ""
+    if fmt == "PNG":
+        fast = _plain_png(data, im, notes)
+        if fast is not None:
+            return fast
     n_frames = int(getattr(im, "n_frames", 1) or 1)
     if n_frames > 1:
         kind = "animated" if fmt in ("GIF", "PNG", "WEBP") else "multi-frame"
@@ -93,6 +99,63 @@ def decode(data: bytes, *, name: str, max_pixels: int | None) -> Decoded:
         notes.append("16-bit per channel reduced to 8-bit")
     rgb, alpha = _to_rgb(im, icc, name, notes)
     return Decoded(rgb=rgb, alpha=alpha, format=fmt, notes=notes, raw=raw)
+
+
+#: PNG chunks that change no decoded pixel and no note in either decoder (Pillow and libpng
+#: through OpenCV both ignore the colour-space hints gAMA, cHRM and sRGB; tested)
+_PLAIN_CHUNKS = frozenset((b"IHDR", b"IDAT", b"IEND", b"tEXt", b"zTXt", b"iTXt", b"gAMA",
+                           b"cHRM", b"sRGB", b"pHYs", b"tIME"))
+#: info keys from which Pillow reads an EXIF block or an orientation
+_EXIF_KEYS = ("exif", "Raw profile type exif", "xmp", "XML:com.adobe.xmp")
+
+
+def _plain_png(data: bytes, im: Image.Image, notes: list[str]) -> Decoded | None:
+    """A plain 8-bit RGB or RGBA PNG decoded by libpng (OpenCV's ``imdecode``, ~0.8x
+    Pillow's CPU on 1024-px pictures), or None: the caller then decodes with Pillow.
+
+    Plain means what makes both decoders give the same pixels, notes and metadata: 8 bits
+    per channel, colour type 2 or 6, not interlaced, every chunk's CRC good, only
+    :data:`_PLAIN_CHUNKS` (no palette, transparency key, ICC profile, EXIF or animation),
+    nothing but image data after the first IDAT (so the header Pillow read already holds
+    every text chunk) and no EXIF or XMP in it (so no orientation). Anything libpng refuses
+    falls back to Pillow, whose errors the loader reports as before.
+    """
+    seen, header, after = set(), None, False
+    for ctype, body, crc_ok in chunks(data):
+        if not crc_ok or ctype not in _PLAIN_CHUNKS or (after and ctype not in (b"IDAT", b"IEND")):
+            return None
+        after = after or ctype == b"IDAT"
+        seen.add(ctype)
+        if ctype == b"IHDR" and len(body) == 13:
+            header = struct.unpack(">IIBBBBB", body)
+    if (header is None or b"IEND" not in seen or header[2:] not in ((8, 2, 0, 0, 0), (8, 6, 0, 0, 0))
+            or im.mode != ("RGB" if header[3] == 2 else "RGBA")
+            or any(k in im.info for k in _EXIF_KEYS)):
+        return None
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint8 or arr.shape != (im.height, im.width, len(im.mode)):
+        return None
+    if not arr[-1].any():                   # a blank last row: as Pillow's path, count the data
+        error, found = check_png(data, blank_last_row=True)
+        if error is not None:
+            return None                     # Pillow's path raises it, with the file's name
+        notes.extend(found)
+    stand_in = Image.new("1", (1, 1))       # the header's metadata, without its pixels
+    stand_in.info = dict(im.info)
+    raw = raw_metadata(stand_in, notes)
+    alpha = None
+    if arr.shape[2] == 4:
+        rgb = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB)
+        alpha = np.ascontiguousarray(arr[..., 3])
+        if int(alpha.min()) == 255:
+            notes.append("alpha channel fully opaque: dropped")
+            alpha = None
+        else:
+            alpha.setflags(write=False)
+    else:
+        rgb = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    rgb.setflags(write=False)
+    return Decoded(rgb=rgb, alpha=alpha, format="PNG", notes=notes, raw=raw)
 
 
 def _open(data: bytes, name: str, max_pixels: int | None) -> Image.Image:

@@ -436,3 +436,26 @@ def test_halo_median_of_three_equals_numpys():
     for _ in range(50):
         a = np.round(rng.normal(size=(2000, 3)) * 3).astype(np.float32)   # ties too
         assert _equal([sharpness._median3(a)], [np.median(a, axis=1)])
+
+
+def _profiles_ref(image):
+    e = blur.edges(image, spread=True)
+    keep = np.nonzero(e.contrast >= sharpness.MIN_CONTRAST * 0.75)[0]
+    if keep.size > sharpness.MAX_POINTS:
+        keep = keep[np.linspace(0, keep.size - 1, sharpness.MAX_POINTS).astype(np.int64)]
+    h, w = e.plane.shape
+    steps = np.arange(-8, 9)
+    ys = np.clip(e.y[keep, None] + steps[None, :] * e.uy[keep, None], 0, h - 1)
+    xs = np.clip(e.x[keep, None] + steps[None, :] * e.ux[keep, None], 0, w - 1)
+    return e.plane[ys, xs], e.y[keep], e.x[keep], keep
+
+
+@pytest.mark.parametrize("name", ("astronaut", "coffee", "rocket"))
+def test_halo_profiles_equal_the_plain_fancy_indexing(name):
+    """Samples across the edges read by flat int32 index: the same as 2-d int64 indexing
+    (the whole picture, the spread mosaic of a 1024-px copy, points near every border)."""
+    rgb = photo(name)
+    big = cv2.resize(rgb, (1024, 1024 * rgb.shape[0] // rgb.shape[1]))
+    for x in (rgb, big, np.ascontiguousarray(rgb[:, ::-1].transpose(1, 0, 2))):
+        got, ref = sharpness._profiles(img(x)), _profiles_ref(img(x))
+        assert got[0].shape[0] > 1000 and _equal(got, ref)

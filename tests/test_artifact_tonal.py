@@ -428,3 +428,25 @@ def test_clipped_highlights_survive_one_grey_level_of_noise(shared_data, rel):
     a = tonal.measure_clipping(img(rgb))[0].severity
     b = tonal.measure_clipping(img(dithered(rgb)))[0].severity
     assert abs(a - b) <= 0.05 and (a >= 0.25) == (b >= 0.25), (a, b)
+
+
+@pytest.mark.parametrize("high", (True, False))
+def test_clip_early_stop_reads_what_the_full_reading_reads(high, monkeypatch):
+    """Few pixels near the clip: the early stop (a count of the pixels within 2 levels of
+    it) gives the full reading's result, around the smallest blob's area (20 px on this
+    200 x 200 frame) and at each membership level (1/3, 2/3, 1)."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for k in range(14, 32):
+        for level in ((249, 250, 251, 255) if high else (7, 6, 5, 0)):
+            rgb = rng.integers(40, 200, (200, 200, 3)).astype(np.uint8)
+            ys, xs = np.unravel_index(rng.choice(400, k, replace=False), (20, 20))
+            rgb[90 + ys, 90 + xs] = level
+            cases.append(rgb)
+    for rgb in cases:
+        early = tonal._clip_stats(img(rgb), high)
+        monkeypatch.setattr(tonal, "_NONE_NEAR", 0.0)       # never stops early
+        full = tonal._clip_stats(img(rgb), high)
+        monkeypatch.undo()
+        assert early == full
+    assert any(tonal._clip_stats(img(rgb), high)["fraction"] > 0 for rgb in cases)

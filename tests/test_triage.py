@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from PIL import Image
 from skimage import data
 
-from keyframe.batch import BatchOptions, iter_images, sort_into, triage
+from keyframe.batch import BatchOptions, iter_images, sort_into, thumbnail, triage
 from keyframe.executors import LocalExecutor
 from keyframe.store import ResultStore, iter_journal, run_id
 
@@ -149,6 +149,22 @@ def test_library_triage_reports_in_input_order(folder, tmp_path):
     thumbs = list((tmp_path / "thumbs").glob("*.jpg"))
     assert len(thumbs) == len(paths) - 1
     assert max(Image.open(thumbs[0]).size) <= 320
+
+
+@pytest.mark.parametrize("shape", [(1024, 1024), (447, 1024), (1016, 1023), (3, 5000),
+                                   (5000, 1), (1, 1), (100, 320), (640, 200)])
+def test_thumbnail_size_and_closeness(shape):
+    """The thumbnail has the one-step area resize's size, never enlarges, and is close to
+    it (halving first changes pixels slightly: report.html shows them, no check reads them)."""
+    rgb = np.random.default_rng(1).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    rgb = cv2.GaussianBlur(rgb, (0, 0), 2)
+    h, w = shape
+    f = min(1.0, 320 / max(h, w))
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    ref = rgb if f >= 1 else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    got = thumbnail(rgb, 320)
+    assert got.shape == ref.shape and got.dtype == np.uint8
+    assert np.abs(got.astype(int) - ref).mean() < 2.0
 
 
 def test_run_id_changes_with_what_a_report_depends_on():

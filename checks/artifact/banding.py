@@ -232,10 +232,13 @@ def _tall_steps_along_rows(g: np.ndarray, least: int) -> tuple[np.ndarray, np.nd
     if w < 9:
         return e, e, e
     z = cv2.compare(g[:, 1:], g[:, :-1], cv2.CMP_EQ)           # 255 where a difference is 0
-    z3 = cv2.bitwise_and(cv2.bitwise_and(z[:, :w - 7], z[:, 1:w - 6]), z[:, 2:w - 5])
-    jump = cv2.compare(cv2.absdiff(g[:, 5:w - 2], g[:, 3:w - 4]), least, cv2.CMP_GE)
-    # z3 (columns k - 3 .. k - 1 zero), a jump at k, and d[k] != 0 (saturating: 255 - 255)
-    cand = cv2.bitwise_and(z3, cv2.subtract(jump, z[:, 3:w - 4]))
+    # two planes written in place (fresh planes cost page faults worth more than the passes)
+    cand = cv2.bitwise_and(z[:, :w - 7], z[:, 1:w - 6])
+    cv2.bitwise_and(cand, z[:, 2:w - 5], dst=cand)           # differences k - 3 .. k - 1 zero
+    jump = cv2.absdiff(g[:, 5:w - 2], g[:, 3:w - 4])
+    cv2.compare(jump, least, cv2.CMP_GE, dst=jump)            # a jump of >= least at k ..
+    cv2.subtract(jump, z[:, 3:w - 4], dst=jump)               # .. and d[k] != 0 (255 - 255)
+    cv2.bitwise_and(cand, jump, dst=cand)
     pts = cv2.findNonZero(cand)                # row-major, like np.flatnonzero, and faster
     if pts is None:
         return e, e, e

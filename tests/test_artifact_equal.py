@@ -154,14 +154,51 @@ def test_banding_steps_equal_the_plain_implementation(i):
                           [_inside_ref(rr, cc, r3, first, last, *g.shape)])
 
 
+@pytest.mark.parametrize("i", range(len(PLANES)))
+def test_banding_tall_steps_of_the_median_equal_the_plain_implementation(i):
+    """The median plane's steps (issue 13, short plateaus under noise) are the plain
+    reference's steps of the 3 x 3 median, those of >= _MEDIAN_STEP levels, in its order."""
+    for g in _both(PLANES[i]):
+        gm = cv2.medianBlur(g, 3)
+        rr, cc, hh = _steps_along_rows_ref(gm.astype(np.int16))
+        tall = np.abs(hh) >= banding._MEDIAN_STEP
+        assert _equal(banding._tall_steps_along_rows(gm, banding._MEDIAN_STEP),
+                      (rr[tall], cc[tall], hh[tall]))
+
+
+def _all_steps_ref(g, gm):
+    """The plane's steps and the median's tall ones away from them, sorted anew."""
+    rr, cc, hh, wt, ramp = banding._plane_steps(g)
+    rm, cm, hm = _steps_along_rows_ref(gm.astype(np.int16))
+    tall = np.abs(hm) >= banding._MEDIAN_STEP
+    rm, cm, hm = rm[tall], cm[tall], hm[tall]
+    new = _away_ref(rr, cc, rm, cm, 2, g.shape[1])
+    n = int(new.sum())
+    rr, cc = np.concatenate([rr, rm[new]]), np.concatenate([cc, cm[new]])
+    hh = np.concatenate([hh, hm[new].astype(np.float64)])
+    wt, ramp = np.concatenate([wt, np.ones(n)]), np.concatenate([ramp, np.zeros(n, bool)])
+    order = np.lexsort((cc, rr))
+    return rr[order], cc[order], hh[order], wt[order], ramp[order]
+
+
+@pytest.mark.parametrize("i", range(len(PLANES)))
+def test_banding_all_steps_equal_the_plain_implementation(i):
+    for g8 in _both(PLANES[i]):
+        gm = cv2.medianBlur(g8, 3)
+        g = g8.astype(np.int16)
+        assert _equal(banding._all_steps(g, gm), _all_steps_ref(g, gm))
+
+
 def test_the_pictures_hold_every_kind_of_step():
-    """The planes above are a test of something: exact, noisy and ramp steps all occur."""
-    kinds = np.zeros(3, int)
-    for g in PLANES:
-        g = g.astype(np.int16)
+    """The planes above are a test of something: exact, noisy, ramp and median steps all
+    occur."""
+    kinds = np.zeros(4, int)
+    for g8 in PLANES:
+        g = g8.astype(np.int16)
         flat, csum = banding._flat(g, banding._NOISY_PLATEAU), _csum(g)
         kinds += [banding._steps_along_rows(g)[0].size, banding._noisy_steps(g, flat, csum)[0].size,
-                  banding._ramp_steps(g, flat, csum)[0].size]
+                  banding._ramp_steps(g, flat, csum)[0].size,
+                  banding._tall_steps_along_rows(cv2.medianBlur(g8, 3), banding._MEDIAN_STEP)[0].size]
     assert (kinds > 100).all(), kinds
 
 

@@ -5,8 +5,9 @@ Banding depends on content, not on the pixel grid, so it is measured on the cano
 plateaus are tens of pixels wide and its steps stay sharp under area averaging (a step is
 spread over at most two canonical pixels, which the measure merges), so nothing is lost by
 measuring there. Steps are read between exactly flat plateaus and, under a grey level or two
-of noise or dither, between nearly flat ones; a step a filter spread into a short ramp still
-counts (docs/stability.md). Calibration tables:
+of noise or dither, between nearly flat ones, and tall steps (>= 5 levels) also on the
+plane's 3 x 3 median, which gives short plateaus back from noise; a step a filter spread into
+a short ramp still counts (docs/stability.md). Calibration tables:
 ``scripts/calibrate/compression.py``.
 """
 from __future__ import annotations
@@ -209,8 +210,76 @@ def _inside(rr: np.ndarray, cc: np.ndarray, r: np.ndarray, first: np.ndarray,
     return (np.searchsorted(starts, key, "right") - np.searchsorted(ends, key, "right")) > 0
 
 
-def _all_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                        np.ndarray]:
+#: exact steps of the plane's 3 x 3 median count from this height (levels) where the plane
+#: has no step within 2 px: +-1 of noise leaves no equal pixels, and plateaus shorter than
+#: _NOISY_PLATEAU no noisy steps (300-W indoor_020/029, 4-10 px plateaus, 0.49 / 0.57 -> 0);
+#: the median gives them back, steps kept sharp. From 4 levels a clean Human3.6M wall moved
+#: 0.19 -> 0.30 on a 1-px shift, from 6 indoor_020 fell to 0 again; read wholly on the
+#: median, 73 of the 185 stability originals rose to ~0.19 (its 1-2-level steps of texture)
+_MEDIAN_STEP = 5
+
+
+def _tall_steps_along_rows(g: np.ndarray, least: int) -> tuple[np.ndarray, np.ndarray,
+                                                                np.ndarray]:
+    """:func:`_steps_along_rows` of the uint8 plane ``g``, only its steps of >= ``least``
+    levels (the same arrays, same order). A step's height is the jump from the pixel before
+    it to the one two after it (a one-pixel step has a zero difference after it), so the
+    candidates are three zero differences, a non-zero one and such a jump: a few cv2 passes
+    over the uint8 plane, the rest read at the candidates."""
+    h, ww = g.shape
+    w = ww - 1                                 # differences per row
+    e = np.zeros(0, np.int64)
+    if w < 9:
+        return e, e, e
+    z = cv2.compare(g[:, 1:], g[:, :-1], cv2.CMP_EQ)           # 255 where a difference is 0
+    # two planes written in place (fresh planes cost page faults worth more than the passes)
+    cand = cv2.bitwise_and(z[:, :w - 7], z[:, 1:w - 6])
+    cv2.bitwise_and(cand, z[:, 2:w - 5], dst=cand)           # differences k - 3 .. k - 1 zero
+    jump = cv2.absdiff(g[:, 5:w - 2], g[:, 3:w - 4])
+    cv2.compare(jump, least, cv2.CMP_GE, dst=jump)            # a jump of >= least at k ..
+    cv2.subtract(jump, z[:, 3:w - 4], dst=jump)               # .. and d[k] != 0 (255 - 255)
+    cv2.bitwise_and(cand, jump, dst=cand)
+    pts = cv2.findNonZero(cand)                # row-major, like np.flatnonzero, and faster
+    if pts is None:
+        return e, e, e
+    pts = pts.reshape(-1, 2).astype(np.int64)  # (k - 3, row)
+    k, rr = pts[:, 0] + 3, pts[:, 1]
+    at = rr * ww + k                           # g's flat index of the pixel before the step
+    v = g.ravel()[at[:, None] + np.arange(6)].astype(np.int64)   # pixels k .. k + 5
+    c, n1 = v[:, 1] - v[:, 0], v[:, 2] - v[:, 1]
+    one = (v[:, 1:4] == v[:, 2:5]).all(axis=1)     # differences k + 1 .. k + 3 zero
+    two = ~one & (np.sign(c) == np.sign(n1)) & (v[:, 2:5] == v[:, 3:6]).all(axis=1)
+    keep = one | two
+    height = np.where(two, c + n1, c)[keep]
+    return rr[keep], k[keep], height
+
+
+def _all_steps(g: np.ndarray, gm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                       np.ndarray, np.ndarray]:
+    """The steps of :func:`_plane_steps` on ``g``, and the exact steps of >= _MEDIAN_STEP
+    levels of ``gm`` (the 3 x 3 median of ``g``) with no step of ``g`` within 2 px on their
+    row. Returns (row, col, signed height, weight, is_ramp), sorted along the rows."""
+    rr, cc, hh, wt, ramp = _plane_steps(g)
+    rm, cm, hm = _tall_steps_along_rows(gm, _MEDIAN_STEP)
+    if not rm.size:
+        return rr, cc, hh, wt, ramp
+    # both lists are in row-major order: where each median step would go among the plane's
+    # steps, and whether a plane step within 2 px on its row is beside it there (the keys
+    # of two rows lie further apart than that); then inserted, not sorted
+    width = g.shape[1] + 8
+    key, kn = rr * width + cc, rm * width + cm
+    at = np.searchsorted(key, kn)
+    near = np.zeros(kn.size, bool)
+    if key.size:
+        near = ((at > 0) & (kn - key[np.maximum(at - 1, 0)] <= 2)) | \
+               ((at < key.size) & (key[np.minimum(at, key.size - 1)] - kn <= 2))
+    at, rm, cm, hm = at[~near], rm[~near], cm[~near], hm[~near]
+    return (np.insert(rr, at, rm), np.insert(cc, at, cm), np.insert(hh, at, hm),
+            np.insert(wt, at, 1.0), np.insert(ramp, at, False))
+
+
+def _plane_steps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                          np.ndarray]:
     """Exact-plateau steps; noisy ones where no exact step is within 2 px on the row; ramps
     where neither is within 4 px. The small steps (<= _NOISY_RANGE) inside a ramp's plateau
     windows are its own tails (a smoothed step ends in 1-level exact steps) and are dropped:
@@ -263,7 +332,8 @@ def _staircase(rr: np.ndarray, cc: np.ndarray, hh: np.ndarray, span: int,
 
 
 def _banding(image: LoadedImage) -> dict:
-    g = gray_at(image).astype(np.int16)
+    g8 = gray_at(image)
+    g = g8.astype(np.int16)
     h, w = g.shape
     res = {"step": 0.0, "area": 0.0, "severity": 0.0, "region": None}
     if h < 16 or w < 16:
@@ -271,8 +341,9 @@ def _banding(image: LoadedImage) -> dict:
     span = max(h, w) // 3
     # every row and column (not every second one: a 1-px shift then read the other half and
     # moved a clean SDXL sky 0.19 -> 0.28, scripts/calibrate/stability.py)
-    r1, c1, h1, w1, m1 = _all_steps(g)
-    r2, c2, h2, w2, m2 = _all_steps(cv2.transpose(g))
+    gm = cv2.medianBlur(g8, 3)
+    r1, c1, h1, w1, m1 = _all_steps(g, gm)
+    r2, c2, h2, w2, m2 = _all_steps(cv2.transpose(g), cv2.transpose(gm))
     k1, k2 = _staircase(r1, c1, h1, span, m1), _staircase(r2, c2, h2, span, m2)
     ys = np.concatenate([r1[k1], c2[k2]])
     xs = np.concatenate([c1[k1], r2[k2]])
@@ -328,11 +399,12 @@ def measure_banding(image: LoadedImage) -> Measurement:
     """Posterisation / contouring in smooth gradients, on the canonical 1024-px luma.
 
     What: along every row and column, "steps": one- or two-pixel jumps between two
-    flat plateaus (>= 3 equal pixels each side, or 12 px within 2 levels under noise), or
-    short ramps between long plateaus (what a smoothing filter leaves of a step, weighted by
-    how short), kept only when the next step on the same line goes the same way with a
-    similar height (a staircase: a quantised gradient; ramps in runs of 3). Per 64-px
-    tile with >= 12 such steps, the mean of the middle 20 % of step heights (a smoothed
+    flat plateaus (>= 3 equal pixels each side, or 12 px within 2 levels under noise; steps of
+    >= 5 levels also between equal pixels of the 3 x 3 median, where a grey level of noise
+    leaves short plateaus no equal pixels), or short ramps between long plateaus (what a
+    smoothing filter leaves of a step, weighted by how short), kept only when the next step
+    on the same line goes the same way with a similar height (a staircase: a quantised
+    gradient; ramps in runs of 3). Per 64-px tile with >= 12 such steps, the mean of the middle 20 % of step heights (a smoothed
     median); severity is the best, over height thresholds, of
     log_ramp(height) x sqrt(area of tiles at that height / 4 %). Why: natural gradients carry
     noise or one-level 8-bit steps; banding is a staircase of several-level steps over wide

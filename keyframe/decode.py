@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from keyframe.metadata import raw_metadata
+from keyframe.native import quiet_stderr
 from keyframe.pngcheck import bad_crc, check_png, chunks
 
 with contextlib.suppress(ImportError):          # HEIC/HEIF, when the plug-in is installed
@@ -132,7 +133,8 @@ def _plain_png(data: bytes, im: Image.Image, notes: list[str]) -> Decoded | None
             or im.mode != ("RGB" if header[3] == 2 else "RGBA")
             or any(k in im.info for k in _EXIF_KEYS)):
         return None
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    with quiet_stderr():      # libpng prints its own line on a damaged stream: Pillow reports it
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint8 or arr.shape != (im.height, im.width, len(im.mode)):
         return None
     if not arr[-1].any():                   # a blank last row: as Pillow's path, count the data

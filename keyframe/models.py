@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from keyframe.fileio import default_mode
+from keyframe.native import quiet_stderr
 from keyframe.model_table import MODELS, ModelSpec  # re-exported: callers read models.MODELS
 from keyframe.registry import CheckSkipped
 
@@ -143,7 +144,7 @@ def interpreter(name: str):
     key = ("tflite", str(file))
     with _lock:
         if key not in _sessions:
-            with _quiet_stderr():  # the runtime prints an INFO line per delegate on fd 2
+            with quiet_stderr():  # the runtime prints an INFO line per delegate on fd 2
                 interp = Interpreter(model_path=str(file), num_threads=1)
                 interp.allocate_tensors()
             _sessions[key] = interp
@@ -175,20 +176,6 @@ def infer(name: str, x: Any) -> dict[str, Any]:
     sess = session(name)
     outs = sess.run(None, {sess.get_inputs()[0].name: x})
     return {o.name: v for o, v in zip(sess.get_outputs(), outs)}
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence the C++ runtime's own stderr (file descriptor 2) for the block, restoring it
-    afterwards even when the block raises; Python-level errors still propagate."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def pull(names: Iterable[str], *, base_url: str | None = None,

@@ -178,6 +178,26 @@ def test_blank_last_row_keeps_truncation_error(monkeypatch):
     _assert_same(fast, slow)
 
 
+def test_a_damaged_stream_with_good_crcs_is_one_error_and_no_libpng_line(monkeypatch, capfd):
+    """Every chunk's CRC recomputed over a scrambled zlib stream: the file passes the plain
+    test, libpng refuses it — and prints "libpng error: …" on fd 2 itself, which must not
+    reach a batch's output —, and Pillow's path gives the loader's one error."""
+    data = _png(Image.fromarray(_photo()))
+    out, pos = bytearray(data[:8]), 8
+    while pos < len(data):
+        n = struct.unpack(">I", data[pos:pos + 4])[0]
+        ctype, body = data[pos + 4:pos + 8], bytearray(data[pos + 8:pos + 8 + n])
+        if ctype == b"IDAT":
+            body[20:200] = bytes(b ^ 0x5A for b in body[20:200])
+        out += _chunk(ctype, bytes(body))
+        pos += 12 + n
+    capfd.readouterr()
+    fast, slow, tried = _both(bytes(out), monkeypatch)
+    assert tried is False and isinstance(fast, dec.ImageError)   # libpng refused: Pillow's
+    _assert_same(fast, slow)
+    assert "libpng" not in capfd.readouterr().err
+
+
 def test_real_pngs_identical(shared_data, samples_dir, monkeypatch):
     """Every PNG of ../shared/data and samples/: the same decode both ways."""
     files = sorted(shared_data.rglob("*.png")) + sorted(samples_dir.rglob("*.png"))

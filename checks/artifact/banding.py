@@ -28,7 +28,6 @@ from keyframe.severity import log_ramp
 from keyframe.views import cached, gray_at, scale_to, to_source
 
 
-
 def _staircase(rr: np.ndarray, cc: np.ndarray, hh: np.ndarray, span: int,
                ramp: np.ndarray) -> np.ndarray:
     """Mask of steps that have a neighbour step on the same line going the same way, of

@@ -179,3 +179,28 @@ def test_face_kept_up_to_the_top_of_its_person_when_the_person_fills_the_frame()
     found = {m.code: m for m in FramingCheck().measure(img(rgb), Context(target="svd",
                                                                          prior=alone))}
     assert found["aspect_mismatch"].measurements["subject_y"] == 208
+
+
+def test_every_person_in_the_action_is_kept_not_only_the_worst_read():
+    """The body codes' regions are the worst-read person; the others the anatomy check lists
+    (``person{i}_x`` …) are kept too when at least COMPANION_HEIGHT of the tallest, so the
+    COCO batter's catcher keeps his shoes in the Veo crop; a small passer-by is not kept."""
+    from keyframe.fixes.reframe import Reframe
+
+    w, h = 640, 429
+    batter, catcher, passer = (246, 75, 171, 295), (449, 205, 180, 209), (37, 73, 33, 90)
+    listed = {f"person{i}_{k}": v for i, b in enumerate((batter, catcher, passer), 1)
+              for k, v in zip("xywh", b)}
+    prior = {"subject_cut_off": Measurement("subject_cut_off", 0.0, "", region=batter,
+                                            measurements={"persons": 3, **listed})}
+    rgb = np.full((h, w, 3), 120, np.uint8)
+    found = {m.code: m for m in FramingCheck().measure(img(rgb), Context(target="veo",
+                                                                         prior=prior))}
+    v = found["aspect_mismatch"].measurements
+    box = [v["subject_x"], v["subject_y"], v["subject_w"], v["subject_h"]]
+    assert box == [246, 75, 449 + 180 - 246, 205 + 209 - 75], box      # batter + catcher
+    params = Reframe.validate({"width": 1280, "height": 720, "protect": [box], "trim": True,
+                               "headroom": 0.12})
+    x, y, cw, ch = Reframe().layout(rgb, params).crop
+    assert y <= catcher[1] and y + ch >= catcher[1] + catcher[3], (y, ch)
+    assert y <= batter[1]

@@ -52,7 +52,7 @@ from keyframe.assess import assess, default_checks
 from keyframe.carry import carried_over
 from keyframe.image import LoadedImage, from_array
 from keyframe.inspect import Inspection
-from keyframe.step_geometry import inspect_step, over_limits
+from keyframe.step_geometry import cuts_finding, inspect_step, over_limits
 from keyframe.profiles import Profile
 from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
                              run_step_plane, run_step_rgba)
@@ -245,6 +245,7 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
         # refused before it runs: no 300x upscale, no strip floating in a blurred frame
         why, layout = over_limits(step, current.rgb, max_enlarge=limit,
                                   max_invented=profile.gate.max_invented)
+        why = why or (cuts_finding(step, layout, now.findings) if layout is not None else "")
         if why:
             return Attempt(rnd, step, False, why), None, None
         rgb, alpha = run_step_rgba(step, current.rgb, current.alpha)

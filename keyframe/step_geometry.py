@@ -3,13 +3,14 @@ and how much canvas it invents (read from its layout before it runs), and the in
 of what it changed (:mod:`keyframe.inspect`)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
 from keyframe.recipe import RecipeStep
 from keyframe.registry import fix_classes
+from keyframe.report import Finding, level_rank
 
 
 def enlargement(step: RecipeStep, rgb: np.ndarray) -> tuple[float, Any]:
@@ -42,6 +43,44 @@ def over_limits(step: RecipeStep, rgb: np.ndarray, *, max_enlarge: float,
         return (f"would invent {invented:.0%} of the frame as a blurred mirror (the profile "
                 f"allows {max_invented:.0%})"), layout
     return "", layout
+
+
+#: the checks whose finding regions are the defect's own outline, so a crop keeping part of
+#: one shows a cut: the text check's regions are the OCR line boxes (half a title is half its
+#: letters). Not anatomy (a hand's box is its points and 0.3 palm around them: on
+#: realishuman 5c1bf7bf a Veo crop 25 px into such a box left the hand whole) nor the
+#: artifact checks (banding's region is an area: cropping into it cuts nothing)
+CUT_CHECKS = ("text",)
+
+
+def cuts_finding(step: RecipeStep, layout: Any, findings: Sequence[Finding]) -> str:
+    """Why ``layout``'s crop may not run (""): it cuts through the region of a finding of
+    :data:`CUT_CHECKS` at ``major`` or above that ``step`` does not mend, keeping part of it
+    (the region clipped to the frame) and dropping the rest.
+
+    A crop planned for the frame's aspect lowers such a code by cutting its region, not by
+    mending it: P3M's tour poster p_07141906 (1:1 to 16:9) had its "Jimmy Buffett" title,
+    read as garbled text (0.61, major), trimmed at row 169 by the person box's 12 %
+    headroom; the half title read 0.00 and the keyframe was certified (seen by eye). A crop
+    that keeps a region whole or drops it whole is not refused here."""
+    mends = set(getattr(fix_classes()[step.fix], "mends", ()))
+    x, y, w, h = layout.crop
+    sw, sh = layout.source
+    for f in findings:
+        if (f.region is None or f.check not in CUT_CHECKS or f.code in mends
+                or level_rank(f.level) < level_rank("major")):
+            continue
+        rx0, ry0 = max(0, f.region[0]), max(0, f.region[1])
+        rx1, ry1 = min(sw, f.region[0] + f.region[2]), min(sh, f.region[1] + f.region[3])
+        if rx1 <= rx0 or ry1 <= ry0:
+            continue
+        ix = max(0, min(x + w, rx1) - max(x, rx0))
+        iy = max(0, min(y + h, ry1) - max(y, ry0))
+        kept = ix * iy / float((rx1 - rx0) * (ry1 - ry0))
+        if 0.0 < kept < 1.0:
+            return (f"would cut through the {f.code} finding ({f.level}) at {list(f.region)}, "
+                    f"keeping {kept:.0%} of it: a crop does not mend it")
+    return ""
 
 
 def inspect_step(step: RecipeStep, before: np.ndarray, after: np.ndarray,

@@ -148,3 +148,59 @@ def test_a_flat_picture_has_no_subject_at_the_edge(value):
     # the top-left corner and read subject_near_edge 1.0 (the gate then extended the canvas)
     rgb = np.full((200, 300, 3), value, np.uint8)
     assert sev(img(rgb))["subject_near_edge"] == 0.0
+
+
+def test_face_kept_up_to_the_top_of_its_person_when_the_person_fills_the_frame():
+    """A portrait whose person box fills the frame (dropped: it locates nothing) is kept by
+    its face box; the face box is raised to the person's top, so the hair above the brow
+    is kept: the realishuman walking man's SVD export (16:9 cut from a 9:16 keyframe) was
+    cropped around the face box alone and lost 30 rows of hair (rows 82-112 of 1280)."""
+    from keyframe.exports import make_export
+    from keyframe.targets import load_target
+
+    w, h = 720, 1280
+    face, body = (239, 208, 174, 214), (11, 82, 694, 1184)
+    persons = {f"person1_{k}": v for k, v in zip("xywh", body)}
+    prior = {"face_soft": Measurement("face_soft", 0.0, "", region=face),
+             "subject_cut_off": Measurement("subject_cut_off", 0.0, "", region=body,
+                                            measurements={"persons": 1, **persons})}
+    rgb = np.full((h, w, 3), 120, np.uint8)
+    found = {m.code: m for m in FramingCheck().measure(img(rgb), Context(target="svd",
+                                                                         prior=prior))}
+    v = found["aspect_mismatch"].measurements
+    assert (v["subject_x"], v["subject_y"], v["subject_w"], v["subject_h"]) == \
+        (239, 82, 174, 340)
+    assert v["subject_from_regions"] == 1
+    box = [v["subject_x"], v["subject_y"], v["subject_w"], v["subject_h"]]
+    crop = make_export(rgb, load_target("svd"), protect=[box]).reframe["crop"]
+    assert crop[1] <= body[1] and crop[1] + crop[3] >= face[1] + face[3], crop
+    # a face with no person box around it keeps its own box
+    alone = {"face_soft": prior["face_soft"]}
+    found = {m.code: m for m in FramingCheck().measure(img(rgb), Context(target="svd",
+                                                                         prior=alone))}
+    assert found["aspect_mismatch"].measurements["subject_y"] == 208
+
+
+def test_every_person_in_the_action_is_kept_not_only_the_worst_read():
+    """The body codes' regions are the worst-read person; the others the anatomy check lists
+    (``person{i}_x`` …) are kept too when at least COMPANION_HEIGHT of the tallest, so the
+    COCO batter's catcher keeps his shoes in the Veo crop; a small passer-by is not kept."""
+    from keyframe.fixes.reframe import Reframe
+
+    w, h = 640, 429
+    batter, catcher, passer = (246, 75, 171, 295), (449, 205, 180, 209), (37, 73, 33, 90)
+    listed = {f"person{i}_{k}": v for i, b in enumerate((batter, catcher, passer), 1)
+              for k, v in zip("xywh", b)}
+    prior = {"subject_cut_off": Measurement("subject_cut_off", 0.0, "", region=batter,
+                                            measurements={"persons": 3, **listed})}
+    rgb = np.full((h, w, 3), 120, np.uint8)
+    found = {m.code: m for m in FramingCheck().measure(img(rgb), Context(target="veo",
+                                                                         prior=prior))}
+    v = found["aspect_mismatch"].measurements
+    box = [v["subject_x"], v["subject_y"], v["subject_w"], v["subject_h"]]
+    assert box == [246, 75, 449 + 180 - 246, 205 + 209 - 75], box      # batter + catcher
+    params = Reframe.validate({"width": 1280, "height": 720, "protect": [box], "trim": True,
+                               "headroom": 0.12})
+    x, y, cw, ch = Reframe().layout(rgb, params).crop
+    assert y <= catcher[1] and y + ch >= catcher[1] + catcher[3], (y, ch)
+    assert y <= batter[1]

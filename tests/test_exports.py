@@ -126,3 +126,23 @@ def test_an_export_keeps_the_salient_object_the_keyframe_needed_no_reframe_for(
     bottle = (451, 316, 129, 708)                  # the object box framing measures for Veo
     assert y <= bottle[1] and bottle[1] + bottle[3] <= y + h, svd
     assert "invented" in manifest["exports"]["svd"]["note"]
+
+
+def test_an_export_keeps_the_people_the_keyframe_check_found(shared_data, shared_models):
+    """SDXL's hugging couple (1:1, people spanning rows 90-997) exported for SVD (16:9): the
+    export keeps the people the keyframe's re-check found (export_subject, what
+    write_package passes), where the saliency box's crop kept rows 144-720 and cut them."""
+    from keyframe.assess import assess
+    from keyframe.exports import export_subject
+    from keyframe.image import load
+    from keyframe.profiles import load_profile
+
+    image = load(shared_data / "ai_human_anatomy/images/sdXL/couple_hugging/sdXL_hug_02.jpg")
+    report = assess(image, profile=load_profile("default"))
+    svd = load_target("svd")
+    [box] = export_subject(image, report, svd)
+    x, y, w, h = make_export(image.rgb, svd, protect=[box]).reframe["crop"]
+    assert y <= box[1] and box[1] + box[3] <= y + h, (box, (x, y, w, h))
+    assert box[3] > 576                                   # taller than any 16:9 crop of it
+    _, sy, _, sh = make_export(image.rgb, svd).reframe["crop"]
+    assert sy > box[1] or sy + sh < box[1] + box[3]       # the saliency box's crop cut them

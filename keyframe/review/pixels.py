@@ -27,6 +27,7 @@ import numpy as np
 from keyframe.image import ImageError, LoadedImage, encode_jpeg, encode_png, load
 from keyframe.package import write_atomic
 from keyframe.review.queue import Queue
+from keyframe.views import fit
 
 PREVIEW_LONG_SIDE = 1600
 PREVIEW_QUALITY = 85
@@ -35,16 +36,6 @@ CROP_MARGIN = 0.25
 CROP_MAX = 768
 CHANGED_LEVELS = 2
 CACHE_DIR = (".keyframe", "review")
-
-
-def fit(rgb: np.ndarray, long_side: int) -> np.ndarray:
-    """``rgb`` with its long side at most ``long_side`` (area-averaged; never enlarged)."""
-    h, w = rgb.shape[:2]
-    f = min(1.0, long_side / max(h, w))
-    if f >= 1.0:
-        return rgb
-    return cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))),
-                      interpolation=cv2.INTER_AREA)
 
 
 def crop_box(region: list[int], width: int, height: int) -> tuple[int, int, int, int]:

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from checks.artifact import (banding, blur, compression, grid, grid_templates, mosaic, noise,
-                             seams, sharpness, tonal)
+from checks.artifact import (banding_steps, blur, compression, grid, grid_templates, mosaic,
+                             noise, seams, sharpness, tonal)
 from checks.artifact.noise import native_sigma
 from keyframe_dev.data import add_noise, img, photo
 
@@ -76,11 +76,11 @@ def _flat_ref(g, k):
     kernel = np.ones((1, k), np.uint8)
     hi = cv2.dilate(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
     lo = cv2.erode(g, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:, :n]
-    return (hi - lo) <= banding._NOISY_RANGE
+    return (hi - lo) <= banding_steps._NOISY_RANGE
 
 
 def _noisy_steps_ref(g, flat, csum):
-    P = banding._NOISY_PLATEAU
+    P = banding_steps._NOISY_PLATEAU
     w = g.shape[1]
     e = np.zeros(0, np.int64)
     if w < 2 * P + 2:
@@ -100,9 +100,9 @@ def _noisy_steps_ref(g, flat, csum):
     lo = mean(cc)
     h1 = mean(cc + P) - lo
     h2 = mean(cc + P + 1) - lo
-    one = flat[rr, cc + P] & (np.abs(h1) >= banding._NOISY_STEP)
+    one = flat[rr, cc + P] & (np.abs(h1) >= banding_steps._NOISY_STEP)
     mid = g[rr, cc + P]
-    two = (~one & flat[rr, cc + P + 1] & (np.abs(h2) >= banding._NOISY_STEP)
+    two = (~one & flat[rr, cc + P + 1] & (np.abs(h2) >= banding_steps._NOISY_STEP)
            & (np.minimum(lo, lo + h2) < mid) & (mid < np.maximum(lo, lo + h2)))
     keep = one | two
     rr, cc, hh = rr[keep], cc[keep], np.where(one, h1, h2)[keep]
@@ -138,19 +138,19 @@ def _csum(g):
 @pytest.mark.parametrize("i", range(len(PLANES)))
 def test_banding_steps_equal_the_plain_implementation(i):
     for g in _both(PLANES[i].astype(np.int16)):
-        assert _equal(banding._steps_along_rows(g), _steps_along_rows_ref(g))
-        flat = banding._flat(g, banding._NOISY_PLATEAU)
-        assert _equal([flat], [_flat_ref(g, banding._NOISY_PLATEAU)])
+        assert _equal(banding_steps._steps_along_rows(g), _steps_along_rows_ref(g))
+        flat = banding_steps._flat(g, banding_steps._NOISY_PLATEAU)
+        assert _equal([flat], [_flat_ref(g, banding_steps._NOISY_PLATEAU)])
         csum = _csum(g)
-        assert _equal(banding._noisy_steps(g, flat, csum), _noisy_steps_ref(g, flat, csum))
-        r3, c3, _, _, first, last = banding._ramp_steps(g, flat, csum)
-        rr, cc, _ = banding._steps_along_rows(g)
-        r2, c2, _ = banding._noisy_steps(g, flat, csum)
+        assert _equal(banding_steps._noisy_steps(g, flat, csum), _noisy_steps_ref(g, flat, csum))
+        r3, c3, _, _, first, last = banding_steps._ramp_steps(g, flat, csum)
+        rr, cc, _ = banding_steps._steps_along_rows(g)
+        r2, c2, _ = banding_steps._noisy_steps(g, flat, csum)
         for reach, (a, b) in ((2, (r2, c2)), (4, (r3, c3))):
-            assert _equal([banding._away(rr, cc, a, b, reach, g.shape[1])],
+            assert _equal([banding_steps._away(rr, cc, a, b, reach, g.shape[1])],
                           [_away_ref(rr, cc, a, b, reach, g.shape[1])])
         if r3.size:
-            assert _equal([banding._inside(rr, cc, r3, first, last, g.shape[1])],
+            assert _equal([banding_steps._inside(rr, cc, r3, first, last, g.shape[1])],
                           [_inside_ref(rr, cc, r3, first, last, *g.shape)])
 
 
@@ -161,16 +161,16 @@ def test_banding_tall_steps_of_the_median_equal_the_plain_implementation(i):
     for g in _both(PLANES[i]):
         gm = cv2.medianBlur(g, 3)
         rr, cc, hh = _steps_along_rows_ref(gm.astype(np.int16))
-        tall = np.abs(hh) >= banding._MEDIAN_STEP
-        assert _equal(banding._tall_steps_along_rows(gm, banding._MEDIAN_STEP),
+        tall = np.abs(hh) >= banding_steps._MEDIAN_STEP
+        assert _equal(banding_steps._tall_steps_along_rows(gm, banding_steps._MEDIAN_STEP),
                       (rr[tall], cc[tall], hh[tall]))
 
 
 def _all_steps_ref(g, gm):
     """The plane's steps and the median's tall ones away from them, sorted anew."""
-    rr, cc, hh, wt, ramp = banding._plane_steps(g)
+    rr, cc, hh, wt, ramp = banding_steps._plane_steps(g)
     rm, cm, hm = _steps_along_rows_ref(gm.astype(np.int16))
-    tall = np.abs(hm) >= banding._MEDIAN_STEP
+    tall = np.abs(hm) >= banding_steps._MEDIAN_STEP
     rm, cm, hm = rm[tall], cm[tall], hm[tall]
     new = _away_ref(rr, cc, rm, cm, 2, g.shape[1])
     n = int(new.sum())
@@ -186,7 +186,7 @@ def test_banding_all_steps_equal_the_plain_implementation(i):
     for g8 in _both(PLANES[i]):
         gm = cv2.medianBlur(g8, 3)
         g = g8.astype(np.int16)
-        assert _equal(banding._all_steps(g, gm), _all_steps_ref(g, gm))
+        assert _equal(banding_steps._all_steps(g, gm), _all_steps_ref(g, gm))
 
 
 def test_the_pictures_hold_every_kind_of_step():
@@ -195,10 +195,10 @@ def test_the_pictures_hold_every_kind_of_step():
     kinds = np.zeros(4, int)
     for g8 in PLANES:
         g = g8.astype(np.int16)
-        flat, csum = banding._flat(g, banding._NOISY_PLATEAU), _csum(g)
-        kinds += [banding._steps_along_rows(g)[0].size, banding._noisy_steps(g, flat, csum)[0].size,
-                  banding._ramp_steps(g, flat, csum)[0].size,
-                  banding._tall_steps_along_rows(cv2.medianBlur(g8, 3), banding._MEDIAN_STEP)[0].size]
+        flat, csum = banding_steps._flat(g, banding_steps._NOISY_PLATEAU), _csum(g)
+        kinds += [banding_steps._steps_along_rows(g)[0].size, banding_steps._noisy_steps(g, flat, csum)[0].size,
+                  banding_steps._ramp_steps(g, flat, csum)[0].size,
+                  banding_steps._tall_steps_along_rows(cv2.medianBlur(g8, 3), banding_steps._MEDIAN_STEP)[0].size]
     assert (kinds > 100).all(), kinds
 
 

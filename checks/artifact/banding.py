@@ -15,13 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from checks.artifact.banding_steps import _RAMP_CHAIN, _TILE, _TILE_STEPS, _all_steps
-
-# read by the tests and their plain references here, where they were first written
-from checks.artifact.banding_steps import (  # noqa: F401
-    _MAX_STEP, _MEDIAN_STEP, _NOISY_PLATEAU, _NOISY_RANGE, _NOISY_STEP, _RAMP_MAX, _RAMP_RATIO,
-    _RAMP_STEP, _away, _flat, _inside, _noisy_steps, _plane_steps, _ramp_steps,
-    _steps_along_rows, _tall_steps_along_rows)
+from checks.artifact.banding_steps import _MAX_STEP, _RAMP_CHAIN, _TILE, _TILE_STEPS, _all_steps
 from keyframe.image import LoadedImage
 from keyframe.report import Measurement
 from keyframe.severity import log_ramp

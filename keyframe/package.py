@@ -48,7 +48,34 @@ from keyframe.targets import Target
 
 
 class PackageError(Exception):
-    """A package that cannot be written; the message is one line."""
+    """A package that cannot be written; the message is one line.
+
+    ``reason`` is that line without the file it is about (``where``), for callers that
+    already name the file, such as a command's output line or a gate record."""
+
+    def __init__(self, reason: str, where: str | None = None):
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.reason = reason
+        self.where = where
+
+
+def _exports(image: LoadedImage, after: Report, targets: Sequence[Target], *,
+              profile: Profile, where: str) -> list:
+    """Every target's export of the keyframe, or :class:`PackageError` naming each target
+    that cannot be exported (with the figure) and those that could."""
+    made, refused = [], []
+    for t in targets:
+        try:
+            made.append(make_export(image.rgb, t, protect=export_subject(image, after, t),
+                                    max_enlarge=profile.gate.max_enlarge,
+                                    max_invented=profile.gate.max_invented))
+        except ExportError as exc:
+            refused.append(str(exc))
+    if refused:
+        fine = [e.target for e in made]
+        also = f" (the export for {', '.join(fine)} can be made)" if fine else ""
+        raise PackageError("; ".join(refused) + also + "; not packaged", where)
+    return made
 
 
 def _name_ok(ch: str) -> bool:
@@ -240,13 +267,14 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
     where = image.path
     origin = source if source is not None else image
     if report.verdict == "error" or report.error:
-        raise PackageError(f"{where}: an error report cannot be packaged")
+        raise PackageError("an error report cannot be packaged", where)
     if source is None and report.verdict != "certified" and not forced:
-        raise PackageError(f"{where}: verdict is {report.verdict!r}, not certified "
-                           f"({first_line(report.reason)}); pass forced=True to package anyway")
+        raise PackageError(f"verdict is {report.verdict!r}, not certified "
+                           f"({first_line(report.reason)}); pass forced=True to package anyway",
+                           where)
     if report.sha256 and origin.sha256 and report.sha256 != origin.sha256:
-        raise PackageError(f"{where}: the report is of another image (sha256 "
-                           f"{report.sha256[:12]}… vs {origin.sha256[:12]}…)")
+        raise PackageError(f"the report is of another image (sha256 {report.sha256[:12]}… "
+                           f"vs {origin.sha256[:12]}…)", where)
     if name is not None and (sanitise_name(name) != name or name in (".", "..")):
         raise PackageError(f"invalid package name {name!r}: use letters, digits, '.', '_', '-' "
                            "(not first: '.', '-')")
@@ -262,14 +290,9 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
         after = assess(written, profile=profile, target=report.target, checks=checks)
     width, height = image.width, image.height
     if after.verdict != "certified" and not forced:
-        raise PackageError(f"{where}: re-check of the written pixels gave {after.verdict!r} "
-                           f"({first_line(after.reason)}); not packaged")
-    try:
-        exports = [make_export(image.rgb, t, protect=export_subject(image, after, t),
-                               max_enlarge=profile.gate.max_enlarge,
-                               max_invented=profile.gate.max_invented) for t in targets]
-    except ExportError as exc:
-        raise PackageError(f"{where}: {exc}") from None
+        raise PackageError(f"re-check of the written pixels gave {after.verdict!r} "
+                           f"({first_line(after.reason)}); not packaged", where)
+    exports = _exports(image, after, targets, profile=profile, where=where)
 
     verdict = report.verdict if source is None else after.verdict
     extra_notes = list(notes)

@@ -166,7 +166,7 @@ def certify(source: PathLike, out: PathLike, *, profile: str | Profile = "defaul
                               checks=checks)
     except PackageError as exc:
         return Certified(dataclasses.replace(report, verdict="review",
-                                             reason=f"review: {exc}"), None)
+                                             reason=f"review: {exc.reason}"), None)
     return Certified(report, where)
 
 
@@ -224,7 +224,7 @@ def gate_and_package(source: PathLike, out: PathLike, *, profile: Profile,
                                 assessed=result.after)
             record["package"] = str(pkg)
         except PackageError as exc:
-            final.verdict, final.reason = "review", f"review: {exc}"
+            final.verdict, final.reason = "review", f"review: {exc.reason}"
             record["verdict"], record["reason"] = final.verdict, final.reason
     return Gated(record, final, result.before, tuple(result.attempts))
 

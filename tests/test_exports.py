@@ -103,6 +103,33 @@ def test_an_export_over_the_profile_limits_is_refused_with_the_figure():
 
 
 
+def test_a_refused_export_names_each_target_once_in_one_line(tmp_path):
+    """A gate for Kling and SVD of a 2:3 portrait: the keyframe is reframed for Kling, and
+    its SVD export (16:9 only) would be 68 % blurred mirror. The verdict is review with
+    one line that says which export cannot be made and why, that Kling's can, and does
+    not repeat the file's path (the output line already starts with it); no package."""
+    import json
+
+    from click.testing import CliRunner
+    from skimage import data
+
+    from keyframe.cli import main
+    from keyframe.image import encode_png
+
+    src = tmp_path / "tall.png"
+    src.write_bytes(encode_png(np.ascontiguousarray(np.rot90(data.coffee()))))
+    out = tmp_path / "pk"
+    r = CliRunner().invoke(main, ["gate", str(src), "-o", str(out), "--target", "kling",
+                                  "--target", "svd", "--json"])
+    record = json.loads(r.output.splitlines()[0])
+    assert record["verdict"] == "review" and record["package"] is None, record
+    reason = record["reason"]
+    assert "cannot export for svd: 68% of its frame would be invented" in reason, reason
+    assert "the export for kling can be made" in reason and "not packaged" in reason
+    assert str(src) not in reason and "\n" not in reason
+    assert not (out / "tall").exists()
+
+
 def test_an_export_keeps_the_salient_object_the_keyframe_needed_no_reframe_for(
         tmp_path, shared_data, shared_models):
     """SD 3.5's bottle, 1:1, certified for Kling (1:1 accepted: no reframe, so the

@@ -132,7 +132,9 @@ def judge(step: str, before: Report, after: Report, *, profile: Profile,
     Damage is an inspection of the changed region at the profile's ``rollback_at`` level, or
     a code that ends at a higher level than it had (see the module docstring) — not a
     check's ``geometric_codes`` when the step kept the geometry (``geometry`` False): where
-    things sit in the frame is not what a filter can damage. The rule's margins are the
+    things sit in the frame is not what a filter can damage — and not a check's
+    ``confidence_codes`` (how surely the detectors read the picture is not damage; the
+    result's own verdict routes it). The rule's margins are the
     profile's ``[gate]`` table. ``changes`` maps every code whose severity moved by more than
     0.001 to ``(old, new)``, ``levels`` each of them to its levels.
     """
@@ -162,12 +164,12 @@ def judge(step: str, before: Report, after: Report, *, profile: Profile,
                                f"flattened picture decides (moved: {moved})", changes, levels)
     # damage: a code ending a level higher than it had, by more than the margin
     moved_content = geometry and not getattr(fix_classes().get(step), "uncovers_frame", False)
-    placed = () if moved_content else {c for cls in check_classes().values()
-                                       for c in cls.geometric_codes}
-    raised = sorted(((new[c] - old[c], c) for c, (a, b) in changes.items()
-                     if c not in targets and c not in placed and b > a
-                     and level_rank(level(c, b - rule.level_margin)) > level_rank(level(c, a))),
-                    reverse=True)
+    placed = set() if moved_content else {c for cls in check_classes().values()
+                                          for c in cls.geometric_codes}
+    unsure = {c for cls in check_classes().values() for c in cls.confidence_codes}
+    risen = {c for c, (a, b) in changes.items() if c not in targets and b > a
+             and level_rank(level(c, b - rule.level_margin)) > level_rank(level(c, a))}
+    raised = sorted(((new[c] - old[c], c) for c in risen - placed - unsure), reverse=True)
     if raised:
         _, code = raised[0]
         was, now = levels[code]
@@ -183,8 +185,16 @@ def judge(step: str, before: Report, after: Report, *, profile: Profile,
         c = targets[0]
         return Judgement(False, f"did not lower {c} ({old[c]:.2f} -> "
                                 f"{new.get(c, old[c]):.2f})", changes, levels)
-    others = [c for c in changes if c not in lowered and changes[c][1] > changes[c][0]]
+    others = [c for c in changes if c not in lowered and changes[c][1] > changes[c][0]
+              and c not in risen]
     tail = (f"; also moved {_moved(others, changes)}, no level higher" if others else "")
+    read = sorted(risen & unsure)
+    if read:
+        tail += (f"; {_moved(read, changes)} ({', '.join(levels[c][1] for c in read)}) is how "
+                 "surely the checks read it, not damage: the result's verdict decides")
+    placed_up = sorted(risen & placed - unsure)
+    if placed_up:
+        tail += f"; {_moved(placed_up, changes)} is where things sit, for the next round"
     return Judgement(True, f"lowered {_moved(lowered, changes)}{tail}", changes, levels)
 
 

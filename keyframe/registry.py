@@ -145,6 +145,12 @@ class Check(abc.ABC):
     #: blocks masked, now found 1 % from the top), not damage the step did: the gate does not
     #: roll back for it, and the next round plans its fix
     geometric_codes: ClassVar[tuple[str, ...]] = ()
+    #: codes that say how surely the check could read the picture, not what it shows (the
+    #: anatomy check's ``anatomy_uncertain``: "cannot verify"). A step does not damage a
+    #: picture by making it easier or harder for the detectors to read: the gate does not
+    #: roll back for such a rise, and the mended picture's own verdict routes it (under
+    #: ``default`` an uncertainty at ``major`` is review, as for any picture)
+    confidence_codes: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
     def measure(self, image: LoadedImage, ctx: Context = NO_CONTEXT) -> list[Measurement]:

@@ -112,6 +112,29 @@ def test_close_up_rule_ladder():
     assert body == [1.0, 1.0, 0.0, 0.0], body
 
 
+def test_a_body_at_the_top_counts_as_surely_as_its_skeleton_was_read():
+    """A body box 1.6 % below the top edge: read in full when the anatomy check is sure of
+    it (pose_sure 1), and in proportion to that weight when it is a weak detection
+    (scikit-image's motorcycle after a degrid: a 79-px "person" at pose_sure 0.11 read
+    0.68 and planned a reframe). Monotone in the weight; a face is not weighed."""
+    from checks.framing import FramingCheck
+
+    w, h = 740, 500
+    rgb = img(np.full((h, w, 3), 120, np.uint8))
+
+    def edge(sure):
+        extra = {} if sure is None else {"pose_sure": sure}
+        prior = {"subject_cut_off": Measurement("subject_cut_off", 0.0, "",
+                                                region=(348, 8, 58, 79), measurements=extra)}
+        found = FramingCheck().measure(rgb, Context(prior=prior))
+        return next(m for m in found if m.code == "subject_near_edge").severity
+
+    s = [edge(v) for v in (0.0, 0.11, 0.5, 1.0)]
+    assert s == sorted(s) and s[0] == 0.0 and s[1] < 0.1, s
+    assert abs(s[3] - edge(None)) < 1e-9 and s[3] > 0.6
+    assert abs(s[2] - 0.5 * s[3]) < 1e-6
+
+
 def test_subject_near_edge_is_size_invariant():
     """The same composition at 512-4096 px (boxes scaled with the frame) reads the same:
     gaps and the close-up rule are fractions of the frame."""

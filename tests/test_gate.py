@@ -286,6 +286,39 @@ def test_a_filter_is_not_rolled_back_for_what_it_uncovered_in_the_frame():
     assert not judge("deblock", before, after, profile=PROFILE, geometry=False).keep
 
 
+def test_how_surely_the_detectors_read_a_picture_is_not_damage():
+    """scikit-image's camera (a photographer), blurred: sharpen lowered blur and the face
+    and hands read less surely, anatomy_uncertain 0.24 -> 0.36 (minor); pillarboxed:
+    crop_border gave back the exact original, whose own uncertainty reads 0.31. Both were
+    rolled back and ended in review (eval_gate --independent). "Cannot verify" measures the
+    detectors: the step is kept, the log says so, and the result's verdict routes it. Any
+    other code rising a level is still damage."""
+    before = report({"blur": 0.6, "anatomy_uncertain": 0.24, "noise": 0.1}, {"blur": "sharpen"})
+    after = report({"blur": 0.1, "anatomy_uncertain": 0.36, "noise": 0.1})
+    j = judge("sharpen", before, after, profile=PROFILE)
+    assert j.keep, j.reason
+    assert j.reason == ("lowered blur 0.60 -> 0.10; anatomy_uncertain 0.24 -> 0.36 (minor) is "
+                        "how surely the checks read it, not damage: the result's verdict "
+                        "decides")
+    assert j.levels["anatomy_uncertain"] == (None, "minor")
+    after = report({"blur": 0.1, "anatomy_uncertain": 0.36, "noise": 0.36})
+    j = judge("sharpen", before, after, profile=PROFILE)
+    assert not j.keep and j.reason.startswith("raised noise from 0.10")
+
+
+def test_a_kept_filter_says_where_a_subject_was_found_not_no_level_higher():
+    """A degrid let the detectors find a person at the top edge (subject_near_edge 0.00 ->
+    0.68, major): kept (a filter moves nothing), and the log no longer calls that "no level
+    higher"."""
+    before = report({"grid_artifact": 0.53, "subject_near_edge": 0.0, "noise": 0.1},
+                    {"grid_artifact": "degrid"})
+    after = report({"grid_artifact": 0.0, "subject_near_edge": 0.68, "noise": 0.11})
+    j = judge("degrid", before, after, profile=PROFILE, geometry=False)
+    assert j.keep and j.reason == ("lowered grid_artifact 0.53 -> 0.00; also moved noise 0.10 "
+                                   "-> 0.11, no level higher; subject_near_edge 0.00 -> 0.68 "
+                                   "is where things sit, for the next round")
+
+
 def test_cropping_bars_uncovers_where_the_content_sits_it_does_not_move_it():
     """samples/letterboxed.png: the astronaut's hair meets the top bar; once crop_border takes
     the bars away, framing reads her 0 px from the top edge (0.74). The bars hid it; the

@@ -93,6 +93,9 @@ class AnatomyCheck(Check):
     codes = ("face_distorted", "face_soft", "face_too_small", "hand_malformed",
              "pose_missing_limb", "pose_implausible", "subject_cut_off",
              "extra_limb", "detached_part", "merged_bodies", "anatomy_uncertain")
+    #: "cannot verify" measures the detectors, not the picture: a step that makes a face
+    #: harder to read has not damaged it (the gate keeps the step; the verdict routes it)
+    confidence_codes = ("anatomy_uncertain",)
     models = ("yunet-s", "face-landmark", "yolox-nano", POSE_MODEL, PALM_MODEL, HAND_MODEL,
               SECOND_HAND_MODEL)
 

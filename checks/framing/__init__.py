@@ -93,10 +93,14 @@ def clip_box(box: tuple[int, int, int, int], width: int, height: int
     return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
 
 
-def _subject(image: LoadedImage, prior: dict[str, Measurement]) -> tuple[list, list]:
+def _subject(image: LoadedImage, prior: dict[str, Measurement]
+             ) -> tuple[list, list, dict]:
     """Face and body boxes from the anatomy check, clipped to the frame; boxes that fill the
-    frame (a detector's whole-picture "person") are dropped."""
+    frame (a detector's whole-picture "person") are dropped. Also how surely each body box
+    is a person whose skeleton was read (the anatomy check's ``pose_sure``, 1 when not
+    given), the largest over the codes that name it."""
     W, H = image.width, image.height
+    sure: dict[tuple, float] = {}
 
     def boxes(codes: tuple[str, ...]) -> list:
         out = []
@@ -104,8 +108,10 @@ def _subject(image: LoadedImage, prior: dict[str, Measurement]) -> tuple[list, l
             b = clip_box(m.region, W, H) if c in codes and m.region else None
             if b and not (b[2] >= FILLS_FRAME * W and b[3] >= FILLS_FRAME * H):
                 out.append(b)
+                weight = float(m.measurements.get("pose_sure", 1.0))
+                sure[b] = max(sure.get(b, 0.0), weight)
         return out
-    return boxes(FACE_CODES), boxes(BODY_CODES)
+    return boxes(FACE_CODES), boxes(BODY_CODES), sure
 
 
 #: the anatomy check's measurement that lists every person box it found (``person1_x`` …)
@@ -234,7 +240,7 @@ class FramingCheck(Check):
         t = _target(target or "generic")
         w, h = image.width, image.height
         out_w, out_h = t.output_size(w, h)
-        faces, bodies = _subject(image, prior or {})
+        faces, bodies, sure = _subject(image, prior or {})
         people = _people(image, prior or {})
         box = union(headed(faces, people) + bodies + companions(people, w, h))
         found = "people" if box else "saliency"
@@ -247,7 +253,7 @@ class FramingCheck(Check):
             "subject_from_regions": int(found != "saliency"), "subject_source": found}
         return [self._aspect(t, w, h, common), self._small(t, w, h, out_w, out_h, common),
                 self._bytes(image, t, out_w, out_h, common), self._alpha(image, common),
-                self._edge(image, faces, bodies, common)]
+                self._edge(image, faces, bodies, common, sure=sure)]
 
     @staticmethod
     def _aspect(t: Target, w: int, h: int, common: dict) -> Measurement:
@@ -302,7 +308,8 @@ class FramingCheck(Check):
                            measurements={**common, "transparency": share})
 
     @staticmethod
-    def _edge(image: LoadedImage, faces: list, bodies: list, common: dict) -> Measurement:
+    def _edge(image: LoadedImage, faces: list, bodies: list, common: dict, *,
+              sure: dict) -> Measurement:
         w, h = image.width, image.height
         wanted = {"margin_wanted": EDGE_BAND}
         close = [b for b in faces if b[3] >= CLOSE_UP_FACE * h] + \
@@ -316,10 +323,17 @@ class FramingCheck(Check):
                                              "close_up": 1})
         if faces or bodies:
             # a face counts at every edge; a body only at the top (head room): shoulders and
-            # arms run off the sides and bottom of any portrait (skimage astronaut: 2 %)
-            gap = min([edge_gap(b, w, h) for b in faces]
-                      + [max(0.0, b[1] / h) for b in bodies])
-            return Measurement("subject_near_edge", ramp(gap, EDGE_BAND, 0.0),
+            # arms run off the sides and bottom of any portrait (skimage astronaut: 2 %). A
+            # body counts as surely as the anatomy check read it: a 79-px "person" at YOLOX
+            # score 0.41 (pose_sure 0.11) that a degrid let the detector find at the top of
+            # scikit-image's motorcycle read 0.68 and planned a reframe (eval_gate
+            # --independent); a skeleton read surely (pose_sure 1) counts in full
+            reads = ([(edge_gap(b, w, h), 1.0) for b in faces]
+                     + [(max(0.0, b[1] / h), sure.get(b, 1.0)) for b in bodies])
+            sev, gap = max((ramp(g, EDGE_BAND, 0.0) * s, g) for g, s in reads)
+            if sev == 0.0:
+                gap = min(g for g, _ in reads)
+            return Measurement("subject_near_edge", sev,
                                f"subject {100 * gap:.1f} % from the frame edge",
                                measurements={**common, **wanted, "edge_gap": gap})
         ratio = saliency_edge_ratio(image.rgb, sal=_saliency(image))

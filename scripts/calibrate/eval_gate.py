@@ -38,6 +38,7 @@ clean picture than the banded input on 8 of 13 pictures).
     python -m scripts.calibrate.eval_gate [--long-side 1024] [--only blur,noise] [--json cases.jsonl]
     python -m scripts.calibrate.eval_gate --only jpeg,jpeg8   # the JPEG ladder and q=8, with the oracle
     python -m scripts.calibrate.eval_gate --held-out     # scikit-image's coffee, chelsea, rocket
+    python -m scripts.calibrate.eval_gate --independent  # photos from other installed packages
     KEYFRAME_MODELS=/work/shared/models python -m scripts.calibrate.eval_gate   # anatomy models too
 
 The figures in docs/gate.md come from this script.
@@ -170,12 +171,27 @@ LADDERS = {
 HELD_OUT = ("coffee", "chelsea", "rocket")
 
 
-def pictures(long_side: int, held_out: bool = False):
+def independent_sources() -> list:
+    """``(stem, reader)`` of the photos shipped in installed packages that neither the gate
+    nor its held-out set uses (``clean_certified``'s independent split without
+    :data:`HELD_OUT`: scikit-image's motorcycle_left and camera, matplotlib's grace_hopper,
+    scikit-learn's china and flower when installed); nothing was tuned on them."""
+    from scripts.calibrate.clean_certified import independent_paths
+
+    return [(p.stem, lambda p=p: load(p).rgb) for p in independent_paths()
+            if p.stem not in HELD_OUT]
+
+
+def pictures(long_side: int, held_out: bool = False, *, independent: bool = False):
     import skimage.data
 
-    sources = ([(n, lambda n=n: getattr(skimage.data, n)()) for n in HELD_OUT] if held_out
-               else [(Path(r).stem, lambda r=r: load(DATA / r).rgb) for r in CLEAN
-                     if (DATA / r).is_file()])
+    if independent:
+        sources = independent_sources()
+    elif held_out:
+        sources = [(n, lambda n=n: getattr(skimage.data, n)()) for n in HELD_OUT]
+    else:
+        sources = [(Path(r).stem, lambda r=r: load(DATA / r).rgb) for r in CLEAN
+                   if (DATA / r).is_file()]
     for stem, read in sources:
         rgb = read()
         h, w = rgb.shape[:2]
@@ -255,6 +271,9 @@ def main() -> None:
     ap.add_argument("--held-out", action="store_true",
                     help=f"the scikit-image photos {', '.join(HELD_OUT)} instead (nothing was "
                          "tuned on them)")
+    ap.add_argument("--independent", action="store_true",
+                    help="photos shipped in installed packages that neither set uses "
+                         "(motorcycle_left, camera, grace_hopper, ...)")
     args = ap.parse_args()
     if args.table:
         cases = [json.loads(line) for line in args.table.open()]
@@ -265,7 +284,8 @@ def main() -> None:
                if not args.only or k in args.only.split(",")}
     cases, out = [], (args.json.open("w") if args.json else None)
     left_out = []
-    for stem, clean in pictures(args.long_side, args.held_out):
+    for stem, clean in pictures(args.long_side, args.held_out,
+                                 independent=args.independent):
         if args.images and stem not in args.images.split(","):
             continue
         base = assess(from_array(clean, name=f"{stem}.png"), profile=profile)

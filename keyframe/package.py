@@ -44,7 +44,7 @@ from keyframe.profiles import Profile
 from keyframe.registry import Check
 from keyframe.report import Report, first_line
 from keyframe.router import route
-from keyframe.targets import Target
+from keyframe.targets import Target, shared_orientations
 
 
 class PackageError(Exception):
@@ -266,6 +266,7 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
                            f"({first_line(after.reason)}); not packaged")
     try:
         exports = [make_export(image.rgb, t, protect=export_subject(image, after, t),
+                               orientations=shared_orientations(targets),
                                max_enlarge=profile.gate.max_enlarge,
                                max_invented=profile.gate.max_invented) for t in targets]
     except ExportError as exc:

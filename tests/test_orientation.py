@@ -84,3 +84,13 @@ def test_the_framing_check_plans_the_subjects_orientation(w, h):
     assert _framing(w, h, scaled(TALL, w, h)) == (720, 1280)
     assert _framing(w, h, scaled(WIDE, w, h)) == (1280, 720)
     assert _framing(w, h, scaled(TALL, w, h), ("landscape",)) == (1280, 720)
+
+
+def test_the_aspect_finding_says_the_orientation_it_frames():
+    rgb = np.full((1082, 1075, 3), 100, np.uint8)
+    prior = {"subject_cut_off": Measurement("subject_cut_off", 0.0, "",
+                                            region=scaled(WIDE, 1075, 1082))}
+    found = FramingCheck().measure(from_array(rgb, name="x.png"),
+                                   Context(target="veo", prior=prior))
+    m = {f.code: f for f in found}["aspect_mismatch"]
+    assert "nearest accepted 0.562; framed 1.778" in m.message

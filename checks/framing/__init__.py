@@ -260,6 +260,9 @@ class FramingCheck(Check):
         rd = t.range_distance(w, h)
         sev = max(ramp(d, ASPECT_ZERO, 0.3), 1.0 if rd > ASPECT_ZERO else 0.0)
         where = "outside the accepted range" if rd > ASPECT_ZERO else f"nearest accepted {nearest:.3f}"
+        planned = common["target_width"] / common["target_height"]
+        if abs(math.log(planned / nearest)) > 0.05:     # a near-square picture's orientation
+            where += f"; framed {planned:.3f}, the subject's or the targets' orientation"
         return Measurement("aspect_mismatch", sev,
                            f"aspect {w / h:.3f} for {t.label} ({where})",
                            measurements={**common, "aspect": w / h, "nearest_aspect": nearest,

@@ -28,7 +28,8 @@ def default_checks() -> tuple[Check, ...]:
 
 
 def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
-            target: str | None = None, prior: dict[str, Measurement] | None = None
+            target: str | None = None, prior: dict[str, Measurement] | None = None,
+            orientations: tuple[str, ...] = ()
             ) -> tuple[dict[str, Measurement], list[Skipped]]:
     """Run ``checks`` (default: all registered) and collect measurements and skips.
 
@@ -37,7 +38,8 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
     with the new ones and the checks read them as they would their own run's.
 
     Every check is called as ``check.measure(image, ctx)`` with a
-    :class:`~keyframe.registry.Context`: the video ``target`` and, in ``ctx.prior``, the
+    :class:`~keyframe.registry.Context`: the video ``target`` (and the ``orientations``
+    every requested target accepts) and, in ``ctx.prior``, the
     measurements of ``prior`` and of the checks of earlier stages (``Check.stage``, lower
     first; framing runs last and reads the faces and persons the others found). Checks of
     one stage get the same context, so their order among themselves changes nothing. Checks
@@ -50,7 +52,8 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
     ctx, stage = NO_CONTEXT, None
     for check in sorted(todo, key=lambda c: c.stage):
         if check.stage != stage:
-            ctx, stage = Context(target=target, prior=measurements), check.stage
+            ctx, stage = Context(target=target, prior=measurements,
+                                         orientations=tuple(orientations)), check.stage
         seen = image if check.reads_alpha else views.flattened(image)
         try:
             found = check.measure(seen, ctx)
@@ -76,11 +79,14 @@ def measure(image: LoadedImage, *, checks: Sequence[Check] | None = None,
 
 def assess(image: LoadedImage, *, profile: Profile, target: str | None = None,
            checks: Sequence[Check] | None = None,
-           prior: dict[str, Measurement] | None = None) -> Report:
+           prior: dict[str, Measurement] | None = None,
+           orientations: tuple[str, ...] = ()) -> Report:
     """Measure ``image`` and decide under ``profile``: the full ``keyframe.report/1`` record.
     ``prior``: measurements that stand for these pixels already (see :func:`measure`); the
-    checks that made them should not be in ``checks``."""
-    measurements, skipped = measure(image, checks=checks, target=target, prior=prior)
+    checks that made them should not be in ``checks``. ``orientations``: see
+    :class:`~keyframe.registry.Context`."""
+    measurements, skipped = measure(image, checks=checks, target=target, prior=prior,
+                                    orientations=orientations)
     report = Report(path=image.path, sha256=image.sha256, width=image.width,
                     height=image.height, has_alpha=image.has_alpha, measurements=measurements,
                     skipped=skipped, provenance=dict(image.provenance), notes=list(image.notes),
@@ -98,7 +104,8 @@ def error_report(path: str | os.PathLike, error: ImageError, *, profile: Profile
 
 def assess_path(path: str | os.PathLike, *, profile: Profile, target: str | None = None,
                 max_pixels: int = DEFAULT_MAX_PIXELS, checks: Sequence[Check] | None = None,
-                mattes: str | os.PathLike | None = None) -> tuple[Report, LoadedImage | None]:
+                mattes: str | os.PathLike | None = None,
+                orientations: tuple[str, ...] = ()) -> tuple[Report, LoadedImage | None]:
     """Load and assess one file; an unreadable file gives an error report, never a raise.
 
     ``mattes``: a folder of subject mattes of opaque composites (``<stem>.png`` …, see
@@ -108,4 +115,5 @@ def assess_path(path: str | os.PathLike, *, profile: Profile, target: str | None
                                    max_pixels=max_pixels)
     except ImageError as exc:
         return error_report(path, exc, profile=profile, target=target), None
-    return assess(image, profile=profile, target=target, checks=checks), image
+    return assess(image, profile=profile, target=target, checks=checks,
+                  orientations=orientations), image

@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from keyframe.fixes.reframe import HEADROOM, Reframe
+from keyframe.fixes.reframe import HEADROOM, Reframe, union
 from keyframe.image import (ImageError, LoadedImage, encode_jpeg, encode_png, load_bytes,
                             sha256_bytes)
 from keyframe.registry import Context, check_classes
@@ -135,7 +135,7 @@ def export_subject(image: LoadedImage, report: Report, target: Target) -> list[l
 
 def make_export(rgb: np.ndarray, target: Target, *,
                 protect: Sequence[Sequence[int]] = (), max_enlarge: float = math.inf,
-                max_invented: float = 1.0) -> Export:
+                max_invented: float = 1.0, orientations: tuple[str, ...] = ()) -> Export:
     """Export ``rgb`` for ``target``: every limit of the target met, or :class:`ExportError`.
 
     Parameters
@@ -154,9 +154,15 @@ def make_export(rgb: np.ndarray, target: Target, *,
         that would enlarge the keyframe's content more, or invent a larger share of its
         frame as a blurred mirror, is refused (:class:`ExportError`, with the figure), as
         the gate refuses such a reframe of the keyframe itself.
+    orientations : tuple of str, keyword-only
+        The orientations every target of the package takes
+        (:func:`keyframe.targets.shared_orientations`). A near-square keyframe is exported
+        in the one they share, else in the orientation of the ``protect`` boxes, else the
+        target's first (:meth:`Target.chosen_aspect`), as the gate's reframe chooses.
     """
     h, w = rgb.shape[:2]
-    size = target.output_size(w, h)
+    subject = union([tuple(int(v) for v in b) for b in protect])
+    size = target.output_size(w, h, subject=subject, orientations=orientations)
     fixed = bool(target.size or target.sizes or target.area)
     reframe = Reframe()
     m = target.multiple_of

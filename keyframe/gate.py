@@ -241,7 +241,7 @@ def _carry_matte(candidate: LoadedImage, current: LoadedImage, step: RecipeStep
 
 def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
              image: LoadedImage, profile: Profile, target: str | None,
-             checks: Sequence[Check] | None
+             checks: Sequence[Check] | None, orientations: tuple[str, ...] = ()
              ) -> tuple[Attempt, LoadedImage | None, Report | None]:
     """Run ``step`` on ``current``, inspect what it changed, re-assess and judge it: the
     attempt, and the new pixels and report (None, None when it was not kept)."""
@@ -285,7 +285,7 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
     kept = carried_over(step, current.rgb, rgb, now, todo) if same_alpha else {}
     carried = {m.check for m in kept.values()}
     new = assess(candidate, profile=profile, target=target, prior=kept,
-                 checks=[c for c in todo if c.name not in carried])
+                 checks=[c for c in todo if c.name not in carried], orientations=orientations)
     judged = judge(step.fix, now, new, profile=profile, inspections=found,
                    geometry=layout is not None or rgb.shape != current.rgb.shape)
     why = judged.reason
@@ -306,7 +306,7 @@ def _mendable(report: Report) -> bool:
 def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
          max_rounds: int = MAX_ROUNDS, checks: Sequence[Check] | None = None,
          report: Report | None = None,
-         background: str | None = None) -> GateResult:
+         background: str | None = None, orientations: tuple[str, ...] = ()) -> GateResult:
     """Take ``image`` through check -> route -> fix -> re-check until it settles.
 
     Parameters
@@ -327,6 +327,10 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
     background : str, optional
         ``"#rrggbb"`` or an image path: an RGBA cut-out is flattened onto it as the last step
         (:func:`with_background`); without it, transparency goes to review.
+    orientations : tuple of str, keyword-only
+        The orientations every requested target accepts (several targets:
+        :func:`keyframe.targets.shared_orientations`): reframe brings a near-square picture
+        to the one they share.
 
     Returns
     -------
@@ -337,7 +341,8 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
     if background is not None:
         profile = with_background(profile)
     before = (reroute(report, profile) if report is not None
-              else assess(image, profile=profile, target=target, checks=checks))
+              else assess(image, profile=profile, target=target, checks=checks,
+                          orientations=orientations))
     current, now = image, before
     kept: list[RecipeStep] = []
     attempts: list[Attempt] = []
@@ -355,7 +360,8 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
                 continue
             tried.add(key)
             attempt, candidate, new = _attempt(rnd, step, current, now, image=image,
-                                               profile=profile, target=target, checks=checks)
+                                               profile=profile, target=target, checks=checks,
+                                               orientations=orientations)
             attempts.append(attempt)
             if attempt.kept:
                 shape = current.rgb.shape

@@ -44,7 +44,7 @@ from keyframe.profiles import Profile
 from keyframe.registry import Check
 from keyframe.report import Report, first_line
 from keyframe.router import route
-from keyframe.targets import Target
+from keyframe.targets import Target, shared_orientations
 
 
 class PackageError(Exception):
@@ -64,9 +64,11 @@ def _exports(image: LoadedImage, after: Report, targets: Sequence[Target], *,
     """Every target's export of the keyframe, or :class:`PackageError` naming each target
     that cannot be exported (with the figure) and those that could."""
     made, refused = [], []
+    orientations = shared_orientations(targets)
     for t in targets:
         try:
             made.append(make_export(image.rgb, t, protect=export_subject(image, after, t),
+                                    orientations=orientations,
                                     max_enlarge=profile.gate.max_enlarge,
                                     max_invented=profile.gate.max_invented))
         except ExportError as exc:

@@ -92,6 +92,11 @@ class Context:
         The measurements, by code, made on the same pixels by checks of earlier stages (and
         the ones a package re-check reuses); read-only. Framing reads the face and person
         regions the anatomy check found here.
+    orientations : tuple of str
+        When several targets are requested, the orientations ("landscape", "portrait")
+        every one of them accepts (:func:`keyframe.targets.shared_orientations`): framing
+        brings a near-square picture to the one orientation they share; empty: no
+        constraint (:meth:`keyframe.targets.Target.chosen_aspect`).
 
     The subject matte of an opaque composite travels on the image (``image.matte``), and a
     check's ``with_mask`` is a constructor option: neither is in the context.
@@ -100,6 +105,7 @@ class Context:
     target: str | None = None
     prior: Mapping[str, Measurement] = dataclasses.field(
         default_factory=lambda: MappingProxyType({}))
+    orientations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # a copy behind a read-only view: a check can neither change what later checks see

@@ -197,9 +197,13 @@ def gate_and_package(source: PathLike, out: PathLike, *, profile: Profile,
     from keyframe.report import Decision
     from keyframe.verify import package_origin
 
+    from keyframe.targets import shared_orientations
+
     target = targets[0].name if targets else None
+    shared = shared_orientations(targets)
     report, image = assess_path(source, profile=profile, target=target, max_pixels=max_pixels,
-                                mattes=Path(mattes).resolve() if mattes else None)
+                                mattes=Path(mattes).resolve() if mattes else None,
+                                orientations=shared)
     if image is None:
         return Gated({"path": str(source), "verdict": "error", "reason": report.reason},
                      report, report)
@@ -208,7 +212,7 @@ def gate_and_package(source: PathLike, out: PathLike, *, profile: Profile,
         image = dataclasses.replace(image, provenance=origin["provenance"])
         report = dataclasses.replace(report, provenance=origin["provenance"])
     result = run_gate(image, profile=profile, target=target, max_rounds=rounds,
-                      report=report, background=background)
+                      report=report, background=background, orientations=shared)
     record = {**result.to_dict(), "package": None}
     final = result.after.apply(
         Decision(result.verdict, result.after.quality, list(result.after.findings), [],

@@ -247,14 +247,16 @@ def test_a_reframe_that_would_enlarge_more_than_twice_is_refused(profile):
     big = from_array(cv2.resize(photo("astronaut"), (1024, 1024)), name="big.png")
     res = gate(big, profile=profile, target="veo")
     assert res.verdict == "certified", res.reason
-    assert res.image.rgb.shape[:2] == (720, 1280)
+    # 720x1280 (9:16): the astronaut's person box is tall, and a square takes its subject's
+    # orientation (keyframe.targets.Target.chosen_aspect); x1.25 either way
+    assert res.image.rgb.shape[:2] == (1280, 720)
 
 
-def _reframe_share(pic, prof, target):
+def _reframe_share(pic, prof, target, orientations=()):
     """(the gate's result, the reframe attempt, the share of the frame it invents or would)."""
     import re
 
-    res = gate(pic, profile=prof, target=target)
+    res = gate(pic, profile=prof, target=target, orientations=orientations)
     tried = [a for a in res.attempts if a.step.fix == "reframe"]
     assert tried, res.attempts
     said = re.search(r"(\d+)% of the frame invented|would invent (\d+)% of the frame",
@@ -281,15 +283,18 @@ def test_an_extension_inventing_more_than_the_profile_allows_is_refused(profile)
 
 
 def test_strict_refuses_the_square_extension_the_default_lets_through(profile, shared_models):
-    """The same cup at 1:1 for Veo, its object box (u2netp) taller than a 16:9 crop: the
-    extension invents 44 % of the frame — a Veo package of a square generation, which the
-    default profile (0.5) makes and ``strict`` (0.25) refuses."""
+    """The same cup at 1:1 for Veo in landscape (as ``--target veo --target svd`` asks),
+    its object box (u2netp) taller than a 16:9 crop: the extension invents 44 % of the
+    frame — a Veo package of a square generation, which the default profile (0.5) makes
+    and ``strict`` (0.25) refuses. For Veo alone the tall box takes 9:16: 33 %."""
     rgb = cv2.resize(photo("coffee"), (1024, 1024), interpolation=cv2.INTER_CUBIC)
     pic = from_array(rgb, name="coffee.png")
     for name, kept in (("default", True), ("strict", False)):
         prof = profile if name == "default" else load_profile(name)
-        _, attempt, share = _reframe_share(pic, prof, "veo")
+        _, attempt, share = _reframe_share(pic, prof, "veo", ("landscape",))
         assert abs(share - 0.44) < 0.01 and attempt.kept is kept, (name, attempt.reason)
+    _, attempt, share = _reframe_share(pic, profile, "veo")
+    assert abs(share - 0.33) < 0.01 and "resized to 720x1280" in attempt.reason
 
 
 # ----------------------------------------------------------------------- letterbox

@@ -101,8 +101,13 @@ def test_the_re_planned_step_is_the_one_the_gate_plans_for_that_picture(
     new, note = relocate(make_step("reframe", STEP_NOW["params"]), load(girl).rgb,
                          target="veo", number=1)
     assert done.notes == (note,)
-    assert [s.to_dict() for s in result.recipe.steps] == [new.to_dict()]
-    assert np.array_equal(done.rgb, result.image.rgb)
+    # the gate frames her standing box 9:16 (a near-square picture takes its subject's
+    # orientation, keyframe.targets.Target.chosen_aspect); a replay keeps the recipe's own
+    # size (16:9) and re-measures only the content params: the same protected box
+    (gated,) = [s.to_dict() for s in result.recipe.steps]
+    assert (gated["params"]["width"], gated["params"]["height"]) == (720, 1280)
+    assert {**gated["params"], "width": 1280, "height": 720} == new.to_dict()["params"]
+    assert np.array_equal(done.rgb, run_step(new, load(girl).rgb))
 
 
 def test_the_same_picture_replays_byte_for_byte(tmp_path, shared_data, shared_models):

@@ -112,3 +112,75 @@ def test_the_invented_share_of_an_extension_is_said():
     assert "(44% of the frame invented)" in lay.describe()
     crop = Reframe().layout(rgb, Reframe.validate({"width": 1280, "height": 720, "mode": "crop"}))
     assert crop.invented == 0.0 and "invented" not in crop.describe()
+
+
+def _person_crop(box, shape=(1000, 1000), aspect=(16, 9), headroom=HEADROOM):
+    rgb = np.full(shape + (3,), 120, np.uint8)
+    w = 1280 if aspect[0] > aspect[1] else 720
+    params = Reframe.validate({"width": w, "height": w * aspect[1] // aspect[0],
+                               "protect": [list(box)], "trim": True, "headroom": headroom})
+    return Reframe().layout(rgb, params)
+
+
+def _holds(crop, box):
+    x, y, w, h = crop
+    bx, by, bw, bh = box
+    return x <= bx and y <= by and bx + bw <= x + w and by + bh <= y + h
+
+
+def test_a_crop_keeps_headroom_above_a_person_box_when_the_frame_has_room():
+    """A 300-row person box at row 500 of a 1000-row square, cropped to 16:9 (562 rows):
+    centred on the box the window starts at row 369; it starts 12 % of the box (36 rows)
+    above the box's top at least, and holds the box whole."""
+    box = (400, 500, 200, 300)
+    lay = _person_crop(box)
+    assert lay.crop[3] == 562 and not any(lay.pad) and _holds(lay.crop, box)
+    assert lay.crop[1] <= 500 - round(HEADROOM * 300)
+    assert lay.note == ""
+
+
+def test_the_window_shifts_to_keep_the_headroom():
+    """A box touching the crop's bottom if centred: 480 rows from row 80 (the window holds
+    562): centring it on the box alone left 41 rows above; with the room asked above
+    (58 rows) the window shifts up to row 22, the box still whole."""
+    box = (400, 80, 200, 480)
+    old = _person_crop(box, headroom=0.0)
+    lay = _person_crop(box)
+    assert old.crop[1] == 80 - 41 and _holds(old.crop, box)
+    assert lay.crop[1] == 80 - round(HEADROOM * 480) and _holds(lay.crop, box)
+    assert lay.note == ""
+
+
+def test_a_window_too_short_for_box_and_headroom_keeps_the_box_and_says_so():
+    """A 540-row box in a 562-row crop: 22 rows of room in all (65 were asked above): 21
+    above (HEAD_P95 of the box), 1 below; the box is never cut, and the layout says what
+    it kept."""
+    box = (400, 300, 200, 540)
+    lay = _person_crop(box)
+    assert _holds(lay.crop, box) and lay.crop[1] == 300 - 21
+    assert "keeps 21 of the 65 rows asked above the protected box" in lay.describe()
+
+
+def test_a_short_window_keeps_room_below_the_feet_too():
+    """The COCO skier (000000000785: box rows 54-385 of 425, a 360-row Veo crop): 29 spare
+    rows; all of them above cut her ski binding. Now 13 above (HEAD_P95), 9 below
+    (FOOT_P95), the other 7 above."""
+    lay = _person_crop((278, 54, 214, 331), shape=(425, 640))
+    assert lay.crop[1] == 54 - 20 and lay.crop[1] + 360 - (54 + 331) == 9
+
+
+def test_no_headroom_where_the_frame_has_none():
+    """A box at the very top: nothing above it to keep, no note (the crop is not short)."""
+    box = (400, 0, 200, 300)
+    lay = _person_crop(box)
+    assert lay.crop[1] == 0 and _holds(lay.crop, box) and lay.note == ""
+
+
+@pytest.mark.parametrize("x", [0, 100, 380, 700, 820])
+def test_a_portrait_crop_keeps_the_box_whole_and_room_beside_it(x):
+    box = (x, 100, 180, 800)
+    lay = _person_crop(box, aspect=(9, 16))
+    cx, _, cw, _ = lay.crop
+    assert _holds(lay.crop, box) and not any(lay.pad)
+    room = round(HEADROOM * 180)
+    assert cx <= max(0, x - room) and min(1000, x + 180 + room) <= cx + cw

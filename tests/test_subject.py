@@ -18,13 +18,14 @@ def rocket_portrait() -> np.ndarray:
 
 
 def rocket_square() -> np.ndarray:
-    """The rocket in a 427 x 427 square: Veo's nearest aspect is 16:9, 240 rows, and the
-    rocket is ~280 rows tall."""
+    """The rocket in a 427 x 427 square: Veo's 16:9 is 240 rows, and the rocket is ~280 rows
+    tall (and ~60 columns wide: its box says portrait, where a 240-column crop holds it)."""
     return np.ascontiguousarray(data.rocket()[:, 110:537])
 
 
-def framing(rgb, target):
-    found = FramingCheck().measure(from_array(rgb, name="x.png"), Context(target=target))
+def framing(rgb, target, orientations=()):
+    found = FramingCheck().measure(from_array(rgb, name="x.png"),
+                                   Context(target=target, orientations=orientations))
     return {m.code: m for m in found}
 
 
@@ -43,9 +44,23 @@ def test_no_object_in_flat_gradient_or_noise(shared_models, rgb):
     assert SalientObject().box(rgb) is None
 
 
-def test_a_veo_reframe_keeps_the_whole_object(shared_models):
+def test_a_square_picture_of_a_tall_object_is_cropped_to_portrait_for_veo(shared_models):
     rgb = rocket_square()
     m = framing(rgb, "veo")["aspect_mismatch"]
+    assert m.measurements["subject_source"] == "object"
+    assert (m.measurements["target_width"], m.measurements["target_height"]) == (720, 1280)
+    lay = Reframe().layout(rgb, Reframe.validate(Reframe.plan_params(m)))
+    x, y, w, h = SalientObject().box(rgb)
+    cx, cy, cw, ch = lay.crop
+    assert cy <= y and y + h <= cy + ch and cx <= x and x + w <= cx + cw
+    assert lay.invented == 0.0                                  # a crop, nothing invented
+
+
+def test_a_veo_reframe_keeps_the_whole_object(shared_models):
+    rgb = rocket_square()
+    # with SVD also requested the keyframe is landscape: the rocket does not fit 240 rows
+    m = framing(rgb, "veo", orientations=("landscape",))["aspect_mismatch"]
+    assert (m.measurements["target_width"], m.measurements["target_height"]) == (1280, 720)
     assert m.measurements["subject_source"] == "object"
     params = Reframe.validate(Reframe.plan_params(m))
     lay = Reframe().layout(rgb, params)

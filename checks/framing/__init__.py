@@ -6,7 +6,9 @@ assessment names none) supplies the limits; the check only measures distances to
 ``keyframe route`` re-decides with the profile's thresholds. Every measurement carries the
 target's export size (``target_width``, ``target_height``, ``multiple_of``) and the subject
 box (``subject_x/y/w/h``, ``subject_from_regions``, ``subject_source``) that the ``reframe``
-fix plans from: the anatomy check's face and person boxes (each face raised to the top of
+fix plans from (a near-square picture's export size takes its orientation from that box or
+from the orientations every requested target shares, ``ctx.orientations``:
+:meth:`keyframe.targets.Target.chosen_aspect`): the anatomy check's face and person boxes (each face raised to the top of
 the person holding it, :func:`headed`; every person it lists of at least COMPANION_HEIGHT of
 the tallest, :func:`companions`); without people, when a reframe
 will be planned, the salient object of ``u2netp``'s matte (:mod:`checks.framing.subject`); else the
@@ -239,13 +241,16 @@ class FramingCheck(Check):
         target, prior = ctx.target, dict(ctx.prior)
         t = _target(target or "generic")
         w, h = image.width, image.height
-        out_w, out_h = t.output_size(w, h)
         faces, bodies, sure = _subject(image, prior or {})
         people = _people(image, prior or {})
         box = union(headed(faces, people) + bodies + companions(people, w, h))
         found = "people" if box else "saliency"
         if box is None and _reframed(t, w, h):
             box, found = _object(image)
+        # a near-square picture's orientation is the subject's (the saliency box is not one)
+        # or the one every requested target shares (Target.chosen_aspect)
+        out_w, out_h = t.output_size(w, h, subject=box if found != "saliency" else None,
+                                     orientations=ctx.orientations)
         box = box or salient_box(image.rgb, sal=_saliency(image))
         common: dict[str, Any] = {
             "target_width": out_w, "target_height": out_h, "multiple_of": t.multiple_of,
@@ -261,6 +266,9 @@ class FramingCheck(Check):
         rd = t.range_distance(w, h)
         sev = max(ramp(d, ASPECT_ZERO, 0.3), 1.0 if rd > ASPECT_ZERO else 0.0)
         where = "outside the accepted range" if rd > ASPECT_ZERO else f"nearest accepted {nearest:.3f}"
+        planned = common["target_width"] / common["target_height"]
+        if abs(math.log(planned / nearest)) > 0.05:     # a near-square picture's orientation
+            where += f"; framed {planned:.3f}, the subject's or the targets' orientation"
         return Measurement("aspect_mismatch", sev,
                            f"aspect {w / h:.3f} for {t.label} ({where})",
                            measurements={**common, "aspect": w / h, "nearest_aspect": nearest,

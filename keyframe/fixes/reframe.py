@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from keyframe.fixes._common import check_rgb
+from keyframe.fixes._reframe_window import HEADROOM, trimmed, window
 from keyframe.registry import Fix
 from keyframe.report import Measurement
 
@@ -82,16 +83,6 @@ def union(boxes: list[Box]) -> Box | None:
     return x0, y0, x1 - x0, y1 - y0
 
 
-def _window(length: int, keep: int, lo: int, hi: int) -> int | None:
-    """Start of a ``keep``-long window in [0, length) holding [lo, hi), centred on it; None
-    when [lo, hi) is longer than the window."""
-    if hi - lo > keep:
-        return None
-    start = int(round((lo + hi) / 2 - keep / 2))
-    start = min(max(start, hi - keep, 0), lo, length - keep)
-    return max(0, start)
-
-
 #: distance (px from the seam) over which the added band's blur grows: detail of scale s is
 #: gone s / EXTEND_RATE px from the seam (so nothing of the subject reads as mirrored)
 EXTEND_RATE = 0.5
@@ -148,13 +139,16 @@ class Layout:
 
     ``crop`` (x, y, w, h, source px) is the part of the source kept; ``pad`` (top, bottom,
     left, right, px at the crop's scale) the canvas added around it by :func:`extend`;
-    ``size`` (w, h) the output after the final resize; ``source`` (w, h) the input.
+    ``size`` (w, h) the output after the final resize; ``source`` (w, h) the input;
+    ``note`` what the crop could not keep that was asked for (the headroom above a
+    protected box, when the window is too short for box and room: the box is kept whole).
     """
 
     crop: Box
     pad: tuple[int, int, int, int]
     size: tuple[int, int]
     source: tuple[int, int]
+    note: str = ""
 
     @property
     def canvas(self) -> tuple[int, int]:
@@ -189,6 +183,8 @@ class Layout:
                          + f" ({self.invented:.0%} of the frame invented)")
         if self.size != self.canvas:
             parts.append(f"resized to {self.size[0]}x{self.size[1]} (x{self.scale:.2f})")
+        if self.note:
+            parts.append(self.note)
         return "; ".join(parts) or "unchanged"
 
     def record(self) -> dict:
@@ -277,8 +273,8 @@ class Reframe(Fix):
         boxes = [_box(b, w, h) for b in params.protect]
         keep = union(boxes) or salient_box(rgb)
         aspect = params.width / params.height if params.width else w / h
-        crop, pad, keep = self._to_aspect(w, h, aspect, keep, params.mode, bool(boxes),
-                                          params.trim, params.headroom)
+        crop, pad, keep, note = self._to_aspect(w, h, aspect, keep, params.mode, bool(boxes),
+                                                params.trim, params.headroom)
         if params.margin > 0:
             more = self._margin(crop[2] + pad[2] + pad[3], crop[3] + pad[0] + pad[1], keep,
                                 params.margin, aspect)
@@ -289,7 +285,7 @@ class Reframe(Fix):
         if not tw:
             m = params.multiple
             tw, th = max(m, ow // m * m), max(m, oh // m * m)
-        return Layout(crop=crop, pad=pad, size=(tw, th), source=(w, h))
+        return Layout(crop=crop, pad=pad, size=(tw, th), source=(w, h), note=note)
 
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         return self.render(rgb, self.layout(rgb, params))
@@ -313,43 +309,54 @@ class Reframe(Fix):
 
     def _to_aspect(self, w: int, h: int, aspect: float, keep: Box, mode: str, strict: bool,
                    trim: bool, headroom: float = 0.0
-                   ) -> tuple[Box, tuple[int, int, int, int], Box]:
-        """(crop box, canvas pads, kept box in the extended canvas) bringing w:h to aspect.
-        When the kept box does not fit a crop, the canvas is extended across the side that
-        is too short; with ``trim`` the other side is first cropped to the kept box and
-        :data:`TRIM_MARGIN` of the side or ``headroom`` of the box around it (the more of
-        the two), so the invented bands are as narrow as the subject allows."""
+                   ) -> tuple[Box, tuple[int, int, int, int], Box, str]:
+        """(crop box, canvas pads, kept box in the extended canvas, note) bringing w:h to
+        aspect. A crop around protected boxes (``strict``) keeps ``headroom`` of the box's
+        extent beyond it where the frame has it (:func:`window`: the room above first; the
+        window shifted to hold it; when it cannot hold box and room, the box whole and the
+        ``note`` says how much room above was kept). When the kept box does not fit a crop,
+        the canvas is extended across the side that is too short; with ``trim`` the other
+        side is first cropped to the kept box and TRIM_MARGIN of the side or
+        ``headroom`` of the box around it (the more of the two), so the invented bands are
+        as narrow as the subject allows."""
         kx, ky, kw, kh = keep
         if abs(np.log(w / h / aspect)) < 1e-3:
-            return (0, 0, w, h), (0, 0, 0, 0), keep
+            return (0, 0, w, h), (0, 0, 0, 0), keep, ""
         wide = w / h > aspect
+        room = headroom if strict else 0.0
         if mode != "extend":
             if wide:
                 cw = max(1, round(h * aspect))
-                x0 = _window(w, cw, kx, kx + kw)
+                at = window(w, cw, kx, kx + kw, room=round(room * kw))
+                x0 = None if at is None else at[0]
                 if x0 is None and not strict and mode == "crop":
                     x0 = min(max(0, kx + kw // 2 - cw // 2), w - cw)
                 if x0 is not None:
-                    return (x0, 0, cw, h), (0, 0, 0, 0), (kx - x0, ky, min(kw, cw), kh)
+                    return (x0, 0, cw, h), (0, 0, 0, 0), (kx - x0, ky, min(kw, cw), kh), ""
             else:
                 ch = max(1, round(w / aspect))
-                y0 = _window(h, ch, ky, ky + kh)
+                want = round(room * kh)
+                at = window(h, ch, ky, ky + kh, room=want, lead=True)
+                y0 = None if at is None else at[0]
+                note = "" if at is None or not at[1] else (
+                    f"headroom: the {ch}-row crop keeps {want - at[1]} of the {want} rows "
+                    f"asked above the protected box (kept whole)")
                 if y0 is None and not strict and mode == "crop":
                     y0 = min(max(0, ky + kh // 2 - ch // 2), h - ch)
                 if y0 is not None:
-                    return (0, y0, w, ch), (0, 0, 0, 0), (kx, ky - y0, kw, min(kh, ch))
+                    return (0, y0, w, ch), (0, 0, 0, 0), (kx, ky - y0, kw, min(kh, ch)), note
             if mode == "crop":
                 raise ValueError(f"{self.name}: a crop to aspect {aspect:.3f} would cut the "
                                  f"protected box {keep}; use mode='extend' or 'auto'")
         if wide:
-            x0, cw = _trimmed(w, kx, kw, headroom) if trim else (0, w)
+            x0, cw = trimmed(w, kx, kw, headroom) if trim else (0, w)
             add = max(0, round(cw / aspect) - h)
             top = add // 2
-            return (x0, 0, cw, h), (top, add - top, 0, 0), (kx - x0, ky + top, kw, kh)
-        y0, ch = _trimmed(h, ky, kh, headroom) if trim else (0, h)
+            return (x0, 0, cw, h), (top, add - top, 0, 0), (kx - x0, ky + top, kw, kh), ""
+        y0, ch = trimmed(h, ky, kh, headroom) if trim else (0, h)
         add = max(0, round(ch * aspect) - w)
         left = add // 2
-        return (0, y0, w, ch), (0, 0, left, add - left), (kx + left, ky - y0, kw, kh)
+        return (0, y0, w, ch), (0, 0, left, add - left), (kx + left, ky - y0, kw, kh), ""
 
     @staticmethod
     def _margin(w: int, h: int, keep: Box, margin: float, aspect: float
@@ -367,26 +374,6 @@ class Reframe(Fix):
         p = int(np.ceil(max(0.0, (margin * w - gap) / (1 - 2 * margin))))
         q = int(round(p / aspect))
         return q, q, p, p
-
-
-#: room kept around the kept box when ``trim`` crops before extending (a fraction of the
-#: side): the framing check's 5 % edge band, so the subject is not left touching the crop
-TRIM_MARGIN = 0.05
-#: the room the planner asks for beyond the kept box, as a fraction of its extent: a person
-#: box ends where the detector saw the body, not always where the person does. On the 29
-#: people of mmpose_testdata's COCO-style sets matched to a YOLOX box (IoU >= 0.5), the box
-#: top lies below the annotated top by 3.8 % of the person's height at the 95th percentile
-#: (21.8 % at most), the bottom above it by 2.6 % (18.6 %); the Flux girl-in-field's hair
-#: bun rises 11.4 % of her box above it, and a 5 % trim cut it off (2 December 2026)
-HEADROOM = 0.12
-
-
-def _trimmed(length: int, lo: int, size: int, headroom: float = 0.0) -> tuple[int, int]:
-    """(start, length) of the window holding [lo, lo + size) and, each side, TRIM_MARGIN of
-    ``length`` or ``headroom`` of ``size``, whichever is more, within [0, length)."""
-    m = max(round(TRIM_MARGIN * length), round(headroom * size))
-    start, end = max(0, lo - m), min(length, lo + size + m)
-    return start, end - start
 
 
 def _box(b: Any, w: int, h: int) -> Box:

@@ -60,7 +60,7 @@ class PackageError(Exception):
 
 
 def _exports(image: LoadedImage, after: Report, targets: Sequence[Target], *,
-              profile: Profile, where: str) -> list:
+              profile: Profile, where: str) -> list[Export]:
     """Every target's export of the keyframe, or :class:`PackageError` naming each target
     that cannot be exported (with the figure) and those that could."""
     made, refused = [], []

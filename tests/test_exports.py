@@ -105,10 +105,11 @@ def test_an_export_over_the_profile_limits_is_refused_with_the_figure():
 
 def test_a_refused_export_names_each_target_once_in_one_line(tmp_path):
     """A gate for Kling and SVD of a 2:3 portrait: the keyframe is reframed for Kling, and
-    its SVD export (16:9 only) would be 68 % blurred mirror. The verdict is review with
+    its SVD export (16:9 only) would be 55-68 % blurred mirror. The verdict is review with
     one line that says which export cannot be made and why, that Kling's can, and does
     not repeat the file's path (the output line already starts with it); no package."""
     import json
+    import re
 
     from click.testing import CliRunner
     from skimage import data
@@ -124,7 +125,9 @@ def test_a_refused_export_names_each_target_once_in_one_line(tmp_path):
     record = json.loads(r.output.splitlines()[0])
     assert record["verdict"] == "review" and record["package"] is None, record
     reason = record["reason"]
-    assert "cannot export for svd: 68% of its frame would be invented" in reason, reason
+    # 68 % without the models, 55 % with u2netp's object box to trim to
+    assert re.search(r"^review: cannot export for svd: \d+% of its frame would be invented "
+                     r"as a blurred mirror \(the profile allows 50%\)", reason), reason
     assert "the export for kling can be made" in reason and "not packaged" in reason
     assert str(src) not in reason and "\n" not in reason
     assert not (out / "tall").exists()

@@ -24,8 +24,18 @@ SQUARE = ('name = "square"\nextends = "default"\n[target]\nlabel = "square"\n'
           'verified = false\n')
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_models(tmp_path_factory):
+    """Every test here runs as CI does, without the anatomy models (KEYFRAME_MODELS set or
+    not): with them, the astronaut's person box changes the plans these tests follow (a tall
+    box takes 9:16; tests/test_orientation.py covers that)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KEYFRAME_MODELS", str(tmp_path_factory.mktemp("no-models")))
+        yield
+
+
 @pytest.fixture(scope="module")
-def gated(tmp_path_factory):
+def gated(tmp_path_factory, no_models):
     """``keyframe gate hero.png --target veo``: a 1:1 generation with A1111 metadata."""
     root = tmp_path_factory.mktemp("targets")
     info = PngInfo()
@@ -43,9 +53,9 @@ def test_a_veo_package_for_a_square_picture_is_one_command(gated):
     pkg = root / "pk" / "hero"
     manifest = read_manifest(pkg)
     assert manifest["target"] == "veo" and manifest["verdict"] == "certified"
-    # the astronaut's person box (715 x 975) is tall: a square picture takes its subject's
-    # orientation (Target.chosen_aspect), 30 % of the 9:16 frame invented where 16:9 took 44 %
-    assert (manifest["output"]["width"], manifest["output"]["height"]) == (720, 1280)
+    # no anatomy models (no_models): no person box, so the square takes Veo's first aspect
+    # (with them, the astronaut's tall person box takes 9:16: tests/test_orientation.py)
+    assert (manifest["output"]["width"], manifest["output"]["height"]) == (1280, 720)
     assert [s["fix"] for s in manifest["recipe"]][0] == "reframe"
     assert manifest["exports"]["veo"]["file"].startswith("exports/veo.")
     assert manifest["provenance"]["seed"] == 4242

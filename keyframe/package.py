@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 from keyframe import __version__
 from keyframe.assess import assess, default_checks, measure
-from keyframe.exports import ExportError, export_subject, make_export
+from keyframe.exports import Export, ExportError, export_subject, make_export
 from keyframe.fileio import fsync_dir as _fsync_dir
 from keyframe.fileio import make_temp_dir, read_bytes
 from keyframe.fileio import write_atomic  # noqa: F401 - re-exported for callers

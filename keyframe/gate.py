@@ -163,13 +163,17 @@ def judge(step: str, before: Report, after: Report, *, profile: Profile,
         return Judgement(True, f"flattened ({', '.join(targets)} gone); the verdict of the "
                                f"flattened picture decides (moved: {moved})", changes, levels)
     # damage: a code ending a level higher than it had, by more than the margin
-    moved_content = geometry and not getattr(fix_classes().get(step), "uncovers_frame", False)
-    placed = set() if moved_content else {c for cls in check_classes().values()
-                                          for c in cls.geometric_codes}
+    uncovers = getattr(fix_classes().get(step), "uncovers_frame", False)
+    placed = set() if geometry and not uncovers else {c for cls in check_classes().values()
+                                                      for c in cls.geometric_codes}
     unsure = {c for cls in check_classes().values() for c in cls.confidence_codes}
     risen = {c for c, (a, b) in changes.items() if c not in targets and b > a
              and level_rank(level(c, b - rule.level_margin)) > level_rank(level(c, a))}
-    raised = sorted(((new[c] - old[c], c) for c in risen - placed - unsure), reverse=True)
+    # a step that only takes padding away leaves every content pixel as it was: what rises
+    # is the content's own reading without the bars diluting it, uncovered, not caused
+    under = risen - placed - unsure if uncovers else set()
+    raised = sorted(((new[c] - old[c], c) for c in risen - placed - unsure - under),
+                    reverse=True)
     if raised:
         _, code = raised[0]
         was, now = levels[code]
@@ -195,6 +199,9 @@ def judge(step: str, before: Report, after: Report, *, profile: Profile,
     placed_up = sorted(risen & placed - unsure)
     if placed_up:
         tail += f"; {_moved(placed_up, changes)} is where things sit, for the next round"
+    if under:
+        tail += (f"; {_moved(sorted(under), changes)} is the content's own reading without "
+                 "the padding, not damage: the result's verdict decides")
     return Judgement(True, f"lowered {_moved(lowered, changes)}{tail}", changes, levels)
 
 

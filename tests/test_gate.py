@@ -319,6 +319,23 @@ def test_a_kept_filter_says_where_a_subject_was_found_not_no_level_higher():
                                    "is where things sit, for the next round")
 
 
+def test_taking_bars_away_uncovers_the_contents_own_readings():
+    """COCO 000000040083 window-boxed: crop_border gave back the exact original, whose own
+    oversharpened reads 0.38 (minor) where the bars diluted it to 0.23; it was rolled back
+    and the bars stayed. A crop of padding changes no content pixel: kept, the log says why,
+    the result's verdict decides. The same rise after a reframe is still damage."""
+    before = report({"border": 0.6, "oversharpened": 0.23}, {"border": "crop_border"})
+    after = report({"border": 0.0, "oversharpened": 0.38})
+    j = judge("crop_border", before, after, profile=PROFILE, geometry=True)
+    assert j.keep and j.reason == ("lowered border 0.60 -> 0.00; oversharpened 0.23 -> 0.38 "
+                                   "is the content's own reading without the padding, not "
+                                   "damage: the result's verdict decides"), j.reason
+    before = report({"aspect_mismatch": 0.6, "oversharpened": 0.23},
+                    {"aspect_mismatch": "reframe"})
+    after = report({"aspect_mismatch": 0.0, "oversharpened": 0.38})
+    assert not judge("reframe", before, after, profile=PROFILE, geometry=True).keep
+
+
 def test_cropping_bars_uncovers_where_the_content_sits_it_does_not_move_it():
     """samples/letterboxed.png: the astronaut's hair meets the top bar; once crop_border takes
     the bars away, framing reads her 0 px from the top edge (0.74). The bars hid it; the

@@ -47,7 +47,10 @@ class Fix(abc.ABC):
     #: where the content sits and how large it is were already what the frame then shows: a
     #: rise of a check's ``geometric_codes`` after it is uncovered, not caused (the astronaut
     #: whose hair meets the bar reads subject_near_edge 0.74 once the bar is gone), and the
-    #: next round plans its fix
+    #: next round plans its fix. So is a rise of any other code: every content pixel is as
+    #: it was, and a whole-frame reading without the bars diluting it is the content's own
+    #: (COCO 000000040083 window-boxed: oversharpened 0.23 with the bars, 0.38 without — the
+    #: exact original); the result's verdict routes it
     uncovers_frame: ClassVar[bool] = False
     #: the measurement keys :meth:`plan_params` reads from the finding it mends (a contract
     #: test ties each one to a key its check emits: a renamed key cannot silently turn a

@@ -106,21 +106,30 @@ def tiled(rgb: np.ndarray, amp: float, seed: int = 5) -> np.ndarray:
 
 
 def tile_spread(out: np.ndarray, clean: np.ndarray, degraded: np.ndarray | None = None,
-                tile: int = SEAM_TILE) -> float:
+                tile: int = SEAM_TILE, *, max_detail: float | None = None) -> float:
     """Spread (std over whole tiles) of each tile's median luma change from ``clean`` to
     ``out``: the tiles' offsets left, in grey levels. Pixels clipped at 0 or 255 in
     ``degraded`` (any channel) are left out: no offset survives there and none can be
-    restored."""
+    restored. With ``max_detail``, only tiles whose clean picture is smooth count (the std
+    of its luma's detail layer, the luma minus a Gaussian of sigma 2, at most that many
+    grey levels): where an offset is not masked by texture; NaN when fewer than four tiles
+    are smooth."""
     lum = np.array([0.299, 0.587, 0.114])
-    d = out.astype(np.float64) @ lum - clean.astype(np.float64) @ lum
+    g = clean.astype(np.float64) @ lum
+    d = out.astype(np.float64) @ lum - g
     ok = np.ones(d.shape, bool)
     if degraded is not None:
         ok = ((degraded > 0) & (degraded < 255)).all(axis=2)
+    detail = g - cv2.GaussianBlur(g, (0, 0), 2.0) if max_detail is not None else None
     h, w = d.shape
     meds = []
     for y in range(0, h - tile + 1, tile):
         for x in range(0, w - tile + 1, tile):
             m = ok[y:y + tile, x:x + tile]
+            if detail is not None and detail[y:y + tile, x:x + tile].std() > max_detail:
+                continue
             if m.mean() >= 0.25:
                 meds.append(float(np.median(d[y:y + tile, x:x + tile][m])))
-    return float(np.std(meds)) if len(meds) >= 4 else 0.0
+    if len(meds) < 4:           # too few tiles to tell an offset: none, or unknown
+        return 0.0 if max_detail is None else float("nan")
+    return float(np.std(meds))

@@ -32,8 +32,10 @@ class Deband(Fix):
        a deblocked JPEG, or too coarsely, and the self-guided filter below runs instead).
     2. *Cell*: half-width ``cell * step`` per pixel and channel, times how surely the pixel
        is in a staircase: jumps of about that step nearby (within ~8 px at 1024 px) and a
-       plateau around it (share of equal neighbours over 9 px from 0.5 to 0.8); texture and
-       clean 8-bit gradients get a cell of 0 and are left exactly as they are.
+       plateau around it (share of equal neighbours over 9 px from 0.5 to 0.8); both are
+       also read on the channel's 3 x 3 median, where grain leaves a posterised area its
+       plateaus, a median plateau counting 0.7 of a plain one; texture and clean 8-bit
+       gradients get a cell of 0 and are left exactly as they are.
     3. *Smooth*: projection onto the cell (POCS), ``x <- clip(box_mean(x), f - c, f + c)``
        with a 5-px box, 12 times: steps become ramps, curvature and narrow shapes stay
        within the cell instead of being averaged away.

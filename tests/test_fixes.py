@@ -313,11 +313,12 @@ def test_deband_cell_removes_steps_leaves_flat_and_texture_alone():
 def test_deband_cell_removes_steps_under_grain():
     """A ramp posterised to 16 levels and, below it, a 16-px band of the same ramp only
     partly posterised under grain (mixed 60/40 with the grainy ramp, as at the feathered
-    edge of a posterised area of a photo), then the grainy ramp as it was: the grainy plateaus have few equal
-    pixels and are read on the 3 x 3 median; the 10-level steps that median shows go within
-    ~10 px of the plain plateaus (the cell needs steps of the channel's height within reach;
-    deeper in, the band's last rows keep theirs), the band comes closer to the ramp, and the
-    grain well away from the steps is left alone."""
+    edge of a posterised area of a photo), then the grainy ramp as it was. The grainy
+    plateaus have few equal pixels and are read on the 3 x 3 median: the 10-level steps that
+    median shows go within ~10 px of the plain plateaus (the cell needs jumps of the
+    channel's step within reach; deeper in, the band's last rows keep theirs), the band
+    comes closer to the ramp, and the grain well away from the steps is left alone. Before
+    the median reads (2 December) the band kept its 10-11-level steps."""
     ramp = np.tile(np.linspace(40, 215, 512), (192, 1))
     grainy = ramp + np.random.default_rng(1).normal(0, 2.0, ramp.shape)
     banded = grainy.copy()

@@ -63,7 +63,7 @@ def main() -> None:
         a = np.array(rows)
         print(f"| **mean of {len(rows)}** | | | {a[:, 0].mean():.1f} | {a[:, 1].mean():.1f} | "
               f"{a[:, 2].mean():.1f} | {(a[:, 3] >= 0.25).sum()} >= 0.25 | "
-              f"{(a[:, 4] >= 0.25).sum()} >= 0.25 | |")
+              f"{(a[:, 4] >= 0.25).sum()} >= 0.25 (max {a[:, 4].max():.2f}) | |")
         print(f"cell below the banded input: {(a[:, 2] < a[:, 0]).sum()} of {len(rows)} "
               f"(worst {np.min(a[:, 2] - a[:, 0]):+.1f} dB); guided below: "
               f"{(a[:, 1] < a[:, 0]).sum()} (worst {np.min(a[:, 1] - a[:, 0]):+.1f} dB)")

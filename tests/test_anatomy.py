@@ -363,18 +363,16 @@ def test_two_readings_keep_the_lower_defect_and_turn_one_sided_ones_into_uncerta
     hands); what one reading alone sees of a body or a face is what the detectors disagree
     on; a hand's one-sided reading is landmark jitter, not counted."""
     first = [_m("pose_implausible", 0.7), _m("merged_bodies", 0.0), _m("face_distorted", 0.8),
-             _m("hand_malformed", 0.9, outlier_severity=0.9, extra_finger_severity=0.0,
-                wrong_hand_severity=0.2),
+             _m("hand_malformed", 0.9, outlier_severity=0.9, extra_finger_severity=0.2),
              _m("anatomy_uncertain", 0.2)]
     second = [_m("pose_implausible", 0.4), _m("merged_bodies", 0.0), _m("face_distorted", 0.1),
-              _m("hand_malformed", 0.85, outlier_severity=0.1, extra_finger_severity=0.0,
-                 wrong_hand_severity=0.85),
+              _m("hand_malformed", 0.85, outlier_severity=0.1, extra_finger_severity=0.85),
               _m("anatomy_uncertain", 0.4)]
     out = {m.code: m for m in readings.combine(first, second, width=100)}
     assert out["pose_implausible"].severity == 0.4
     assert out["face_distorted"].severity == 0.1
-    # the outlier was seen on the picture only, the wrong hand on the mirror only: neither is
-    # on both readings, so the hand is not malformed by this measure
+    # the outlier was seen on the picture, the extra finger on the mirror: neither is on
+    # both readings, so the hand is not malformed by this measure
     assert out["hand_malformed"].severity == pytest.approx(0.2)
     # the face read 0.8 one way and 0.1 the other: that is uncertainty
     u = out["anatomy_uncertain"]

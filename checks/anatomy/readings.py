@@ -3,8 +3,7 @@
 A defect the models really see is there both ways round; a model's read that flips with an
 imperceptible change is not a defect. So every defect code keeps the **lower** of its two
 readings, and ``hand_malformed`` does so per kind of evidence (the hand's outlier geometry,
-an extra finger, a hand shaped for the other arm): each must be seen on both readings to
-count. What only one reading sees is not dropped either: the detectors disagree about it,
+an extra finger): each must be seen on both readings to count. What only one reading sees is not dropped either: the detectors disagree about it,
 which is uncertainty — ``anatomy_uncertain`` is the larger of the two readings' mean and
 the largest one-sided reading of the accounting codes and ``face_distorted``. No model runs
 here.
@@ -19,7 +18,7 @@ from keyframe.report import Measurement
 #: (on ai_human_anatomy it changed one fit-half verdict and no held-out one)
 ONE_SIDED = ("extra_limb", "detached_part", "merged_bodies", "face_distorted")
 #: ``hand_malformed``'s kinds of evidence (severities in its measurements, worst hand each)
-HAND_EVIDENCE = ("outlier_severity", "extra_finger_severity", "wrong_hand_severity")
+HAND_EVIDENCE = ("outlier_severity", "extra_finger_severity")
 #: a one-sided reading this large is what the uncertainty's sentence is about
 WORDED = 0.25
 

@@ -372,6 +372,30 @@ def test_blur_edge_points_equal_the_plain_implementation(name):
         assert e.y.size > 1000 and _equal(got, ref)
 
 
+def test_hypot32_equals_numpys_hypot():
+    """blur.hypot32 (OpenCV's float64 magnitude, rounded) is np.hypot bit for bit: on the
+    fine and coarse gradients of photos (every alignment: offset views) and on random values
+    over 60 binades, with zeros and signed zeros."""
+    for name in ("astronaut", "coffee", "rocket"):
+        g = cv2.cvtColor(photo(name), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        for sigma in (0.5, 0.8, 2.0):
+            sm = cv2.GaussianBlur(g, (0, 0), sigma)
+            gx = cv2.Sobel(sm, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
+            gy = cv2.Sobel(sm, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+            for off in range(3):
+                x, y = gx[:, off:], gy[:, off:]
+                assert _equal((blur.hypot32(x, y),), (np.hypot(x, y),))
+    rng = np.random.default_rng(5)
+    n = 200_001
+    x = (rng.standard_normal(n) * 2.0 ** rng.integers(-30, 30, n)).astype(np.float32)
+    y = (rng.standard_normal(n) * 2.0 ** rng.integers(-30, 30, n)).astype(np.float32)
+    x[:100], y[50:150], x[200:300] = 0.0, 0.0, -0.0
+    for off in range(9):
+        assert _equal((blur.hypot32(x[off:], y[:n - off]),), (np.hypot(x[off:], y[:n - off]),))
+    empty = np.zeros(0, np.float32)
+    assert _equal((blur.hypot32(empty, empty),), (np.hypot(empty, empty),))
+
+
 # ------------------------------------------------------------------ noise blocks references
 
 def _block_clipped_ref(plane):

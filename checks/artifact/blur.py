@@ -110,6 +110,23 @@ def _noise_gain(sigma: float) -> float:
     return float(np.mean(gx * gx + gy * gy))
 
 
+def hypot32(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``np.hypot(x, y)`` of two float32 arrays of one shape, bit for bit, at ~0.3x its CPU.
+
+    numpy calls glibc's ``hypotf``, which is the double square root of ``(double) x² +
+    (double) y²`` rounded to float32. In double the float32 squares are exact (48-bit
+    products), so the sum is rounded once with or without a fused multiply-add, and the
+    square root is IEEE's, correctly rounded, scalar or SIMD: OpenCV's ``magnitude`` of the
+    float64 copies, rounded to float32, is the same number whatever the arrays' alignment
+    (tests/test_artifact_equal.py compares it with np.hypot on gradients and on random
+    values over 60 binades)."""
+    if x.size == 0:
+        return np.hypot(x, y)
+    out = cv2.magnitude(x.astype(np.float64).reshape(-1, 1),
+                        y.astype(np.float64).reshape(-1, 1))
+    return out.astype(np.float32).reshape(x.shape)
+
+
 @dataclass(frozen=True)
 class Edges:
     """Edge points judged by the blur measure, shared with ``oversharpened``.
@@ -158,13 +175,14 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     coarse = cv2.GaussianBlur(plane, (0, 0), SIGMA_B)
     gx = cv2.Sobel(fine, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
     gy = cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
-    # np.hypot, not cv2.magnitude: OpenCV's SIMD square root rounds differently with the
-    # arrays' memory alignment, so equal pixels gave other edge points from call to call
-    # (oversharpened moved 0.07 on a PNG round-trip; scripts/calibrate/stability.py)
-    m1 = np.hypot(gx, gy)
-    pad = np.pad(m1, 1)
+    # np.hypot's numbers, not cv2.magnitude's on float32: OpenCV's float32 SIMD square root
+    # rounds differently with the arrays' memory alignment, so equal pixels gave other edge
+    # points from call to call (oversharpened moved 0.07 on a PNG round-trip;
+    # scripts/calibrate/stability.py); :func:`hypot32` gives np.hypot's bits for less
+    m1 = hypot32(gx, gy)
+    pad = cv2.copyMakeBorder(m1, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     # a cheap lower bound of the contrast (C >= m2 * sqrt(2 pi) * SIGMA_B) gates weak edges;
-    # the coarse magnitude m2 is taken (np.hypot, as everywhere) only where its float32 square
+    # the coarse magnitude m2 is taken (np.hypot's, as everywhere) only where its float32 square
     # comes within 0.1 % of the bound: a superset of the pixels that pass, at a quarter of
     # the square roots
     bound = MIN_CONTRAST * 0.5 / (math.sqrt(2 * math.pi) * SIGMA_B)
@@ -182,7 +200,7 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     # np.nonzero lists them): the same points as masking whole planes, without a dozen
     # full-frame passes
     idx = np.flatnonzero(near)
-    cm2 = np.hypot(cx.ravel().take(idx), cy.ravel().take(idx))
+    cm2 = hypot32(cx.ravel().take(idx), cy.ravel().take(idx))
     passed = cm2 >= bound
     idx, cm2 = idx[passed], cm2[passed]
     cgx, cgy, cm1 = gx.ravel().take(idx), gy.ravel().take(idx), m1.ravel().take(idx)

@@ -192,11 +192,16 @@ def _mosaic_edges(image: LoadedImage) -> tuple[Edges, Edges] | None:
     plane, core = mosaic.assemble(image, union, np.ones(union.size, np.float32), cols=cols)
     found = _points(image, plane, core)
     slot = (found.y // side) * cols + found.x // side
-    mine = slot < own[0].size
-    plane_a, core_a = mosaic.assemble(image, *own)
+    n = own[0].size
+    mine = slot < n
+    # blur's own mosaic is the top of this one, without the spread tiles in its last row
+    plane_a = plane[:-(-n // cols) * side].copy()
+    for i in range(n, plane_a.shape[0] // side * cols):
+        r, c = divmod(i, cols)
+        plane_a[r * side:(r + 1) * side, c * side:(c + 1) * side] = 0.0
     y, x = found.y[mine], found.x[mine]
     blur_points = Edges(plane_a, y, x, found.uy[mine], found.ux[mine], found.bin[mine],
-                        found.radius[mine], found.contrast[mine], core_a[y, x])
+                        found.radius[mine], found.contrast[mine], own[1][slot[mine]])
     return blur_points, _moved(found, union[slot], *spread, image)
 
 
@@ -205,15 +210,18 @@ def _moved(e: Edges, tile: np.ndarray, keep: np.ndarray, weight: np.ndarray,
     """The points of ``e`` (each on native tile ``tile``) that lie on tiles ``keep``, moved to
     their places in the mosaic of ``keep`` and in :func:`_points`' order there."""
     side = mosaic.TILE + 2 * mosaic.MARGIN
-    plane, core = mosaic.assemble(image, keep, weight)
+    plane, _ = mosaic.assemble(image, keep, weight)
     at = np.minimum(np.searchsorted(keep, tile), keep.size - 1)
     on = np.flatnonzero(keep[at] == tile)
-    r, c = np.divmod(at[on], mosaic.layout(keep.size))
+    at = at[on]
+    r, c = np.divmod(at, mosaic.layout(keep.size))
     y, x = r * side + e.y[on] % side, c * side + e.x[on] % side
     k = np.argsort(e.bin[on].astype(np.int64) * plane.size + y * plane.shape[1] + x)
     y, x, sel = y[k], x[k], on[k]
     return Edges(plane, y, x, e.uy[sel], e.ux[sel], e.bin[sel], e.radius[sel],
-                 e.contrast[sel], core[y, x])
+                 e.contrast[sel], weight[at[k]])
+
+
 def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     plane, core = analysis_plane(image, spread=spread)
     return _points(image, plane, core)

@@ -114,13 +114,10 @@ def _noise_gain(sigma: float) -> float:
 def hypot32(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``np.hypot(x, y)`` of two float32 arrays of one shape, bit for bit, at ~0.3x its CPU.
 
-    numpy calls glibc's ``hypotf``, which is the double square root of ``(double) x² +
-    (double) y²`` rounded to float32. In double the float32 squares are exact (48-bit
-    products), so the sum is rounded once with or without a fused multiply-add, and the
-    square root is IEEE's, correctly rounded, scalar or SIMD: OpenCV's ``magnitude`` of the
-    float64 copies, rounded to float32, is the same number whatever the arrays' alignment
-    (tests/test_artifact_equal.py compares it with np.hypot on gradients and on random
-    values over 60 binades)."""
+    glibc's ``hypotf`` is the double square root of ``(double) x² + (double) y²`` rounded to
+    float32; the float32 squares are exact in double, so the sum rounds once (FMA or not)
+    and the square root is IEEE's: OpenCV's float64 ``magnitude``, rounded, is the same
+    number at any alignment (tests/test_artifact_equal.py)."""
     if x.size == 0:
         return np.hypot(x, y)
     out = cv2.magnitude(x.astype(np.float64).reshape(-1, 1),
@@ -170,18 +167,14 @@ def edges(image: LoadedImage, *, spread: bool = False) -> Edges:
 
 def _mosaic_edges(image: LoadedImage) -> tuple[Edges, Edges] | None:
     """The edge points of blur's mosaic and of the ``spread`` one, or None when the picture
-    is read whole.
+    is read whole (docs/speed.md, sixth session).
 
-    Most tiles are in both mosaics (on the speed bench's pictures 43-57 of the spread
-    mosaic's 63 are among blur's 70), so the points are found once, on blur's mosaic with
-    the spread one's other tiles after its own (blur's points are then the first ones as
-    they are, in their order), and the spread mosaic's are moved to their places in it. A
-    point's reading depends only on its tile's pixels: every filter reaches at most 9 px
-    (the coarse Gaussian's 8, the gradient's 1) from a core pixel, and the tiles carry
-    ``MARGIN`` = 10 px of context; OpenCV's filters give a tile the same numbers wherever it
-    sits in a mosaic (tested bit for bit at every position of mosaics 1-13 tiles wide). The
-    moved points are ordered as :func:`_points` lists them (by direction, then row by row)
-    and weighed by their own mosaic's tiles: bit for bit the two separate readings (tested).
+    Most tiles are in both mosaics, so the points are found once, on blur's mosaic with the
+    spread one's other tiles appended: blur's points are the first ones as they are; the
+    spread mosaic's are moved to their places in it, in :func:`_points`' order there. A
+    core point reads at most 9 px around it and a tile carries ``MARGIN`` = 10 px, and
+    OpenCV's filters give a tile the same numbers wherever it sits (tested), so both sets
+    equal the two separate readings bit for bit (tested).
     """
     own, spread = mosaic.tiles(image), mosaic.tiles(image, spread=True)
     if own is None or spread is None:
@@ -190,7 +183,7 @@ def _mosaic_edges(image: LoadedImage) -> tuple[Edges, Edges] | None:
     cols = mosaic.layout(own[0].size)
     union = np.concatenate([own[0], np.setdiff1d(spread[0], own[0])])
     plane, core = mosaic.assemble(image, union, np.ones(union.size, np.float32), cols=cols)
-    found = _points(image, plane, core)
+    found = _points(image, plane, core, weigh=False)
     slot = (found.y // side) * cols + found.x // side
     n = own[0].size
     mine = slot < n
@@ -202,17 +195,19 @@ def _mosaic_edges(image: LoadedImage) -> tuple[Edges, Edges] | None:
     y, x = found.y[mine], found.x[mine]
     blur_points = Edges(plane_a, y, x, found.uy[mine], found.ux[mine], found.bin[mine],
                         found.radius[mine], found.contrast[mine], own[1][slot[mine]])
-    return blur_points, _moved(found, union[slot], *spread, image)
+    return blur_points, _moved(found, slot, union, *spread, image)
 
 
-def _moved(e: Edges, tile: np.ndarray, keep: np.ndarray, weight: np.ndarray,
-           image: LoadedImage) -> Edges:
-    """The points of ``e`` (each on native tile ``tile``) that lie on tiles ``keep``, moved to
+def _moved(e: Edges, slot: np.ndarray, union: np.ndarray, keep: np.ndarray,
+           weight: np.ndarray, image: LoadedImage) -> Edges:
+    """The points of ``e`` (each on tile ``union[slot]``) that lie on tiles ``keep``, moved to
     their places in the mosaic of ``keep`` and in :func:`_points`' order there."""
     side = mosaic.TILE + 2 * mosaic.MARGIN
     plane, _ = mosaic.assemble(image, keep, weight)
-    at = np.minimum(np.searchsorted(keep, tile), keep.size - 1)
-    on = np.flatnonzero(keep[at] == tile)
+    place = np.minimum(np.searchsorted(keep, union), keep.size - 1)   # per union tile
+    place[keep[place] != union] = -1                                  # not in ``keep``
+    at = place[slot]
+    on = np.flatnonzero(at >= 0)
     at = at[on]
     r, c = np.divmod(at, mosaic.layout(keep.size))
     y, x = r * side + e.y[on] % side, c * side + e.x[on] % side
@@ -227,9 +222,11 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     return _points(image, plane, core)
 
 
-def _points(image: LoadedImage, plane: np.ndarray, core: np.ndarray | None) -> Edges:
+def _points(image: LoadedImage, plane: np.ndarray, core: np.ndarray | None, *,
+            weigh: bool = True) -> Edges:
     """The edge points of ``plane`` (the whole luma, or a mosaic whose ``core`` > 0 marks the
-    pixels judged) and their blur radius (see the module docstring)."""
+    pixels judged) and their blur radius (see the module docstring); without ``weigh`` the
+    weights are left empty (the caller weighs the points by their tiles)."""
     empty = np.zeros(0, np.float32)
     if min(plane.shape) < 8:
         return Edges(plane, *(empty.astype(np.int32),) * 5, empty, empty, empty)
@@ -298,7 +295,8 @@ def _points(image: LoadedImage, plane: np.ndarray, core: np.ndarray | None) -> E
     contrast = g2 * math.sqrt(2 * math.pi) * np.sqrt(s2 + SIGMA_B ** 2)
     keep = contrast >= MIN_CONTRAST
     ys, xs = ys[keep], xs[keep]
-    weight = np.ones(ys.size, np.float32) if core is None else core[ys, xs]
+    weight = (np.zeros(0, np.float32) if not weigh else np.ones(ys.size, np.float32)
+              if core is None else core[ys, xs])
     return Edges(plane, ys, xs, uy[keep], ux[keep], b[keep],
                  np.sqrt(s2[keep]).astype(np.float32), contrast[keep].astype(np.float32),
                  weight)
@@ -311,8 +309,6 @@ def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> fl
     v, w = values[order], weights[order].astype(np.float64)
     cum = np.cumsum(w)
     return float(np.interp(q / 100.0 * cum[-1], cum - 0.5 * w, v))
-
-
 
 
 def _radius(e: Edges) -> tuple[float | None, dict, float, int]:

@@ -372,6 +372,88 @@ def test_blur_edge_points_equal_the_plain_implementation(name):
         assert e.y.size > 1000 and _equal(got, ref)
 
 
+def test_hypot32_equals_numpys_hypot():
+    """blur.hypot32 (OpenCV's float64 magnitude, rounded) is np.hypot bit for bit: on the
+    fine and coarse gradients of photos (every alignment: offset views) and on random values
+    over 60 binades, with zeros and signed zeros."""
+    for name in ("astronaut", "coffee", "rocket"):
+        g = cv2.cvtColor(photo(name), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        for sigma in (0.5, 0.8, 2.0):
+            sm = cv2.GaussianBlur(g, (0, 0), sigma)
+            gx = cv2.Sobel(sm, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
+            gy = cv2.Sobel(sm, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+            for off in range(3):
+                x, y = gx[:, off:], gy[:, off:]
+                assert _equal((blur.hypot32(x, y),), (np.hypot(x, y),))
+    rng = np.random.default_rng(5)
+    n = 200_001
+    x = (rng.standard_normal(n) * 2.0 ** rng.integers(-30, 30, n)).astype(np.float32)
+    y = (rng.standard_normal(n) * 2.0 ** rng.integers(-30, 30, n)).astype(np.float32)
+    x[:100], y[50:150], x[200:300] = 0.0, 0.0, -0.0
+    for off in range(9):
+        assert _equal((blur.hypot32(x[off:], y[:n - off]),), (np.hypot(x[off:], y[:n - off]),))
+    empty = np.zeros(0, np.float32)
+    assert _equal((blur.hypot32(empty, empty),), (np.hypot(empty, empty),))
+
+
+def _edge_fields(e):
+    return (e.plane, e.y, e.x, e.uy, e.ux, e.bin, e.radius, e.contrast, e.weight)
+
+
+@pytest.mark.parametrize("name", ("astronaut", "coffee", "chelsea", "rocket"))
+def test_both_mosaics_edge_points_equal_their_separate_readings(name):
+    """blur.edges reads blur's mosaic and the spread one in one pass over the tiles of
+    either: the same points, in the same order, with the same weights, as each mosaic read
+    on its own (blur._edges); at sizes whose mosaics are 7-9 tiles wide, sharp, soft and
+    noisy."""
+    rgb = photo(name)
+    for side in (800, 1024, 1500):
+        big = cv2.resize(rgb, (side, side * rgb.shape[0] // rgb.shape[1]))
+        for x in (big, cv2.GaussianBlur(big, (0, 0), 2.0), add_noise(big, 3.0)):
+            image = img(x)
+            got = (blur.edges(image), blur.edges(image, spread=True))
+            assert "blur.edges.mosaics" in image.cache
+            fresh = img(x)
+            ref = (blur._edges(fresh), blur._edges(fresh, spread=True))
+            for e, r in zip(got, ref):
+                assert e.y.size > 500 and _equal(_edge_fields(e), _edge_fields(r))
+
+
+def test_a_tile_reads_the_same_wherever_it_sits_in_a_mosaic():
+    """The premise of the shared mosaic pass: OpenCV's Gaussians and gradients give a tile's
+    core (and the one-pixel ring the maximum test reads) the same float32 numbers at every
+    position of mosaics 1-13 tiles wide, for the fine scales blur uses and the coarse one."""
+    side, m, t = mosaic.TILE + 2 * mosaic.MARGIN, mosaic.MARGIN, mosaic.TILE
+    g = cv2.cvtColor(photo("astronaut"), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    rng = np.random.default_rng(7)
+    tiles = [g[y:y + side, x:x + side] for y, x in rng.integers(0, 512 - side, (6, 2))]
+    tiles.append(add_noise(np.repeat(tiles[0][..., None], 3, 2), 4.0)[..., 0].astype(np.float32))
+
+    def reading(plane, sa):
+        fine = cv2.GaussianBlur(plane, (0, 0), sa)
+        coarse = cv2.GaussianBlur(plane, (0, 0), blur.SIGMA_B)
+        return [cv2.Sobel(f, cv2.CV_32F, dx, 1 - dx, ksize=1, scale=0.5)
+                for f in (fine, coarse) for dx in (1, 0)]
+
+    for sa in (0.5, 0.74, 1.2):
+        ref = {}
+        for cols in range(1, 14):
+            rows = 1 + (cols % 3)
+            pick = rng.integers(0, len(tiles), rows * cols)
+            plane = np.zeros((rows * side, cols * side), np.float32)
+            for i, k in enumerate(pick):
+                r, c = divmod(i, cols)
+                plane[r * side:(r + 1) * side, c * side:(c + 1) * side] = tiles[k]
+            out = reading(plane, sa)
+            for i, k in enumerate(pick):
+                r, c = divmod(i, cols)
+                cut = [a[r * side + m - 1:r * side + m + t + 1, c * side + m - 1:c * side + m + t + 1]
+                       for a in out]
+                if k in ref:
+                    assert _equal(cut, ref[k])
+                ref.setdefault(k, [a.copy() for a in cut])
+
+
 # ------------------------------------------------------------------ noise blocks references
 
 def _block_clipped_ref(plane):

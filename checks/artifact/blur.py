@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from checks.artifact import mosaic
 from checks.artifact.mosaic import PIXEL_BUDGET, analysis_plane
 from checks.artifact.noise import native_sigma
 from keyframe import views
@@ -110,6 +111,20 @@ def _noise_gain(sigma: float) -> float:
     return float(np.mean(gx * gx + gy * gy))
 
 
+def hypot32(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``np.hypot(x, y)`` of two float32 arrays of one shape, bit for bit, at ~0.3x its CPU.
+
+    glibc's ``hypotf`` is the double square root of ``(double) x² + (double) y²`` rounded to
+    float32; the float32 squares are exact in double, so the sum rounds once (FMA or not)
+    and the square root is IEEE's: OpenCV's float64 ``magnitude``, rounded, is the same
+    number at any alignment (tests/test_artifact_equal.py)."""
+    if x.size == 0:
+        return np.hypot(x, y)
+    out = cv2.magnitude(x.astype(np.float64).reshape(-1, 1),
+                        y.astype(np.float64).reshape(-1, 1))
+    return out.astype(np.float32).reshape(x.shape)
+
+
 @dataclass(frozen=True)
 class Edges:
     """Edge points judged by the blur measure, shared with ``oversharpened``.
@@ -140,15 +155,78 @@ def edges(image: LoadedImage, *, spread: bool = False) -> Edges:
 
     ``spread``: above ``PIXEL_BUDGET`` pixels, half the mosaic's tiles spread evenly over the
     frame rather than all of them the most textured (:func:`_analysis_plane`); the same
-    points below it.
+    points below it. On a mosaic both sets of points are made at once
+    (:func:`_mosaic_edges`): ``oversharpened`` reads the spread ones after ``blur``.
     """
-    if spread and image.width * image.height > PIXEL_BUDGET:
-        return views.cached(image, "blur.edges.spread", lambda: _edges(image, spread=True))
+    if image.width * image.height > PIXEL_BUDGET:
+        both = views.cached(image, "blur.edges.mosaics", lambda: _mosaic_edges(image))
+        if both is not None:
+            return both[1] if spread else both[0]
     return views.cached(image, "blur.edges", lambda: _edges(image))
+
+
+def _mosaic_edges(image: LoadedImage) -> tuple[Edges, Edges] | None:
+    """The edge points of blur's mosaic and of the ``spread`` one, or None when the picture
+    is read whole (docs/speed.md, sixth session).
+
+    Most tiles are in both mosaics, so the points are found once, on blur's mosaic with the
+    spread one's other tiles appended: blur's points are the first ones as they are; the
+    spread mosaic's are moved to their places in it, in :func:`_points`' order there. A
+    core point reads at most 9 px around it and a tile carries ``MARGIN`` = 10 px, and
+    OpenCV's filters give a tile the same numbers wherever it sits (tested), so both sets
+    equal the two separate readings bit for bit (tested).
+    """
+    own, spread = mosaic.tiles(image), mosaic.tiles(image, spread=True)
+    if own is None or spread is None:
+        return None
+    side = mosaic.TILE + 2 * mosaic.MARGIN
+    cols = mosaic.layout(own[0].size)
+    union = np.concatenate([own[0], np.setdiff1d(spread[0], own[0])])
+    plane, core = mosaic.assemble(image, union, np.ones(union.size, np.float32), cols=cols)
+    found = _points(image, plane, core, weigh=False)
+    slot = (found.y // side) * cols + found.x // side
+    n = own[0].size
+    mine = slot < n
+    # blur's own mosaic is the top of this one, without the spread tiles in its last row
+    plane_a = plane[:-(-n // cols) * side].copy()
+    for i in range(n, plane_a.shape[0] // side * cols):
+        r, c = divmod(i, cols)
+        plane_a[r * side:(r + 1) * side, c * side:(c + 1) * side] = 0.0
+    y, x = found.y[mine], found.x[mine]
+    blur_points = Edges(plane_a, y, x, found.uy[mine], found.ux[mine], found.bin[mine],
+                        found.radius[mine], found.contrast[mine], own[1][slot[mine]])
+    return blur_points, _moved(found, slot, union, *spread, image)
+
+
+def _moved(e: Edges, slot: np.ndarray, union: np.ndarray, keep: np.ndarray,
+           weight: np.ndarray, image: LoadedImage) -> Edges:
+    """The points of ``e`` (each on tile ``union[slot]``) that lie on tiles ``keep``, moved to
+    their places in the mosaic of ``keep`` and in :func:`_points`' order there."""
+    side = mosaic.TILE + 2 * mosaic.MARGIN
+    plane, _ = mosaic.assemble(image, keep, weight)
+    place = np.minimum(np.searchsorted(keep, union), keep.size - 1)   # per union tile
+    place[keep[place] != union] = -1                                  # not in ``keep``
+    at = place[slot]
+    on = np.flatnonzero(at >= 0)
+    at = at[on]
+    r, c = np.divmod(at, mosaic.layout(keep.size))
+    y, x = r * side + e.y[on] % side, c * side + e.x[on] % side
+    k = np.argsort(e.bin[on].astype(np.int64) * plane.size + y * plane.shape[1] + x)
+    y, x, sel = y[k], x[k], on[k]
+    return Edges(plane, y, x, e.uy[sel], e.ux[sel], e.bin[sel], e.radius[sel],
+                 e.contrast[sel], weight[at[k]])
 
 
 def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     plane, core = analysis_plane(image, spread=spread)
+    return _points(image, plane, core)
+
+
+def _points(image: LoadedImage, plane: np.ndarray, core: np.ndarray | None, *,
+            weigh: bool = True) -> Edges:
+    """The edge points of ``plane`` (the whole luma, or a mosaic whose ``core`` > 0 marks the
+    pixels judged) and their blur radius (see the module docstring); without ``weigh`` the
+    weights are left empty (the caller weighs the points by their tiles)."""
     empty = np.zeros(0, np.float32)
     if min(plane.shape) < 8:
         return Edges(plane, *(empty.astype(np.int32),) * 5, empty, empty, empty)
@@ -158,13 +236,14 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     coarse = cv2.GaussianBlur(plane, (0, 0), SIGMA_B)
     gx = cv2.Sobel(fine, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
     gy = cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
-    # np.hypot, not cv2.magnitude: OpenCV's SIMD square root rounds differently with the
-    # arrays' memory alignment, so equal pixels gave other edge points from call to call
-    # (oversharpened moved 0.07 on a PNG round-trip; scripts/calibrate/stability.py)
-    m1 = np.hypot(gx, gy)
-    pad = np.pad(m1, 1)
+    # np.hypot's numbers, not cv2.magnitude's on float32: OpenCV's float32 SIMD square root
+    # rounds differently with the arrays' memory alignment, so equal pixels gave other edge
+    # points from call to call (oversharpened moved 0.07 on a PNG round-trip;
+    # scripts/calibrate/stability.py); :func:`hypot32` gives np.hypot's bits for less
+    m1 = hypot32(gx, gy)
+    pad = cv2.copyMakeBorder(m1, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     # a cheap lower bound of the contrast (C >= m2 * sqrt(2 pi) * SIGMA_B) gates weak edges;
-    # the coarse magnitude m2 is taken (np.hypot, as everywhere) only where its float32 square
+    # the coarse magnitude m2 is taken (np.hypot's, as everywhere) only where its float32 square
     # comes within 0.1 % of the bound: a superset of the pixels that pass, at a quarter of
     # the square roots
     bound = MIN_CONTRAST * 0.5 / (math.sqrt(2 * math.pi) * SIGMA_B)
@@ -182,7 +261,7 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     # np.nonzero lists them): the same points as masking whole planes, without a dozen
     # full-frame passes
     idx = np.flatnonzero(near)
-    cm2 = np.hypot(cx.ravel().take(idx), cy.ravel().take(idx))
+    cm2 = hypot32(cx.ravel().take(idx), cy.ravel().take(idx))
     passed = cm2 >= bound
     idx, cm2 = idx[passed], cm2[passed]
     cgx, cgy, cm1 = gx.ravel().take(idx), gy.ravel().take(idx), m1.ravel().take(idx)
@@ -216,7 +295,8 @@ def _edges(image: LoadedImage, *, spread: bool = False) -> Edges:
     contrast = g2 * math.sqrt(2 * math.pi) * np.sqrt(s2 + SIGMA_B ** 2)
     keep = contrast >= MIN_CONTRAST
     ys, xs = ys[keep], xs[keep]
-    weight = np.ones(ys.size, np.float32) if core is None else core[ys, xs]
+    weight = (np.zeros(0, np.float32) if not weigh else np.ones(ys.size, np.float32)
+              if core is None else core[ys, xs])
     return Edges(plane, ys, xs, uy[keep], ux[keep], b[keep],
                  np.sqrt(s2[keep]).astype(np.float32), contrast[keep].astype(np.float32),
                  weight)
@@ -229,8 +309,6 @@ def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> fl
     v, w = values[order], weights[order].astype(np.float64)
     cum = np.cumsum(w)
     return float(np.interp(q / 100.0 * cum[-1], cum - 0.5 * w, v))
-
-
 
 
 def _radius(e: Edges) -> tuple[float | None, dict, float, int]:

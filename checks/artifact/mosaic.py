@@ -50,10 +50,20 @@ def analysis_plane(image: LoadedImage, *, spread: bool = False
     whole-frame median wants; see ``SPREAD_SHARE``) and the ramp ranks the other tiles
     against the rest of the budget.
     """
+    chosen = tiles(image, spread=spread)
+    if chosen is None:
+        return views.gray_u8(image).astype(np.float32), None
+    return assemble(image, *chosen)
+
+
+def tiles(image: LoadedImage, *, spread: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """The mosaic's native tiles (:func:`analysis_plane`): ``(keep, weight)``, the tiles'
+    indices (row by row over the frame's tile grid, ascending) and their weights (> 0), or
+    None when the whole picture is read."""
     gray = views.gray_u8(image)
     h, w = gray.shape
     if h * w <= PIXEL_BUDGET or min(h, w) < TILE + 2 * MARGIN:
-        return gray.astype(np.float32), None
+        return None
     ny, nx = (h - 2 * MARGIN) // TILE, (w - 2 * MARGIN) // TILE
     side = TILE + 2 * MARGIN
     budget = max(1, PIXEL_BUDGET // side ** 2)
@@ -72,18 +82,34 @@ def analysis_plane(image: LoadedImage, *, spread: bool = False
         lattice = (ty[:, None] * nx + tx[None, :]).ravel()
     weight = _tile_weights(energy, lattice, max(1, budget - lattice.size))
     keep = np.nonzero(weight > 0)[0]
-    cols = int(math.ceil(math.sqrt(keep.size)))
+    return keep, weight[keep]
+
+
+def layout(n: int) -> int:
+    """Columns of a mosaic of ``n`` tiles (tile i at row i // cols, column i % cols)."""
+    return int(math.ceil(math.sqrt(n)))
+
+
+def assemble(image: LoadedImage, keep: np.ndarray, weight: np.ndarray, *,
+             cols: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The mosaic of tiles ``keep`` (with ``MARGIN`` px of context each) and its weight
+    plane (``weight`` over each tile's core, 0 on the margins); ``cols`` tiles wide
+    (:func:`layout`'s by default)."""
+    gray = views.gray_u8(image)
+    nx = (gray.shape[1] - 2 * MARGIN) // TILE
+    side = TILE + 2 * MARGIN
+    cols = layout(keep.size) if cols is None else cols
     rows = int(math.ceil(keep.size / cols))
     mosaic = np.zeros((rows * side, cols * side), np.float32)
     core = np.zeros_like(mosaic)
-    for i, t in enumerate(keep):
-        ty, tx = divmod(int(t), nx)
+    for i, (t, wt) in enumerate(zip(keep.tolist(), weight.tolist())):
+        ty, tx = divmod(t, nx)
         y, x = MARGIN + ty * TILE, MARGIN + tx * TILE
         r, c = divmod(i, cols)
         mosaic[r * side:(r + 1) * side, c * side:(c + 1) * side] = \
             gray[y - MARGIN:y + TILE + MARGIN, x - MARGIN:x + TILE + MARGIN]
         core[r * side + MARGIN:r * side + MARGIN + TILE,
-             c * side + MARGIN:c * side + MARGIN + TILE] = weight[t]
+             c * side + MARGIN:c * side + MARGIN + TILE] = wt
     return mosaic, core
 
 

@@ -354,6 +354,27 @@ def test_an_extra_finger_seen_on_both_readings_is_trash(shared_models, shared_da
     assert route(report, load_profile("default")).verdict == "trash"
 
 
+def test_a_hand_seen_from_the_back_is_not_trashed_as_the_other_arms(shared_models, shared_data):
+    """OneHand10K 33.jpg: a woman's "shh" gesture, the back of her right hand to the camera.
+    Both landmark models read it as a left hand (0.96-0.98); under a faint +-2 checkerboard
+    both readings agreed and hand_malformed read 0.95: a real photo went to trash. A hand
+    read as the other arm's is a thumb on the wrong side or a hand seen from the back: one
+    thing the detectors cannot verify (anatomy_uncertain), never a malformed hand."""
+    from keyframe.image import from_array, load
+
+    rgb = load(shared_data / "mmpose_testdata/tests/data/onehand10k/33.jpg").rgb
+    sign = np.where((np.arange(rgb.shape[0])[:, None] + np.arange(rgb.shape[1])) % 2, 2, -2)
+    faint = np.clip(rgb.astype(np.int16) + sign[..., None], 0, 255).astype(np.uint8)
+    for pic in (rgb, faint):
+        m = {x.code: x for x in AnatomyCheck().measure(from_array(pic, name="33.png"))}
+        hand, unsure = m["hand_malformed"], m["anatomy_uncertain"]
+        assert hand.severity < 0.25 and "wrong side" not in hand.message, hand.message
+        assert hand.measurements["wrong_hand"] >= 0.9          # still measured
+        assert unsure.severity < 0.5, unsure.message
+        report = Report(path="33.png", sha256="0" * 64, width=1, height=1, measurements=m)
+        assert route(report, load_profile("default")).verdict != "trash"
+
+
 def _m(code: str, severity: float, **ms) -> Measurement:
     return Measurement(code, severity, f"{code} {severity}", (10, 20, 30, 40), dict(ms))
 

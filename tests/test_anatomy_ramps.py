@@ -106,9 +106,9 @@ def test_a_hand_barely_read_counts_part_of_a_read(field, gate):
     assert unsure([body], hands=[read(0.95)]) == 0.0
     geometry = {"hand_outlier": 20.0, "bone_deviation": 1.0, "flip_tip_disagreement": 0.2}
     acc = people.account([body], [], [read(gate + 0.002)], width=W, height=H)
-    weak = severities.hand([(acc.hands[0], dict(geometry))], acc).severity
+    weak = severities.hand([(acc.hands[0], dict(geometry))]).severity
     acc = people.account([body], [], [read(0.95)], width=W, height=H)
-    sure = severities.hand([(acc.hands[0], dict(geometry))], acc).severity
+    sure = severities.hand([(acc.hands[0], dict(geometry))]).severity
     assert weak < STEP < 0.4 < sure
 
 

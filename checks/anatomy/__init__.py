@@ -1,7 +1,7 @@
 """Anatomy family: faces, hands and bodies measured with small pretrained models on CPU.
 
 Codes: ``face_distorted``, ``face_soft``, ``face_too_small``, ``hand_malformed``,
-``pose_missing_limb``, ``pose_implausible``, ``subject_cut_off`` (one body part judged by one
+``hand_wrong_side`` (a hand read as the other arm's: review at most), ``pose_missing_limb``, ``pose_implausible``, ``subject_cut_off`` (one body part judged by one
 model), and the body-accounting codes ``extra_limb``, ``detached_part``, ``merged_bodies`` and
 ``anatomy_uncertain`` (the detectors reconciled into people, :mod:`checks.anatomy.people`).
 
@@ -91,7 +91,7 @@ def faces_on_people(faces: list[detect.Face], persons: list[detect.Person]
 class AnatomyCheck(Check):
     name = "anatomy"
     codes = ("face_distorted", "face_soft", "face_too_small", "hand_malformed",
-             "pose_missing_limb", "pose_implausible", "subject_cut_off",
+             "hand_wrong_side", "pose_missing_limb", "pose_implausible", "subject_cut_off",
              "extra_limb", "detached_part", "merged_bodies", "anatomy_uncertain")
     #: "cannot verify" measures the detectors, not the picture: a step that makes a face
     #: harder to read has not damaged it (the gate keeps the step; the verdict routes it)
@@ -176,7 +176,7 @@ class AnatomyCheck(Check):
         hands = [(h, self._geometry(rgb, h, silhouettes=silhouettes)) for h in found]
         valid = [(p, measures.body_geometry(p, W, H)) for p in persons
                  if p.flag >= people.POSE_VALID]
-        return [*face_ms, severities.hand(hands, acc),
+        return [*face_ms, severities.hand(hands), severities.hand_side(hands, acc),
                 *severities.bodies(valid, len(persons), persons, height=H),
                 *severities.accounting(acc.issues + unsure
                                         + severities.hand_unsure(hands, acc, W, H))]

@@ -49,15 +49,15 @@ HAND_UNSURE = (4.5, 10.0)
 #: finger-shaped protrusion of the hand's silhouette): real people and real hand photos of
 #: mmpose_testdata reach 0.15 and 0.07, HandRefiner's six-fingered hand (test/5.jpg) 0.51
 EXTRA_FINGER = (0.3, 0.6)
-#: ``wrong_hand`` (people.wrong_hand: both landmark models' certainty that the hand is the
-#: mirror of the arm's own) counts as one thing the detectors cannot verify, never as a
-#: malformed hand: in 2D a mirrored hand seen from the palm is a hand seen from the back.
-#: In the calibration run of 2 December 2026 it read 0.97-0.99 on three real mmpose photos
-#: (in one of the two readings) and 0.96 on OneHand10K 33.jpg's copies under a faint
-#: checkerboard, 32-level banding or a 1 % window-box (hand_malformed 0.95: trash, where
-#: the clean photo certified); on ai_human_anatomy it set the hand's severity on one image,
-#: graded not severe (0.96, trash), and on none graded severe (0.78-0.86 there, the other
-#: codes already at 0.59-0.77). Ramp from 0.5 (no item) to 1.0 (one whole item)
+#: ``hand_wrong_side`` (people.wrong_hand: both landmark models' certainty that the hand is
+#: the mirror of the arm's own) ramps from 0.5 to 1.0 and is a code of its own, which the
+#: profiles cap at ``major`` (review): in 2D a mirrored hand seen from the palm is a hand
+#: seen from the back. As ``hand_malformed`` evidence (until 2 December 2026) it trashed
+#: OneHand10K 33.jpg (the back of a hand at the lips, 0.96) under a faint checkerboard,
+#: 32-level banding or a 1 % window-box, and read 0.97-0.99 on three real mmpose photos on
+#: one of the two readings; on ai_human_anatomy it is what sent sdXL_jogging_03 (graded
+#: severe for its legs and feet) and a realishuman picture to trash, and one image graded
+#: not severe (0.96)
 WRONG_HAND = (0.5, 1.0)
 #: the sum of the weights of what the detectors cannot account for (people.UNSURE_WEIGHT per
 #: item, people.OVERLAP_WEIGHT per overlapping pair): one item is minor, two are major
@@ -135,16 +135,14 @@ def faces(found: list[Face], gray: np.ndarray, height: int, *, min_px: int,
     return out, unsure
 
 
-def hand(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting) -> Measurement:
+def hand(found: list[tuple[Hand, dict[str, float]]]) -> Measurement:
     """``hand_malformed``: the worst hand by its geometry and its silhouette (an extra
-    finger). Its handedness against the arm it is on is measured (``wrong_hand``) and is
-    an uncertainty item (:func:`hand_unsure`), not a defect."""
+    finger). Its handedness against the arm it is on is :func:`hand_side`'s."""
     if not found:
         return Measurement("hand_malformed", 0.0, "no hand found")
-    owner = dict(zip(map(id, acc.hands), acc.hand_owner))
     scored = []
     for h, g in found:
-        g = {**g, "wrong_hand": people.wrong_hand(h), "hand_sure": confidence.hand_sure(h)}
+        g = {**g, "hand_sure": confidence.hand_sure(h)}
         # each kind of evidence weighed by how surely the hand was read (a hand the palm
         # detector barely finds, a few px large, reads noise as geometry)
         parts = {"outlier_severity": ramp(g["hand_outlier"], *HAND_OUTLIER) * g["hand_sure"],
@@ -164,26 +162,38 @@ def hand(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting) -> 
         region(h.box), {**g, "hands": len(found), **boxes("hand", [h for h, _ in found])})
 
 
+def hand_side(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting
+              ) -> Measurement:
+    """``hand_wrong_side``: the hand both landmark models read as the other hand than the
+    arm it is at the end of (``people.wrong_hand``), weighed by how surely it was read — a
+    thumb on the wrong side, or a hand seen from the back, which a 2D picture cannot tell
+    apart (so the profiles let it reach ``major``, review, and no further)."""
+    scored = [(ramp(people.wrong_hand(h), *WRONG_HAND) * confidence.hand_sure(h), h)
+              for h, _ in found]
+    if not scored or max(s for s, _ in scored) <= 0:
+        return Measurement("hand_wrong_side", 0.0, "every hand read sits on its own arm's side"
+                           if found else "no hand found")
+    s, h = max(scored, key=lambda r: r[0])
+    owner = dict(zip(map(id, acc.hands), acc.hand_owner))
+    whose = f"person {owner[id(h)]}'s" if owner.get(id(h)) else "the"
+    mirror = "right" if h.side == "left" else "left"
+    wrong = people.wrong_hand(h)
+    return Measurement(
+        "hand_wrong_side", s,
+        f"the hand at the end of {whose} {h.side} arm reads as a {mirror} hand ({wrong:.2f}): "
+        "its thumb is on the wrong side, or it is seen from the back",
+        region(h.box), {"wrong_hand": round(wrong, 4), "hand_sure": round(
+            confidence.hand_sure(h), 4)})
+
+
 def hand_unsure(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting,
                 width: int, height: int) -> list[people.Issue]:
     """An uncertainty item per hand whose finger geometry lies beyond real hands'
     (``HAND_UNSURE``): the defect anchors (``HAND_OUTLIER``) keep their meaning, but a hand
-    this far out is not one the gate can vouch for. And one per hand both landmark models
-    read as the other hand than its arm's (``WRONG_HAND``): a thumb on the wrong side, or a
-    hand seen from the back."""
+    this far out is not one the gate can vouch for."""
     owner = dict(zip(map(id, acc.hands), acc.hand_owner))
     out = []
     for h, g in found:
-        wrong = people.wrong_hand(h)
-        weight = people.UNSURE_WEIGHT * ramp(wrong, *WRONG_HAND) * confidence.hand_sure(h)
-        if weight > 0:
-            whose = f"person {owner[id(h)]}'s" if owner.get(id(h)) else "the"
-            mirror = "right" if h.side == "left" else "left"
-            out.append(people.Issue(
-                "uncertain", weight, region(h.box),
-                f"the hand at the end of {whose} {h.side} arm reads as a {mirror} hand "
-                f"({wrong:.2f}): a thumb on the wrong side, or a hand seen from the back",
-                {"wrong_hand": round(wrong, 2)}))
         weight = (2 * people.UNSURE_WEIGHT * ramp(g["hand_outlier"], *HAND_UNSURE)
                   * confidence.hand_sure(h))
         if weight <= 0:

@@ -22,7 +22,8 @@ import numpy as np
 from checks.artifact.banding import measure_banding
 from keyframe.fixes.deband import Deband
 from keyframe.image import from_array
-from scripts.calibrate.eval_gate import pictures, psnr, smooth_banding
+from scripts.calibrate.eval_gate import psnr, smooth_banding
+from scripts.calibrate.gate_pictures import pictures
 
 LEVELS = (16, 24, 40)
 

@@ -63,10 +63,11 @@ ROOT = Path(__file__).resolve().parents[2]
 from checks.artifact.compression import _CHROMA_ZERO, chroma_block_grid  # noqa: E402
 from keyframe.assess import assess  # noqa: E402
 from keyframe.gate import gate  # noqa: E402
-from keyframe.image import from_array, load  # noqa: E402
+from keyframe.image import from_array  # noqa: E402
 from keyframe.profiles import load_profile  # noqa: E402
 from keyframe.report import level_rank  # noqa: E402
 from keyframe_dev.data import tile_spread  # noqa: E402
+from scripts.calibrate.gate_pictures import HELD_OUT, pictures  # noqa: E402
 
 #: a tile whose clean picture's detail layer has at most this std (grey levels) is smooth:
 #: an offset there is not masked by texture. The seams row also prints the spread left over
@@ -78,25 +79,6 @@ SMOOTH_DETAIL = 2.0
 #: +-1 from their neighbours' level, under 1 % of mid-grey, under the 1-2 % a flat field's
 #: edge needs to show; one 8-bit step) and no more is what certified may leave
 SEAM_ORACLE = 1.0
-
-DATA = ROOT.parent / "shared" / "data"
-CLEAN = (
-    "comfyui_examples/flux/flux_dev_example.png",
-    "comfyui_examples/flux/flux_schnell_example.png",
-    "comfyui_examples/flux/girl_in_field.png",
-    "comfyui_examples/sdxl/sdxl_simple_example.png",
-    "comfyui_examples/sd3/sd3.5_simple_example.png",
-    "comfyui_examples/sdturbo/sdxlturbo_example.png",
-    "comfyui_examples/stable_cascade/stable_cascade__text_to_image.png",
-    "comfyui_examples/hypernetworks/hypernetwork_example_output.png",
-    "skimage_astronaut/astronaut.png",
-    "pymatting/data/lemur/lemur.png",
-    "live_iqa_cilissa/ref_images/monarch.png",
-    "live_iqa_cilissa/ref_images/parrots.png",
-    "blur_dataset_kwentar/samples/106_NIKON-D3400-35MM_S.JPG",
-    "blur_dataset_kwentar/samples/176_HONOR-7X_S.jpg",
-)
-
 
 def _u8(x):
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
@@ -172,56 +154,6 @@ LADDERS = {
     "checker": ("grid_artifact", checker, [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]),
     "seams": ("grid_artifact", seams, [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]),
 }
-
-
-#: held out: scikit-image photos nothing here was tuned on (the astronaut is in CLEAN)
-HELD_OUT = ("coffee", "chelsea", "rocket")
-
-
-def independent_sources() -> list:
-    """``(stem, reader)`` of the photos shipped in installed packages that neither the gate
-    nor its held-out set uses (``clean_certified``'s independent split without
-    :data:`HELD_OUT`: scikit-image's motorcycle_left and camera, matplotlib's grace_hopper,
-    scikit-learn's china and flower when installed); nothing was tuned on them."""
-    from scripts.calibrate.clean_certified import independent_paths
-
-    return [(p.stem, lambda p=p: load(p).rgb) for p in independent_paths()
-            if p.stem not in HELD_OUT]
-
-
-def more_sources(n: int) -> list:
-    """``(stem, reader)`` of up to ``n`` clean pictures of ../shared/data that :data:`CLEAN`
-    does not hold (``keyframe_dev.data.clean_paths``: the other ComfyUI generations, LIVE
-    references, P3M portraits and mmpose photos of people), spread evenly over that list:
-    the checks were calibrated on them, the gate's mending was not."""
-    from keyframe_dev.data import clean_paths
-
-    used = {(DATA / r).resolve() for r in CLEAN}
-    rest = [p for p in clean_paths(DATA) if p.resolve() not in used] if DATA.is_dir() else []
-    step = max(1, len(rest) // max(1, n))
-    return [(p.stem, lambda p=p: load(p).rgb) for p in rest[::step][:n]]
-
-
-def pictures(long_side: int, held_out: bool = False, *, independent: bool = False,
-             more: int = 0):
-    import skimage.data
-
-    if more:
-        sources = more_sources(more)
-    elif independent:
-        sources = independent_sources()
-    elif held_out:
-        sources = [(n, lambda n=n: getattr(skimage.data, n)()) for n in HELD_OUT]
-    else:
-        sources = [(Path(r).stem, lambda r=r: load(DATA / r).rgb) for r in CLEAN
-                   if (DATA / r).is_file()]
-    for stem, read in sources:
-        rgb = read()
-        h, w = rgb.shape[:2]
-        f = long_side / max(h, w)
-        if f < 1:
-            rgb = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-        yield stem, np.ascontiguousarray(rgb)
 
 
 def psnr(a, b):

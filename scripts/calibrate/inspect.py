@@ -37,7 +37,7 @@ from keyframe.fixes.erase import erase, hole_mask  # noqa: E402
 from keyframe.fixes.reframe import _wide_blur, extend  # noqa: E402
 from keyframe.inspect import inspect_change, inspect_extension, inspect_fill  # noqa: E402
 from keyframe.recipe import make_step, run_step  # noqa: E402
-from scripts.calibrate.eval_gate import pictures  # noqa: E402
+from scripts.calibrate.gate_pictures import pictures  # noqa: E402
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 

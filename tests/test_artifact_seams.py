@@ -11,7 +11,7 @@ from checks.artifact import grid
 from keyframe.fixes.degrid import Degrid, _deseam
 from keyframe.gate import gate
 from keyframe.profiles import load_profile
-from keyframe_dev.data import img, photo, read_rgb, tile_spread, tiled
+from keyframe_dev.data import img, photo, read_rgb, tile_spread, tile_step, tiled
 from tests.helpers import nondecreasing
 from tests.test_artifact_compression import mosaic
 
@@ -27,6 +27,19 @@ def resized(name: str, side: int) -> np.ndarray:
     p = photo(name)
     return cv2.resize(p, (side, side * p.shape[0] // p.shape[1]), interpolation=cv2.INTER_AREA
                       if side < p.shape[1] else cv2.INTER_CUBIC)
+
+
+def test_the_oracle_reads_tiles_off_their_neighbours_not_a_slow_drift():
+    """eval_gate's seams oracle (tile_step): tiles offset independently by +-a read a, as
+    their spread does; a slow ramp of 5 grey levels across the frame (no tile edge shows it)
+    reads near 0 where the spread reads ~1.5; steps grow with the offsets."""
+    clean = np.full((512, 768, 3), 120, np.uint8)
+    steps = [tile_step(tiled(clean, a), clean) for a in (0.0, 1.0, 2.0, 4.0)]
+    assert steps[0] == 0.0 and nondecreasing(steps) and abs(steps[2] - 2.0) < 0.3, steps
+    assert abs(tile_spread(tiled(clean, 2.0), clean) - steps[2]) < 0.3
+    ramp = clean + np.linspace(0, 5, 768)[None, :, None]
+    drift = np.clip(np.rint(ramp), 0, 255).astype(np.uint8)
+    assert tile_spread(drift, clean) > 1.2 and tile_step(drift, clean) < 0.5
 
 
 @pytest.mark.parametrize("name", ("astronaut", "coffee"))

@@ -6,13 +6,13 @@ assessment names none) supplies the limits; the check only measures distances to
 ``keyframe route`` re-decides with the profile's thresholds. Every measurement carries the
 target's export size (``target_width``, ``target_height``, ``multiple_of``) and the subject
 box (``subject_x/y/w/h``, ``subject_from_regions``, ``subject_source``) that the ``reframe``
-fix plans from (a near-square picture's export size takes its orientation from that box or
-from the orientations every requested target shares, ``ctx.orientations``:
-:meth:`keyframe.targets.Target.chosen_aspect`): the anatomy check's face and person boxes (each face raised to the top of
-the person holding it, :func:`headed`; every person it lists of at least COMPANION_HEIGHT of
-the tallest, :func:`companions`); without people, when a reframe
-will be planned, the salient object of ``u2netp``'s matte (:mod:`checks.framing.subject`); else the
-spectral-residual saliency box.
+fix plans from: the anatomy check's face and person boxes (each face raised to the top of
+the person holding it, :func:`headed`; every person it lists of at least COMPANION_HEIGHT
+of the tallest, :func:`companions`); without people, when a reframe will be planned, the
+salient object of ``u2netp``'s matte (:mod:`checks.framing.subject`); else the
+spectral-residual saliency box. A near-square picture's export size takes its orientation
+from that box (not the saliency box) or from the orientations every requested target
+shares, ``ctx.orientations`` (:meth:`keyframe.targets.Target.chosen_aspect`).
 
 Anchors (severity 0 → 1), on the shared scale (0.5 = visible harm to the first frame):
 

@@ -52,7 +52,7 @@ from keyframe.assess import assess, default_checks
 from keyframe.carry import carried_over
 from keyframe.image import LoadedImage, from_array
 from keyframe.inspect import Inspection
-from keyframe.step_geometry import cuts_finding, inspect_step, over_limits
+from keyframe.step_geometry import History, cuts_finding, inspect_step, over_limits
 from keyframe.profiles import Profile
 from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
                              run_step_plane, run_step_rgba)
@@ -248,35 +248,39 @@ def _carry_matte(candidate: LoadedImage, current: LoadedImage, step: RecipeStep
 
 def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
              image: LoadedImage, profile: Profile, target: str | None,
-             checks: Sequence[Check] | None, orientations: tuple[str, ...] = ()
-             ) -> tuple[Attempt, LoadedImage | None, Report | None]:
+             checks: Sequence[Check] | None, orientations: tuple[str, ...] = (),
+             history: History = History()
+             ) -> tuple[Attempt, LoadedImage | None, Report | None, History]:
     """Run ``step`` on ``current``, inspect what it changed, re-assess and judge it: the
-    attempt, and the new pixels and report (None, None when it was not kept)."""
+    attempt, the new pixels and report (None, None when it was not kept), and the geometry
+    ``history`` after it (the profile's limits hold for all the kept steps together)."""
     limit = profile.gate.max_enlarge
 
-    def refused(scale: float) -> tuple[Attempt, None, None]:
+    def refused(scale: float) -> tuple[Attempt, None, None, History]:
         return Attempt(rnd, step, False, f"would enlarge the picture x{scale:.2f} (the "
-                                         f"profile allows x{limit:g})"), None, None
+                                         f"profile allows x{limit:g})"), None, None, history
 
     try:
         # refused before it runs: no 300x upscale, no strip floating in a blurred frame
         why, layout = over_limits(step, current.rgb, max_enlarge=limit,
-                                  max_invented=profile.gate.max_invented)
+                                  max_invented=profile.gate.max_invented, history=history)
         why = why or (cuts_finding(step, layout, now.findings) if layout is not None else "")
         if why:
-            return Attempt(rnd, step, False, why), None, None
+            return Attempt(rnd, step, False, why), None, None, history
         rgb, alpha = run_step_rgba(step, current.rgb, current.alpha)
     except (ValueError, RuntimeError, CheckSkipped) as exc:
-        return Attempt(rnd, step, False, f"failed: {exc}"), None, None
-    if layout is None and rgb.shape[:2] != current.rgb.shape[:2]:
-        scale = math.sqrt(rgb.shape[0] * rgb.shape[1]
+        return Attempt(rnd, step, False, f"failed: {exc}"), None, None, history
+    scale = layout.scale if layout is not None else 1.0
+    if (layout is None and rgb.shape[:2] != current.rgb.shape[:2]
+            and not getattr(fix_classes().get(step.fix), "uncovers_frame", False)):
+        scale = math.sqrt(rgb.shape[0] * rgb.shape[1]      # a resize (a crop of bars: 1)
                           / (current.rgb.shape[0] * current.rgb.shape[1]))
-        if scale > limit:
-            return refused(scale)
+        if history.enlarged * scale > limit:
+            return refused(history.enlarged * scale)
     found = inspect_step(step, current.rgb, rgb, layout)
     if any(i.severity >= profile.levels[profile.gate.rollback_at] for i in found):
         judged = judge(step.fix, now, now, profile=profile, inspections=found)
-        return Attempt(rnd, step, False, judged.reason, inspections=found), None, None
+        return Attempt(rnd, step, False, judged.reason, inspections=found), None, None, history
     # no PNG per candidate: it is hashed by its pixels, encoded once when packaged
     candidate = from_array(rgb, alpha=alpha, name=image.path, notes=image.notes,
                            provenance=image.provenance, encode=False)
@@ -299,7 +303,9 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
     if judged.keep and layout is not None:
         why = f"{why}; {layout.describe()}"
     attempt = Attempt(rnd, step, judged.keep, why, judged.changes, judged.levels, found)
-    return (attempt, candidate, new) if judged.keep else (attempt, None, None)
+    if not judged.keep:
+        return attempt, None, None, history
+    return attempt, candidate, new, history.after(layout, rgb.shape, scale)
 
 
 def _mendable(report: Report) -> bool:
@@ -352,6 +358,7 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
                           orientations=orientations))
     current, now = image, before
     kept: list[RecipeStep] = []
+    history = History()          # what the kept geometry steps did, for the profile limits
     attempts: list[Attempt] = []
     tried: set[tuple[str, str]] = set()
     for rnd in range(1, max_rounds + 1):
@@ -366,13 +373,13 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
             if key in tried:
                 continue
             tried.add(key)
-            attempt, candidate, new = _attempt(rnd, step, current, now, image=image,
-                                               profile=profile, target=target, checks=checks,
-                                               orientations=orientations)
+            attempt, candidate, new, after = _attempt(
+                rnd, step, current, now, image=image, profile=profile, target=target,
+                checks=checks, orientations=orientations, history=history)
             attempts.append(attempt)
             if attempt.kept:
                 shape = current.rgb.shape
-                current, now, progress = candidate, new, True
+                current, now, history, progress = candidate, new, after, True
                 kept.append(step)
                 if current.rgb.shape != shape:
                     break  # geometry changed: the rest of the plan is re-made next round

@@ -3,8 +3,10 @@ and how much canvas it invents (read from its layout before it runs), and the in
 of what it changed (:mod:`keyframe.inspect`)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
+import cv2
 import numpy as np
 
 from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
@@ -26,22 +28,69 @@ def enlargement(step: RecipeStep, rgb: np.ndarray) -> tuple[float, Any]:
     return float(layout.scale), layout
 
 
+@dataclass(frozen=True)
+class History:
+    """What the kept geometry steps did to the source so far: how much its content is
+    enlarged (``enlarged``, the product of the steps' scales) and which pixels of the
+    current picture they invented (``invented``: a bool mask, None while there are none).
+    The profile's ``max_enlarge`` and ``max_invented`` hold for the keyframe, not for each
+    step: two reframes of x1.8, or of 40 % invented each, would pass one by one."""
+
+    enlarged: float = 1.0
+    invented: np.ndarray | None = None
+
+    def share(self) -> float:
+        """Share of the current picture invented so far."""
+        return 0.0 if self.invented is None else float(self.invented.mean())
+
+    def after(self, layout: Any, shape: tuple[int, ...], scale: float) -> "History":
+        """The history once a step ran: with ``layout`` (a reframe: its crop, its bands, its
+        resize) or, for a geometry step without one, scaled to the output ``shape``."""
+        h, w = shape[:2]
+        mask = self.invented
+        if layout is not None and (mask is not None or any(layout.pad)):
+            x, y, cw, ch = layout.crop
+            t, b, l, r = layout.pad
+            kept = (np.zeros((ch, cw), bool) if mask is None
+                    else mask[y:y + ch, x:x + cw])
+            mask = np.pad(kept, ((t, b), (l, r)), constant_values=True)
+        if mask is not None and mask.shape != (h, w):
+            mask = cv2.resize(mask.astype(np.uint8), (w, h),
+                              interpolation=cv2.INTER_NEAREST).astype(bool)
+        return History(self.enlarged * scale, mask if mask is not None and mask.any() else None)
+
+
+def invented_with(history: History, layout: Any) -> float:
+    """Share of ``layout``'s output frame that would be invented: its own bands and what
+    earlier steps invented inside its crop."""
+    x, y, cw, ch = layout.crop
+    fw, fh = layout.canvas
+    old = 0 if history.invented is None else int(history.invented[y:y + ch, x:x + cw].sum())
+    return 1.0 - (cw * ch - old) / float(fw * fh)
+
+
 def over_limits(step: RecipeStep, rgb: np.ndarray, *, max_enlarge: float,
-                max_invented: float) -> tuple[str, Any]:
+                max_invented: float, history: History = History()) -> tuple[str, Any]:
     """Why ``step`` may not run on ``rgb`` (""), judged on its layout before any pixel moves,
-    and the layout (None for a step without one, :func:`enlargement`): it would enlarge the
-    content more than ``max_enlarge``, or extend the canvas so that more than
-    ``max_invented`` of the frame is invented (``layout.invented``: blurred mirror bands)."""
+    and the layout (None for a step without one, :func:`enlargement`): with the steps
+    before it (``history``), it would enlarge the source's content more than
+    ``max_enlarge``, or extend the canvas so that more than ``max_invented`` of the frame
+    is invented (blurred mirror bands, its own and earlier ones it keeps)."""
     scale, layout = enlargement(step, rgb)
     if layout is None:
         return "", None
-    invented = float(getattr(layout, "invented", 0.0))
-    if scale > max_enlarge:
-        return f"would enlarge the picture x{scale:.2f} (the profile allows x{max_enlarge:g})", \
-            layout
+    invented = invented_with(history, layout)
+    total = history.enlarged * scale
+    if total > max_enlarge:
+        earlier = (f" with the earlier steps' x{history.enlarged:.2f}"
+                   if history.enlarged > 1.0 + 1e-6 else "")
+        return (f"would enlarge the picture x{total:.2f}{earlier} (the profile allows "
+                f"x{max_enlarge:g})"), layout
     if invented > max_invented:
-        return (f"would invent {invented:.0%} of the frame as a blurred mirror (the profile "
-                f"allows {max_invented:.0%})"), layout
+        earlier = (f", counting the {history.share():.0%} earlier steps invented"
+                   if history.invented is not None else "")
+        return (f"would invent {invented:.0%} of the frame as a blurred mirror{earlier} (the "
+                f"profile allows {max_invented:.0%})"), layout
     return "", layout
 
 

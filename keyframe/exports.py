@@ -20,6 +20,7 @@ from keyframe.fixes.reframe import HEADROOM, Reframe, union
 from keyframe.image import (ImageError, LoadedImage, encode_jpeg, encode_png, load_bytes,
                             sha256_bytes)
 from keyframe.registry import Context, check_classes
+from keyframe.step_geometry import History, invented_with
 from keyframe.report import Measurement, Report
 from keyframe.targets import Target
 
@@ -133,9 +134,16 @@ def export_subject(image: LoadedImage, report: Report, target: Target) -> list[l
     return subject_boxes({m.code: m for m in found})
 
 
+def _earlier(history: History) -> str:
+    """", counting the gate's steps" when the keyframe's own steps enlarged or invented."""
+    return (", counting what the gate's steps did to the keyframe"
+            if history.enlarged > 1.0 + 1e-6 or history.invented is not None else "")
+
+
 def make_export(rgb: np.ndarray, target: Target, *,
                 protect: Sequence[Sequence[int]] = (), max_enlarge: float = math.inf,
-                max_invented: float = 1.0, orientations: tuple[str, ...] = ()) -> Export:
+                max_invented: float = 1.0, orientations: tuple[str, ...] = (),
+                history: History = History()) -> Export:
     """Export ``rgb`` for ``target``: every limit of the target met, or :class:`ExportError`.
 
     Parameters
@@ -154,6 +162,11 @@ def make_export(rgb: np.ndarray, target: Target, *,
         that would enlarge the keyframe's content more, or invent a larger share of its
         frame as a blurred mirror, is refused (:class:`ExportError`, with the figure), as
         the gate refuses such a reframe of the keyframe itself.
+    history : History, keyword-only
+        What the gate's kept geometry steps did to the keyframe
+        (:class:`keyframe.step_geometry.History`): the limits hold for the export as a
+        first frame made from the source, so an export adding bands to a keyframe the gate
+        already extended counts both.
     orientations : tuple of str, keyword-only
         The orientations every target of the package takes
         (:func:`keyframe.targets.shared_orientations`). A near-square keyframe is exported
@@ -172,13 +185,15 @@ def make_export(rgb: np.ndarray, target: Target, *,
                                    "trim": bool(protect),
                                    "headroom": HEADROOM if protect else 0.0})
         lay = reframe.layout(rgb, params)
-        if lay.scale > max_enlarge:
+        scale, invented = history.enlarged * lay.scale, invented_with(history, lay)
+        if scale > max_enlarge:
             raise ExportError(f"cannot export for {target.name}: its frame would enlarge the "
-                              f"picture x{lay.scale:.2f} (the profile allows x{max_enlarge:g})")
-        if lay.invented > max_invented:
-            raise ExportError(f"cannot export for {target.name}: {lay.invented:.0%} of its "
-                              f"frame would be invented as a blurred mirror (the profile "
-                              f"allows {max_invented:.0%})")
+                              f"picture x{scale:.2f}{_earlier(history)} (the profile allows "
+                              f"x{max_enlarge:g})")
+        if invented > max_invented:
+            raise ExportError(f"cannot export for {target.name}: {invented:.0%} of its "
+                              f"frame would be invented as a blurred mirror{_earlier(history)} "
+                              f"(the profile allows {max_invented:.0%})")
         pixels = reframe.render(rgb, lay)
         encoded = _encode(pixels, target)
         if encoded is not None:

@@ -5,9 +5,10 @@ pixels; before the result is measured again with every check, the gate **inspect
 step changed** (:mod:`keyframe.inspect`, :func:`inspect_step`): a fill (``erase``) for
 text-like strokes, cloned detail, a colour or texture that does not continue its
 surroundings and a seam; a local edit (``face_detail``, a step with a region) for a seam
-along its border; a geometry step for how much it enlarges the picture (the profile's
-``[gate] max_enlarge``, read before the step runs) and, for a canvas extension, for
-mirrored or repeated detail and a seam. An inspection at the profile's ``rollback_at``
+along its border; a geometry step for how much it, with the kept ones before it
+(:class:`keyframe.step_geometry.History`), enlarges and invents (``[gate] max_enlarge``,
+``max_invented``, read before it runs) and, for a canvas extension, for mirrored or
+repeated detail and a seam. An inspection at the profile's ``rollback_at``
 level rolls the step back whatever the global scores say: a local defect moves no global
 score.
 
@@ -19,17 +20,15 @@ Then the keep rule (:func:`judge`, margins in the profile's ``[gate]`` table,
 * no code ends at a higher level than it had: a rise that stays below ``minor`` is no damage,
   and one that passes a level threshold by less than ``level_margin`` is measurement wobble.
 
-``flatten`` is the exception: it is kept whenever it removed the transparency, because it
-changes what the checks see (the chosen background under the once-transparent pixels, where
-the checks saw mid-grey) rather than damaging pixels; the flattened picture's verdict decides.
+``flatten`` is the exception: it is kept whenever it removed the transparency (the checks
+then see the chosen background, not mid-grey); the flattened picture's verdict decides.
 
 Otherwise it is **rolled back** (the pixels before it are kept) and the attempt is recorded
 with the reason; every attempt records the codes that moved and their levels before and
-after. Rounds repeat while the verdict is ``fix`` (or ``review`` with fixes planned for
-its other findings) and the last round kept a step, up to
-``max_rounds``; a kept step that changes the geometry ends its round, so the regions of the
-remaining steps are measured again on the new frame; a step identical to one already rolled
-back is not tried again.
+after. Rounds repeat while the verdict is ``fix`` (or ``review`` with fixes planned for its
+other findings) and the last round kept a step, up to ``max_rounds``; a kept step that
+changes the geometry ends its round, so the regions of the remaining steps are measured
+again on the new frame; a step identical to one already rolled back is not tried again.
 
 The end state is the router's verdict on the final pixels, except that a plan the loop could
 not complete (still ``fix``) becomes ``review``: ``certified`` pixels can be packaged
@@ -96,6 +95,8 @@ class GateResult:
     attempts: list[Attempt]
     verdict: str
     reason: str
+    #: what the kept geometry steps enlarged and invented (the exports count it too)
+    history: History = field(default_factory=History)
 
     def notes(self) -> list[str]:
         """One line per step tried, for a package manifest: what each kept step did (a
@@ -358,7 +359,7 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
                           orientations=orientations))
     current, now = image, before
     kept: list[RecipeStep] = []
-    history = History()          # what the kept geometry steps did, for the profile limits
+    history = History()                  # what the kept geometry steps did (the limits)
     attempts: list[Attempt] = []
     tried: set[tuple[str, str]] = set()
     for rnd in range(1, max_rounds + 1):
@@ -396,4 +397,4 @@ def gate(image: LoadedImage, *, profile: Profile, target: str | None = None,
     return GateResult(source=image, before=before, after=now, image=current,
                       recipe=from_steps(kept, size=(image.width, image.height),
                                         source_sha256=image.sha256, target=target),
-                      attempts=attempts, verdict=verdict, reason=reason)
+                      attempts=attempts, verdict=verdict, reason=reason, history=history)

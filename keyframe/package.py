@@ -44,6 +44,7 @@ from keyframe.profiles import Profile
 from keyframe.registry import Check
 from keyframe.report import Report, first_line
 from keyframe.router import route
+from keyframe.step_geometry import History
 from keyframe.targets import Target, shared_orientations
 
 
@@ -60,7 +61,7 @@ class PackageError(Exception):
 
 
 def _exports(image: LoadedImage, after: Report, targets: Sequence[Target], *,
-              profile: Profile, where: str) -> list[Export]:
+              profile: Profile, where: str, history: History) -> list[Export]:
     """Every target's export of the keyframe, or :class:`PackageError` naming each target
     that cannot be exported (with the figure) and those that could."""
     made, refused = [], []
@@ -68,7 +69,7 @@ def _exports(image: LoadedImage, after: Report, targets: Sequence[Target], *,
     for t in targets:
         try:
             made.append(make_export(image.rgb, t, protect=export_subject(image, after, t),
-                                    orientations=orientations,
+                                    orientations=orientations, history=history,
                                     max_enlarge=profile.gate.max_enlarge,
                                     max_invented=profile.gate.max_invented))
         except ExportError as exc:
@@ -210,7 +211,7 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
                   models: dict[str, str] | None = None,
                   notes: Sequence[str] = (), targets: Sequence[Target] = (),
                   review: dict[str, str] | None = None, stem: str | None = None,
-                  assessed: Report | None = None) -> Path:
+                  assessed: Report | None = None, history: History | None = None) -> Path:
     """Write the certified keyframe package of ``image`` into ``out_dir``, atomically.
 
     Parameters
@@ -254,6 +255,9 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
         ``profile`` with ``checks``: it becomes ``report_after`` instead of measuring the written pixels
         again, when that is provably the same measurement (:func:`reusable`); otherwise
         the written pixels are measured as without it.
+    history : History, optional
+        What the gate's kept geometry steps did to ``image`` (``GateResult.history``): the
+        exports' limits count it (:func:`keyframe.exports.make_export`).
 
     Returns
     -------
@@ -294,7 +298,8 @@ def write_package(out_dir: str | os.PathLike, *, image: LoadedImage, report: Rep
     if after.verdict != "certified" and not forced:
         raise PackageError(f"re-check of the written pixels gave {after.verdict!r} "
                            f"({first_line(after.reason)}); not packaged", where)
-    exports = _exports(image, after, targets, profile=profile, where=where)
+    exports = _exports(image, after, targets, profile=profile, where=where,
+                       history=history or History())
 
     verdict = report.verdict if source is None else after.verdict
     extra_notes = list(notes)

@@ -225,7 +225,7 @@ def gate_and_package(source: PathLike, out: PathLike, *, profile: Profile,
                                 models=result.recipe.models, targets=list(targets),
                                 notes=result.notes() + (origin or {}).get("notes", []),
                                 stem=origin["name"] if origin else None,
-                                assessed=result.after)
+                                assessed=result.after, history=result.history)
             record["package"] = str(pkg)
         except PackageError as exc:
             final.verdict, final.reason = "review", f"review: {exc.reason}"

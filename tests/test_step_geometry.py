@@ -45,3 +45,26 @@ def test_over_limits_refuses_what_the_steps_add_up_to():
     why, _ = over_limits(step, rgb, max_enlarge=2.0, max_invented=0.5,
                          history=History(1.9, None))
     assert why.startswith("would enlarge the picture x2.") and "earlier steps' x1.90" in why
+
+
+def test_an_export_counts_the_bands_the_gate_already_added():
+    """A 480x512 keyframe whose sides the gate already extended (a tenth of it invented)
+    and an SVD export (16:9 only) that extends it again (47 % of its frame): the export is a
+    first frame made from the source too, so the two add up (52 %) and it is refused with
+    the figure; the same keyframe with nothing invented before exports."""
+    import pytest
+    from skimage import data
+
+    from keyframe.exports import ExportError, make_export
+    from keyframe.targets import load_target
+
+    pic = np.ascontiguousarray(data.astronaut()[:, :480])             # 480x512
+    svd = load_target("svd")
+    box = [[0, 0, 480, 512]]
+    done = make_export(pic, svd, protect=box, max_invented=0.5)
+    assert (done.width, done.height) == (1024, 576) and "invented" in done.note
+    mask = np.zeros(pic.shape[:2], bool)
+    mask[:, :24] = mask[:, -24:] = True
+    with pytest.raises(ExportError, match=r"5\d% of its frame would be invented as a blurred "
+                                          r"mirror, counting what the gate's steps did"):
+        make_export(pic, svd, protect=box, max_invented=0.5, history=History(1.0, mask))

@@ -103,7 +103,8 @@ def test_nothing_changed_and_fine_periods_are_not_inspected():
 def test_freihand_foliage_degrid_is_rolled_back(shared_data, stem):
     """A 224-px FreiHAND hand photo over foliage with 64-px tiles of +-3: degrid leaves the
     tiles 2.2 grey levels off their neighbours (docs/gate.md), and the inspection says so."""
-    from keyframe.image import load
+    from keyframe.gate import gate
+    from keyframe.image import from_array, load
 
     path = shared_data / "mmpose_testdata/tests/data/freihand" / f"{stem}.jpg"
     if not path.is_file():
@@ -111,4 +112,8 @@ def test_freihand_foliage_degrid_is_rolled_back(shared_data, stem):
     clean = load(path).rgb
     rgb = tiled(clean.astype(np.float32), 3.0)
     out = degrid(rgb)
-    assert tiles_left(rgb, out) >= load_profile("default").levels["minor"]
+    assert tile_step_left(out, clean) > 1.5               # what certifying it would leave
+    profile = load_profile("default")
+    assert tiles_left(rgb, out) >= profile.levels["minor"]
+    res = gate(from_array(rgb, name=f"{stem}.png"), profile=profile)
+    assert res.verdict == "review" and "tiles_left" in res.reason

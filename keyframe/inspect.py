@@ -17,6 +17,9 @@ rollback_at`` level decides (this module never does).
   whose colour or texture does not continue its surroundings (a smear on texture, a blotch).
 * **Any local change** (:func:`inspect_change`; dehalo, face_detail, despeck, steps with a
   region): ``change_seam`` — new edges along the border of the changed area.
+* **Tiles** (:func:`inspect_tiles`; degrid at a seam period): ``tiles_left`` — how far the
+  tiles may still sit off each other after degrid's tile solve (its error on the input),
+  which its ramps hide at the seam lines.
 * **Canvas extensions** (:func:`inspect_extension`; reframe): ``extension_mirror`` — the added
   band shows the picture's detail mirrored or repeated; ``extension_seam`` — a step along the
   line where the band meets the picture.
@@ -60,6 +63,13 @@ MIRROR_ZERO, MIRROR_ONE = 0.1, 0.4
 MIRROR_MIN_DETAIL = 2.0
 #: step across an extension's seam over the picture's own line-to-line step, minus 1
 SEAM_STEP_ZERO, SEAM_STEP_ONE = 1.0, 4.0
+#: the tile solve's error on the step between neighbouring tiles (grey levels, RMS / sqrt 2,
+#: :func:`keyframe.fixes._tiles.offset_uncertainty`): 0 at 6, 1 at 10. Placed on
+#: eval_gate's seams cases at their mild rungs (docs/gate.md "The inspection"): the 14 tune
+#: and 3 held-out pictures read 0.4-3.9 (tiles left 0.2-0.9 grey levels off by the oracle
+#: ``tile_step``), OneHand10K 33 7.3 (left 0.96-1.2, at the oracle's bound 1.0), the three
+#: 224-px FreiHAND crops 8.9-15.2 (left 2.2-3.8): about 7 is where the bound is passed
+TILES_ZERO, TILES_ONE = 6.0, 10.0
 #: px of a fill's feathered border (where the original still shows through) left out of it
 CORE = 4
 #: px of ring around a fill that stands for its surroundings
@@ -254,6 +264,56 @@ def inspect_change(before: np.ndarray, after: np.ndarray) -> list[Inspection]:
         if worst is None or found.severity > worst.severity:
             worst = found
     return [worst] if worst is not None else []
+
+
+#: the tile solve's precision is read on a centred window of at most this many px a side (a
+#: dense inverse of the tile graph: 0.3 s at 2048 px, 32 x 32 tiles); it is a mean over the
+#: tile edges, which such a window samples
+TILES_SIDE = 2048
+
+
+def _grid_window(n: int, period: int, phase: int) -> tuple[int, int]:
+    """A centred span of at most ``TILES_SIDE`` of an axis of ``n`` px, starting on a seam
+    line (``phase + k * period``) so the tiles keep their place."""
+    if n <= TILES_SIDE:
+        return 0, n
+    start = (n - TILES_SIDE) // 2
+    if period:
+        start = max(0, (start - phase % period) // period * period + phase % period)
+    return start, start + TILES_SIDE
+
+
+def inspect_tiles(before: np.ndarray, after: np.ndarray, *, period_x: int, period_y: int,
+                  phase_x: int, phase_y: int) -> list[Inspection]:
+    """``tiles_left``: how far the tiles of a tile-offset mend (degrid at a seam period) may
+    still sit off each other beyond the ramps it spreads over the seam lines.
+
+    Degrid subtracts each tile's offset as solved from the steps read across the seam lines
+    of its input (:func:`keyframe.fixes._tiles.tile_offsets`), then ramps what step is left
+    on the lines away, where the ``grid_artifact`` check reads: the check cannot see an
+    offset the solve got wrong. The solve's own precision can: each edge's reading has a
+    standard error (the rows' robust spread), and the solve's error on the step between two
+    neighbouring tiles follows from them (:func:`keyframe.fixes._tiles.offset_uncertainty`,
+    RMS over the tile edges / sqrt 2, grey levels, as the seams oracle ``tile_step`` reads
+    tiles). Read on the step's input, at the period and phase it treated; nothing when the
+    step changed nothing. Another reading beyond the taper (bands 9-16 px from
+    the line, on input and result) reads the pictures' content at 5-15 grey levels, more
+    than the 2-4 left, so this one is the measure.
+    """
+    from keyframe.fixes._tiles import offset_uncertainty
+
+    if not changed(before, after).any():
+        return []
+    g = _luma(before)
+    (y0, y1), (x0, x1) = (_grid_window(n, p, f) for n, p, f in
+                          ((g.shape[0], period_y, phase_y), (g.shape[1], period_x, phase_x)))
+    left = offset_uncertainty(g[y0:y1, x0:x1], period_x, period_y,
+                              phase_x=(phase_x - x0) if period_x else 0,
+                              phase_y=(phase_y - y0) if period_y else 0)
+    return [Inspection("tiles_left", ramp(left, TILES_ZERO, TILES_ONE),
+                       f"the tiles may still sit off each other beyond the smoothed seams: the "
+                       f"tile solve tells their offsets from the texture only to within "
+                       f"{left:.1f} grey levels")]
 
 
 def inspect_extension(after: np.ndarray, bands: list[tuple[str, Box]]) -> list[Inspection]:

@@ -9,7 +9,8 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
+from keyframe.inspect import (Inspection, inspect_change, inspect_extension, inspect_fill,
+                              inspect_tiles)
 from keyframe.recipe import RecipeStep
 from keyframe.registry import fix_classes
 from keyframe.report import Finding, level_rank
@@ -150,4 +151,21 @@ def inspect_step(step: RecipeStep, before: np.ndarray, after: np.ndarray,
         return inspect_fill(before, after)
     if kind == "local" or step.region is not None:
         return inspect_change(before, after)
+    if getattr(fix_classes()[step.fix], "inspects_tiles", False):
+        return step_tiles(step, before, after)
     return []       # a filter over the whole frame: the global re-check measures it
+
+
+def step_tiles(step: RecipeStep, before: np.ndarray, after: np.ndarray) -> list[Inspection]:
+    """:func:`keyframe.inspect.inspect_tiles` of a degrid step at a seam period (above its
+    ``FINE_MAX``), on the seam lines it treated; none for a fine-period pattern."""
+    from keyframe.fixes.degrid import FINE_MAX, seam_spacing
+
+    p = step.params
+    periods = {k: int(getattr(p, k, 0) or 0) for k in ("period_x", "period_y")}
+    spacing = {k: seam_spacing(v) if v > FINE_MAX else 0 for k, v in periods.items()}
+    if not any(spacing.values()):
+        return []
+    return inspect_tiles(before, after, period_x=spacing["period_x"],
+                         period_y=spacing["period_y"], phase_x=int(getattr(p, "phase_x", 0)),
+                         phase_y=int(getattr(p, "phase_y", 0)))

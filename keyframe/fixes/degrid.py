@@ -56,6 +56,10 @@ class Degrid(Fix):
 
     name = "degrid"
     mends = ("grid_artifact",)
+    #: the gate inspects a seam-period step's tiles beyond its ramps
+    #: (:func:`keyframe.step_geometry.step_tiles`); not ``inspect_as``, which also stops the
+    #: carry-over of untouched measurements (keyframe.carry)
+    inspects_tiles = True
     changes_geometry = False
     stage = 80
     reads = ("period_x", "period_y", "phase_x", "phase_y")
@@ -89,8 +93,8 @@ class Degrid(Fix):
             return rgb.copy()
         h, w = rgb.shape[:2]
         f = to_float(rgb)
-        sx = _seam_spacing(px) if px > FINE_MAX else 0
-        sy = _seam_spacing(py) if py > FINE_MAX else 0
+        sx = seam_spacing(px) if px > FINE_MAX else 0
+        sy = seam_spacing(py) if py > FINE_MAX else 0
         grid = {"phase_x": params.phase_x, "phase_y": params.phase_y}
         if (sx or sy) and not seams_are_lines(f @ LUMA, sx, sy, **grid):
             for c in range(f.shape[2]):
@@ -135,7 +139,7 @@ def periodic_part(f: np.ndarray, px: int, py: int) -> np.ndarray:
     return template[phase].reshape(f.shape).astype(f.dtype)
 
 
-def _seam_spacing(period: int) -> int:
+def seam_spacing(period: int) -> int:
     """Lines to treat for a seam period: every half period while that stays a seam period
     (a tiling read at twice its period — 128 for 64-px tiles, the fold finds both — loses
     no seam; lines with no seam have no average step, so nothing moves there)."""

@@ -15,9 +15,9 @@ from keyframe.fixes._common import LUMA
 #: this many grey levels (the ``oversharpened`` check reads edges of >= 40 levels contrast,
 #: which step at least ~20 levels between two pixels)
 EDGE_STEP = 20.0
-#: the largest deviation (grey levels) the filter treats as ringing, at ``amount`` 1 (a
-#: q=8 JPEG's step, about 70, would otherwise let it flatten real shading: 64 raised the
-#: blur reading of sd3.5 q=8 from 0.12 to 0.20, 32 to 0.14)
+#: the largest deviation (grey levels) the filter treats as ringing, at ``amount`` 1: a
+#: q=8 JPEG's step is about 70, and 64 let the gate read sd3.5 q=8's ``blur`` at 0.30
+#: (rolled back); 32 reads 0.20 there (deblock alone 0.12), 24 0.15 for less ringing removed
 MAX_AMPLITUDE = 32.0
 #: the periodicity the coefficients must show (mean cosine) for a quantisation step, and
 #: the coefficients needed to judge it

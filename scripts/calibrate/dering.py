@@ -56,7 +56,7 @@ def main() -> None:
         j = jpeg(clean, q)
         m = measure_jpeg_blocking(from_array(j))
         pp = Deblock.plan_params(m)
-        row = [f"{pattern.split('/')[-1][:12]:12s} q{q:2d} dering {pp['dering']:.2f} | halo clean "
+        row = [f"{pattern.split('/')[-1][:12]:12s} q{q:2d} | halo clean "
                f"{halo(clean):.3f} jpeg {halo(j):.3f} blur {blur(j):.2f} | PSNR jpeg {psnr(j, clean):.2f} |"]
         for a in amounts:
             out = Deblock().apply(j, Deblock.Params(**dict(pp, dering=a)))

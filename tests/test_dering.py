@@ -95,15 +95,15 @@ def test_old_recipes_replay_without_dering():
 
 
 @pytest.mark.skipif(not FREIHAND.exists(), reason="FreiHAND test picture not installed")
-def test_freihand_deblocked_reads_no_more_ringing_than_clean():
+def test_freihand_q8_deblocked_reads_no_more_ringing_than_clean():
     clean = np.asarray(Image.open(FREIHAND).convert("RGB"))
-    jpg = pil_jpeg(clean, 40)
-    params = dict(Deblock.plan_params(measure_jpeg_blocking(img(jpg))), dering=1.0)
+    jpg = pil_jpeg(clean, 8)
+    params = Deblock.plan_params(measure_jpeg_blocking(img(jpg)))
+    assert params["dering"] == 1.0
     out = Deblock().apply(jpg, Deblock.Params(**params))
     halo = [measure_oversharpened(img(a)).measurements["halo"] for a in (clean, jpg, out)]
-    assert halo[1] > halo[0] + 0.04                      # the JPEG reads its ringing
+    assert halo[1] > halo[0] + 0.03                      # the JPEG reads its ringing
     assert halo[2] <= halo[0] + 0.01, halo
     plain = Deblock().apply(jpg, Deblock.Params(**dict(params, dering=0.0)))
     mse = [np.mean((a.astype(np.float64) - clean) ** 2) for a in (plain, out)]
-    # the dering costs at most 0.05 dB of PSNR to the clean picture (measured: it gains 0.1)
-    assert 10 * np.log10(mse[1] / mse[0]) <= 0.05, mse
+    assert mse[1] <= mse[0], mse               # no further from the clean picture

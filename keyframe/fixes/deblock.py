@@ -65,15 +65,15 @@ class Deblock(Fix):
         """Strength grows with the luma term's severity (0.4 at none to 1.0 at severity 1);
         ``chroma`` with the chroma term's (0 up to 0.1, 1 from 0.3: a minor chroma reading is
         mended). Each pass is set by its own term, so colour blocks do not harden the luma
-        taper (which softens). ``dering`` is not planned (0): on the tune set it raised the
-        ``blur`` reading of lemur q=60 and of three q=8 copies across a level, so the gate
-        rolled the whole deblock back (docs/fixes.md, deblock); a recipe or ``keyframe fix``
-        can set it."""
+        taper (which softens). ``dering`` is 1: its amplitude follows the quantisation step
+        it reads off the picture itself (none, no change), so a stronger JPEG gets a
+        stronger dering without a term of its own."""
         mm = measurement.measurements
         cs = float(mm.get("chroma_severity", 0.0))
         ls = float(mm.get("luma_severity", measurement.severity))
         return {"strength": round(min(1.0, 0.4 + 0.6 * ls), 3),
-                "chroma": round(min(1.0, max(0.0, (cs - 0.1) / 0.2)), 3)}
+                "chroma": round(min(1.0, max(0.0, (cs - 0.1) / 0.2)), 3),
+                "dering": 1.0}
 
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         check_rgb(rgb, self.name)

@@ -10,6 +10,7 @@ import numpy as np
 
 from keyframe.fixes._common import (CB, CR, FROM_CB, FROM_CR, LUMA, box_mean, check_rgb,
                                     to_float, to_uint8)
+from keyframe.fixes.dering import dering
 from keyframe.registry import Fix
 from keyframe.report import Measurement
 
@@ -34,6 +35,13 @@ class Deblock(Fix):
     from the measured chroma term; 0 (the default, and a recipe that predates it) leaves the
     colour alone.
 
+    With ``dering`` > 0 the JPEG's ringing (mosquito noise beside strong edges, inside the
+    blocks that hold them) is first smoothed out of the luma (:func:`keyframe.fixes.dering.
+    dering`): deviations up to ``dering`` times three quantisation steps, the step read off
+    the picture's DCT coefficients, so a stronger JPEG gets a stronger dering and a picture
+    with no JPEG history none; 0 (the default, and a recipe that predates it) leaves the
+    ringing alone.
+
     Why: blocking is a fixed 8-px grid; once the frame moves in a video the grid stays put
     and becomes obvious.
     """
@@ -48,22 +56,30 @@ class Deblock(Fix):
         strength: float = field(default=0.6, metadata={"min": 0.0, "max": 1.0})
         block: int = field(default=8, metadata={"min": 4, "max": 64})
         chroma: float = field(default=0.0, metadata={"min": 0.0, "max": 1.0})
+        #: ringing removal (:func:`keyframe.fixes.dering.dering`); 0, the default and what
+        #: a recipe that predates it replays, leaves the ringing alone
+        dering: float = field(default=0.0, metadata={"min": 0.0, "max": 1.0})
 
     @classmethod
     def plan_params(cls, measurement: Measurement) -> dict[str, Any]:
         """Strength grows with the luma term's severity (0.4 at none to 1.0 at severity 1);
         ``chroma`` with the chroma term's (0 up to 0.1, 1 from 0.3: a minor chroma reading is
         mended). Each pass is set by its own term, so colour blocks do not harden the luma
-        taper (which softens)."""
+        taper (which softens). ``dering`` is 1: its amplitude follows the quantisation step
+        it reads off the picture itself (none, no change), so a stronger JPEG gets a
+        stronger dering without a term of its own."""
         mm = measurement.measurements
         cs = float(mm.get("chroma_severity", 0.0))
         ls = float(mm.get("luma_severity", measurement.severity))
         return {"strength": round(min(1.0, 0.4 + 0.6 * ls), 3),
-                "chroma": round(min(1.0, max(0.0, (cs - 0.1) / 0.2)), 3)}
+                "chroma": round(min(1.0, max(0.0, (cs - 0.1) / 0.2)), 3),
+                "dering": 1.0}
 
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         check_rgb(rgb, self.name)
         f = to_float(rgb)
+        if params.dering > 0:            # first: the taper then smooths any step it leaves
+            dering(f, params.block, params.dering)
         if params.strength > 0:
             taper_boundaries(f, params.block, params.strength)
             taper_boundaries(f.transpose(1, 0, 2), params.block, params.strength)

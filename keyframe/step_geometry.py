@@ -29,7 +29,7 @@ def enlargement(step: RecipeStep, rgb: np.ndarray) -> tuple[float, Any]:
     return float(layout.scale), layout
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)            # holds an array: compared by identity
 class History:
     """What the kept geometry steps did to the source so far: how much its content is
     enlarged (``enlarged``, the product of the steps' scales) and which pixels of the

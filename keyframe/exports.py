@@ -20,8 +20,8 @@ from keyframe.fixes.reframe import HEADROOM, Reframe, union
 from keyframe.image import (ImageError, LoadedImage, encode_jpeg, encode_png, load_bytes,
                             sha256_bytes)
 from keyframe.registry import Context, check_classes
-from keyframe.step_geometry import History, invented_with
 from keyframe.report import Measurement, Report
+from keyframe.step_geometry import History, invented_with
 from keyframe.targets import Target
 
 JPEG_MAX_QUALITY = 95

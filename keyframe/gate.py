@@ -51,13 +51,14 @@ from keyframe.assess import assess, default_checks
 from keyframe.carry import carried_over
 from keyframe.image import LoadedImage, from_array
 from keyframe.inspect import Inspection
-from keyframe.step_geometry import History, cuts_finding, inspect_step, over_limits
 from keyframe.profiles import Profile
 from keyframe.recipe import (Recipe, RecipeStep, from_steps, make_step, params_dict,
                              run_step_plane, run_step_rgba)
 from keyframe.registry import Check, CheckSkipped, check_classes, fix_classes
 from keyframe.report import Report, level_rank
 from keyframe.router import reroute
+from keyframe.step_geometry import (History, cuts_finding, inspect_step, over_enlarge,
+                                    over_limits)
 
 MAX_ROUNDS = 3
 
@@ -256,11 +257,6 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
     attempt, the new pixels and report (None, None when it was not kept), and the geometry
     ``history`` after it (the profile's limits hold for all the kept steps together)."""
     limit = profile.gate.max_enlarge
-
-    def refused(scale: float) -> tuple[Attempt, None, None, History]:
-        return Attempt(rnd, step, False, f"would enlarge the picture x{scale:.2f} (the "
-                                         f"profile allows x{limit:g})"), None, None, history
-
     try:
         # refused before it runs: no 300x upscale, no strip floating in a blurred frame
         why, layout = over_limits(step, current.rgb, max_enlarge=limit,
@@ -276,8 +272,9 @@ def _attempt(rnd: int, step: RecipeStep, current: LoadedImage, now: Report, *,
             and not getattr(fix_classes().get(step.fix), "uncovers_frame", False)):
         scale = math.sqrt(rgb.shape[0] * rgb.shape[1]      # a resize (a crop of bars: 1)
                           / (current.rgb.shape[0] * current.rgb.shape[1]))
-        if history.enlarged * scale > limit:
-            return refused(history.enlarged * scale)
+        why = over_enlarge(history, scale, max_enlarge=limit)
+        if why:
+            return Attempt(rnd, step, False, why), None, None, history
     found = inspect_step(step, current.rgb, rgb, layout)
     if any(i.severity >= profile.levels[profile.gate.rollback_at] for i in found):
         judged = judge(step.fix, now, now, profile=profile, inspections=found)

@@ -9,8 +9,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from keyframe.inspect import (Inspection, inspect_change, inspect_extension, inspect_fill,
-                              inspect_tiles)
+from keyframe.inspect import Inspection, inspect_change, inspect_extension, inspect_fill
 from keyframe.recipe import RecipeStep
 from keyframe.registry import fix_classes
 from keyframe.report import Finding, level_rank
@@ -70,6 +69,17 @@ def invented_with(history: History, layout: Any) -> float:
     return 1.0 - (cw * ch - old) / float(fw * fh)
 
 
+def over_enlarge(history: History, scale: float, *, max_enlarge: float) -> str:
+    """Why a step enlarging by ``scale`` may not be kept after ``history`` (""): the
+    source's content would be enlarged more than ``max_enlarge`` in all."""
+    total = history.enlarged * scale
+    if total <= max_enlarge:
+        return ""
+    earlier = (f" with the earlier steps' x{history.enlarged:.2f}"
+               if history.enlarged > 1.0 + 1e-6 else "")
+    return f"would enlarge the picture x{total:.2f}{earlier} (the profile allows x{max_enlarge:g})"
+
+
 def over_limits(step: RecipeStep, rgb: np.ndarray, *, max_enlarge: float,
                 max_invented: float, history: History = History()) -> tuple[str, Any]:
     """Why ``step`` may not run on ``rgb`` (""), judged on its layout before any pixel moves,
@@ -81,12 +91,9 @@ def over_limits(step: RecipeStep, rgb: np.ndarray, *, max_enlarge: float,
     if layout is None:
         return "", None
     invented = invented_with(history, layout)
-    total = history.enlarged * scale
-    if total > max_enlarge:
-        earlier = (f" with the earlier steps' x{history.enlarged:.2f}"
-                   if history.enlarged > 1.0 + 1e-6 else "")
-        return (f"would enlarge the picture x{total:.2f}{earlier} (the profile allows "
-                f"x{max_enlarge:g})"), layout
+    too_large = over_enlarge(history, scale, max_enlarge=max_enlarge)
+    if too_large:
+        return too_large, layout
     if invented > max_invented:
         earlier = (f", counting the {history.share():.0%} earlier steps invented"
                    if history.invented is not None else "")
@@ -138,7 +145,8 @@ def inspect_step(step: RecipeStep, before: np.ndarray, after: np.ndarray,
     """The inspections of what ``step`` changed (:mod:`keyframe.inspect`): a canvas
     extension (the bands of ``layout.added()``) as an extension; a fix whose ``inspect_as``
     is ``"fill"`` (erase) as a fill; one whose ``inspect_as`` is ``"local"`` (face_detail)
-    or any step with a region as a local change. Filters over the whole frame (sharpen,
+    or any step with a region as a local change; a fix with an ``inspect(before, after,
+    params)`` method by it (degrid: the tiles its solve may leave). Filters over the whole frame (sharpen,
     denoise, …) and dehalo's thin band along a matte (the edge-halo check re-measures
     exactly that band) are left to the global re-check."""
     if layout is not None:
@@ -151,21 +159,7 @@ def inspect_step(step: RecipeStep, before: np.ndarray, after: np.ndarray,
         return inspect_fill(before, after)
     if kind == "local" or step.region is not None:
         return inspect_change(before, after)
-    if getattr(fix_classes()[step.fix], "inspects_tiles", False):
-        return step_tiles(step, before, after)
+    own = getattr(fix_classes()[step.fix](), "inspect", None)
+    if own is not None:         # a fix that knows what it can leave behind (degrid's tiles)
+        return own(before, after, step.params)
     return []       # a filter over the whole frame: the global re-check measures it
-
-
-def step_tiles(step: RecipeStep, before: np.ndarray, after: np.ndarray) -> list[Inspection]:
-    """:func:`keyframe.inspect.inspect_tiles` of a degrid step at a seam period (above its
-    ``FINE_MAX``), on the seam lines it treated; none for a fine-period pattern."""
-    from keyframe.fixes.degrid import FINE_MAX, seam_spacing
-
-    p = step.params
-    periods = {k: int(getattr(p, k, 0) or 0) for k in ("period_x", "period_y")}
-    spacing = {k: seam_spacing(v) if v > FINE_MAX else 0 for k, v in periods.items()}
-    if not any(spacing.values()):
-        return []
-    return inspect_tiles(before, after, period_x=spacing["period_x"],
-                         period_y=spacing["period_y"], phase_x=int(getattr(p, "phase_x", 0)),
-                         phase_y=int(getattr(p, "phase_y", 0)))

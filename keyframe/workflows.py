@@ -195,9 +195,8 @@ def gate_and_package(source: PathLike, out: PathLike, *, profile: Profile,
     from keyframe.gate import gate as run_gate
     from keyframe.package import PackageError, write_package
     from keyframe.report import Decision
-    from keyframe.verify import package_origin
-
     from keyframe.targets import shared_orientations
+    from keyframe.verify import package_origin
 
     target = targets[0].name if targets else None
     shared = shared_orientations(targets)

@@ -56,10 +56,6 @@ class Degrid(Fix):
 
     name = "degrid"
     mends = ("grid_artifact",)
-    #: the gate inspects a seam-period step's tiles beyond its ramps
-    #: (:func:`keyframe.step_geometry.step_tiles`); not ``inspect_as``, which also stops the
-    #: carry-over of untouched measurements (keyframe.carry)
-    inspects_tiles = True
     changes_geometry = False
     stage = 80
     reads = ("period_x", "period_y", "phase_x", "phase_y")
@@ -84,6 +80,22 @@ class Degrid(Fix):
         phases = {key: int(m.get(key, 0) or 0) for key in ("phase_x", "phase_y")}
         s = float(measurement.severity)
         return {**periods, **phases, "strength": round(min(1.0, 0.5 + s), 3)}
+
+    def inspect(self, before: np.ndarray, after: np.ndarray, params: Any) -> list:
+        """The gate's inspection of what this step changed
+        (:func:`keyframe.step_geometry.inspect_step`): at a seam period (above
+        ``FINE_MAX``), how far the tiles may still sit off each other beyond the ramps
+        (:func:`keyframe.inspect.inspect_tiles`, on the seam lines it treated); none for a
+        fine-period pattern. Not ``inspect_as``, which also stops the carry-over of
+        untouched measurements (keyframe.carry)."""
+        from keyframe.inspect import inspect_tiles   # keyframe.inspect imports this package
+
+        sx = seam_spacing(params.period_x) if params.period_x > FINE_MAX else 0
+        sy = seam_spacing(params.period_y) if params.period_y > FINE_MAX else 0
+        if not (sx or sy):
+            return []
+        return inspect_tiles(before, after, period_x=sx, period_y=sy,
+                             phase_x=params.phase_x, phase_y=params.phase_y)
 
     def apply(self, rgb: np.ndarray, params: Any) -> np.ndarray:
         check_rgb(rgb, self.name)

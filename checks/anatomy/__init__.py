@@ -1,8 +1,9 @@
 """Anatomy family: faces, hands and bodies measured with small pretrained models on CPU.
 
 Codes: ``face_distorted``, ``face_soft``, ``face_too_small``, ``hand_malformed``,
-``hand_wrong_side`` (a hand read as the other arm's: review at most), ``pose_missing_limb``, ``pose_implausible``, ``subject_cut_off`` (one body part judged by one
-model), and the body-accounting codes ``extra_limb``, ``detached_part``, ``merged_bodies`` and
+``hand_wrong_side`` (a hand read as the other arm's: review at most), ``pose_missing_limb``,
+``pose_implausible``, ``subject_cut_off`` (one body part judged by one model), and the
+body-accounting codes ``extra_limb``, ``detached_part``, ``merged_bodies`` and
 ``anatomy_uncertain`` (the detectors reconciled into people, :mod:`checks.anatomy.people`).
 
 Models (keyframe.models): YuNet-s faces + MediaPipe face mesh; YOLOX-nano person boxes +

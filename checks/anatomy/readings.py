@@ -3,8 +3,8 @@
 A defect the models really see is there both ways round; a model's read that flips with an
 imperceptible change is not a defect. So every defect code keeps the **lower** of its two
 readings, and ``hand_malformed`` does so per kind of evidence (the hand's outlier geometry,
-an extra finger): each must be seen on both readings to count. What only one reading sees is not dropped either: the detectors disagree about it,
-which is uncertainty — ``anatomy_uncertain`` is the larger of the two readings' mean and
+an extra finger): each must be seen on both readings to count. What only one reading sees
+is not dropped either: the detectors disagree about it, which is uncertainty — ``anatomy_uncertain`` is the larger of the two readings' mean and
 the largest one-sided reading of the accounting codes and ``face_distorted``. No model runs
 here.
 """

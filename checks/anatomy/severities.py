@@ -168,22 +168,20 @@ def hand_side(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting
     arm it is at the end of (``people.wrong_hand``), weighed by how surely it was read — a
     thumb on the wrong side, or a hand seen from the back, which a 2D picture cannot tell
     apart (so the profiles let it reach ``major``, review, and no further)."""
-    scored = [(ramp(people.wrong_hand(h), *WRONG_HAND) * confidence.hand_sure(h), h)
-              for h, _ in found]
-    if not scored or max(s for s, _ in scored) <= 0:
+    read = [(people.wrong_hand(h), confidence.hand_sure(h), h) for h, _ in found]
+    scored = [(ramp(wrong, *WRONG_HAND) * sure, wrong, sure, h) for wrong, sure, h in read]
+    if not scored or max(r[0] for r in scored) <= 0:
         return Measurement("hand_wrong_side", 0.0, "every hand read sits on its own arm's side"
                            if found else "no hand found")
-    s, h = max(scored, key=lambda r: r[0])
+    s, wrong, sure, h = max(scored, key=lambda r: r[0])
     owner = dict(zip(map(id, acc.hands), acc.hand_owner))
     whose = f"person {owner[id(h)]}'s" if owner.get(id(h)) else "the"
     mirror = "right" if h.side == "left" else "left"
-    wrong = people.wrong_hand(h)
     return Measurement(
         "hand_wrong_side", s,
         f"the hand at the end of {whose} {h.side} arm reads as a {mirror} hand ({wrong:.2f}): "
         "its thumb is on the wrong side, or it is seen from the back",
-        region(h.box), {"wrong_hand": round(wrong, 4), "hand_sure": round(
-            confidence.hand_sure(h), 4)})
+        region(h.box), {"wrong_hand": round(wrong, 4), "hand_sure": round(sure, 4)})
 
 
 def hand_unsure(found: list[tuple[Hand, dict[str, float]]], acc: people.Accounting,

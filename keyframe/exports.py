@@ -21,7 +21,7 @@ from keyframe.image import (ImageError, LoadedImage, encode_jpeg, encode_png, lo
                             sha256_bytes)
 from keyframe.registry import Context, check_classes
 from keyframe.report import Measurement, Report
-from keyframe.step_geometry import History, invented_with
+from keyframe.step_geometry import History, invented_with, over_enlarge
 from keyframe.targets import Target
 
 JPEG_MAX_QUALITY = 95
@@ -135,9 +135,9 @@ def export_subject(image: LoadedImage, report: Report, target: Target) -> list[l
 
 
 def _earlier(history: History) -> str:
-    """", counting the gate's steps" when the keyframe's own steps enlarged or invented."""
+    """", counting the gate's steps" when the keyframe's own steps invented canvas."""
     return (", counting what the gate's steps did to the keyframe"
-            if history.enlarged > 1.0 + 1e-6 or history.invented is not None else "")
+            if history.invented is not None else "")
 
 
 def make_export(rgb: np.ndarray, target: Target, *,
@@ -185,11 +185,10 @@ def make_export(rgb: np.ndarray, target: Target, *,
                                    "trim": bool(protect),
                                    "headroom": HEADROOM if protect else 0.0})
         lay = reframe.layout(rgb, params)
-        scale, invented = history.enlarged * lay.scale, invented_with(history, lay)
-        if scale > max_enlarge:
-            raise ExportError(f"cannot export for {target.name}: its frame would enlarge the "
-                              f"picture x{scale:.2f}{_earlier(history)} (the profile allows "
-                              f"x{max_enlarge:g})")
+        too_large = over_enlarge(history, lay.scale, max_enlarge=max_enlarge)
+        if too_large:
+            raise ExportError(f"cannot export for {target.name}: its frame {too_large}")
+        invented = invented_with(history, lay)
         if invented > max_invented:
             raise ExportError(f"cannot export for {target.name}: {invented:.0%} of its "
                               f"frame would be invented as a blurred mirror{_earlier(history)} "
